@@ -1,0 +1,103 @@
+"""The Typer apps every command module attaches to, shared options, error handling."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from .. import __version__
+from ..errors import PtmscopeError
+
+try:  # typer >= 0.20 vendors click
+    from typer._click import exceptions as _click_exc
+except ImportError:  # pragma: no cover
+    from click import exceptions as _click_exc
+
+app = typer.Typer(
+    name="ptmscope",
+    help="Measure software package registries (Hugging Face Hub, npm, PyPI) and check claims about them.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+metric_app = typer.Typer(help="Compute one metric on the store.", no_args_is_help=True)
+cards_app = typer.Typer(help="Score model cards (documentation quality).", no_args_is_help=True)
+crawl_app = typer.Typer(help="Take snapshots of live registries.", no_args_is_help=True)
+reproduce_app = typer.Typer(help="Reproduce a published study on the data at hand.", no_args_is_help=True)
+app.add_typer(metric_app, name="metric")
+app.add_typer(cards_app, name="cards")
+app.add_typer(crawl_app, name="crawl")
+app.add_typer(reproduce_app, name="reproduce")
+
+console = Console(stderr=True)  # progress, warnings, errors
+out = Console()  # results
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"ptmscope {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """Measure software package registries and check claims about them."""
+
+
+StoreOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--store",
+        help="Store file (DuckDB). Default: $PTMSCOPE_STORE, else ./ptmscope.duckdb.",
+        show_default=False,
+    ),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
+
+
+def print_json(obj: Any) -> None:
+    """Stable JSON: sorted keys, ISO dates, two-space indent."""
+    sys.stdout.write(json.dumps(obj, indent=2, sort_keys=True, default=_json_default) + "\n")
+
+
+def _json_default(o: Any) -> Any:
+    import datetime as dt
+
+    if isinstance(o, (dt.date, dt.datetime)):
+        return o.isoformat()
+    if isinstance(o, Path):
+        return str(o)
+    if hasattr(o, "item"):  # numpy scalars
+        return o.item()
+    if hasattr(o, "tolist"):
+        return o.tolist()
+    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+
+
+def run_app(application: typer.Typer, argv: list[str]) -> int:
+    """Run the app; a PtmscopeError becomes one red line and exit code 1."""
+    try:
+        application(args=argv, prog_name="ptmscope", standalone_mode=False)
+    except PtmscopeError as exc:
+        console.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True, soft_wrap=True)
+        return 1
+    except typer.Exit as exc:
+        return exc.exit_code
+    except KeyboardInterrupt:
+        console.print("[red]interrupted[/]")
+        return 130
+    except _click_exc.ClickException as exc:  # usage errors: click prints them, exit 2
+        exc.show()
+        return exc.exit_code
+    except _click_exc.Abort:
+        return 1
+    return 0

@@ -1,0 +1,1 @@
+"""Publication figures, one module per figure; all share :mod:`._style`."""

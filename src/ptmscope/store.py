@@ -1,0 +1,275 @@
+"""The snapshot store: one DuckDB file, read and written through Ibis.
+
+Writes go through :meth:`Store.add_batch`, which validates nothing itself (the
+importers hand over an already-validated :class:`~ptmscope.schema.SnapshotBatch`)
+and writes every table of one snapshot in a single transaction, so a failed
+import leaves no trace.  Reads go through :meth:`Store.table`, an Ibis table,
+so metric code written against it runs on any Ibis backend.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import ibis
+import pyarrow as pa
+
+from .errors import StoreError
+from .schema import ALIASES, DATA_TABLES, SNAPSHOTS_DDL, Snapshot, SnapshotBatch, table_ddl
+
+DEFAULT_STORE = "ptmscope.duckdb"
+STORE_ENV = "PTMSCOPE_STORE"
+
+
+def resolve_store_path(path: str | os.PathLike[str] | None = None) -> Path:
+    """``--store`` wins, then ``$PTMSCOPE_STORE``, then ``./ptmscope.duckdb``."""
+    if path:
+        return Path(path)
+    env = os.environ.get(STORE_ENV)
+    if env:
+        return Path(env)
+    return Path(DEFAULT_STORE)
+
+
+@dataclass(frozen=True)
+class AddResult:
+    snapshot_id: str
+    created: bool  # False when the same source was already in the store
+    rows: int
+
+
+class Store:
+    """A ptmscope store (a DuckDB file).
+
+    ``read_only=True`` never writes to the file, and refuses a path that does
+    not exist rather than creating an empty store.
+    """
+
+    def __init__(self, path: str | os.PathLike[str] | None = None, *, read_only: bool = False) -> None:
+        self.path = resolve_store_path(path)
+        self.read_only = read_only
+        if read_only and not self.path.exists():
+            raise StoreError(f"{self.path}: no store here (run `ptmscope ingest` first, or pass --store)")
+        if self.path.exists() and self.path.is_dir():
+            raise StoreError(f"{self.path}: is a directory, not a store file")
+        try:
+            self.backend = ibis.duckdb.connect(str(self.path), read_only=read_only)
+        except Exception as exc:  # duckdb raises IOException and friends
+            raise StoreError(f"{self.path}: cannot open store: {exc}") from exc
+        if not read_only:
+            self._ensure_schema()
+
+    # -- lifecycle -------------------------------------------------------
+    def close(self) -> None:
+        try:
+            self.backend.disconnect()
+        except Exception:  # pragma: no cover - already closed
+            pass
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def con(self) -> Any:
+        """The native DuckDB connection (for transactions and bulk inserts)."""
+        return self.backend.con
+
+    def _ensure_schema(self) -> None:
+        self.con.execute(SNAPSHOTS_DDL)
+        for name, schema in DATA_TABLES.items():
+            self.con.execute(table_ddl(name, schema))
+        self.con.execute(table_ddl("aliases", ALIASES))
+
+    # -- reading -----------------------------------------------------------
+    def table(self, name: str) -> ibis.Table:
+        return self.backend.table(name)
+
+    def has_table(self, name: str) -> bool:
+        return name in self.backend.list_tables()
+
+    def snapshots(self, registry: str | None = None, *, include_incomplete: bool = False) -> list[Snapshot]:
+        """Snapshots ordered by registry, date, id."""
+        sql = "SELECT * FROM snapshots"
+        conds, params = [], []
+        if registry:
+            conds.append("registry = ?")
+            params.append(registry)
+        if not include_incomplete:
+            conds.append("status = 'complete'")
+        if conds:
+            sql += " WHERE " + " AND ".join(conds)
+        sql += " ORDER BY registry, taken_at, snapshot_id"
+        cur = self.con.execute(sql, params)
+        cols = [d[0] for d in cur.description]
+        out = []
+        for row in cur.fetchall():
+            rec = dict(zip(cols, row))
+            out.append(
+                Snapshot(
+                    snapshot_id=rec["snapshot_id"],
+                    registry=rec["registry"],
+                    taken_at=rec["taken_at"],
+                    source_format=rec["source_format"],
+                    source_file=rec["source_file"],
+                    source_sha256=rec["source_sha256"],
+                    row_count=rec["row_count"],
+                    importer_version=rec["importer_version"],
+                    notes=rec["notes"],
+                    status=rec["status"],
+                    synthetic=rec["synthetic"],
+                    manifest=rec["manifest"],
+                )
+            )
+        return out
+
+    def snapshot(self, snapshot_id: str) -> Snapshot:
+        for s in self.snapshots(include_incomplete=True):
+            if s.snapshot_id == snapshot_id:
+                return s
+        raise StoreError(f"{self.path}: no snapshot {snapshot_id!r} (see `ptmscope snapshots`)")
+
+    def aliases(self, registry: str = "hf") -> dict[str, str]:
+        """alias -> canonical id, stored aliases over the built-in list."""
+        from .aliases import builtin_aliases
+
+        out = dict(builtin_aliases(registry))
+        rows = self.con.execute("SELECT alias, canonical FROM aliases WHERE registry = ?", [registry]).fetchall()
+        out.update(dict(rows))
+        return out
+
+    # -- writing -----------------------------------------------------------
+    @contextmanager
+    def transaction(self) -> Iterator[Any]:
+        """BEGIN ... COMMIT on the native connection; ROLLBACK on any error."""
+        if self.read_only:
+            raise StoreError(f"{self.path}: store opened read-only")
+        con = self.con
+        con.execute("BEGIN TRANSACTION")
+        try:
+            yield con
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        else:
+            con.execute("COMMIT")
+
+    def find_same_source(self, batch: SnapshotBatch) -> Snapshot | None:
+        s = batch.snapshot
+        for old in self.snapshots(s.registry, include_incomplete=True):
+            if (
+                old.source_sha256 == s.source_sha256
+                and old.source_format == s.source_format
+                and old.taken_at == s.taken_at
+            ):
+                return old
+        return None
+
+    def add_batch(self, batch: SnapshotBatch, *, replace: bool = False) -> AddResult:
+        """Write one snapshot and its rows in one transaction.
+
+        Idempotent: the same source (sha256, format, registry, date) again
+        returns the existing snapshot.  A *changed* file with the same name,
+        format and date is refused unless ``replace`` is given, in which case
+        the old snapshot is removed in the same transaction.
+        """
+        s = batch.snapshot
+        same = self.find_same_source(batch)
+        if same is not None:
+            return AddResult(same.snapshot_id, False, same.row_count)
+        clash = [
+            old
+            for old in self.snapshots(s.registry, include_incomplete=True)
+            if old.taken_at == s.taken_at
+            and old.source_format == s.source_format
+            and Path(old.source_file).name == Path(s.source_file).name
+        ]
+        if clash and not replace:
+            old = clash[0]
+            raise StoreError(
+                f"{s.source_file}: the store already has snapshot {old.snapshot_id} from a file of this name "
+                f"and date with different content (sha256 {old.source_sha256[:12]} vs {s.source_sha256[:12]}); "
+                "pass --replace to replace it, or --date to file it as another snapshot"
+            )
+        with self.transaction() as con:
+            for old in clash:
+                self._delete(con, old.snapshot_id)
+            self._insert_snapshot(con, s)
+            for name in DATA_TABLES:
+                self._insert_table(con, name, batch.table(name), s.snapshot_id)
+        return AddResult(s.snapshot_id, True, s.row_count)
+
+    def _insert_snapshot(self, con: Any, s: Snapshot) -> None:
+        con.execute(
+            "INSERT INTO snapshots (snapshot_id, registry, taken_at, source_format, source_file, source_sha256, "
+            "row_count, importer_version, notes, status, synthetic, manifest, ingested_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                s.snapshot_id,
+                s.registry,
+                s.taken_at,
+                s.source_format,
+                s.source_file,
+                s.source_sha256,
+                s.row_count,
+                s.importer_version,
+                s.notes,
+                s.status,
+                s.synthetic,
+                s.manifest,
+                dt.datetime.now(dt.timezone.utc).replace(tzinfo=None),
+            ],
+        )
+
+    def _insert_table(self, con: Any, name: str, table: pa.Table, snapshot_id: str) -> None:
+        if table.num_rows == 0:
+            return
+        schema = DATA_TABLES[name]
+        if table.schema.names != schema.names:
+            raise StoreError(f"internal: table {name} has columns {table.schema.names}, expected {schema.names}")
+        table = table.set_column(0, "snapshot_id", pa.array([snapshot_id] * table.num_rows, pa.string()))
+        view = f"_ptmscope_batch_{name}"
+        con.register(view, table)
+        try:
+            con.execute(f"INSERT INTO {name} SELECT * FROM {view}")
+        finally:
+            con.unregister(view)
+
+    def append_rows(self, name: str, table: pa.Table, snapshot_id: str) -> None:
+        """Append rows to a data table inside the caller's transaction (crawler pages)."""
+        self._insert_table(self.con, name, table, snapshot_id)
+
+    def insert_snapshot(self, snapshot: Snapshot) -> None:
+        """Insert a snapshot row inside the caller's transaction (crawler start)."""
+        self._insert_snapshot(self.con, snapshot)
+
+    def _snapshot_tables(self, con: Any) -> list[str]:
+        rows = con.execute(
+            "SELECT DISTINCT table_name FROM information_schema.columns "
+            "WHERE column_name = 'snapshot_id' AND table_schema = 'main' AND table_name <> 'snapshots'"
+        ).fetchall()
+        return sorted(r[0] for r in rows)
+
+    def _delete(self, con: Any, snapshot_id: str) -> None:
+        for t in self._snapshot_tables(con):
+            con.execute(f'DELETE FROM "{t}" WHERE snapshot_id = ?', [snapshot_id])
+        con.execute("DELETE FROM snapshots WHERE snapshot_id = ?", [snapshot_id])
+
+    def delete_snapshot(self, snapshot_id: str) -> None:
+        self.snapshot(snapshot_id)  # raises when absent
+        with self.transaction() as con:
+            self._delete(con, snapshot_id)
+
+    def add_aliases(self, registry: str, pairs: list[tuple[str, str]], origin: str) -> None:
+        with self.transaction() as con:
+            con.executemany(
+                "INSERT INTO aliases VALUES (?, ?, ?, ?)", [(registry, a, c, origin) for a, c in pairs]
+            )
