@@ -1,0 +1,101 @@
+"""Statistics helpers, pinned on hand-computed cases."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ptmscope import stats
+from ptmscope.errors import PtmscopeError
+
+
+def test_loglog_exact_power_law():
+    x = [1, 10, 100, 1000]
+    y = [10 * v**2 for v in x]  # log10 y = 1 + 2 log10 x
+    fit = stats.loglog_ols(x, y)
+    assert fit.slope == pytest.approx(2.0)
+    assert fit.intercept == pytest.approx(1.0)
+    assert fit.r2 == pytest.approx(1.0)
+    assert fit.n == 4
+
+
+def test_loglog_rejects_zero_without_offset_and_accepts_with():
+    with pytest.raises(PtmscopeError, match="positive"):
+        stats.loglog_ols([0, 1, 2], [1, 2, 3])
+    fit = stats.loglog_ols([0, 1, 2, 3], [1, 2, 3, 4], offset=1e-5)
+    assert fit.n == 4 and fit.offset == 1e-5
+
+
+def test_holm_hand_computed():
+    assert stats.holm([0.01, 0.04, 0.03]) == pytest.approx([0.03, 0.06, 0.06])
+    assert stats.holm([0.5, 0.9]) == pytest.approx([1.0, 1.0])
+
+
+def test_cliffs_delta_hand_computed():
+    assert stats.cliffs_delta([1, 2, 3], [2]) == 0.0
+    assert stats.cliffs_delta([5, 6], [1, 2]) == 1.0
+    assert stats.cliffs_delta([1, 2], [5, 6]) == -1.0
+    # 3 vs [1,3,5]: greater 1, less 1 ; 4 vs: greater 2, less 1 -> (3-2)/6
+    assert stats.cliffs_delta([3, 4], [1, 3, 5]) == pytest.approx(1 / 6)
+
+
+@given(st.lists(st.integers(0, 20), min_size=1, max_size=15), st.lists(st.integers(0, 20), min_size=1, max_size=15))
+@settings(max_examples=60, deadline=None)
+def test_cliffs_delta_matches_pairwise_definition(a, b):
+    brute = sum((x > y) - (x < y) for x in a for y in b) / (len(a) * len(b))
+    assert stats.cliffs_delta(a, b) == pytest.approx(brute)
+
+
+def test_cohens_d_hand_computed():
+    assert stats.cohens_d([1, 2, 3], [3, 4, 5]) == pytest.approx(-2.0)
+
+
+def test_gini_extremes():
+    assert stats.gini([1, 1, 1, 1]) == pytest.approx(0.0)
+    assert stats.gini([0, 0, 0, 1]) == pytest.approx(0.75)
+
+
+def test_welch_one_sided_direction():
+    hi = [10, 11, 12, 13, 14, 15]
+    lo = [1, 2, 3, 4, 5, 6]
+    assert stats.welch_t(hi, lo, alternative="greater").p < 0.001
+    assert stats.welch_t(lo, hi, alternative="greater").p > 0.99
+    mw = stats.mann_whitney(hi, lo)
+    assert mw.statistic == 36 and mw.p < 0.01
+
+
+def test_bootstrap_is_seeded_and_brackets_estimate():
+    rng = np.random.default_rng(1)
+    v = rng.normal(5, 1, 200)
+    a = stats.bootstrap_ci(v, seed=3)
+    b = stats.bootstrap_ci(v, seed=3)
+    assert a == b
+    assert a.low < a.estimate < a.high
+    assert a.low < 5 < a.high
+
+
+def test_group_bootstrap_of_constant_ratio_is_degenerate():
+    groups = [(1, 2), (2, 4), (3, 6)]  # every group has ratio 1/2
+    iv = stats.bootstrap_groups_ci(groups, lambda g: sum(x for x, _ in g) / sum(y for _, y in g), n_boot=200)
+    assert iv.estimate == iv.low == iv.high == 0.5
+
+
+def test_spearman_monotone_and_nan_rejected():
+    c = stats.spearman([1, 2, 3, 4, 5], [2, 4, 8, 16, 32], n_boot=50)
+    assert c.coef == pytest.approx(1.0)
+    with pytest.raises(PtmscopeError, match="missing"):
+        stats.spearman([1, math.nan, 3], [1, 2, 3])
+
+
+def test_mean_diff_ci_contains_true_difference():
+    a = np.arange(100, dtype=float) + 10
+    b = np.arange(100, dtype=float)
+    iv = stats.mean_diff_ci(a, b, n_boot=500)
+    assert iv.estimate == pytest.approx(10.0)
+    assert iv.low < 10 < iv.high
+    d = iv.to_dict()
+    assert d["estimate"] == pytest.approx(10.0)
