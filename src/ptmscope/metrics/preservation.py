@@ -1,0 +1,223 @@
+"""Library preservation rate (claim C1; paper equation 1).
+
+For a library L let B_L be the base models that support L *and at least one
+other library*, and D_b the direct descendants of base b (lineage rows whose
+resolved parent is b, in the same snapshot).  With S(d, L) = 1 when
+descendant d supports L:
+
+    P_L = Σ_{b∈B_L} Σ_{d∈D_b} S(d, L)  /  Σ_{b∈B_L} |D_b|          (eq. 1)
+
+i.e. of all descendants of multi-library bases that support L, the share
+that kept L.  Reported per library: P_L, numerator, denominator, |B_L| (and
+how many of them have descendants), and a 95% percentile bootstrap interval
+that resamples base models (a cluster bootstrap: a base's descendants are not
+independent of each other).  A descendant with several parents in B_L counts
+once per parent, as the double sum says.  Bases without descendants add 0 to
+both sums; P_L is undefined (None) when the denominator is 0.
+
+``mode="artifact"`` computes what the paper's published code
+(``proportion_DirectDescendantsToLibrary.py``) actually computed: among all
+models that have a base model (descendants, parents never consulted) and
+that carry at least two libraries, the share tagged with L:
+
+    P_L^artifact = |{d : d has a parent, |libs(d)| >= 2, L ∈ libs(d)}|
+                   / |{d : d has a parent, |libs(d)| >= 2}|
+
+Its interval resamples those descendants.  The two agree only by accident:
+the artifact never looks at the parent's libraries, so it measures how
+common L is among multi-library fine-tunes, not whether L was preserved.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal, get_args
+
+import ibis
+import numpy as np
+
+from .. import stats
+from ..errors import PtmscopeError
+from ._common import SnapshotRef, pick_snapshot
+
+Mode = Literal["paper", "artifact"]
+MODES: tuple[str, ...] = get_args(Mode)
+
+
+@dataclass(frozen=True)
+class LibraryRate:
+    library: str
+    rate: float | None
+    numerator: int
+    denominator: int
+    n_bases: int  # |B_L| (paper); descendants considered (artifact)
+    n_bases_with_descendants: int
+    ci_low: float | None
+    ci_high: float | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
+class PreservationResult:
+    snapshot: SnapshotRef
+    mode: str
+    libraries: tuple[LibraryRate, ...]  # sorted by rate desc, then denominator desc, then name
+    n_boot: int
+    seed: int
+    level: float
+    min_denominator: int
+    notes: tuple[str, ...] = ()
+
+    def top(self, n: int = 10) -> list[LibraryRate]:
+        return [r for r in self.libraries if r.rate is not None and r.denominator >= self.min_denominator][:n]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "metric": "preservation",
+            "inputs": {
+                "snapshot_id": self.snapshot.snapshot_id,
+                "snapshot": self.snapshot.to_dict(),
+                "mode": self.mode,
+                "n_boot": self.n_boot,
+                "seed": self.seed,
+                "level": self.level,
+                "min_denominator": self.min_denominator,
+            },
+            "libraries": [r.to_dict() for r in self.libraries],
+            "notes": list(self.notes),
+        }
+
+
+def _libs(backend: Any, sid: str) -> ibis.Table:
+    pl = backend.table("package_libraries")
+    pl = pl.filter((pl.snapshot_id == sid) & pl.library.notnull() & pl.package_id.notnull())
+    return pl.select(pkg=pl.package_id, library=pl.library.lower()).distinct()
+
+
+def _edges(backend: Any, sid: str) -> ibis.Table:
+    lin = backend.table("lineage")
+    lin = lin.filter((lin.snapshot_id == sid) & lin.parent_id.notnull() & (lin.parent_id != lin.child))
+    return lin.select(parent=lin.parent_id, child=lin.child).distinct()
+
+
+def _sort(rows: list[LibraryRate]) -> tuple[LibraryRate, ...]:
+    return tuple(sorted(rows, key=lambda r: (r.rate is None, -(r.rate or 0.0), -r.denominator, r.library)))
+
+
+def _paper(backend: Any, sid: str, n_boot: int, seed: int, level: float, min_den: int) -> list[LibraryRate]:
+    libs = _libs(backend, sid)
+    nlibs = libs.group_by("pkg").aggregate(n=libs.count())
+    multi = nlibs.filter(nlibs.n >= 2).select(base=nlibs.pkg)
+    bl = libs.join(multi, libs.pkg == multi.base).select("base", "library")  # (b, L) with b ∈ B_L
+    edges = _edges(backend, sid)
+    be = bl.left_join(edges, bl.base == edges.parent).select("base", "library", "child")
+    child_libs = libs.select(c_pkg=libs.pkg, c_lib=libs.library, kept=ibis.literal(1))
+    j = be.left_join(child_libs, (be.child == child_libs.c_pkg) & (be.library == child_libs.c_lib))
+    per_base = (
+        j.group_by(["library", "base"])
+        .aggregate(den=j.child.count(), num=j.kept.sum().coalesce(0))
+        .order_by(["library", "base"])
+        .to_pandas()
+    )
+    out = []
+    for lib, g in per_base.groupby("library", sort=True):
+        num = g["num"].to_numpy(dtype=float)
+        den = g["den"].to_numpy(dtype=float)
+        tot_n, tot_d = int(num.sum()), int(den.sum())
+        rate = tot_n / tot_d if tot_d else None
+        lo = hi = None
+        if tot_d and n_boot > 0 and tot_d >= min_den:
+
+            def ratio(picks: list[int], num: np.ndarray = num, den: np.ndarray = den) -> float:
+                idx = np.fromiter(picks, dtype=np.int64, count=len(picks))
+                d = den[idx].sum()
+                return float(num[idx].sum() / d) if d else float("nan")
+
+            iv = stats.bootstrap_groups_ci(list(range(len(g))), ratio, n_boot=n_boot, seed=seed, level=level)
+            lo, hi = iv.low, iv.high
+        out.append(
+            LibraryRate(
+                library=str(lib),
+                rate=rate,
+                numerator=tot_n,
+                denominator=tot_d,
+                n_bases=int(len(g)),
+                n_bases_with_descendants=int((den > 0).sum()),
+                ci_low=lo,
+                ci_high=hi,
+            )
+        )
+    return out
+
+
+def _artifact(backend: Any, sid: str, n_boot: int, seed: int, level: float, min_den: int) -> list[LibraryRate]:
+    libs = _libs(backend, sid)
+    lin = backend.table("lineage")
+    lin = lin.filter((lin.snapshot_id == sid) & lin.child.notnull())
+    desc = lin.select(d=lin.child).distinct()
+    dl = libs.join(desc, libs.pkg == desc.d).select("pkg", "library")
+    n = dl.group_by("pkg").aggregate(n=dl.count())
+    multi = n.filter(n.n >= 2).select(m=n.pkg)
+    dl = dl.join(multi, dl.pkg == multi.m).select("pkg", "library")
+    df = dl.order_by(["library", "pkg"]).to_pandas()
+    total = int(df["pkg"].nunique()) if len(df) else 0
+    out = []
+    for lib, g in df.groupby("library", sort=True):
+        cnt = int(g["pkg"].nunique())
+        lo = hi = None
+        if total and n_boot > 0 and total >= min_den:
+            ind = np.zeros(total)
+            ind[:cnt] = 1.0  # the statistic is a share, so order within the sample is irrelevant
+            iv = stats.bootstrap_ci(ind, np.mean, n_boot=n_boot, seed=seed, level=level)
+            lo, hi = iv.low, iv.high
+        out.append(
+            LibraryRate(
+                library=str(lib),
+                rate=cnt / total if total else None,
+                numerator=cnt,
+                denominator=total,
+                n_bases=total,
+                n_bases_with_descendants=total,
+                ci_low=lo,
+                ci_high=hi,
+            )
+        )
+    return out
+
+
+def preservation(
+    backend: Any,
+    snapshot_id: str | None = None,
+    *,
+    registry: str = "hf",
+    mode: Mode = "paper",
+    n_boot: int = 2000,
+    seed: int = 0,
+    level: float = 0.95,
+    min_denominator: int = 1,
+) -> PreservationResult:
+    """P_L for every library of one snapshot (see the module docstring)."""
+    if mode not in MODES:
+        raise PtmscopeError(f"unknown mode {mode!r}; choose one of {', '.join(MODES)}")
+    snap = pick_snapshot(backend, registry, snapshot_id, needs="lineage")
+    fn = _paper if mode == "paper" else _artifact
+    rows = fn(backend, snap.snapshot_id, n_boot, seed, level, min_denominator)
+    notes = []
+    if not rows:
+        notes.append(
+            "no library has a multi-library base model with descendants"
+            if mode == "paper"
+            else "no descendant carries two or more libraries"
+        )
+    return PreservationResult(
+        snapshot=snap,
+        mode=mode,
+        libraries=_sort(rows),
+        n_boot=n_boot,
+        seed=seed,
+        level=level,
+        min_denominator=min_denominator,
+        notes=tuple(notes),
+    )

@@ -1,0 +1,394 @@
+"""Top-K turnover (claim C2; paper equations 2-4).
+
+For an ordered list of snapshots S_1 .. S_n of one registry let T_i be the set
+of packages in the top K of S_i (by downloads, else by the source's rank).
+For every step i > 1:
+
+* Remained_i  = |T_i ∩ T_{i-1}|                                   (eq. 2)
+* Newcomers_i = |T_i \\ (T_1 ∪ ... ∪ T_{i-1})|                     (eq. 3)
+* Returning_i = |(T_i \\ T_{i-1}) ∩ (T_1 ∪ ... ∪ T_{i-2})|         (eq. 4)
+
+so Remained + Newcomers + Returning = |T_i| (= K for a full snapshot).  The
+first snapshot counts all of T_1 as newcomers.  ``distinct_ever`` is
+|T_1 ∪ ... ∪ T_n|, the number the paper reports (npm 1,127, PyPI 1,429,
+HF 2,535 over four snapshots, K = 1000).
+
+Ordering inside a snapshot: downloads descending, then the source's rank,
+then the package id; rows with neither downloads nor a rank cannot be ranked
+and are left out (the paper's code did the same with ``downloads IS NOT
+NULL``).  Ties at rank K follow :data:`TieRule`: ``id`` (default) breaks them
+by package id so T_i has exactly K members; ``all`` keeps every package tied
+with the K-th, so T_i may exceed K.
+
+Identity: with ``normalise=True`` (default) packages are compared by their
+normalised ``package_id`` (PEP 503 for PyPI, lower case for npm) after
+following the Hub's renamed-repo aliases, so ``bert-base-uncased`` and
+``google-bert/bert-base-uncased`` are one model.  ``normalise=False`` uses the
+ids exactly as the sources wrote them (``raw_id``), reproducing raw counts.
+
+Differences from the paper's published code (``turnover.ipynb``): it ranked
+with ``ORDER BY downloads DESC LIMIT 1000`` (ties at K broken arbitrarily by
+the database), compared names exactly as stored, and set the first step's
+newcomers to the constant K rather than the size of T_1.  ``mode="artifact"``
+reproduces the last two choices (raw ids, first step = K); ties stay
+deterministic because an arbitrary order cannot be reproduced.
+
+Coverage check: each snapshot is compared with its neighbours in the list;
+a warning is raised when it has fewer than K rankable rows, far fewer rows
+than its neighbours, a K-th download count far below theirs, or a different
+download window.  Such a snapshot is probably a partial listing and its
+turnover is inflated.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, get_args
+
+import ibis
+
+from ..errors import PtmscopeError
+from ._common import SnapshotRef, alias_map, apply_aliases, resolve_snapshots
+
+TieRule = Literal["id", "all"]
+TIE_RULES: tuple[str, ...] = get_args(TieRule)
+Mode = Literal["paper", "artifact"]
+MODES: tuple[str, ...] = get_args(Mode)
+SENSITIVITY_KS: tuple[int, ...] = (100, 500, 1000, 5000)
+
+# Coverage thresholds: a snapshot is suspicious below these fractions of its neighbours.
+ROWS_RATIO = 0.5
+KTH_RATIO = 0.2
+
+
+@dataclass(frozen=True)
+class TurnoverStep:
+    snapshot_id: str
+    taken_at: str
+    in_top: int
+    remained: int
+    newcomers: int
+    returning: int
+    distinct_so_far: int
+    rows: int  # rankable rows in the snapshot
+    kth_downloads: int | None  # downloads of the K-th package (None: no downloads, ranked list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
+class CoverageWarning:
+    snapshot_id: str
+    kind: str  # "fewer_than_k", "few_rows", "low_kth", "window", "unrankable"
+    message: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
+class TurnoverResult:
+    registry: str
+    snapshots: tuple[SnapshotRef, ...]
+    k: int
+    tie_rule: str
+    normalise: bool
+    mode: str
+    steps: tuple[TurnoverStep, ...]
+    distinct_ever: int
+    warnings: tuple[CoverageWarning, ...] = field(default_factory=tuple)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "metric": "turnover",
+            "inputs": {
+                "registry": self.registry,
+                "snapshot_ids": [s.snapshot_id for s in self.snapshots],
+                "snapshots": [s.to_dict() for s in self.snapshots],
+                "k": self.k,
+                "tie_rule": self.tie_rule,
+                "normalise": self.normalise,
+                "mode": self.mode,
+            },
+            "steps": [s.to_dict() for s in self.steps],
+            "distinct_ever": self.distinct_ever,
+            "warnings": [w.to_dict() for w in self.warnings],
+        }
+
+
+def _candidates(backend: Any, snaps: Sequence[SnapshotRef], registry: str, normalise: bool) -> ibis.Table:
+    """One row per (snapshot, package) with its best downloads and rank."""
+    p = backend.table("packages")
+    p = p.filter(p.snapshot_id.isin([s.snapshot_id for s in snaps]))
+    idcol = p.package_id if normalise else p.raw_id.coalesce(p.package_id)
+    p = p.select(snapshot_id=p.snapshot_id, pid=idcol, downloads=p.downloads, src_rank=p["rank"])
+    if normalise:
+        p = apply_aliases(p, "pid", alias_map(backend, registry))
+    # renaming can merge two rows of one snapshot: keep the best figures
+    return p.group_by(["snapshot_id", "pid"]).aggregate(
+        downloads=p.downloads.max(), src_rank=p.src_rank.min()
+    )
+
+
+def _order_keys(t: ibis.Table, with_id: bool) -> list[Any]:
+    # explicit null handling: backends differ in where NULLs sort by default
+    keys = [
+        t.downloads.isnull().cast("int8"),
+        t.downloads.desc(),
+        t.src_rank.isnull().cast("int8"),
+        t.src_rank,
+    ]
+    if with_id:
+        keys.append(t.pid)
+    return keys
+
+
+def _top_table(cand: ibis.Table, k: int, tie_rule: str) -> ibis.Table:
+    t = cand.filter(cand.downloads.notnull() | cand.src_rank.notnull())
+    rn = ibis.row_number().over(ibis.window(group_by="snapshot_id", order_by=_order_keys(t, True)))
+    if tie_rule == "id":
+        t = t.mutate(pos=rn)
+    else:
+        rk = ibis.rank().over(ibis.window(group_by="snapshot_id", order_by=_order_keys(t, False)))
+        t = t.mutate(pos=rk)
+    return t.filter(t.pos < k).select("snapshot_id", "pid")
+
+
+def _snapshot_facts(cand: ibis.Table, k: int) -> dict[str, tuple[int, int | None]]:
+    """snapshot_id -> (rankable rows, downloads of the K-th row or None)."""
+    t = cand.filter(cand.downloads.notnull() | cand.src_rank.notnull())
+    rows = t.group_by("snapshot_id").aggregate(rows=t.count()).to_pandas()
+    rn = ibis.row_number().over(ibis.window(group_by="snapshot_id", order_by=_order_keys(t, True)))
+    kth = t.mutate(pos=rn)
+    kth = kth.filter(kth.pos == k - 1).select("snapshot_id", "downloads").to_pandas()
+    kth_map = {str(r.snapshot_id): r.downloads for r in kth.itertuples(index=False)}
+    out = {}
+    for r in rows.itertuples(index=False):
+        v = kth_map.get(str(r.snapshot_id))
+        out[str(r.snapshot_id)] = (int(r.rows), None if v is None or v != v else int(v))
+    return out
+
+
+def _windows(backend: Any, snaps: Sequence[SnapshotRef]) -> dict[str, str | None]:
+    p = backend.table("packages")
+    p = p.filter(p.snapshot_id.isin([s.snapshot_id for s in snaps]) & p.downloads_window.notnull())
+    df = p.group_by("snapshot_id").aggregate(w=p.downloads_window.max()).to_pandas()
+    return {str(r.snapshot_id): str(r.w) for r in df.itertuples(index=False)}
+
+
+def _coverage(
+    snaps: Sequence[SnapshotRef], facts: dict[str, tuple[int, int | None]], windows: dict[str, str | None], k: int
+) -> list[CoverageWarning]:
+    out: list[CoverageWarning] = []
+    for i, s in enumerate(snaps):
+        rows, kth = facts.get(s.snapshot_id, (0, None))
+        if rows < k:
+            out.append(
+                CoverageWarning(
+                    s.snapshot_id,
+                    "fewer_than_k",
+                    f"{s.snapshot_id}: only {rows} rankable rows, fewer than K={k}; its top set is incomplete",
+                )
+            )
+        nbrs = [snaps[j] for j in (i - 1, i + 1) if 0 <= j < len(snaps)]
+        if not nbrs:
+            continue
+        n_rows = [facts.get(n.snapshot_id, (0, None))[0] for n in nbrs]
+        n_rows = [r for r in n_rows if r > 0]
+        if n_rows and rows < ROWS_RATIO * statistics.median(n_rows):
+            out.append(
+                CoverageWarning(
+                    s.snapshot_id,
+                    "few_rows",
+                    f"{s.snapshot_id}: {rows} rankable rows vs {', '.join(map(str, n_rows))} in its neighbours; "
+                    "probably a partial listing, so its turnover is inflated",
+                )
+            )
+        n_kth = [facts.get(n.snapshot_id, (0, None))[1] for n in nbrs]
+        n_kth = [v for v in n_kth if v]
+        if kth is not None and n_kth and kth < KTH_RATIO * statistics.median(n_kth):
+            out.append(
+                CoverageWarning(
+                    s.snapshot_id,
+                    "low_kth",
+                    f"{s.snapshot_id}: the K-th package has {kth} downloads vs {', '.join(map(str, n_kth))} "
+                    "in its neighbours; probably a partial listing or a different download window",
+                )
+            )
+        w = windows.get(s.snapshot_id)
+        nw = {windows.get(n.snapshot_id) for n in nbrs} - {None}
+        if w and nw and any(x != w for x in nw):
+            out.append(
+                CoverageWarning(
+                    s.snapshot_id,
+                    "window",
+                    f"{s.snapshot_id}: downloads window {w!r} differs from its neighbours' ({', '.join(sorted(nw))})",
+                )
+            )
+    return out
+
+
+def turnover(
+    backend: Any,
+    registry: str,
+    snapshot_ids: Sequence[str] | None = None,
+    *,
+    k: int = 1000,
+    tie_rule: TieRule = "id",
+    normalise: bool = True,
+    mode: Mode = "paper",
+) -> TurnoverResult:
+    """Remained / Newcomers / Returning per step over the snapshots of one registry."""
+    if k < 1:
+        raise PtmscopeError(f"K must be at least 1 (got {k})")
+    if tie_rule not in TIE_RULES:
+        raise PtmscopeError(f"unknown tie rule {tie_rule!r}; choose one of {', '.join(TIE_RULES)}")
+    if mode not in MODES:
+        raise PtmscopeError(f"unknown mode {mode!r}; choose one of {', '.join(MODES)}")
+    if mode == "artifact":
+        normalise = False
+    snaps = resolve_snapshots(backend, registry, snapshot_ids)
+    cand = _candidates(backend, snaps, registry, normalise)
+    facts = _snapshot_facts(cand, k)
+    warnings: list[CoverageWarning] = []
+    usable = []
+    for s in snaps:
+        if facts.get(s.snapshot_id, (0, None))[0] == 0:
+            warnings.append(
+                CoverageWarning(
+                    s.snapshot_id,
+                    "unrankable",
+                    f"{s.snapshot_id}: no downloads and no ranks, cannot take a top K; left out",
+                )
+            )
+        else:
+            usable.append(s)
+    if not usable:
+        raise PtmscopeError(f"none of the {len(snaps)} snapshot(s) has downloads or ranks to rank by")
+    warnings.extend(_coverage(usable, facts, _windows(backend, usable), k))
+
+    seq = ibis.memtable(
+        {"snapshot_id": [s.snapshot_id for s in usable], "seq": list(range(len(usable)))},
+        schema={"snapshot_id": "string", "seq": "int64"},
+    )
+    top = _top_table(cand, k, tie_rule)
+    top = top.join(seq, "snapshot_id")
+    by_pid = ibis.window(group_by="pid", order_by="seq")
+    top = top.mutate(prev_seq=top.seq.lag().over(by_pid), first_seq=top.seq.min().over(ibis.window(group_by="pid")))
+    remained = (top.prev_seq.notnull() & (top.prev_seq == top.seq - 1)).cast("int64")
+    newcomer = (top.first_seq == top.seq).cast("int64")
+    agg = (
+        top.mutate(r=remained, n=newcomer)
+        .group_by("seq")
+        .aggregate(in_top=ibis._.count(), remained=ibis._.r.sum(), newcomers=ibis._.n.sum())
+        .order_by("seq")
+        .to_pandas()
+    )
+    counts = {int(r.seq): (int(r.in_top), int(r.remained), int(r.newcomers)) for r in agg.itertuples(index=False)}
+    distinct = int(top.pid.nunique().to_pandas()) if counts else 0
+
+    steps = []
+    so_far = 0
+    for i, s in enumerate(usable):
+        in_top, rem, new = counts.get(i, (0, 0, 0))
+        ret = in_top - rem - new
+        so_far += new
+        reported_new = new
+        if mode == "artifact" and i == 0:
+            reported_new = k  # the published code hard-coded the first step as K newcomers
+        rows, kth = facts[s.snapshot_id]
+        steps.append(
+            TurnoverStep(
+                snapshot_id=s.snapshot_id,
+                taken_at=s.taken_at.isoformat(),
+                in_top=in_top,
+                remained=rem,
+                newcomers=reported_new,
+                returning=ret,
+                distinct_so_far=so_far,
+                rows=rows,
+                kth_downloads=kth,
+            )
+        )
+    return TurnoverResult(
+        registry=registry,
+        snapshots=tuple(usable),
+        k=k,
+        tie_rule=tie_rule,
+        normalise=normalise,
+        mode=mode,
+        steps=tuple(steps),
+        distinct_ever=distinct,
+        warnings=tuple(warnings),
+    )
+
+
+@dataclass(frozen=True)
+class SensitivityRow:
+    k: int
+    distinct_ever: int
+    distinct_per_k: float  # distinct_ever / K: 1 = no turnover at all, n = complete turnover
+    mean_newcomer_share: float | None  # mean over steps 2..n of newcomers / |T_i|
+    mean_remained_share: float | None
+    incomplete_snapshots: int  # snapshots with fewer than K rankable rows
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
+class TurnoverSensitivity:
+    registry: str
+    snapshot_ids: tuple[str, ...]
+    tie_rule: str
+    normalise: bool
+    rows: tuple[SensitivityRow, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "metric": "turnover_sensitivity",
+            "inputs": {
+                "registry": self.registry,
+                "snapshot_ids": list(self.snapshot_ids),
+                "tie_rule": self.tie_rule,
+                "normalise": self.normalise,
+                "ks": [r.k for r in self.rows],
+            },
+            "rows": [r.to_dict() for r in self.rows],
+        }
+
+
+def sensitivity_row(res: TurnoverResult) -> SensitivityRow:
+    later = [s for s in res.steps[1:] if s.in_top]
+    new_share = [s.newcomers / s.in_top for s in later]
+    rem_share = [s.remained / s.in_top for s in later]
+    return SensitivityRow(
+        k=res.k,
+        distinct_ever=res.distinct_ever,
+        distinct_per_k=res.distinct_ever / res.k,
+        mean_newcomer_share=sum(new_share) / len(new_share) if new_share else None,
+        mean_remained_share=sum(rem_share) / len(rem_share) if rem_share else None,
+        incomplete_snapshots=sum(1 for w in res.warnings if w.kind == "fewer_than_k"),
+    )
+
+
+def turnover_sensitivity(
+    backend: Any,
+    registry: str,
+    snapshot_ids: Sequence[str] | None = None,
+    *,
+    ks: Sequence[int] = SENSITIVITY_KS,
+    tie_rule: TieRule = "id",
+    normalise: bool = True,
+) -> TurnoverSensitivity:
+    """The same turnover at several K (default 100, 500, 1000, 5000)."""
+    rows = []
+    ids: tuple[str, ...] = ()
+    for k in ks:
+        res = turnover(backend, registry, snapshot_ids, k=k, tie_rule=tie_rule, normalise=normalise)
+        ids = tuple(s.snapshot_id for s in res.snapshots)
+        rows.append(sensitivity_row(res))
+    return TurnoverSensitivity(registry, ids, tie_rule, normalise, tuple(rows))
