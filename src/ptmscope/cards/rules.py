@@ -1,0 +1,219 @@
+"""The rules scorer (default): headings, their synonyms, and content checks.
+
+For each of the five items a card has it when
+
+1. a heading matches the item's synonyms (the Hub's model-card template,
+   the ``Trainer``'s generated card, and the wording people commonly use)
+   and the text under it (with its subsections) is more than a placeholder
+   such as "More information needed"; or
+2. a content check finds it anywhere in the prose or code: e.g. "This model
+   is a fine-tuned version of ...", a ``from_pretrained`` code block, "The
+   following hyperparameters were used during training", "achieves the
+   following results on the evaluation set", a ``model-index`` with results
+   in the front matter.
+
+Evidence is the heading (``heading: Training procedure``) or the matched
+sentence fragment (``text: ...``).  No dependencies beyond ``re``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from .base import SECTIONS, CardScore
+from .parse import ParsedCard, is_placeholder, looks_binary, parse_card
+
+VERSION = "1"
+
+# Synonyms on normalised headings (lower-case words joined by single spaces).
+_HEADINGS: dict[str, re.Pattern[str]] = {
+    "description": re.compile(
+        r"^(?:model |the model |about (?:the |this )?model )?(?:description|details|summary|overview|card)\b"
+        r"|^(?:about|introduction|intro|abstract|overview|summary|background|architecture|description)\b"
+        r"|^(?:model (?:architecture|structure|info|information|type|summary|overview|details|description))\b"
+        r"|^(?:what is|what s)\b|^how does it work|^(?:details model architecture)"
+        r"|\bmodel description\b|\bmodel details\b|^(?:model|the model)$"
+    ),
+    "limitations": re.compile(
+        r"\blimitation|\bbias|\brisks?\b|\bcaveat|\bethic|\bmisuse\b|\bharm|\bshortcoming"
+        r"|\bknown (?:issues|problems)\b|\bfairness\b|\bweakness"
+    ),
+    "how_to_use": re.compile(
+        r"\bhow to (?:use|get started|run|load|download|inference|infer|generate|try)\b|\busage\b|^uses?\b"
+        r"|\b(?:intended|direct|downstream|example|sample) uses?\b|\bgetting started\b|\bget started\b"
+        r"|\bquick ?start\b|^examples?\b|\bexample usage\b|\binference\b|\binstall(?:ation)?\b|^demo\b"
+        r"|\bload (?:the )?model\b|^using\b|\bprompt (?:template|format)\b|\bin transformers\b|^use\b"
+        r"|\bhow to\b|\bcode example\b|\bapi\b|\bwith (?:transformers|diffusers|sentence transformers)\b"
+    ),
+    "training": re.compile(
+        r"\btraining\b|\bfine ?tuning\b|\bfinetuning\b|\bpre ?training\b|\bpretraining\b|\bhyper ?param"
+        r"|\bpre ?processing\b|^(?:the )?datasets?\b|^data\b|\bdata ?sets? used\b|\bcorpus\b|\brecipe\b|\btrain(?:ing)? (?:data|set)\b"
+    ),
+    "evaluation": re.compile(
+        r"\beval|\bresults?\b|\bbenchmarks?\b|\bperformance\b|\bmetrics?\b|\baccuracy\b|\bscores?\b"
+        r"|\bvalidation\b|\btesting\b|\btest (?:set|data|results)\b|\bleaderboard\b|\bexperiments?\b"
+    ),
+}
+
+# Headings that look like a match but are not (checked before _HEADINGS).
+_NOT_HEADINGS: dict[str, re.Pattern[str]] = {
+    "description": re.compile(
+        r"\bauthors?\b|\bcard (?:authors?|contact)\b|\bcitation|\blicen[cs]e\b|\bcontact\b|^model card for\b"
+    ),
+    "training": re.compile(
+        r"\bframework versions?\b|\btraining results\b|\bresume the training\b|\bwatch your agent\b"
+        r"|^(?:\w+ ){7,}\w+"  # long title-like headings ("LoRA text2image fine-tuning - user/model")
+    ),
+    "how_to_use": re.compile(r"\bout of scope\b|\bmisuse\b|^limitations? and|^limitations?$"),
+    "evaluation": re.compile(r"\bmore information\b"),
+}
+# "Training results" (Trainer card) is evaluation on the validation set.
+_EVAL_EXTRA = re.compile(r"^training results\b")
+
+# Content checks on prose (Markdown text outside code blocks).
+_CONTENT: dict[str, re.Pattern[str]] = {
+    "description": re.compile(
+        r"\b(?:this|the|our) (?:\w+[- ]){0,4}?(?:model|checkpoint|repository|repo|version|network|pipeline|agent|adapter|lora)"
+        r" (?:is|was|has been|uses|performs|can|predicts|classifies|generates|detects|translates)\b"
+        r"|\bis an? (?:\w+[- ]){0,4}?(?:version|model|checkpoint|variant|adaptation|port|implementation|replica|copy)\b"
+        r"|\b(?:fine[- ]?tuned|pre[- ]?trained|trained) (?:version|model|checkpoint) of\b"
+        r"|\bmodel (?:for|that|which|to) \w+"
+        r"|\b(?:these|this) (?:are|is) (?:the )?(?:\w+[- ]){0,4}?(?:weights|models|checkpoints|adapters|files)\b|\bis a merge of\b"
+        r"|\b(?:model|weights) (?:was |were )?(?:trained|fine[- ]?tuned|finetuned) (?:by|on|with|using|from)\b"
+        r"|\bproblem type:|\b(?:fine[- ]?tuned|finetuned|pre[- ]?trained) (?:\w+ ){0,2}?on\b",
+        re.I,
+    ),
+    # only used under a combined heading ("Intended uses & limitations")
+    "limitations": re.compile(
+        r"\blimit(?:ation|ed)s?\b|\bbias(?:es|ed)?\b|\bshould not be used\b|\bnot (?:be )?(?:intended|suitable)\b"
+        r"|\bout[- ]of[- ]scope\b|\bmay (?:produce|generate|contain|output|reflect|not)\b|\bhallucinat"
+        r"|\bcaveats?\b|\bnot (?:perform|work) well\b|\bfails? (?:to|on|when)\b|\bharmful\b|\btoxic|\boffensive\b",
+        re.I,
+    ),
+    "how_to_use": re.compile(
+        r"\byou can use (?:this|the|it)\b|\bto use (?:this|the) model\b|\bcan be used (?:for|to|with|as)\b"
+        r"|\bhow to use\b|\bintended (?:to be used|use)\b|\bused for (?:\w+ ){0,3}\w+ing\b",
+        re.I,
+    ),
+    "training": re.compile(
+        r"\bhyperparameters were used during training\b"
+        r"|\btraining (?:data|set|procedure|details|corpus|hyperparameters)\b"
+        r"|\blearning[_ ]rate\s*[:=|]|\b(?:train_)?batch[_ ]size\s*[:=|]|\bnum_(?:train_)?epochs\s*[:=|]",
+        re.I,
+    ),
+    "evaluation": re.compile(
+        r"\bachieves the following results\b|\bevaluation (?:set|results|data|metrics)\b"
+        r"|\b(?:accuracy|f1|wer|cer|bleu|rouge[-\w]*|perplexity|exact match|precision|recall|mAP|auc)\b\s*(?:[:=|]|of|score)\s*\**\s*\d"
+        r"|\b(?:achieves|obtains|reaches|scores?) (?:\w+ ){0,4}?(?:an? )?(?:accuracy|f1|wer|bleu|score)\b"
+        r"|\|\s*(?:accuracy|f1|wer|cer|bleu|rouge[-\w]*|validation loss|eval(?:uation)? loss)\s*\|",
+        re.I,
+    ),
+}
+_CODE_USE = re.compile(
+    r"\bfrom_pretrained\s*\(|\bpipeline\s*\(|\bpip install\b|\bimport (?:torch|transformers|tensorflow)\b"
+    r"|\bfrom (?:transformers|diffusers|sentence_transformers|huggingface_hub|flair|speechbrain|espnet\w*|allennlp|fairseq|simpletransformers|setfit|peft|span_marker|gliner|keras|tensorflow) import\b"
+    r"|\bload_from_hub\b|\bSentenceTransformer\s*\(|\.generate\s*\(|\bmodel\s*\(|\bcurl\b|\bllama\.cpp\b|\./main\b"
+    r"|\bmlagents-|\bpython -m\b",
+)
+_MODEL_INDEX_RESULTS = re.compile(r"^\s*-?\s*(?:value|metrics):", re.M)
+_MIN_DESC_WORDS = 8
+
+
+class RulesScorer:
+    """Headings + synonyms + content checks; placeholders count as absent."""
+
+    name = "rules"
+
+    @property
+    def key(self) -> str:
+        return f"rules-v{VERSION}"
+
+    def score(self, text: str | None) -> CardScore:
+        if text is None:
+            return CardScore.empty("no card")
+        card = parse_card(text)
+        if not card.front_matter and len(card.sections) == 1 and not card.sections[0].body.strip() and not card.sections[0].code.strip():
+            return CardScore.empty("empty card")
+        if looks_binary(card.prose[:4096]):
+            return CardScore.empty("binary-looking card")
+        return score_parsed(card)
+
+    def score_many(self, texts: Sequence[str | None]) -> list[CardScore]:
+        return [self.score(t) for t in texts]
+
+
+def _first_sentence(match: re.Match[str], text: str) -> str:
+    start = max(0, text.rfind("\n", 0, match.start()) + 1)
+    end = text.find("\n", match.end())
+    end = len(text) if end < 0 else end
+    frag = text[start:end].strip()
+    if len(frag) > 160:
+        lo = max(0, match.start() - start - 60)
+        frag = frag[lo : lo + 160].strip()
+    return frag
+
+
+def score_parsed(card: ParsedCard) -> CardScore:
+    found: dict[str, str] = {}
+    secs = card.sections
+    # 1. headings
+    for i, sec in enumerate(secs):
+        key = sec.key
+        if not key or sec.level == 0:
+            continue
+        hits = []
+        for name in SECTIONS:
+            if name in found and name != "how_to_use":
+                continue
+            if name == "evaluation" and _EVAL_EXTRA.search(key):
+                hits.append(name)
+                continue
+            neg = _NOT_HEADINGS.get(name)
+            if neg is not None and neg.search(key):
+                continue
+            if _HEADINGS[name].search(key):
+                hits.append(name)
+        if not hits:
+            continue
+        if "description" in hits and is_placeholder(sec.body):
+            hits.remove("description")  # a title over other sections is not a description
+            if not hits:
+                continue
+        body = card.subtree_text(i)
+        code = card.subtree_code(i)
+        if is_placeholder(body) and not code.strip():
+            continue
+        if "limitations" in hits and "how_to_use" in hits and not _CONTENT["limitations"].search(body):
+            hits.remove("limitations")  # "Intended uses & limitations" that only says how to use
+        for name in hits:
+            found.setdefault(name, f"heading: {sec.heading.strip()[:120]}")
+    if len(found) == len(SECTIONS):
+        return CardScore.from_flags(dict.fromkeys(found, True), found)
+    # 2. content checks over prose of sections that are not placeholders
+    prose_parts = []
+    for sec in secs:
+        if sec.body and not is_placeholder(sec.body):
+            prose_parts.append(sec.body)
+    prose = "\n".join(prose_parts)
+    for name in SECTIONS:
+        if name in found or name == "limitations":  # limitations: headings only (see docs/cards.md)
+            continue
+        if name == "description":
+            m = _CONTENT[name].search(prose)
+            if m and len(prose.split()) >= _MIN_DESC_WORDS:
+                found[name] = "text: " + _first_sentence(m, prose)
+            continue
+        m = _CONTENT[name].search(prose)
+        if m:
+            found[name] = "text: " + _first_sentence(m, prose)
+            continue
+        if name == "how_to_use":
+            code = card.code
+            mc = _CODE_USE.search(code) if code else None
+            if mc:
+                found[name] = "code: " + _first_sentence(mc, code)
+        elif name == "evaluation" and card.front_matter and "model-index" in card.front_matter:
+            if _MODEL_INDEX_RESULTS.search(card.front_matter):
+                found[name] = "front matter: model-index results"
+    return CardScore.from_flags(dict.fromkeys(found, True), found)
