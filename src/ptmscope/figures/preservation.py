@@ -1,0 +1,37 @@
+"""Paper Figure 5 style: preservation rate of the top-10 libraries, counts on the bars."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..metrics.preservation import PreservationResult
+from ._style import PALETTE, new_figure, style
+
+
+def preservation_figure(result: PreservationResult, top: int = 10) -> Any:
+    rows = result.top(top)
+    fig, ax = new_figure(width=max(4.0, 0.55 * max(len(rows), 4) + 1.5), height=3.4)
+    with style():
+        x = np.arange(len(rows))
+        rates = np.array([r.rate for r in rows], dtype=float)
+        lo = np.array([r.rate - r.ci_low if r.ci_low is not None else 0.0 for r in rows])
+        hi = np.array([r.ci_high - r.rate if r.ci_high is not None else 0.0 for r in rows])
+        ax.bar(x, rates, 0.7, color=PALETTE[0], yerr=[lo, hi] if rows else None,
+               error_kw={"elinewidth": 0.8, "capsize": 2, "ecolor": "#444444"})
+        for xi, r in zip(x, rows):
+            top_y = (r.ci_high if r.ci_high is not None else r.rate) + 0.02
+            ax.text(xi, min(top_y, 1.08), f"{r.numerator}/{r.denominator}", ha="center", va="bottom", fontsize=6.5)
+        ax.set_xticks(x)
+        ax.set_xticklabels([r.library for r in rows], rotation=45, ha="right", rotation_mode="anchor")
+        ax.set_ylim(0, 1.15)
+        ax.set_yticks([0, 0.25, 0.5, 0.75, 1.0])
+        ax.set_xlabel("Library")
+        what = "P_L (eq. 1)" if result.mode == "paper" else "share of multi-library descendants (artifact)"
+        ax.set_ylabel(what)
+        ax.set_title(f"Library preservation, {result.snapshot.snapshot_id}")
+        if not rows:
+            ax.text(0.5, 0.5, "no library has enough descendants", transform=ax.transAxes, ha="center")
+        fig.tight_layout()
+    return fig
