@@ -1,0 +1,166 @@
+"""Crawl state kept in the store, next to the rows it describes.
+
+Two tables, both with a ``snapshot_id`` column so ``Store.delete_snapshot``
+(and ``ptmscope crawl hf --abort``) removes them with the snapshot:
+
+``crawl_state``  one row per crawl: endpoint, parameters (JSON), the URL of
+                 the next page to fetch (the Hub's ``Link: rel="next"``
+                 cursor; null once the listing is exhausted), pages and
+                 models committed, counters (JSON).
+``crawl_pages``  one row per committed page: page number, the URL fetched,
+                 the next URL, models kept, duplicates dropped, sha256 of the
+                 response body, time.  Provenance for every row of the snapshot.
+
+Each page is written in ONE transaction together with its rows and the new
+``next_url``, so after a crash the state always names the first page that
+is not in the store.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..store import Store
+
+CRAWL_STATE_DDL = """
+CREATE TABLE IF NOT EXISTS crawl_state (
+    snapshot_id VARCHAR NOT NULL,
+    registry VARCHAR NOT NULL,
+    endpoint VARCHAR NOT NULL,
+    params VARCHAR NOT NULL,
+    next_url VARCHAR,
+    listing_done BOOLEAN NOT NULL,
+    pages BIGINT NOT NULL,
+    models BIGINT NOT NULL,
+    counters VARCHAR NOT NULL,
+    started_at TIMESTAMP NOT NULL,
+    updated_at TIMESTAMP NOT NULL
+)
+"""
+
+CRAWL_PAGES_DDL = """
+CREATE TABLE IF NOT EXISTS crawl_pages (
+    snapshot_id VARCHAR NOT NULL,
+    page_no BIGINT NOT NULL,
+    url VARCHAR NOT NULL,
+    next_url VARCHAR,
+    models BIGINT NOT NULL,
+    duplicates BIGINT NOT NULL,
+    body_sha256 VARCHAR NOT NULL,
+    fetched_at TIMESTAMP NOT NULL
+)
+"""
+
+
+def ensure_tables(store: Store) -> None:
+    store.con.execute(CRAWL_STATE_DDL)
+    store.con.execute(CRAWL_PAGES_DDL)
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+
+
+@dataclass
+class CrawlState:
+    snapshot_id: str
+    registry: str
+    endpoint: str
+    params: dict[str, Any]
+    next_url: str | None
+    listing_done: bool
+    pages: int
+    models: int
+    counters: dict[str, Any] = field(default_factory=dict)
+    started_at: dt.datetime = field(default_factory=utcnow)
+
+    def insert(self, con: Any) -> None:
+        now = utcnow()
+        con.execute(
+            "INSERT INTO crawl_state VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                self.snapshot_id,
+                self.registry,
+                self.endpoint,
+                json.dumps(self.params, sort_keys=True),
+                self.next_url,
+                self.listing_done,
+                self.pages,
+                self.models,
+                json.dumps(self.counters, sort_keys=True),
+                self.started_at,
+                now,
+            ],
+        )
+
+    def save(self, con: Any) -> None:
+        con.execute(
+            "UPDATE crawl_state SET next_url = ?, listing_done = ?, pages = ?, models = ?, counters = ?, "
+            "updated_at = ? WHERE snapshot_id = ?",
+            [
+                self.next_url,
+                self.listing_done,
+                self.pages,
+                self.models,
+                json.dumps(self.counters, sort_keys=True),
+                utcnow(),
+                self.snapshot_id,
+            ],
+        )
+
+
+def load_state(store: Store, snapshot_id: str) -> CrawlState | None:
+    cur = store.con.execute(
+        "SELECT snapshot_id, registry, endpoint, params, next_url, listing_done, pages, models, counters, started_at "
+        "FROM crawl_state WHERE snapshot_id = ?",
+        [snapshot_id],
+    )
+    row = cur.fetchone()
+    if row is None:
+        return None
+    return CrawlState(
+        snapshot_id=row[0],
+        registry=row[1],
+        endpoint=row[2],
+        params=json.loads(row[3]),
+        next_url=row[4],
+        listing_done=bool(row[5]),
+        pages=int(row[6]),
+        models=int(row[7]),
+        counters=json.loads(row[8]),
+        started_at=row[9],
+    )
+
+
+def in_progress_crawls(store: Store, registry: str = "hf") -> list[CrawlState]:
+    """Crawls whose snapshot is still ``in_progress``, oldest first."""
+    rows = store.con.execute(
+        "SELECT c.snapshot_id FROM crawl_state c JOIN snapshots s USING (snapshot_id) "
+        "WHERE s.status = 'in_progress' AND c.registry = ? ORDER BY c.started_at",
+        [registry],
+    ).fetchall()
+    out = []
+    for (sid,) in rows:
+        st = load_state(store, sid)
+        if st is not None:
+            out.append(st)
+    return out
+
+
+def record_page(
+    con: Any,
+    snapshot_id: str,
+    page_no: int,
+    url: str,
+    next_url: str | None,
+    models: int,
+    duplicates: int,
+    body_sha256: str,
+) -> None:
+    con.execute(
+        "INSERT INTO crawl_pages VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [snapshot_id, page_no, url, next_url, models, duplicates, body_sha256, utcnow()],
+    )
