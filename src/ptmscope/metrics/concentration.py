@@ -1,0 +1,120 @@
+"""Concentration of downloads over authors (publishers).
+
+Formula: author downloads ``D_a = sum of downloads of the author's packages``
+(author = the ``author`` column, else the Hub namespace of the id; legacy
+un-namespaced ids form one group ``(no namespace)``).  With authors sorted by
+``D_a`` descending and ``k_q = ceil(q * n_authors)``:
+``top_share(q) = sum of the k_q largest D_a / sum of all D_a`` for q = 1% and
+10%, and the Gini coefficient of ``D_a`` (``ptmscope.stats.gini``) with a
+percentile-bootstrap CI over authors.  Packages with null downloads are left
+out (counted in ``n_null_downloads``).
+
+Not in the paper (extra claim C8).  Download counts are a window (usually
+30 days) at the snapshot date, not lifetime use.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import ibis
+import numpy as np
+
+from ..stats import bootstrap_ci, gini
+from ._select import NotMeasurable, namespace_expr, pick_snapshot
+
+NO_NAMESPACE = "(no namespace)"
+
+
+@dataclass(frozen=True)
+class ConcentrationResult:
+    metric: str
+    snapshot_id: str
+    taken_at: str
+    synthetic: bool
+    n_packages: int
+    n_null_downloads: int
+    n_authors: int
+    total_downloads: int
+    top1_share: float
+    top10_share: float
+    top1_k: int
+    top10_k: int
+    gini: float
+    gini_ci: list[float]
+    n_boot: int
+    no_namespace_share: float  # share of downloads on legacy un-namespaced ids
+    top_authors: list[dict[str, Any]]
+    top_packages: list[dict[str, Any]]
+    lorenz: list[list[float]]  # [share of authors (smallest first), share of downloads], 101 points
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def top_share(sorted_desc: np.ndarray, q: float) -> tuple[float, int]:
+    n = len(sorted_desc)
+    total = float(sorted_desc.sum())
+    k = max(1, math.ceil(q * n))
+    return (float(sorted_desc[:k].sum()) / total if total > 0 else float("nan")), k
+
+
+def lorenz_points(values: np.ndarray, n_points: int = 101) -> list[list[float]]:
+    v = np.sort(values.astype(float))
+    cum = np.concatenate([[0.0], np.cumsum(v)])
+    total = cum[-1] if cum[-1] > 0 else 1.0
+    xs = np.linspace(0, 1, n_points)
+    idx = np.round(xs * len(v)).astype(int)
+    return [[round(float(x), 6), round(float(cum[i] / total), 6)] for x, i in zip(xs, idx)]
+
+
+def concentration(
+    backend: Any, *, snapshot_id: str | None = None, n_boot: int = 500, seed: int = 0, top_n: int = 10
+) -> ConcentrationResult:
+    chosen = pick_snapshot(backend, need=("downloads",), snapshot_id=snapshot_id, min_rows=10, what="concentration")
+    p = backend.table("packages")
+    p = p.filter(p.snapshot_id == chosen.snapshot_id)
+    counts = p.aggregate(n=p.count(), n_null=p.downloads.isnull().sum()).execute().iloc[0]
+    p = p.filter(p.downloads.notnull())
+    author = ibis.coalesce(p.author, namespace_expr(p.package_id), ibis.literal(NO_NAMESPACE))
+    by_author = p.mutate(a=author).group_by("a").aggregate(d=ibis._.downloads.sum()).order_by(
+        [ibis.desc("d"), "a"]
+    )
+    df = by_author.execute()
+    if df.empty:
+        raise NotMeasurable(f"concentration: snapshot {chosen.snapshot_id} has no download counts")
+    d = df["d"].to_numpy(dtype=float)
+    total = float(d.sum())
+    s1, k1 = top_share(d, 0.01)
+    s10, k10 = top_share(d, 0.10)
+    g = gini(d)
+    ci = bootstrap_ci(d, gini, n_boot=n_boot, seed=seed)
+    nons = float(df.loc[df["a"] == NO_NAMESPACE, "d"].sum()) / total if total > 0 else 0.0
+    top_pk = p.select("package_id", "downloads").order_by([ibis.desc("downloads"), "package_id"]).limit(top_n)
+    tp = top_pk.execute()
+    return ConcentrationResult(
+        metric="concentration",
+        snapshot_id=chosen.snapshot_id,
+        taken_at=chosen.taken_at.isoformat(),
+        synthetic=chosen.synthetic,
+        n_packages=int(counts["n"]),
+        n_null_downloads=int(counts["n_null"] or 0),
+        n_authors=len(d),
+        total_downloads=int(total),
+        top1_share=s1,
+        top10_share=s10,
+        top1_k=k1,
+        top10_k=k10,
+        gini=float(g),
+        gini_ci=[float(ci.low), float(ci.high)],
+        n_boot=n_boot,
+        no_namespace_share=nons,
+        top_authors=[
+            {"author": str(a), "downloads": int(v), "share": (float(v) / total if total else 0.0)}
+            for a, v in zip(df["a"][:top_n], df["d"][:top_n])
+        ],
+        top_packages=[{"package_id": str(a), "downloads": int(v)} for a, v in zip(tp["package_id"], tp["downloads"])],
+        lorenz=lorenz_points(d),
+    )

@@ -1,0 +1,106 @@
+"""Naming: the share of model names that name their architecture.
+
+Formula: for packages of the chosen snapshot with a known architecture
+family ``config.model_type`` (column ``model_type``), normalise both the
+name (the id after the namespace) and the family by lower-casing and
+dropping everything but ``[a-z0-9]`` (so ``xlm-roberta`` matches
+``XLM_RoBERTa``); a name *names its architecture* when the normalised family
+is a substring of the normalised name.  Share = matches / packages with a
+family, with a Wilson 95% interval.  Also per family (the most common ones).
+
+Not in the paper (extra claim C6).  Approximation: substring matching
+counts ``distilbert-x`` as naming ``bert`` and misses names that use a
+product name (``llama`` for family ``mistral`` fine-tunes are correctly
+"not naming"); it is a lower-effort proxy for the DARA-style checks of the
+naming literature.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import ibis
+
+from ._select import NotMeasurable, pick_snapshot
+
+
+@dataclass(frozen=True)
+class NamingResult:
+    metric: str
+    snapshot_id: str
+    taken_at: str
+    synthetic: bool
+    n_packages: int
+    n_with_model_type: int
+    n_naming_architecture: int
+    share_naming: float
+    share_naming_ci: list[float]
+    share_not_naming: float
+    share_not_naming_ci: list[float]
+    by_model_type: list[dict[str, Any]]  # {model_type, n, naming, share}
+    examples_not_naming: list[dict[str, str]]
+    method: str = "normalised model_type substring of normalised name; Wilson 95% CI"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _norm(s: Any) -> Any:
+    return s.lower().re_replace(r"[^a-z0-9]", "")
+
+
+def wilson(k: int, n: int) -> list[float]:
+    from statsmodels.stats.proportion import proportion_confint
+
+    lo, hi = proportion_confint(k, n, alpha=0.05, method="wilson")
+    return [float(lo), float(hi)]
+
+
+def naming(backend: Any, *, snapshot_id: str | None = None, top_types: int = 15, n_examples: int = 5) -> NamingResult:
+    chosen = pick_snapshot(backend, need=("model_type",), snapshot_id=snapshot_id, min_rows=10, what="naming")
+    p = backend.table("packages")
+    p = p.filter(p.snapshot_id == chosen.snapshot_id)
+    n_all = int(p.count().execute())
+    name = p.package_id.split("/")[-1]
+    q = p.filter(p.model_type.notnull() & (_norm(p.model_type) != "")).mutate(
+        mt=p.model_type.lower(), names=_norm(name).contains(_norm(p.model_type)).cast("int64")
+    )
+    tot = q.aggregate(n=q.count(), k=q.names.sum()).execute().iloc[0]
+    n, k = int(tot["n"]), int(tot["k"] or 0)
+    if n == 0:
+        raise NotMeasurable(f"naming: snapshot {chosen.snapshot_id} has no model_type values")
+    per = (
+        q.group_by("mt")
+        .aggregate(n=ibis._.count(), naming=ibis._.names.sum())
+        .order_by([ibis.desc("n"), "mt"])
+        .limit(top_types)
+        .execute()
+    )
+    ex = (
+        q.filter(q.names == 0)
+        .select("package_id", "mt", "downloads")
+        .order_by([ibis.desc("downloads"), "package_id"])
+        .limit(n_examples)
+        .execute()
+    )
+    share = k / n
+    ci = wilson(k, n)
+    return NamingResult(
+        metric="naming",
+        snapshot_id=chosen.snapshot_id,
+        taken_at=chosen.taken_at.isoformat(),
+        synthetic=chosen.synthetic,
+        n_packages=n_all,
+        n_with_model_type=n,
+        n_naming_architecture=k,
+        share_naming=share,
+        share_naming_ci=ci,
+        share_not_naming=1 - share,
+        share_not_naming_ci=[1 - ci[1], 1 - ci[0]],
+        by_model_type=[
+            {"model_type": str(r.mt), "n": int(r.n), "naming": int(r.naming), "share": int(r.naming) / int(r.n)}
+            for r in per.itertuples()
+        ],
+        examples_not_naming=[{"package_id": str(r.package_id), "model_type": str(r.mt)} for r in ex.itertuples()],
+    )

@@ -1,0 +1,126 @@
+"""Under-documentation: the share of model cards missing each section.
+
+Formula: score every card of the chosen snapshot with a card scorer
+(default the rules scorer of :mod:`ptmscope.cards`, the five items of the
+paper's C3 score: description, limitations, how to use, training,
+evaluation).  For each section s:
+
+* ``missing_share_cards[s]``  = cards without s / scored cards;
+* ``missing_share_models[s]`` = (models without a card + cards without s) /
+  all models of the snapshot (a missing card documents nothing).
+
+``sections_missing_in_half`` counts the sections missing from at least half
+of the scored cards.  Each share has a Wilson 95% interval.  Identical card
+texts are scored once (by sha256).
+
+Not in the paper (extra claim C5); the paper scored cards only to correlate
+their score with popularity (C3).  Card texts are treated as hostile input:
+they are only ever passed to the scorer, never rendered.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import hashlib
+
+import ibis
+
+from ._select import NotMeasurable, pick_snapshot
+from .naming import wilson
+
+
+@dataclass(frozen=True)
+class UnderdocResult:
+    metric: str
+    snapshot_id: str
+    taken_at: str
+    synthetic: bool
+    scorer: str
+    n_models: int
+    n_cards: int  # models with a card text
+    n_scored: int
+    n_missing_card: int
+    missing_card_share: float
+    sections: list[str]
+    missing_share_cards: dict[str, float]
+    missing_share_cards_ci: dict[str, list[float]]
+    missing_share_models: dict[str, float]
+    score_distribution: dict[str, int]  # score 0..5 -> number of cards
+    sections_missing_in_half: int
+    max_section_missing_share: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _sha(text: str) -> str:
+    return hashlib.sha256(text.encode('utf-8', 'surrogatepass')).hexdigest()
+
+
+def _card_snapshot(backend: Any, snapshot_id: str | None) -> Any:
+    if snapshot_id:
+        return pick_snapshot(backend, snapshot_id=snapshot_id)
+    snaps = backend.table("snapshots")
+    c = backend.table("cards")
+    n = c.filter(c.missing == False).group_by("snapshot_id").aggregate(n=ibis._.count())  # noqa: E712
+    j = snaps.filter(snaps.registry == "hf").inner_join(n, "snapshot_id").execute()
+    if j.empty:
+        raise NotMeasurable("underdoc: no hf snapshot in the store has model-card texts")
+    j = j.sort_values(["n", "taken_at", "snapshot_id"], ascending=[False, False, False])
+    return pick_snapshot(backend, snapshot_id=str(j.iloc[0]["snapshot_id"]))
+
+
+def underdoc(backend: Any, *, snapshot_id: str | None = None, scorer: str = "rules") -> UnderdocResult:
+    from ..cards import SECTIONS, get_scorer
+
+    chosen = _card_snapshot(backend, snapshot_id)
+    sid = chosen.snapshot_id
+    p = backend.table("packages")
+    n_models = int(p.filter(p.snapshot_id == sid).count().execute())
+    c = backend.table("cards")
+    c = c.filter((c.snapshot_id == sid) & (c.missing == False) & c.text.notnull())  # noqa: E712
+    df = c.select("package_id", "text", "text_sha256").order_by("package_id").execute()
+    if df.empty:
+        raise NotMeasurable(f"underdoc: snapshot {sid} has no model-card texts")
+    sc = get_scorer(scorer)
+    texts: dict[str, str] = {}
+    for t, h in zip(df["text"], df["text_sha256"]):
+        texts.setdefault(str(h) if h is not None else _sha(t), t)
+    keys = sorted(texts)
+    scored = dict(zip(keys, sc.score_many([texts[k] for k in keys])))
+    per_card = [scored[str(h) if h is not None else _sha(t)] for t, h in zip(df["text"], df["text_sha256"])]
+    ok = [s for s in per_card if s.scored]
+    n_cards, n_scored = len(df), len(ok)
+    if n_scored == 0:
+        raise NotMeasurable(f"underdoc: none of the {n_cards} cards of {sid} could be scored")
+    n_missing_card = max(0, n_models - n_cards)
+    miss_cards, miss_ci, miss_models = {}, {}, {}
+    for s in SECTIONS:
+        k = sum(1 for x in ok if not x.has(s))
+        miss_cards[s] = k / n_scored
+        miss_ci[s] = wilson(k, n_scored)
+        miss_models[s] = (k + n_missing_card) / max(1, n_scored + n_missing_card)
+    dist: dict[str, int] = {str(i): 0 for i in range(len(SECTIONS) + 1)}
+    for x in ok:
+        dist[str(x.score)] += 1
+    return UnderdocResult(
+        metric="underdoc",
+        snapshot_id=sid,
+        taken_at=chosen.taken_at.isoformat(),
+        synthetic=chosen.synthetic,
+        scorer=sc.key,
+        n_models=n_models,
+        n_cards=n_cards,
+        n_scored=n_scored,
+        n_missing_card=n_missing_card,
+        missing_card_share=n_missing_card / n_models if n_models else 0.0,
+        sections=list(SECTIONS),
+        missing_share_cards=miss_cards,
+        missing_share_cards_ci=miss_ci,
+        missing_share_models=miss_models,
+        score_distribution=dist,
+        sections_missing_in_half=sum(1 for v in miss_cards.values() if v >= 0.5),
+        max_section_missing_share=max(miss_cards.values()),
+    )
