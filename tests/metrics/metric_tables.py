@@ -60,3 +60,34 @@ def ranked(ids: list[str], downloads: list[int | None] | None = None) -> dict[st
 
 def open_store(path: Path) -> Store:
     return Store(path)
+
+
+def mem_backend(snapshots: list[tuple[str, str, str]], tables: dict[str, dict[str, list[Any]]]) -> Any:
+    """An in-memory Ibis DuckDB backend with canonical tables (fast, for property tests).
+
+    ``snapshots``: (snapshot_id, registry, YYYY-MM-DD); ``tables``: name -> column lists
+    including ``snapshot_id``.
+    """
+    import ibis
+    import pyarrow as pa
+
+    from ptmscope.schema import ALIASES, DATA_TABLES
+
+    con = ibis.duckdb.connect()
+    snap = pa.table(
+        {
+            "snapshot_id": [s[0] for s in snapshots],
+            "registry": [s[1] for s in snapshots],
+            "taken_at": pa.array([dt.date.fromisoformat(s[2]) for s in snapshots], pa.date32()),
+            "row_count": pa.array([0] * len(snapshots), pa.int64()),
+            "notes": pa.array([None] * len(snapshots), pa.string()),
+            "status": ["complete"] * len(snapshots),
+        }
+    )
+    con.create_table("snapshots", snap)
+    for name, schema in {**DATA_TABLES, "aliases": ALIASES}.items():
+        cols = tables.get(name, {})
+        n = len(next(iter(cols.values()))) if cols else 0
+        arrays = [pa.array(cols[f.name], f.type) if f.name in cols else pa.nulls(n, f.type) for f in schema]
+        con.create_table(name, pa.Table.from_arrays(arrays, schema=schema))
+    return con
