@@ -1,0 +1,267 @@
+"""Importers: one module per source format, a registry, auto-detection, and ``ingest``.
+
+Every importer is a module with ``FORMAT``, ``detect(path, head) -> bool`` and
+``read(path, ReadOptions) -> SnapshotBatch``; ``read`` validates everything
+and never touches the store.  :func:`load` turns a path (file or directory)
+into validated batches; :func:`ingest` then writes them.
+
+Formats (``--format``): see :data:`Format`; the column mapping of each is in
+the module docstrings and in ``docs/formats.md``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import zlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING, Literal, get_args
+
+from ..errors import InputError, StoreError
+from ..schema import SnapshotBatch
+from . import hf_api, hf_listing, lineage_edges, npm_counts, npm_high_impact, peatmoss, top_pypi
+from ._common import ReadOptions, sidecar_rows
+
+if TYPE_CHECKING:
+    from ..store import Store
+
+Format = Literal["hf-api", "hf-listing", "peatmoss", "lineage-edges", "top-pypi", "npm-high-impact", "npm-download-counts"]
+FORMATS: tuple[str, ...] = get_args(Format)
+
+IMPORTERS: dict[str, ModuleType] = {
+    "hf-api": hf_api,
+    "hf-listing": hf_listing,
+    "peatmoss": peatmoss,
+    "lineage-edges": lineage_edges,
+    "top-pypi": top_pypi,
+    "npm-high-impact": npm_high_impact,
+    "npm-download-counts": npm_counts,
+}
+assert set(IMPORTERS) == set(FORMATS)
+
+# Detection order: the most specific content signatures first.
+_DETECT_ORDER = ("peatmoss", "lineage-edges", "top-pypi", "npm-high-impact", "npm-download-counts", "hf-api", "hf-listing")
+
+# Pairs of formats whose files can look alike; --format decides between them.
+_SHARED_SHAPES = {frozenset(("hf-listing", "npm-download-counts")), frozenset(("hf-listing", "hf-api"))}
+
+# Files in a data directory that are provenance, not data.
+_SKIP_NAMES = {"snapshots.csv", "provenance.tsv", "readme.md", "license", "license.txt"}
+
+
+def _head(path: Path, n: int = 65536) -> bytes:
+    """The first ``n`` bytes of the file's content (decompressed when gzip)."""
+    try:
+        with open(path, "rb") as f:
+            raw = f.read(n)
+            if raw[:2] != b"\x1f\x8b":
+                return raw
+        with gzip.open(path, "rb") as g:
+            return g.read(n)
+    except (EOFError, OSError, zlib.error) as exc:
+        if isinstance(exc, (gzip.BadGzipFile, EOFError, zlib.error)):
+            raise InputError(path, f"corrupt or truncated gzip: {exc}") from exc
+        raise InputError(path, f"cannot read: {getattr(exc, 'strerror', None) or exc}") from exc
+
+
+def detect_format(path: Path) -> str:
+    """The format of ``path`` from its name and content, or an error asking for ``--format``."""
+    if path.is_dir():
+        if lineage_edges.detect(path, b""):
+            return "lineage-edges"
+        raise InputError(path, "is a directory; give a file, or a directory of files to import one by one")
+    if not path.exists():
+        raise InputError(path, "no such file")
+    head = _head(path)
+    if not head.strip():
+        raise InputError(path, "empty file")
+    hits = [f for f in _DETECT_ORDER if IMPORTERS[f].detect(path, head)]
+    if not hits:
+        raise InputError(path, f"cannot tell the format from the name and content; pass --format ({', '.join(FORMATS)})")
+    return hits[0]
+
+
+def check_format(path: Path, fmt: str) -> None:
+    """Refuse a file that is plainly of another format than ``--format`` says."""
+    if fmt not in IMPORTERS:
+        raise InputError(path, f"unknown format {fmt!r} (one of {', '.join(FORMATS)})")
+    if path.is_dir():
+        return
+    head = _head(path)
+    if not head.strip():
+        raise InputError(path, "empty file")
+    if IMPORTERS[fmt].detect(path, head):
+        return
+    others = [f for f in _DETECT_ORDER if f != fmt and IMPORTERS[f].detect(path, head)]
+    if others and frozenset((fmt, others[0])) not in _SHARED_SHAPES:
+        raise InputError(path, f"this looks like format {others[0]}, not {fmt} (check --format)")
+
+
+@dataclass
+class Planned:
+    """One file of a ``load`` and what will be imported from it."""
+
+    path: Path
+    format: str
+    batch: SnapshotBatch
+
+
+def _files_of(directory: Path) -> list[Path]:
+    """Data files of a directory (sorted; provenance files and hidden files skipped)."""
+    out = []
+    for p in sorted(directory.iterdir()):
+        if p.name.startswith(".") or p.name.lower() in _SKIP_NAMES or p.is_dir():
+            continue
+        out.append(p)
+    return out
+
+
+def plan(
+    path: Path,
+    *,
+    format: str | None = None,
+    registry: str | None = None,
+    taken_at: dt.date | None = None,
+    cards_path: Path | None = None,
+    aliases: dict[str, str] | None = None,
+    on_file: Callable[[Path, int, int], None] | None = None,
+) -> list[Planned]:
+    """Read and validate everything ``path`` holds, without touching any store.
+
+    A file gives one batch.  A directory gives one batch per data file in it
+    (``snapshots.csv`` beside the files supplies dates), except a
+    lineage-edges folder (``edges.csv`` inside), which is one snapshot.
+    ``on_file(path, i, n)`` is called before each file (progress).
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputError(path, "no such file or directory")
+    if cards_path is not None and not Path(cards_path).is_file():
+        raise InputError(cards_path, "no such cards file")
+    opts = ReadOptions(registry=registry, taken_at=taken_at, cards_path=cards_path, aliases=aliases)
+    if path.is_dir() and not (format in (None, "lineage-edges") and lineage_edges.detect(path, b"")):
+        files = _files_of(path)
+        if not files:
+            raise InputError(path, "empty directory: no data files")
+        if cards_path is not None and len(files) > 1:
+            raise InputError(path, "--cards goes with one Hub API dump, not a directory of files")
+        opts.sidecar = sidecar_rows(path)
+    else:
+        files = [path]
+    out = []
+    for i, f in enumerate(files):
+        if on_file:
+            on_file(f, i, len(files))
+        if not f.is_dir():
+            try:
+                with open(f, "rb"):
+                    pass
+            except OSError as exc:
+                raise InputError(f, f"cannot read: {exc.strerror or exc}") from exc
+        fmt = format
+        if fmt is None:
+            fmt = detect_format(f)
+        else:
+            check_format(f, fmt)
+        batch = IMPORTERS[fmt].read(f, opts)
+        out.append(Planned(f, fmt, batch))
+    return out
+
+
+@dataclass
+class IngestResult:
+    """What one file did to the store."""
+
+    path: str
+    format: str
+    snapshot_id: str
+    registry: str
+    taken_at: dt.date
+    rows: int
+    created: bool  # False: the same source was already in the store
+    notes: str | None
+    warnings: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "path": self.path,
+            "format": self.format,
+            "snapshot_id": self.snapshot_id,
+            "registry": self.registry,
+            "taken_at": self.taken_at.isoformat(),
+            "rows": self.rows,
+            "created": self.created,
+            "notes": self.notes,
+            "warnings": list(self.warnings),
+        }
+
+
+def _precheck(store: Store, planned: Iterable[Planned], replace: bool) -> None:
+    """Refuse before writing anything if any batch would clash with the store."""
+    seen: dict[tuple[str, str, str, dt.date], Path] = {}
+    for p in planned:
+        s = p.batch.snapshot
+        key = (s.registry, s.source_format, Path(s.source_file).name, s.taken_at)
+        if key in seen and seen[key] != p.path:
+            raise InputError(p.path, f"same name, format and date as {seen[key]}; pass --date to tell them apart")
+        seen[key] = p.path
+        if replace or store.find_same_source(p.batch) is not None:
+            continue
+        for old in store.snapshots(s.registry, include_incomplete=True):
+            if (
+                old.taken_at == s.taken_at
+                and old.source_format == s.source_format
+                and Path(old.source_file).name == Path(s.source_file).name
+            ):
+                raise StoreError(
+                    f"{s.source_file}: the store already has snapshot {old.snapshot_id} from a file of this name "
+                    f"and date with different content; pass --replace to replace it, or --date to file it as another snapshot"
+                )
+
+
+def ingest(
+    store: Store,
+    planned: list[Planned],
+    *,
+    replace: bool = False,
+    on_batch: Callable[[Planned, int, int], None] | None = None,
+) -> list[IngestResult]:
+    """Write validated batches, one transaction each, after checking none clashes."""
+    _precheck(store, planned, replace)
+    out = []
+    for i, p in enumerate(planned):
+        if on_batch:
+            on_batch(p, i, len(planned))
+        res = store.add_batch(p.batch, replace=replace)
+        s = p.batch.snapshot
+        out.append(
+            IngestResult(
+                path=str(p.path),
+                format=p.format,
+                snapshot_id=res.snapshot_id,
+                registry=s.registry,
+                taken_at=s.taken_at,
+                rows=res.rows,
+                created=res.created,
+                notes=s.notes,
+                warnings=list(p.batch.warnings),
+            )
+        )
+    return out
+
+
+__all__ = [
+    "FORMATS",
+    "Format",
+    "IMPORTERS",
+    "IngestResult",
+    "Planned",
+    "ReadOptions",
+    "check_format",
+    "detect_format",
+    "ingest",
+    "plan",
+]

@@ -11,12 +11,16 @@ import math
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 
 from ..errors import InputError
+
+if TYPE_CHECKING:
+    from ..schema import SnapshotBatch
 
 IMPORTER_VERSION = "1"
 
@@ -77,9 +81,10 @@ def read_text(path: Path) -> str:
         raise InputError(path, f"not UTF-8 text ({exc.reason})", line=line) from exc
 
 
-def iter_json_lines(path: Path) -> Iterator[tuple[int, Any]]:
+def iter_json_lines(path: Path, data: bytes | None = None) -> Iterator[tuple[int, Any]]:
     """(line number, parsed value) of a JSON-lines file, gzip or not; blank lines skipped."""
-    data = read_bytes(path)
+    if data is None:
+        data = read_bytes(path)
     for lineno, raw in enumerate(io.BytesIO(data), 1):
         if not raw.strip():
             continue
@@ -90,8 +95,14 @@ def iter_json_lines(path: Path) -> Iterator[tuple[int, Any]]:
             raise InputError(path, f"invalid JSON ({getattr(exc, 'msg', exc)})", line=lineno, column=col) from exc
 
 
-def load_json(path: Path) -> Any:
-    text = read_text(path)
+def load_json(path: Path, data: bytes | None = None) -> Any:
+    if data is None:
+        text = read_text(path)
+    else:
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise InputError(path, f"not UTF-8 text ({exc.reason})", line=data[: exc.start].count(b"\n") + 1) from exc
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
@@ -245,3 +256,161 @@ def dedupe_first(ids: list[str], *, source: str, notes: Notes, what: str = "id")
         ex = ", ".join(sorted(set(dups))[:3])
         notes.warn(f"{len(dups)} duplicate {what}s (kept the first row of each; e.g. {ex})")
     return keep
+
+
+@dataclass
+class ReadOptions:
+    """What the caller knows that the data may not say."""
+
+    registry: str | None = None  # override of the format's registry
+    taken_at: dt.date | None = None  # --date: overrides any date in the data
+    cards_path: Path | None = None
+    aliases: dict[str, str] | None = None
+    sidecar: dict[str, dict[str, str]] | None = None  # file name -> its row of a snapshots.csv beside it
+
+
+def sidecar_rows(directory: Path) -> dict[str, dict[str, str]]:
+    """Rows of ``snapshots.csv`` in ``directory`` keyed by their ``file`` column (empty when absent)."""
+    import csv
+
+    p = directory / "snapshots.csv"
+    if not p.is_file():
+        return {}
+    try:
+        text = p.read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise InputError(p, f"cannot read: {exc.strerror or exc}") from exc
+    rows = list(csv.DictReader(text.splitlines()))
+    if rows and "file" not in rows[0]:
+        return {}
+    return {r["file"]: r for r in rows if r.get("file")}
+
+
+def sidecar_for(path: Path, opts: ReadOptions) -> dict[str, str] | None:
+    side = opts.sidecar if opts.sidecar is not None else sidecar_rows(path.parent)
+    return side.get(path.name)
+
+
+_DATE_IN_NAME = __import__("re").compile(r"(?<!\d)(\d{4})-(\d{2})-(\d{2})(?!\d)")
+
+
+def date_in_name(name: str) -> dt.date | None:
+    """A full ``YYYY-MM-DD`` date in a file name (``repo_names_2022-08-15.txt``), else None."""
+    m = _DATE_IN_NAME.search(name)
+    if not m:
+        return None
+    try:
+        return dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+    except ValueError:
+        return None
+
+
+def need_date(path: Path) -> InputError:
+    return InputError(path, "the data carries no collection date; pass --date YYYY-MM-DD")
+
+
+def normalise_ids(registry: str, raw: list[Any], *, path: Path | str, line_offset: int, column: str) -> list[str]:
+    """Canonical package ids; an empty or non-text id is an error naming its line."""
+    from ..aliases import normalise_id
+
+    out = []
+    for i, r in enumerate(raw):
+        if not isinstance(r, str) or not r.strip():
+            raise InputError(path, f"empty or missing id ({r!r})", line=i + line_offset, column=column)
+        out.append(normalise_id(registry, r))
+    return out
+
+
+def build_packages(
+    registry: str,
+    cols: dict[str, Any],
+    *,
+    path: Path | str,
+    notes: Notes,
+    line_offset: int,
+    id_column: str,
+) -> tuple[pa.Table, list[int]]:
+    """The canonical ``packages`` table from column lists/arrays (``raw_id`` required).
+
+    Ids are normalised; a repeated id keeps its first row (counted in the
+    notes).  Returns the table (snapshot_id still empty) and the kept row
+    indices, so callers can filter rows of their other tables the same way.
+    """
+    from ..schema import PACKAGES
+
+    raw = cols["raw_id"]
+    raw_list = raw.to_pylist() if isinstance(raw, (pa.Array, pa.ChunkedArray)) else list(raw)
+    ids = normalise_ids(registry, raw_list, path=path, line_offset=line_offset, column=id_column)
+    keep = dedupe_first(ids, source=str(path), notes=notes)
+    n = len(ids)
+    arrays = []
+    for f in PACKAGES:
+        if f.name == "snapshot_id":
+            arr = pa.nulls(n, pa.string())
+        elif f.name == "package_id":
+            arr = pa.array(ids, pa.string())
+        elif f.name == "raw_id":
+            arr = pa.array(raw_list, pa.string())
+        elif f.name in cols and cols[f.name] is not None:
+            v = cols[f.name]
+            arr = v if isinstance(v, (pa.Array, pa.ChunkedArray)) else pa.array(v, type=f.type)
+            if isinstance(arr, pa.ChunkedArray):
+                arr = arr.combine_chunks()
+            if arr.type != f.type:
+                arr = arr.cast(f.type)
+        else:
+            arr = pa.nulls(n, f.type)
+        arrays.append(arr)
+    table = pa.Table.from_arrays(arrays, schema=PACKAGES)
+    if len(keep) != n:
+        table = table.take(pa.array(keep, pa.int64()))
+    return table, keep
+
+
+def finish(
+    path: Path,
+    *,
+    fmt: str,
+    registry: str,
+    taken_at: dt.date,
+    tables: dict[str, pa.Table],
+    notes: Notes,
+    sha: str | None = None,
+    manifest: dict[str, Any] | None = None,
+) -> "SnapshotBatch":
+    """Fill snapshot ids, add coverage notes, wrap as a :class:`SnapshotBatch`."""
+    from ..schema import Snapshot, SnapshotBatch, make_snapshot_id
+
+    sha = sha or file_sha256(path)
+    sid = make_snapshot_id(registry, taken_at, sha)
+    pkg = tables["packages"]
+    if pkg.num_rows == 0:
+        raise InputError(path, "no rows (nothing to import)")
+    nulls = pkg.column("downloads").null_count
+    if nulls == pkg.num_rows:
+        notes.add("no download counts in this source")
+    elif nulls:
+        notes.add(f"{nulls} of {pkg.num_rows} rows without downloads (kept, as null)")
+    out = {}
+    for k, t in tables.items():
+        out[k] = t.set_column(0, "snapshot_id", pa.array([sid] * t.num_rows, pa.string()))
+    snap = Snapshot(
+        snapshot_id=sid,
+        registry=registry,
+        taken_at=taken_at,
+        source_format=fmt,
+        source_file=str(path),
+        source_sha256=sha,
+        row_count=pkg.num_rows,
+        importer_version=IMPORTER_VERSION,
+        notes=notes.text(),
+        manifest=json.dumps(manifest, sort_keys=True) if manifest else None,
+    )
+    return SnapshotBatch(snap, out, list(notes.warnings))
+
+
+def check_registry(path: Path, fmt: str, wanted: str | None, allowed: tuple[str, ...]) -> str:
+    reg = wanted or allowed[0]
+    if reg not in allowed:
+        raise InputError(path, f"format {fmt} holds {'/'.join(allowed)} data, not registry {reg!r}")
+    return reg

@@ -49,8 +49,20 @@ import pyarrow as pa
 
 from .. import lineage as lin
 from ..errors import InputError
-from ..schema import Snapshot, SnapshotBatch, make_snapshot_id, to_table
-from ._common import IMPORTER_VERSION, Notes, count_value, file_sha256, iter_json_lines, load_json, read_bytes, timestamp_value
+from ..schema import SnapshotBatch, to_table
+from ._common import (
+    Notes,
+    ReadOptions,
+    check_registry,
+    count_value,
+    file_sha256,
+    finish,
+    iter_json_lines,
+    load_json,
+    need_date,
+    read_bytes,
+    timestamp_value,
+)
 
 FORMAT = "hf-api"
 DOWNLOADS_WINDOW = "30d"  # the Hub's ``downloads`` field: downloads in the last ~30 days
@@ -281,25 +293,25 @@ def cards_table(cards: Mapping[str, str | None], snapshot_id: str, *, only: set[
 
 def _iter_records(path: Path) -> Iterable[tuple[int, Any]]:
     """JSON lines, or one JSON array / object holding the records."""
-    head = read_bytes(path)[:4096].lstrip()
-    if head.startswith(b"["):
-        data = load_json(path)
-        return ((i, r) for i, r in enumerate(data, 1))
-    if head.startswith(b"{"):
-        first_line = head.split(b"\n", 1)[0]
-        try:
-            import json
+    import json
 
+    data = read_bytes(path)
+    head = data[:4096].lstrip()
+    if head.startswith(b"["):
+        records = load_json(path, data)
+        return ((i, r) for i, r in enumerate(records, 1))
+    if head.startswith(b"{"):
+        first_line = data.lstrip().split(b"\n", 1)[0]
+        try:
             json.loads(first_line)
-            return iter_json_lines(path)
         except ValueError:
-            data = load_json(path)  # one pretty-printed object
-            if isinstance(data, dict):
+            obj = load_json(path, data)  # one pretty-printed object
+            if isinstance(obj, dict):
                 for key in ("models", "items", "data", "rows"):
-                    if isinstance(data.get(key), list):
-                        return ((i, r) for i, r in enumerate(data[key], 1))
-                return iter([(1, data)])
-            return iter([(1, data)])
+                    if isinstance(obj.get(key), list):
+                        return ((i, r) for i, r in enumerate(obj[key], 1))
+            return iter([(1, obj)])
+        return iter_json_lines(path, data)
     raise InputError(path, "not a Hub API dump (expected JSON lines or a JSON array of ModelInfo records)", line=1)
 
 
@@ -328,39 +340,45 @@ def _date_from_records(pkg: pa.Table) -> dt.date | None:
     return lm.date() if lm else None
 
 
-def read(
-    path: Path,
-    *,
-    registry: str = "hf",
-    taken_at: dt.date | None = None,
-    cards_path: Path | None = None,
-    aliases: Mapping[str, str] | None = None,
-) -> SnapshotBatch:
+def detect(path: Path, head: bytes) -> bool:
+    """JSON (lines) whose first record has a ``modelId`` or ``id`` and Hub-looking fields."""
+    h = head.lstrip()[:4096]
+    if not (h.startswith(b"{") or h.startswith(b"[")):
+        return False
+    return (b'"modelId"' in h or b'"id"' in h) and any(
+        k in h for k in (b'"sha"', b'"lastModified"', b'"last_modified"', b'"pipeline_tag"', b'"tags"', b'"downloads"')
+    )
+
+
+def read(path: Path, opts: ReadOptions | None = None) -> SnapshotBatch:
     """Import a Hub API dump (and optionally its cards) as one snapshot.
 
-    The date is ``taken_at`` or, failing that, the latest ``lastModified`` in
-    the dump (a lower bound of the collection date, said so in the notes).
+    The date is ``opts.taken_at`` or, failing that, the latest
+    ``lastModified`` in the dump (a lower bound of the collection date, said
+    so in the notes).
     """
-    if registry != "hf":
-        raise InputError(path, f"format {FORMAT} holds Hugging Face models, not registry {registry!r}")
+    opts = opts or ReadOptions()
+    registry = check_registry(path, FORMAT, opts.registry, ("hf",))
     notes = Notes()
     sha = file_sha256(path)
-    cards = read_cards(cards_path) if cards_path else None
-    if cards_path:
-        sha = hashlib.sha256((sha + file_sha256(cards_path)).encode()).hexdigest()
-    tmp_id = "pending"
-    tables = records_to_tables(_iter_records(path), tmp_id, source=path, cards=cards, aliases=aliases, notes=notes)
+    cards = read_cards(opts.cards_path) if opts.cards_path else None
+    manifest = None
+    if opts.cards_path:
+        cards_sha = file_sha256(opts.cards_path)
+        sha = hashlib.sha256((sha + cards_sha).encode()).hexdigest()
+        manifest = {"cards_file": str(opts.cards_path), "cards_sha256": cards_sha}
+    tables = records_to_tables(
+        _iter_records(path), "", source=path, cards=cards, aliases=opts.aliases, notes=notes
+    )
     pkg = tables["packages"]
     if pkg.num_rows == 0:
         raise InputError(path, "no model records")
+    taken_at = opts.taken_at
     if taken_at is None:
         taken_at = _date_from_records(pkg)
         if taken_at is None:
-            raise InputError(path, "the data carries no date; pass --date YYYY-MM-DD")
+            raise need_date(path)
         notes.add(f"date = latest lastModified in the dump ({taken_at}); collection may be a few days later")
-    nulls = pkg.column("downloads").null_count
-    if nulls:
-        notes.add(f"{nulls} records without downloads")
     if cards is not None:
         card_t = tables["cards"]
         n_missing = sum(card_t.column("missing").to_pylist())
@@ -372,23 +390,6 @@ def read(
     if lt.num_rows:
         unresolved = lt.column("parent_id").null_count
         notes.add(f"lineage: {lt.num_rows} references, {lt.num_rows - unresolved} resolved in this snapshot")
-    sid = make_snapshot_id(registry, taken_at, sha)
-    tables = {k: t.set_column(0, "snapshot_id", pa.array([sid] * t.num_rows, pa.string())) for k, t in tables.items()}
-    manifest = None
-    if cards_path:
-        import json
-
-        manifest = json.dumps({"cards_file": str(cards_path), "cards_sha256": file_sha256(cards_path)}, sort_keys=True)
-    snap = Snapshot(
-        snapshot_id=sid,
-        registry=registry,
-        taken_at=taken_at,
-        source_format=FORMAT,
-        source_file=str(path),
-        source_sha256=sha,
-        row_count=pkg.num_rows,
-        importer_version=IMPORTER_VERSION,
-        notes=notes.text(),
-        manifest=manifest,
+    return finish(
+        path, fmt=FORMAT, registry=registry, taken_at=taken_at, tables=tables, notes=notes, sha=sha, manifest=manifest
     )
-    return SnapshotBatch(snap, tables, notes.warnings)

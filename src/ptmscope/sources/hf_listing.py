@@ -1,0 +1,377 @@
+"""Hub model-metadata listings: SQLite, CSV, Parquet, JSON ``{id: downloads}``, plain id lists.
+
+Format name ``hf-listing``.  One row per model, columns found by name (case
+insensitive; the first name present wins):
+
+==============  ================================================================
+canonical       source column names
+==============  ================================================================
+raw_id          ``modelId``, ``model_id``, ``model``, ``id``, ``repo_id``, ``repo``, ``name``  (required)
+downloads       ``downloads``, ``downloads_last_month``, ``monthly_downloads``, ``downloads_30d``, ``download_count``
+likes           ``likes``
+author          ``author`` (else the part of the id before ``/``)
+created_at      ``creation_time``, ``created_at``, ``createdAt``
+last_modified   ``lastModified``, ``last_modified``
+task            ``pipeline_tag``, ``task``, ``task_category``
+sha             ``sha``
+license         ``license``
+library         ``library_name``, ``library`` (-> ``package_libraries``, origin ``library_name``)
+has card        ``has_modelcard`` (-> ``cards`` rows without text: only whether a card exists)
+==============  ================================================================
+
+Containers: SQLite (opened read-only through the standard library; the one
+table with an id column, e.g. ``PeaTMOSS_ANCIENT``), CSV (gzip or not; an
+unnamed index column is ignored), Parquet, a JSON object mapping ids to
+download counts (e.g. PeaTMOSS's ``2k_filtered_models.json``; only with
+``--format hf-listing``, since npm's ``counts.json`` has the same shape) and a
+text file of one id per line (``.txt``, gzip or not).
+
+Download counts are the Hub's 30-day counts (``downloads_window = "30d"``).
+The date comes from ``--date``, else a full ``YYYY-MM-DD`` in the file name,
+else the latest creation/modification time in the data (a lower bound, said
+so in the notes), else the import asks for ``--date``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ..errors import InputError
+from ..schema import SnapshotBatch, to_table
+from ._common import (
+    Notes,
+    ReadOptions,
+    build_packages,
+    check_readable,
+    check_registry,
+    count_array,
+    date_in_name,
+    finish,
+    load_json,
+    need_date,
+    read_bytes,
+    read_text,
+    sidecar_for,
+    timestamp_value,
+)
+
+FORMAT = "hf-listing"
+DOWNLOADS_WINDOW = "30d"
+
+ID_COLUMNS = ("modelId", "model_id", "model", "id", "repo_id", "repo", "name")
+COLUMN_NAMES: dict[str, tuple[str, ...]] = {
+    "downloads": ("downloads", "downloads_last_month", "monthly_downloads", "downloads_30d", "download_count"),
+    "likes": ("likes",),
+    "author": ("author",),
+    "created_at": ("creation_time", "created_at", "createdAt"),
+    "last_modified": ("lastModified", "last_modified"),
+    "task": ("pipeline_tag", "task", "task_category"),
+    "sha": ("sha",),
+    "license": ("license",),
+    "library": ("library_name", "library"),
+    "has_card": ("has_modelcard",),
+    "private": ("private",),
+}
+SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+def _find(names: list[str], wanted: tuple[str, ...]) -> str | None:
+    low = {n.lower(): n for n in names}
+    for w in wanted:
+        if w.lower() in low:
+            return low[w.lower()]
+    return None
+
+
+def _kind(path: Path, head: bytes) -> str | None:
+    name = path.name.lower()
+    if head.startswith(SQLITE_MAGIC):
+        return "sqlite"
+    if head.startswith(b"PAR1"):
+        return "parquet"
+    if name.endswith((".csv", ".csv.gz", ".tsv", ".tsv.gz")):
+        return "csv"
+    if name.endswith((".txt", ".txt.gz")):
+        return "txt"
+    if name.endswith((".json", ".json.gz")):
+        return "json"
+    return None
+
+
+def detect(path: Path, head: bytes) -> bool:
+    """SQLite with an id-column table (not PeaTMOSS), Parquet/CSV with an id column, ``.txt`` id lists."""
+    kind = _kind(path, head)
+    if kind == "sqlite":
+        try:
+            tables = _sqlite_tables(path)
+        except InputError:
+            return False
+        if "model" in tables and "context_id" in tables["model"]:
+            return False  # a PeaTMOSS database
+        return any(_find(cols, ID_COLUMNS) for cols in tables.values())
+    if kind == "parquet":
+        return True
+    if kind == "csv":
+        header = head.split(b"\n", 1)[0].decode("utf-8", "replace").strip().lstrip("\ufeff")
+        cols = [c.strip().strip('"') for c in header.split(",")]
+        low = {c.lower() for c in cols}
+        if {"parent", "child"} <= low or "base_model_tags" in low or {"metadata", "children"} <= low:
+            return False  # lineage edge lists
+        return _find(cols, ID_COLUMNS) is not None
+    if kind == "txt":
+        first = head.split(b"\n", 1)[0].strip()
+        return bool(first) and b"," not in first and b" " not in first and not first.startswith((b"{", b"["))
+    return False
+
+
+# -- readers: each returns (column name -> Arrow array), the id column name, line offset ---------------
+
+
+def _sqlite_uri(path: Path) -> str:
+    return path.resolve().as_uri() + "?mode=ro&immutable=1"
+
+
+def _sqlite_tables(path: Path) -> dict[str, list[str]]:
+    try:
+        con = sqlite3.connect(_sqlite_uri(path), uri=True)
+        try:
+            names = [r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+            out = {}
+            for n in names:
+                cols = [r[1] for r in con.execute("SELECT * FROM pragma_table_info(?)", (n,))]
+                out[n] = cols
+            return out
+        finally:
+            con.close()
+    except sqlite3.DatabaseError as exc:
+        raise InputError(path, f"not a readable SQLite database: {exc}") from exc
+
+
+def _read_sqlite(path: Path) -> tuple[pa.Table, str]:
+    tables = _sqlite_tables(path)
+    cands = [t for t, cols in tables.items() if _find(cols, ID_COLUMNS)]
+    if not cands:
+        raise InputError(path, f"no table with a model id column (one of {', '.join(ID_COLUMNS)})")
+    if len(cands) > 1:
+        raise InputError(path, f"several tables with model ids ({', '.join(sorted(cands))}); cannot choose")
+    table = cands[0]
+    cols = tables[table]
+    try:
+        con = sqlite3.connect(_sqlite_uri(path), uri=True)
+        try:
+            quoted = ", ".join('"' + c.replace('"', '""') + '"' for c in cols)
+            cur = con.execute(f'SELECT {quoted} FROM "{table.replace(chr(34), chr(34) * 2)}" ORDER BY rowid')
+            rows = cur.fetchall()
+        finally:
+            con.close()
+    except sqlite3.DatabaseError as exc:
+        raise InputError(path, f"cannot read table {table}: {exc}") from exc
+    data = {c: [r[i] for r in rows] for i, c in enumerate(cols)}
+    arrays = {}
+    for c, vals in data.items():
+        try:
+            arrays[c] = pa.array(vals)
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            arrays[c] = pa.array([None if v is None else str(v) for v in vals], pa.string())
+    return pa.table(arrays), table
+
+
+def _read_csv(path: Path) -> pa.Table:
+    import csv as _csv
+
+    import pyarrow.csv as pcsv
+
+    data = read_bytes(path)
+    text_head = data[:65536].decode("utf-8-sig", "replace")
+    delim = "\t" if path.name.lower().endswith((".tsv", ".tsv.gz")) else ","
+    header = next(_csv.reader(io.StringIO(text_head), delimiter=delim), [])
+    if not header:
+        raise InputError(path, "empty CSV (no header)", line=1)
+    numeric = {n for names in (COLUMN_NAMES["downloads"], COLUMN_NAMES["likes"]) for n in names}
+    types = {c: pa.string() for c in header if c.lower() not in {n.lower() for n in numeric}}
+    try:
+        return pcsv.read_csv(
+            io.BytesIO(data),
+            read_options=pcsv.ReadOptions(use_threads=True),
+            parse_options=pcsv.ParseOptions(delimiter=delim),
+            convert_options=pcsv.ConvertOptions(column_types=types, strings_can_be_null=True),
+        )
+    except pa.ArrowInvalid as exc:
+        msg = str(exc).splitlines()[0]
+        raise InputError(path, f"malformed CSV: {msg}") from exc
+
+
+def _read_parquet(path: Path) -> pa.Table:
+    import pyarrow.parquet as pq
+
+    check_readable(path)
+    try:
+        return pq.read_table(path)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise InputError(path, f"unreadable Parquet: {exc}") from exc
+
+
+def _read_txt(path: Path) -> pa.Table:
+    ids = []
+    for i, line in enumerate(read_text(path).splitlines(), 1):
+        s = line.strip()
+        if not s or s.startswith("#"):
+            continue
+        if "," in s or " " in s or "\t" in s:
+            raise InputError(path, f"not a model id: {s[:60]!r} (expected one id per line)", line=i)
+        ids.append(s)
+    return pa.table({"model": pa.array(ids, pa.string())})
+
+
+def _read_json_mapping(path: Path) -> pa.Table:
+    obj = load_json(path)
+    if isinstance(obj, dict) and obj and all(isinstance(k, str) for k in obj):
+        vals = list(obj.values())
+        if all(v is None or isinstance(v, (int, float)) and not isinstance(v, bool) for v in vals):
+            return pa.table({"model": pa.array(list(obj), pa.string()), "downloads": pa.array(vals)})
+    if isinstance(obj, list) and obj and all(isinstance(r, dict) for r in obj):
+        try:
+            return pa.Table.from_pylist(obj)
+        except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+            raise InputError(path, f"records of mixed types: {exc}") from exc
+    raise InputError(path, "expected a JSON object {model id: downloads} or a list of records")
+
+
+# -- the importer --------------------------------------------------------------------------
+
+
+def _timestamps(col: pa.ChunkedArray, *, path: Path, name: str, line_offset: int) -> pa.Array:
+    t = col.type
+    if pa.types.is_timestamp(t):
+        arr = col.combine_chunks()
+        if t.tz is None:
+            arr = pc.assume_timezone(arr, "UTC")
+        return arr.cast(pa.timestamp("us", tz="UTC"))
+    vals = col.to_pylist()
+    out = [timestamp_value(v, path=path, line=i + line_offset, field_name=name) for i, v in enumerate(vals)]
+    return pa.array(out, pa.timestamp("us", tz="UTC"))
+
+
+def _strings(col: pa.ChunkedArray) -> pa.Array:
+    arr = col.combine_chunks()
+    if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
+        arr = arr.cast(pa.string())
+    return arr.cast(pa.string())
+
+
+def read(path: Path, opts: ReadOptions | None = None) -> SnapshotBatch:
+    """Import one listing file as one snapshot."""
+    opts = opts or ReadOptions()
+    registry = check_registry(path, FORMAT, opts.registry, ("hf",))
+    check_readable(path)
+    with open(path, "rb") as f:
+        head = f.read(64)
+    kind = _kind(path, head)
+    notes = Notes()
+    line_offset = 2  # CSV: header on line 1
+    if kind == "sqlite":
+        table, tname = _read_sqlite(path)
+        notes.add(f"SQLite table {tname}")
+        line_offset = 1  # row number
+    elif kind == "parquet":
+        table = _read_parquet(path)
+        line_offset = 1
+    elif kind == "csv":
+        table = _read_csv(path)
+    elif kind == "txt":
+        table = _read_txt(path)
+        line_offset = 1
+    elif kind == "json":
+        table = _read_json_mapping(path)
+        line_offset = 1
+    else:
+        raise InputError(path, "not a listing this importer knows (SQLite, CSV, Parquet, JSON, .txt id list)")
+    names = table.column_names
+    id_col = _find(names, ID_COLUMNS)
+    if id_col is None:
+        raise InputError(
+            path, f"missing required column: a model id (one of {', '.join(ID_COLUMNS)}); found {', '.join(names)}"
+        )
+    col = {k: _find(names, v) for k, v in COLUMN_NAMES.items()}
+    cols: dict[str, Any] = {"raw_id": _strings(table.column(id_col))}
+    if col["downloads"]:
+        cols["downloads"] = count_array(
+            table.column(col["downloads"]), path=path, field_name=col["downloads"], line_offset=line_offset
+        )
+        cols["downloads_window"] = pc.if_else(
+            pc.is_null(cols["downloads"]), pa.scalar(None, pa.string()), pa.scalar(DOWNLOADS_WINDOW)
+        )
+    if col["likes"]:
+        cols["likes"] = count_array(table.column(col["likes"]), path=path, field_name=col["likes"], line_offset=line_offset)
+    for key in ("task", "sha", "license"):
+        if col[key]:
+            cols[key] = _strings(table.column(col[key]))
+    ids_py = cols["raw_id"].to_pylist()
+    if col["author"]:
+        cols["author"] = _strings(table.column(col["author"]))
+    else:
+        cols["author"] = [i.split("/", 1)[0] if isinstance(i, str) and "/" in i else None for i in ids_py]
+    for key in ("created_at", "last_modified"):
+        if col[key]:
+            cols[key] = _timestamps(table.column(col[key]), path=path, name=col[key], line_offset=line_offset)
+    pkg, keep = build_packages(registry, cols, path=path, notes=notes, line_offset=line_offset, id_column=id_col)
+    keep_idx = pa.array(keep, pa.int64())
+    tables: dict[str, pa.Table] = {"packages": pkg}
+    pids = pkg.column("package_id")
+    if col["library"]:
+        lib = _strings(table.column(col["library"])).take(keep_idx)
+        mask = pc.and_(pc.is_valid(lib), pc.not_equal(pc.utf8_trim_whitespace(lib), ""))
+        mask = pc.fill_null(mask, False)
+        tables["package_libraries"] = to_table(
+            "package_libraries",
+            {
+                "package_id": pids.filter(mask).to_pylist(),
+                "library": pc.utf8_lower(lib.filter(mask)).to_pylist(),
+                "origin": ["library_name"] * pc.sum(mask.cast(pa.int64())).as_py() if len(mask) else [],
+            },
+            "",
+        )
+    if col["has_card"]:
+        has = table.column(col["has_card"]).combine_chunks().cast(pa.bool_()).take(keep_idx)
+        missing = pc.invert(pc.fill_null(has, False))
+        n = len(missing)
+        tables["cards"] = to_table(
+            "cards",
+            {"package_id": pids.to_pylist(), "text": [None] * n, "text_sha256": [None] * n, "missing": missing.to_pylist()},
+            "",
+        )
+        notes.add(f"cards: existence only ({n - pc.sum(missing.cast(pa.int64())).as_py()} of {n} have one), no text")
+    if col["private"]:
+        priv = sum(1 for v in table.column(col["private"]).to_pylist() if v in (True, 1, "True", "true", "1"))
+        if priv:
+            notes.add(f"{priv} rows marked private")
+    if kind == "txt":
+        notes.add("id list only: no downloads or metadata")
+    taken_at = opts.taken_at
+    if taken_at is None:
+        side = sidecar_for(path, opts)
+        if side and side.get("snapshot_date"):
+            taken_at = dt.date.fromisoformat(side["snapshot_date"][:10])
+    if taken_at is None:
+        taken_at = date_in_name(path.name)
+        if taken_at is not None:
+            notes.add(f"date taken from the file name ({taken_at})")
+    if taken_at is None:
+        latest = None
+        for key in ("last_modified", "created_at"):
+            m = pc.max(pkg.column(key)).as_py()
+            if m is not None and (latest is None or m > latest):
+                latest = m
+        if latest is not None:
+            taken_at = latest.date()
+            notes.add(f"date = latest creation/modification time in the data ({taken_at}); a lower bound")
+    if taken_at is None:
+        raise need_date(path)
+    return finish(path, fmt=FORMAT, registry=registry, taken_at=taken_at, tables=tables, notes=notes)

@@ -1,0 +1,102 @@
+"""hugovk's top-pypi-packages JSON (format ``top-pypi``), both shapes.
+
+* early 2018 files: a bare list ``[{"download_count": n, "project": name}, ...]``;
+* later files: ``{"last_update": "YYYY-MM-DD HH:MM:SS", "source"?: "ClickHouse",
+  "rows": [{"download_count": n, "project": name}, ...]}``.
+
+Mapping: ``project`` -> ``raw_id`` (``package_id`` is its PEP 503 name),
+``download_count`` -> ``downloads``, position in the file -> ``rank`` (the
+files are sorted by downloads, most first).  Window: ``30d`` (30 days before
+``last_update``, BigQuery/pypinfo) or ``previous-month`` when ``source`` is
+ClickHouse (from 2025-07).  Date: ``--date``, else ``last_update``, else the
+``snapshot_date`` of a ``snapshots.csv`` beside the file, else a date in the
+file name.  The lists are top-N cuts (1,000 .. 15,000 rows): each snapshot's
+notes say so.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pathlib import Path
+from typing import Any
+
+from ..errors import InputError
+from ..schema import SnapshotBatch
+from ._common import (
+    Notes,
+    ReadOptions,
+    build_packages,
+    check_registry,
+    count_value,
+    date_in_name,
+    finish,
+    load_json,
+    need_date,
+    sidecar_for,
+)
+
+FORMAT = "top-pypi"
+
+
+def detect(path: Path, head: bytes) -> bool:
+    h = head[:4096]
+    return b'"project"' in h and b'"download_count"' in h
+
+
+def _window(obj: Any, side: dict[str, str] | None) -> str:
+    src = obj.get("source") if isinstance(obj, dict) else None
+    text = f"{src or ''} {(side or {}).get('backend', '')}".lower()
+    return "previous-month" if "clickhouse" in text else "30d"
+
+
+def read(path: Path, opts: ReadOptions | None = None) -> SnapshotBatch:
+    opts = opts or ReadOptions()
+    registry = check_registry(path, FORMAT, opts.registry, ("pypi",))
+    obj = load_json(path)
+    if isinstance(obj, list):
+        rows = obj
+        last_update = None
+    elif isinstance(obj, dict) and isinstance(obj.get("rows"), list):
+        rows = obj["rows"]
+        last_update = obj.get("last_update")
+    else:
+        raise InputError(path, "not a top-pypi-packages file (expected a list, or an object with 'rows')")
+    notes = Notes()
+    raw, dls = [], []
+    for i, r in enumerate(rows, 1):
+        if not isinstance(r, dict):
+            raise InputError(path, f"row {i} is not an object", line=None, column=f"rows[{i}]")
+        if "project" not in r:
+            raise InputError(path, f"row {i} lacks required field 'project'", column="project")
+        raw.append(r.get("project"))
+        dls.append(count_value(r.get("download_count"), path=path, line=None, field_name=f"rows[{i}].download_count"))
+    side = sidecar_for(path, opts)
+    window = _window(obj, side)
+    cols = {
+        "raw_id": raw,
+        "downloads": dls,
+        "downloads_window": [window if d is not None else None for d in dls],
+        "rank": list(range(1, len(raw) + 1)),
+    }
+    pkg, _ = build_packages(registry, cols, path=path, notes=notes, line_offset=1, id_column="project")
+    notes.add(f"partial listing: the top {len(raw):,} projects by downloads ({window})")
+    taken_at = opts.taken_at
+    if taken_at is None and isinstance(last_update, str) and last_update.strip():
+        try:
+            taken_at = dt.date.fromisoformat(last_update.strip()[:10])
+        except ValueError:
+            raise InputError(path, f"last_update is not a date: {last_update[:30]!r}", column="last_update") from None
+    if taken_at is None and side and side.get("snapshot_date"):
+        taken_at = dt.date.fromisoformat(side["snapshot_date"][:10])
+        notes.add("date from snapshots.csv (the file has no last_update)")
+    if taken_at is None:
+        taken_at = date_in_name(path.name)
+        if taken_at:
+            notes.add("date from the file name (the file has no last_update)")
+    if taken_at is None:
+        raise need_date(path)
+    manifest = {"source_commit": side["commit"]} if side and side.get("commit") else None
+    return finish(path, fmt=FORMAT, registry=registry, taken_at=taken_at, tables={"packages": pkg}, notes=notes, manifest=manifest)
+
+
