@@ -181,6 +181,7 @@ class FakeHub:
             self.records[r["id"]] = r
         self.cards = dict(cards or {})
         self.total_header = total_header
+        self.page_delay = 0.0  # seconds every listing answer waits (to make crawls slow enough to kill)
         self.faults: list[Fault] = []
         self.requests: Counter[str] = Counter()  # "list", "card", "other"
         self.list_log: list[tuple[int, int]] = []  # (page index, status)
@@ -339,6 +340,8 @@ class FakeHub:
                 page_no, after = int(c["p"]), c["k"]
             except Exception:
                 return 400, {}, b'{"error": "invalid cursor"}', -1
+        if self.page_delay:
+            time.sleep(self.page_delay)
         fault = self._take_fault(page=page_no)
         if fault is not None and fault.kind == "shift":
             self._shift(sort, filters, one("author"), one("search"), after, limit)

@@ -61,7 +61,7 @@ from huggingface_hub import constants as hf_constants
 from huggingface_hub.hf_api import ExpandModelProperty_T, ModelSort_T
 
 from .. import lineage as lin
-from ..errors import InputError
+from ..errors import InputError, PtmscopeError
 from ..schema import DATA_TABLES, Snapshot, make_snapshot_id
 from ..sources import hf_api
 from ..store import Store
@@ -106,6 +106,10 @@ DEFAULT_EXPAND: tuple[str, ...] = (
 Phase = Literal["started", "resumed", "page", "finished"]
 
 
+class CrawlArgumentError(PtmscopeError):
+    """Bad or conflicting crawl parameters (nothing was fetched or written)."""
+
+
 class MalformedPage(CrawlError):
     """A page that cannot be parsed or validated; nothing of it is written."""
 
@@ -129,24 +133,24 @@ class CrawlParams:
 
     def __post_init__(self) -> None:
         if self.sort is not None and self.sort not in SORTS:
-            raise CrawlError(f"--sort must be one of {', '.join(SORTS)}, not {self.sort!r}")
+            raise CrawlArgumentError(f"--sort must be one of {', '.join(SORTS)}, not {self.sort!r}")
         bad = [e for e in self.expand if e not in EXPANDS]
         if bad:
-            raise CrawlError(
+            raise CrawlArgumentError(
                 f"--expand: {', '.join(bad)} not accepted by the model listing (accepted: {', '.join(EXPANDS)})"
             )
         if "id" not in self.expand and not self.expand:
-            raise CrawlError("--expand must name at least one field")
+            raise CrawlArgumentError("--expand must name at least one field")
         if not 1 <= self.page_size <= MAX_PAGE_SIZE:
-            raise CrawlError(f"--page-size must be between 1 and {MAX_PAGE_SIZE}, not {self.page_size}")
+            raise CrawlArgumentError(f"--page-size must be between 1 and {MAX_PAGE_SIZE}, not {self.page_size}")
         if self.limit is not None and self.limit < 1:
-            raise CrawlError(f"--limit must be positive, not {self.limit}")
+            raise CrawlArgumentError(f"--limit must be positive, not {self.limit}")
         if self.card_workers < 1:
-            raise CrawlError("--card-workers must be at least 1")
+            raise CrawlArgumentError("--card-workers must be at least 1")
         if self.cards and "sha" not in self.expand:
-            raise CrawlError("--cards needs `sha` in --expand (cards are fetched at the listed revision)")
+            raise CrawlArgumentError("--cards needs `sha` in --expand (cards are fetched at the listed revision)")
         if self.full and self.since_snapshot:
-            raise CrawlError("--full and --since-snapshot exclude each other")
+            raise CrawlArgumentError("--full and --since-snapshot exclude each other")
 
     @classmethod
     def from_identity(cls, ident: Mapping[str, Any], *, card_workers: int = 8) -> CrawlParams:
@@ -186,7 +190,7 @@ def resolve_endpoint(endpoint: str | None) -> str:
     ep = endpoint or os.environ.get("HF_ENDPOINT") or hf_constants.ENDPOINT
     ep = ep.strip().rstrip("/")
     if not re.match(r"^https?://[^/\s]+", ep):
-        raise CrawlError(f"--endpoint must be an http(s) URL, not {ep!r}")
+        raise CrawlArgumentError(f"--endpoint must be an http(s) URL, not {ep!r}")
     return ep
 
 
@@ -332,7 +336,7 @@ class HubCrawler:
                 wanted["since_snapshot"] = st.params.get("since_snapshot")
             if st.params != wanted:
                 diff = sorted(k for k in set(st.params) | set(wanted) if st.params.get(k) != wanted.get(k))
-                raise CrawlError(
+                raise CrawlArgumentError(
                     f"the store holds an unfinished crawl {st.snapshot_id} with other parameters "
                     f"({', '.join(f'{k}={st.params.get(k)!r} (now {wanted.get(k)!r})' for k in diff)}); "
                     "rerun with the same parameters or --resume to continue it, or --abort to discard it"
@@ -374,15 +378,15 @@ class HubCrawler:
         if p.since_snapshot:
             snap = self.store.snapshot(p.since_snapshot)  # raises when absent
             if snap.registry != REGISTRY or snap.status != "complete":
-                raise CrawlError(f"--since-snapshot {p.since_snapshot}: not a complete hf snapshot")
+                raise CrawlArgumentError(f"--since-snapshot {p.since_snapshot}: not a complete hf snapshot")
             return snap.snapshot_id
         row = self.store.con.execute(
             "SELECT s.snapshot_id FROM snapshots s WHERE s.registry = ? AND s.source_format = ? "
             "AND s.status = 'complete' AND EXISTS (SELECT 1 FROM cards c WHERE c.snapshot_id = s.snapshot_id) "
             "ORDER BY s.taken_at DESC, s.ingested_at DESC LIMIT 1",
             [REGISTRY, SOURCE_FORMAT],
-        ).fetchone()
-        return row[0] if row else None
+        ).fetchall()
+        return row[0][0] if row else None
 
     def _counters_base(self, st: CrawlState) -> dict[str, int]:
         keys = (
@@ -686,6 +690,7 @@ __all__ = [
     "DEFAULT_EXPAND",
     "EXPANDS",
     "SORTS",
+    "CrawlArgumentError",
     "CrawlError",
     "CrawlParams",
     "CrawlProgress",

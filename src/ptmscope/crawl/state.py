@@ -118,9 +118,10 @@ def load_state(store: Store, snapshot_id: str) -> CrawlState | None:
         "FROM crawl_state WHERE snapshot_id = ?",
         [snapshot_id],
     )
-    row = cur.fetchone()
-    if row is None:
+    found = cur.fetchall()  # fetch to the end: duckdb refuses other work while a result is open
+    if not found:
         return None
+    row = found[0]
     return CrawlState(
         snapshot_id=row[0],
         registry=row[1],
