@@ -1,0 +1,247 @@
+"""``ptmscope ingest``, ``ptmscope snapshots``, ``ptmscope info``: data in, and what is there.
+
+JSON output (``--json``), stable and documented in ``docs/data-model.md``:
+
+* ``ingest``: ``{"results": [{"path", "format", "snapshot_id", "registry",
+  "taken_at", "rows", "created", "notes", "warnings"}]}``;
+* ``snapshots``: ``{"snapshots": [{"snapshot_id", "registry", "taken_at",
+  "source_format", "source_file", "source_sha256", "row_count",
+  "importer_version", "notes", "status", "synthetic"}]}``;
+* ``info``: :meth:`ptmscope.info.SnapshotInfo.to_dict`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from ..errors import InputError, StoreError
+from ..schema import REGISTRIES
+from ..sources import FORMATS, ingest, plan
+from ._apps import JsonOpt, StoreOpt, app, console, out, print_json
+
+FormatChoice = enum.Enum("FormatChoice", {f.replace("-", "_"): f for f in FORMATS}, type=str)  # type: ignore[misc]
+RegistryChoice = enum.Enum("RegistryChoice", {r: r for r in REGISTRIES}, type=str)  # type: ignore[misc]
+
+
+def _date(value: str | None) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise InputError("--date", f"not a date (YYYY-MM-DD): {value!r}") from None
+
+
+def _aliases(store: Path | None) -> dict[str, str]:
+    """Hub aliases for lineage resolution: the store's (read-only peek) or the built-in list."""
+    from ..aliases import builtin_aliases
+    from ..store import Store, resolve_store_path
+
+    p = resolve_store_path(store)
+    if p.is_file():
+        with Store(p, read_only=True) as st:
+            return st.aliases("hf")
+    return dict(builtin_aliases("hf"))
+
+
+def _progress() -> Progress:
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+        disable=not console.is_terminal,
+    )
+
+
+@app.command("ingest")
+def ingest_cmd(
+    path: Annotated[Path, typer.Argument(help="A data file, or a directory of data files (e.g. the top-pypi folder).")],
+    format: Annotated[
+        FormatChoice | None,  # type: ignore[valid-type]
+        typer.Option("--format", "-f", help="Source format; detected from name and content when omitted."),
+    ] = None,
+    registry: Annotated[
+        RegistryChoice | None,  # type: ignore[valid-type]
+        typer.Option("--registry", help="Registry the data describes (default: the format's)."),
+    ] = None,
+    date: Annotated[
+        str | None,
+        typer.Option("--date", help="Collection date YYYY-MM-DD; overrides any date in the data."),
+    ] = None,
+    cards: Annotated[
+        Path | None, typer.Option("--cards", help="Model-card JSON-lines file for a Hub API dump (hf-api).")
+    ] = None,
+    replace: Annotated[
+        bool, typer.Option("--replace", help="Replace a stored snapshot of the same file name, format and date.")
+    ] = False,
+    store: StoreOpt = None,
+    json: JsonOpt = False,
+) -> None:
+    """Import data into the store: validated first, then one transaction per snapshot."""
+    from ..store import Store
+
+    taken_at = _date(date)
+    fmt = format.value if format is not None else None
+    reg = registry.value if registry is not None else None
+    if store is not None and Path(store).is_dir():
+        raise StoreError(f"{store}: is a directory, not a store file")
+    with _progress() as progress:
+        task = progress.add_task("reading", total=None)
+
+        def on_file(p: Path, i: int, n: int) -> None:
+            progress.update(task, description=f"reading {p.name}", completed=i, total=n)
+
+        aliases = _aliases(store)
+        planned = plan(
+            path, format=fmt, registry=reg, taken_at=taken_at, cards_path=cards, aliases=aliases, on_file=on_file
+        )
+        progress.update(task, completed=len(planned), total=len(planned))
+        with Store(store) as st:
+            wtask = progress.add_task("writing", total=len(planned))
+
+            def on_batch(p, i: int, n: int) -> None:  # noqa: ANN001
+                progress.update(wtask, description=f"writing {p.batch.snapshot.snapshot_id}", completed=i)
+
+            results = ingest(st, planned, replace=replace, on_batch=on_batch)
+    if json:
+        print_json({"results": [r.to_dict() for r in results]})
+        return
+    for r in results:
+        for w in r.warnings:
+            console.print(f"[yellow]warning:[/] {r.path}: {w}", highlight=False)
+    t = Table("registry", "date", "format", "rows", "status")
+    t.add_column("snapshot", no_wrap=True)
+    for r in results:
+        t.add_row(
+            r.registry, r.taken_at.isoformat(), r.format, f"{r.rows:,}",
+            "added" if r.created else "already present", r.snapshot_id,
+        )
+    out.print(t)
+    for r in results:
+        if r.notes:
+            out.print(f"{r.snapshot_id}: {r.notes}", highlight=False, soft_wrap=True)
+
+
+def _snapshot_dict(s) -> dict[str, object]:  # noqa: ANN001
+    return {
+        "snapshot_id": s.snapshot_id,
+        "registry": s.registry,
+        "taken_at": s.taken_at.isoformat(),
+        "source_format": s.source_format,
+        "source_file": s.source_file,
+        "source_sha256": s.source_sha256,
+        "row_count": s.row_count,
+        "importer_version": s.importer_version,
+        "notes": s.notes,
+        "status": s.status,
+        "synthetic": bool(s.synthetic),
+    }
+
+
+@app.command("snapshots")
+def snapshots_cmd(
+    registry: Annotated[
+        RegistryChoice | None,  # type: ignore[valid-type]
+        typer.Option("--registry", help="Only this registry."),
+    ] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Include incomplete (in-progress crawl) snapshots.")] = False,
+    store: StoreOpt = None,
+    json: JsonOpt = False,
+) -> None:
+    """List the snapshots in the store (id, registry, date, rows, source, coverage notes)."""
+    from ..store import Store
+
+    with Store(store, read_only=True) as st:
+        snaps = st.snapshots(registry.value if registry is not None else None, include_incomplete=all_)
+    if json:
+        print_json({"snapshots": [_snapshot_dict(s) for s in snaps]})
+        return
+    t = Table()
+    t.add_column("snapshot", no_wrap=True)
+    t.add_column("date", no_wrap=True)
+    for name in ("rows", "format", "source"):
+        t.add_column(name)
+    t.add_column("notes", ratio=1)
+    for s in snaps:
+        t.add_row(
+            s.snapshot_id,
+            s.taken_at.isoformat(),
+            f"{s.row_count:,}",
+            s.source_format,
+            Path(s.source_file).name,
+            s.notes or "",
+        )
+    out.print(t)
+    console.print(f"{len(snaps)} snapshots", highlight=False)
+
+
+def _find_snapshot(st, key: str):  # noqa: ANN001, ANN202
+    snaps = st.snapshots(include_incomplete=True)
+    exact = [s for s in snaps if s.snapshot_id == key]
+    if exact:
+        return exact[0]
+    pref = [s for s in snaps if s.snapshot_id.startswith(key)]
+    if len(pref) == 1:
+        return pref[0]
+    if len(pref) > 1:
+        ids = ", ".join(s.snapshot_id for s in pref[:5])
+        raise StoreError(f"{st.path}: {key!r} matches {len(pref)} snapshots ({ids}...); give more of the id")
+    raise StoreError(f"{st.path}: no snapshot {key!r} (see `ptmscope snapshots`)")
+
+
+@app.command("info")
+def info_cmd(
+    snapshot: Annotated[str, typer.Argument(help="Snapshot id (or a unique prefix of one).")],
+    store: StoreOpt = None,
+    json: JsonOpt = False,
+) -> None:
+    """Counts per table, download quantiles, null shares and lineage resolution of one snapshot."""
+    from ..info import snapshot_info
+    from ..store import Store
+
+    with Store(store, read_only=True) as st:
+        snap = _find_snapshot(st, snapshot)
+        info = snapshot_info(st.backend, snap)
+    if json:
+        print_json(info.to_dict())
+        return
+    s = info.snapshot
+    out.print(f"[bold]{s['snapshot_id']}[/]  {s['registry']}  {s['taken_at']}  {s['source_format']}  {s['source_file']}")
+    if s["notes"]:
+        out.print(f"notes: {s['notes']}", highlight=False)
+    t = Table("table", "rows")
+    for k, v in info.counts.items():
+        t.add_row(k, f"{v:,}")
+    out.print(t)
+    d = info.downloads
+    if d["n"]:
+        q = d["quantiles"]
+        out.print(
+            f"downloads: n={d['n']:,} nulls={d['nulls']:,} sum={d['sum']:,} mean={d['mean']:.1f} "
+            + " ".join(f"{k}={v:,.0f}" for k, v in q.items()),
+            highlight=False,
+        )
+    else:
+        out.print(f"downloads: none in this source ({d['nulls']:,} nulls)")
+    shares = ", ".join(f"{k} {v:.1%}" for k, v in info.null_share.items() if v)
+    out.print(f"null share: {shares}", highlight=False)
+    ln = info.lineage
+    out.print(f"lineage: {ln['rows']:,} rows, {ln['resolved']:,} resolved, {ln['unresolved']:,} unresolved", highlight=False)
+    for origin, c in ln["by_origin"].items():
+        out.print(f"  {origin}: {c['rows']:,} ({c['resolved']:,} resolved)", highlight=False)
+    if info.cards:
+        c = info.cards
+        out.print(f"cards: {c['rows']:,} rows, {c['with_text']:,} with text, {c['missing']:,} missing", highlight=False)
+    if info.libraries:
+        out.print("top libraries: " + ", ".join(f"{x['library']} {x['packages']:,}" for x in info.libraries), highlight=False)
