@@ -141,7 +141,8 @@ def _closure(edges: ibis.Table) -> ibis.Table:
     reach = edges
     n_prev = int(reach.count().to_pandas())
     for _ in range(MAX_DEPTH):
-        step = reach.join(edges.select(mid=edges.base, far=edges.child), reach.child == ibis._.mid)
+        nxt = edges.select(mid=edges.base, far=edges.child)
+        step = reach.join(nxt, reach.child == nxt.mid)
         step = step.select(base=step.base, child=step.far)
         step = step.filter(step.base != step.child)  # cycles in hand-written cards
         reach = reach.union(step, distinct=True)

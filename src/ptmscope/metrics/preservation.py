@@ -13,7 +13,11 @@ how many of them have descendants), and a 95% percentile bootstrap interval
 that resamples base models (a cluster bootstrap: a base's descendants are not
 independent of each other).  A descendant with several parents in B_L counts
 once per parent, as the double sum says.  Bases without descendants add 0 to
-both sums; P_L is undefined (None) when the denominator is 0.
+both sums; P_L is undefined (None) when the denominator is 0.  B_L is taken
+literally: every model supporting L and another library, whether or not it
+has descendants (``n_bases``); ``n_bases_with_descendants`` says how many
+actually contribute, and the bootstrap resamples those (the others change
+neither sum).
 
 ``mode="artifact"`` computes what the paper's published code
 (``proportion_DirectDescendantsToLibrary.py``) actually computed: among all
@@ -135,7 +139,9 @@ def _paper(backend: Any, sid: str, n_boot: int, seed: int, level: float, min_den
                 d = den[idx].sum()
                 return float(num[idx].sum() / d) if d else float("nan")
 
-            iv = stats.bootstrap_groups_ci(list(range(len(g))), ratio, n_boot=n_boot, seed=seed, level=level)
+            # bases without descendants add 0 to both sums: resample the informative ones
+            informative = [i for i in range(len(g)) if den[i] > 0]
+            iv = stats.bootstrap_groups_ci(informative, ratio, n_boot=n_boot, seed=seed, level=level)
             lo, hi = iv.low, iv.high
         out.append(
             LibraryRate(
