@@ -1,0 +1,507 @@
+"""The one-command pipeline: ingest what a run config lists, compute every
+metric, check every claim, write the report.
+
+Run config (TOML)::
+
+    base_dir = ".."            # paths below are relative to this (itself
+                               # relative to the config file); default: the
+                               # config file's folder
+    store = "ptmscope-real.duckdb"
+    [[sources]]                # as `ptmscope ingest` takes them
+    path = "../shared/data/hf/2022-02_hub-dump/model_infos.jsonl.gz"
+    format = "hf-api"          # optional: detected when absent
+    date = "2022-02-21"        # optional
+    cards = "../shared/data/hf/2022-02_hub-dump/model_cards.jsonl.gz"  # optional extras
+    [metrics]
+    include = ["growth", ...]  # default: all
+    [metrics.turnover]         # per-metric parameters
+    k = 1000
+    [report]
+    out = "report-real"
+
+Sources already in the store (same file, same sha256) are skipped without
+being parsed again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import statistics
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, get_args
+
+import ibis
+
+from .claims import Catalogue, Rule, Verdict, evaluate, load_catalogue, load_rules
+from .errors import InputError, PtmscopeError
+
+Progress = Callable[[str], None]
+
+
+# ---------------------------------------------------------------------------
+# Metric runners: each returns (result object, result dict) or raises
+# NotMeasurable / PtmscopeError with the reason.
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class MetricOutcome:
+    metric: str
+    status: str  # "ok" | "not measurable" | "error"
+    result: Any = None  # the frozen result object(s), for figures
+    data: dict[str, Any] | None = None  # JSON-able: result.to_dict() (+ summary)
+    reason: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"metric": self.metric, "status": self.status}
+        if self.data is not None:
+            d["result"] = self.data
+        if self.reason:
+            d["reason"] = self.reason
+        return d
+
+
+def _registries_with_snapshots(backend: Any, minimum: int) -> list[str]:
+    s = backend.table("snapshots")
+    df = s.filter(s.status == "complete").group_by("registry").aggregate(n=ibis._.count()).execute()
+    return sorted(str(r) for r, n in zip(df["registry"], df["n"]) if int(n) >= minimum)
+
+
+def run_turnover(backend: Any, params: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+    from .metrics._select import NotMeasurable
+    from .metrics.turnover import turnover
+
+    k = int(params.get("k", 1000))
+    regs = _registries_with_snapshots(backend, 2)
+    if "hf" not in regs:
+        raise NotMeasurable("turnover: needs at least two complete hf snapshots")
+    results = {}
+    for reg in regs:
+        # registries are independent: one with unusable snapshots must not stop the others
+        try:
+            results[reg] = turnover(backend, reg, k=k)
+        except PtmscopeError as exc:
+            if reg == "hf":
+                raise
+            results[reg] = exc
+    per_reg = {}
+    for reg, res in results.items():
+        if isinstance(res, Exception):
+            per_reg[reg] = {"error": str(res)}
+            continue
+        shares = [1 - s.remained / s.in_top for s in res.steps[1:] if s.in_top]
+        per_reg[reg] = {
+            "n_steps": len(shares),
+            "turnover_shares": shares,
+            "median_turnover_share": statistics.median(shares) if shares else None,
+        }
+    hf = per_reg["hf"]
+    data = results["hf"].to_dict()
+    data["summary"] = {
+        "formula": "turnover share of step i = 1 - Remained_i / |T_i| (i >= 2); median over steps",
+        "k": k,
+        "n_steps": hf["n_steps"],
+        "median_turnover_share": hf["median_turnover_share"],
+        "by_registry": per_reg,
+    }
+    data["other_registries"] = {r: v.to_dict() for r, v in results.items() if r != "hf" and not isinstance(v, Exception)}
+    objs = [v for _, v in sorted(results.items()) if not isinstance(v, Exception)]
+    return objs, data
+
+
+def run_preservation(backend: Any, params: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+    from .metrics.preservation import preservation
+
+    min_den = int(params.get("min_denominator_other", 30))
+    res = preservation(backend, n_boot=int(params.get("n_boot", 1000)))
+    data = res.to_dict()
+    libs = {r.library: r for r in res.libraries}
+    t = libs.get("transformers")
+    others = [r for r in res.libraries if r.library != "transformers" and r.rate is not None and r.denominator >= min_den]
+    best = max(others, key=lambda r: (r.rate, r.denominator, r.library), default=None)
+    data["summary"] = {
+        "formula": "transformers P_L minus the highest P_L of any other library with denominator >= "
+        f"{min_den}",
+        "transformers_rate": t.rate if t else None,
+        "transformers_denominator": t.denominator if t else 0,
+        "transformers_ci": [t.ci_low, t.ci_high] if t else None,
+        "best_other_library": best.library if best else None,
+        "best_other_rate": best.rate if best else None,
+        "transformers_minus_best_other": (t.rate - best.rate) if (t and best and t.rate is not None) else None,
+    }
+    return res, data
+
+
+def run_descendants(backend: Any, params: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+    from .metrics.descendants import descendants
+
+    res = descendants(backend, popularity=params.get("popularity", "own"), n_boot=int(params.get("n_boot", 500)))
+    return res, res.to_dict()
+
+
+def run_docs(backend: Any, params: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+    from .metrics._select import NotMeasurable
+
+    try:
+        from .metrics import docs as docs_mod  # issue 4 (C3)
+    except ImportError:
+        raise NotMeasurable("docs (C3): the documentation-quality metric is not installed in this build") from None
+    fn = getattr(docs_mod, "docs", None) or getattr(docs_mod, "doc_quality", None)
+    if fn is None:
+        raise NotMeasurable("docs (C3): ptmscope.metrics.docs has no entry point docs()")
+    res = fn(backend, **{k: v for k, v in params.items() if k != "include"})
+    data = res.to_dict()
+    data.setdefault("summary", _docs_summary(data))
+    return res, data
+
+
+def _docs_summary(d: dict[str, Any]) -> dict[str, Any]:
+    """Pull the rank correlation between documentation score and downloads."""
+    from .claims.verdicts import lookup
+
+    for path in ("spearman", "correlation", "stats.spearman"):
+        c = lookup(d, path)
+        if isinstance(c, dict) and "coef" in c:
+            ci = c.get("ci") or [None, None]
+            return {"correlation": c["coef"], "ci_low": ci[0], "ci_high": ci[1], "n": c.get("n"), "source": path}
+    return {"correlation": None, "ci_low": None, "ci_high": None, "n": None, "source": None}
+
+
+def _simple(fn_path: str) -> Callable[[Any, dict[str, Any]], tuple[Any, dict[str, Any]]]:
+    def run(backend: Any, params: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+        import importlib
+
+        mod, name = fn_path.rsplit(".", 1)
+        fn = getattr(importlib.import_module(mod), name)
+        res = fn(backend, **params)
+        return res, res.to_dict()
+
+    return run
+
+
+MetricName = Literal[
+    "preservation", "turnover", "descendants", "docs", "attributes", "underdoc", "naming", "growth", "concentration"
+]
+METRIC_NAMES: tuple[str, ...] = get_args(MetricName)
+
+RUNNERS: dict[str, Callable[[Any, dict[str, Any]], tuple[Any, dict[str, Any]]]] = {
+    "preservation": run_preservation,
+    "turnover": run_turnover,
+    "descendants": run_descendants,
+    "docs": run_docs,
+    "attributes": _simple("ptmscope.metrics.attributes.attributes"),
+    "underdoc": _simple("ptmscope.metrics.underdoc.underdoc"),
+    "naming": _simple("ptmscope.metrics.naming.naming"),
+    "growth": _simple("ptmscope.metrics.growth.growth"),
+    "concentration": _simple("ptmscope.metrics.concentration.concentration"),
+}
+assert tuple(RUNNERS) == METRIC_NAMES
+
+
+def compute_metrics(
+    backend: Any,
+    *,
+    include: list[str] | None = None,
+    params: dict[str, dict[str, Any]] | None = None,
+    progress: Progress | None = None,
+) -> dict[str, MetricOutcome]:
+    """Run every metric; a metric the data cannot answer is recorded with the reason."""
+    from .metrics._select import NotMeasurable
+
+    params = params or {}
+    names = include or list(RUNNERS)
+    unknown = [n for n in names if n not in RUNNERS]
+    if unknown:
+        raise PtmscopeError(f"unknown metric(s) {', '.join(unknown)}; choose from {', '.join(RUNNERS)}")
+    out: dict[str, MetricOutcome] = {}
+    for name in names:
+        if progress:
+            progress(f"metric {name}")
+        try:
+            obj, data = RUNNERS[name](backend, dict(params.get(name, {})))
+            out[name] = MetricOutcome(name, "ok", obj, data)
+        except NotMeasurable as exc:
+            out[name] = MetricOutcome(name, "not measurable", reason=str(exc))
+        except PtmscopeError as exc:
+            # metric modules raise PtmscopeError for "no usable snapshot" and similar
+            out[name] = MetricOutcome(name, "not measurable", reason=str(exc))
+    return out
+
+
+def judge(outcomes: dict[str, MetricOutcome], rules: tuple[Rule, ...]) -> list[Verdict]:
+    verdicts = []
+    for rule in rules:
+        o = outcomes.get(rule.metric)
+        v = evaluate(rule, o.data if o and o.status == "ok" else None)
+        if o is not None and o.status != "ok":
+            v = Verdict(v.rule, v.claim, v.metric, "inconclusive", f"not measurable: {o.reason}", {}, v.conditions)
+        verdicts.append(v)
+    return verdicts
+
+
+# ---------------------------------------------------------------------------
+# Store facts for the report (provenance)
+# ---------------------------------------------------------------------------
+
+
+def snapshot_facts(backend: Any) -> list[dict[str, Any]]:
+    s = backend.table("snapshots")
+    cols = ["snapshot_id", "registry", "taken_at", "source_format", "source_file", "source_sha256", "row_count",
+            "importer_version", "notes", "status", "synthetic"]
+    df = s.select(*cols).order_by(["registry", "taken_at", "snapshot_id"]).execute()
+    out = []
+    for r in df.to_dict("records"):
+        r["taken_at"] = str(r["taken_at"])[:10]
+        r["row_count"] = int(r["row_count"])
+        r["synthetic"] = bool(r["synthetic"])
+        r["source_file"] = Path(str(r["source_file"])).name  # the name, not this machine's path
+        out.append(r)
+    return out
+
+
+@dataclass
+class Analysis:
+    catalogue: Catalogue
+    rules: tuple[Rule, ...]
+    outcomes: dict[str, MetricOutcome]
+    verdicts: list[Verdict]
+    snapshots: list[dict[str, Any]]
+    inputs: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def synthetic(self) -> bool:
+        return any(s["synthetic"] for s in self.snapshots)
+
+
+def _sha_file(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def analyse(
+    backend: Any,
+    *,
+    include: list[str] | None = None,
+    params: dict[str, dict[str, Any]] | None = None,
+    catalogue_path: str | Path | None = None,
+    rules_path: str | Path | None = None,
+    progress: Progress | None = None,
+) -> Analysis:
+    from .claims.catalogue import default_catalogue_path
+    from .claims.verdicts import default_rules_path
+
+    cat = load_catalogue(catalogue_path)
+    rules = load_rules(rules_path, claim_ids={c.id for c in cat.claims})
+    outcomes = compute_metrics(backend, include=include, params=params, progress=progress)
+    verdicts = judge(outcomes, rules)
+    cp = Path(catalogue_path) if catalogue_path else default_catalogue_path()
+    rp = Path(rules_path) if rules_path else default_rules_path()
+    inputs = {
+        "catalogue": {"file": cp.name, "sha256": _sha_file(cp)},
+        "rules": {"file": rp.name, "sha256": _sha_file(rp)},
+        "metrics": list(outcomes),
+        "params": {k: dict(v) for k, v in sorted((params or {}).items())},
+    }
+    return Analysis(cat, rules, outcomes, verdicts, snapshot_facts(backend), inputs)
+
+
+# ---------------------------------------------------------------------------
+# Run config
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    path: Path
+    format: str | None = None
+    date: str | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    path: Path
+    base_dir: Path
+    store: Path
+    sources: tuple[SourceSpec, ...]
+    include: list[str] | None
+    params: dict[str, dict[str, Any]]
+    out: Path
+    catalogue: Path | None = None
+    rules: Path | None = None
+
+
+def load_config(path: str | Path) -> RunConfig:
+    p = Path(path)
+    try:
+        data = tomllib.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(p, "no such file") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(p, f"not valid TOML: {exc}", line=getattr(exc, "lineno", None)) from None
+    known = {"base_dir", "store", "sources", "metrics", "report", "catalogue", "rules"}
+    extra = sorted(set(data) - known)
+    if extra:
+        raise InputError(p, f"unknown top-level keys {extra}; allowed: {sorted(known)}")
+    base = (p.parent / str(data.get("base_dir", "."))).resolve()
+
+    def rel(v: Any, what: str) -> Path:
+        if not isinstance(v, str) or not v:
+            raise InputError(p, f"{what} must be a non-empty string path")
+        q = Path(v)
+        return q if q.is_absolute() else base / q
+
+    sources = []
+    for i, s in enumerate(data.get("sources", [])):
+        if not isinstance(s, dict) or "path" not in s:
+            raise InputError(p, f"[[sources]] #{i + 1}: needs a path")
+        opts = {k: v for k, v in s.items() if k not in ("path", "format", "date")}
+        for k, v in list(opts.items()):
+            if isinstance(v, str) and k in ("cards", "aliases", "edges", "nodes"):
+                opts[k] = rel(v, f"[[sources]] #{i + 1} {k}")
+        date = s.get("date")
+        sources.append(SourceSpec(rel(s["path"], f"[[sources]] #{i + 1} path"), s.get("format"),
+                                  str(date) if date is not None else None, opts))
+    m = data.get("metrics", {})
+    if not isinstance(m, dict):
+        raise InputError(p, "[metrics] must be a table")
+    include = m.get("include")
+    if include is not None and (not isinstance(include, list) or not all(isinstance(x, str) for x in include)):
+        raise InputError(p, "[metrics] include must be a list of metric names")
+    if include:
+        bad = [x for x in include if x not in RUNNERS]
+        if bad:
+            raise InputError(p, f"[metrics] include: unknown metric(s) {bad}; choose from {list(RUNNERS)}")
+    params = {k: v for k, v in m.items() if isinstance(v, dict)}
+    bad = [k for k in params if k not in RUNNERS]
+    if bad:
+        raise InputError(p, f"[metrics.{bad[0]}]: unknown metric; choose from {list(RUNNERS)}")
+    rep = data.get("report", {})
+    return RunConfig(
+        path=p,
+        base_dir=base,
+        store=rel(data.get("store", "ptmscope.duckdb"), "store"),
+        sources=tuple(sources),
+        include=include,
+        params=params,
+        out=rel(rep.get("out", "report"), "[report] out"),
+        catalogue=rel(data["catalogue"], "catalogue") if "catalogue" in data else None,
+        rules=rel(data["rules"], "rules") if "rules" in data else None,
+    )
+
+
+def _already_ingested(store: Any, spec: SourceSpec) -> str | None:
+    """The snapshot id when a snapshot from this very file (name + sha256) is in the store."""
+    name = spec.path.name
+    cands = [s for s in store.snapshots(include_incomplete=False) if Path(s.source_file).name == name]
+    if not cands:
+        return None
+    sha = _sha_file(spec.path)
+    for s in cands:
+        if s.source_sha256 == sha:
+            return s.snapshot_id
+    return None
+
+
+def ingest_sources(store: Any, specs: tuple[SourceSpec, ...], progress: Progress | None = None) -> list[dict[str, Any]]:
+    """Ingest each source unless a snapshot of the same file is already in the store."""
+    done = []
+    for spec in specs:
+        if not spec.path.exists():
+            raise InputError(spec.path, "source file not found (is ../shared/data present?)")
+        sid = _already_ingested(store, spec)
+        if sid:
+            if progress:
+                progress(f"skip {spec.path.name}: already in the store as {sid}")
+            done.append({"path": str(spec.path), "snapshot_id": sid, "skipped": True})
+            continue
+        if progress:
+            progress(f"ingest {spec.path}")
+        res = _ingest_one(store, spec)
+        done.append({"path": str(spec.path), "snapshot_id": res, "skipped": False})
+    return done
+
+
+def _ingest_one(store: Any, spec: SourceSpec) -> str:
+    try:
+        from . import sources as src
+    except ImportError:  # pragma: no cover - foundation always ships it
+        raise PtmscopeError("the importers (ptmscope.sources) are not installed in this build") from None
+    fn = getattr(src, "ingest", None)
+    if fn is None:
+        raise PtmscopeError("ptmscope.sources has no ingest() yet; run `ptmscope ingest` by hand")
+    kwargs: dict[str, Any] = dict(spec.options)
+    if spec.format:
+        kwargs["format"] = spec.format
+    if spec.date:
+        kwargs["date"] = spec.date
+    res = fn(store, spec.path, **kwargs)
+    for attr in ("snapshot_id",):
+        if hasattr(res, attr):
+            return str(getattr(res, attr))
+    if isinstance(res, list) and res and hasattr(res[0], "snapshot_id"):
+        return ",".join(str(r.snapshot_id) for r in res)
+    return str(res)
+
+
+def run(config_path: str | Path, *, progress: Progress | None = None, out: str | Path | None = None) -> Path:
+    """``ptmscope run CONFIG.toml``: ingest, analyse, write the report; returns the report folder."""
+    from .engine import connect
+    from .report import write_report
+    from .store import Store
+
+    cfg = load_config(config_path)
+    with Store(cfg.store) as store:
+        ingest_sources(store, cfg.sources, progress)
+    backend = connect(cfg.store)
+    try:
+        analysis = analyse(backend, include=cfg.include, params=cfg.params, catalogue_path=cfg.catalogue,
+                           rules_path=cfg.rules, progress=progress)
+    finally:
+        _close(backend)
+    target = Path(out) if out else cfg.out
+    write_report(analysis, target)
+    return target
+
+
+def _close(backend: Any) -> None:
+    try:
+        backend.disconnect()
+    except Exception:  # pragma: no cover
+        pass
+
+
+# ---------------------------------------------------------------------------
+# Demo
+# ---------------------------------------------------------------------------
+
+DEMO_MODELS = 4000
+DEMO_SNAPSHOTS = 4
+
+
+def demo(out: str | Path = "ptmscope-demo", *, seed: int = 0, models: int = DEMO_MODELS,
+         progress: Progress | None = None) -> Path:
+    """Generate a seeded synthetic world into ``OUT/demo.duckdb``, analyse it and
+    write the report to ``OUT/report``; returns the report folder."""
+    from .engine import connect
+    from .report import write_report
+    from .store import Store
+    from .synth import SynthConfig, write_store
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    store_path = out / "demo.duckdb"
+    cfg = SynthConfig(models=models, snapshots=DEMO_SNAPSHOTS, seed=seed)
+    with Store(store_path) as store:
+        write_store(store, cfg, progress)
+    backend = connect(store_path)
+    try:
+        analysis = analyse(backend, params={"turnover": {"k": min(1000, max(10, models // 5))}}, progress=progress)
+    finally:
+        _close(backend)
+    analysis.inputs["demo"] = {"synth_config": cfg.to_dict()}
+    report_dir = out / "report"
+    write_report(analysis, report_dir)
+    return report_dir

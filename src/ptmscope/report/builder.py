@@ -1,0 +1,608 @@
+"""Build the report from an :class:`~ptmscope.pipeline.Analysis`.
+
+Everything that comes from data (ids, names, notes, card text, reasons) is
+escaped with :func:`html.escape` before it reaches the HTML, and with
+:func:`md_escape` before it reaches the Markdown.  Figures are matplotlib
+SVGs whose text is drawn as glyph paths, so no data text is ever markup in
+them.  The HTML carries a Content-Security-Policy that allows no scripts, no
+network, nothing but inline styles and data: images.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from .. import __version__
+
+CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src data:; font-src 'none'; "
+    "script-src 'none'; connect-src 'none'; object-src 'none'; base-uri 'none'; form-action 'none'"
+)
+
+VERDICT_CLASS = {"supported": "ok", "not supported": "no", "inconclusive": "unk"}
+
+CSS = """
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;max-width:1000px;margin:2em auto;padding:0 1em;color:#1b1b1b;line-height:1.45}
+h1{font-size:1.6em}h2{border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:2em}h3{margin-top:1.4em}
+table{border-collapse:collapse;margin:.6em 0;font-size:.9em}th,td{border:1px solid #ccc;padding:.25em .5em;text-align:left;vertical-align:top}
+th{background:#f3f3f3}td.num{text-align:right;font-variant-numeric:tabular-nums}
+.badge{display:inline-block;padding:.05em .5em;border-radius:.6em;font-size:.85em;font-weight:600;white-space:nowrap}
+.ok{background:#d7f0dc;color:#145a26}.no{background:#f8d7da;color:#7a1620}.unk{background:#eee;color:#444}
+.synthetic{background:#fff3cd;border:2px solid #d39e00;padding:.6em 1em;font-weight:600}
+.note{color:#555;font-size:.9em}figure{margin:1em 0}figure svg{max-width:100%;height:auto}
+code{background:#f5f5f5;padding:0 .2em}footer{margin-top:3em;border-top:1px solid #ccc;font-size:.85em;color:#444}
+"""
+
+
+def esc(v: Any) -> str:
+    return html.escape("" if v is None else str(v), quote=True)
+
+
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]{}()#+!|])")
+
+
+def md_escape(v: Any) -> str:
+    """Markdown-safe text: HTML-escaped, Markdown punctuation backslash-escaped, one line."""
+    s = html.escape("" if v is None else str(v), quote=False)
+    s = s.replace("\r", " ").replace("\n", " ")
+    return _MD_SPECIAL.sub(r"\\\1", s)
+
+
+def fmt(v: Any) -> str:
+    if v is None:
+        return "–"
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, int):
+        return f"{v:,}"
+    if isinstance(v, float):
+        if math.isnan(v):
+            return "NaN"
+        if v != 0 and (abs(v) < 1e-3 or abs(v) >= 1e6):
+            return f"{v:.3g}"
+        return f"{v:.3f}"
+    if isinstance(v, (list, tuple)) and len(v) == 2 and all(isinstance(x, (int, float)) or x is None for x in v):
+        return f"[{fmt(v[0])}, {fmt(v[1])}]"
+    return str(v)
+
+
+# ---------------------------------------------------------------------------
+# results.json
+# ---------------------------------------------------------------------------
+
+
+def _clean_json(o: Any) -> Any:
+    """JSON-able with NaN/inf as null and numpy scalars as Python numbers."""
+    if isinstance(o, dict):
+        return {str(k): _clean_json(v) for k, v in o.items()}
+    if isinstance(o, (list, tuple)):
+        return [_clean_json(v) for v in o]
+    if hasattr(o, "item") and not isinstance(o, (str, bytes)):
+        try:
+            o = o.item()
+        except (ValueError, TypeError):
+            o = o.tolist() if hasattr(o, "tolist") else str(o)
+    if isinstance(o, float) and not math.isfinite(o):
+        return None
+    if hasattr(o, "isoformat"):
+        return o.isoformat()
+    return o
+
+
+def overall_verdict(labels: list[str]) -> str:
+    if not labels:
+        return "not measured"
+    if all(x == labels[0] for x in labels):
+        return labels[0]
+    if "supported" in labels and "not supported" in labels:
+        return "inconclusive"  # the claim's metrics disagree
+    decided = [x for x in labels if x != "inconclusive"]
+    return decided[0] if len(set(decided)) == 1 and len(decided) == len(labels) else "inconclusive"
+
+
+def build_results(analysis: Any) -> dict[str, Any]:
+    cat = analysis.catalogue
+    by_claim: dict[str, list[dict[str, Any]]] = {}
+    for v in analysis.verdicts:
+        by_claim.setdefault(v.claim, []).append(v.to_dict())
+    claims = []
+    for c in cat.claims:
+        vs = by_claim.get(c.id, [])
+        claims.append(
+            {
+                **c.to_dict(),
+                "verdicts": vs,
+                "overall": overall_verdict([v["verdict"] for v in vs]) if c.metrics else "not measurable",
+            }
+        )
+    res = {
+        "ptmscope_version": __version__,
+        "synthetic": analysis.synthetic,
+        "paper": cat.paper,
+        "review_flow": cat.review_flow,
+        "claims": claims,
+        "hypotheses": [h.to_dict() for h in cat.hypotheses],
+        "rules": [r.to_dict() for r in analysis.rules],
+        "metrics": {k: o.to_dict() for k, o in sorted(analysis.outcomes.items())},
+        "snapshots": analysis.snapshots,
+        "inputs": analysis.inputs,
+    }
+    return _clean_json(res)
+
+
+# ---------------------------------------------------------------------------
+# Figures
+# ---------------------------------------------------------------------------
+
+
+def _figures_for(metric: str, obj: Any) -> list[tuple[str, Any]]:
+    """(file stem, matplotlib figure) pairs for one metric result."""
+    if obj is None:
+        return []
+    if metric == "turnover":
+        from ..figures.turnover import turnover_figure
+
+        return [("turnover", turnover_figure(obj))]
+    if metric == "preservation":
+        from ..figures.preservation import preservation_figure
+
+        return [("preservation", preservation_figure(obj))]
+    if metric == "descendants":
+        from ..figures.descendants import descendants_figure
+
+        return [("descendants", descendants_figure(obj))]
+    if metric == "docs":
+        try:
+            from ..figures import docs as fdocs  # issue 4
+        except ImportError:
+            return []
+        fn = next((getattr(fdocs, n) for n in ("docs_figure", "figure") if hasattr(fdocs, n)), None)
+        return [("docs", fn(obj))] if fn else []
+    simple: dict[str, Callable[[], Any]] = {
+        "growth": lambda: __import__("ptmscope.figures.growth", fromlist=["x"]).growth_figure(obj),
+        "concentration": lambda: __import__("ptmscope.figures.concentration", fromlist=["x"]).concentration_figure(obj),
+        "naming": lambda: __import__("ptmscope.figures.naming", fromlist=["x"]).naming_figure(obj),
+        "attributes": lambda: __import__("ptmscope.figures.attributes", fromlist=["x"]).attributes_figure(obj),
+        "underdoc": lambda: __import__("ptmscope.figures.underdoc", fromlist=["x"]).underdoc_figure(obj),
+    }
+    if metric in simple:
+        return [(metric, simple[metric]())]
+    return []
+
+
+def render_figures(analysis: Any) -> dict[str, list[tuple[str, str]]]:
+    """metric -> [(stem, svg text)]; a figure that fails to draw is skipped with a note."""
+    from ..figures._style import to_svg_text
+
+    out: dict[str, list[tuple[str, str]]] = {}
+    for metric, o in sorted(analysis.outcomes.items()):
+        if o.status != "ok":
+            continue
+        figs = []
+        try:
+            for stem, fig in _figures_for(metric, o.result):
+                figs.append((stem, _strip_svg(to_svg_text(fig))))
+        except Exception as exc:  # a broken figure must not lose the numbers
+            o.data.setdefault("figure_error", f"{type(exc).__name__}: {exc}")
+        out[metric] = figs
+    return out
+
+
+def _strip_svg(svg: str) -> str:
+    # drop the metadata block (creator/date RDF) and any script, defensively
+    svg = re.sub(r"<metadata>.*?</metadata>", "", svg, flags=re.S)
+    svg = re.sub(r"<script\b.*?</script>", "", svg, flags=re.S | re.I)
+    return svg
+
+
+# ---------------------------------------------------------------------------
+# Key numbers per metric (shown under the figure)
+# ---------------------------------------------------------------------------
+
+KEY_NUMBERS: dict[str, list[tuple[str, str]]] = {
+    "preservation": [
+        ("inputs.snapshot_id", "snapshot"),
+        ("summary.transformers_rate", "P_L transformers"),
+        ("summary.transformers_ci", "95% CI"),
+        ("summary.transformers_denominator", "descendants of multi-library transformers bases"),
+        ("summary.best_other_library", "best other library"),
+        ("summary.best_other_rate", "its P_L"),
+    ],
+    "turnover": [
+        ("inputs.snapshot_ids", "hf snapshots"),
+        ("inputs.k", "K"),
+        ("summary.median_turnover_share", "median turnover share per step (hf)"),
+        ("distinct_ever", "distinct packages ever in the hf top-K"),
+    ],
+    "descendants": [
+        ("inputs.snapshot_id", "snapshot"),
+        ("inputs.popularity", "popularity"),
+        ("n_bases", "base models"),
+        ("spearman.coef", "Spearman rho"),
+        ("spearman.ci", "95% CI"),
+        ("spearman.p", "p"),
+        ("fit.slope", "log-log slope"),
+        ("fit.slope_ci", "slope 95% CI"),
+    ],
+    "docs": [
+        ("summary.correlation", "rank correlation score vs downloads"),
+        ("summary.ci_low", "CI low"),
+        ("summary.ci_high", "CI high"),
+        ("summary.n", "n"),
+    ],
+    "attributes": [
+        ("snapshot_id", "snapshot"),
+        ("n", "models"),
+        ("formula", "model"),
+        ("r2", "R²"),
+        ("r2_adj", "adjusted R²"),
+        ("dl_partial_r2", "partial R² of task + library"),
+        ("dl_min_p_holm", "smallest Holm p of the DL blocks"),
+    ],
+    "underdoc": [
+        ("snapshot_id", "snapshot"),
+        ("scorer", "scorer"),
+        ("n_models", "models"),
+        ("n_scored", "scored cards"),
+        ("missing_card_share", "share of models without a card"),
+        ("sections_missing_in_half", "sections missing from half the cards or more"),
+    ],
+    "naming": [
+        ("snapshot_id", "snapshot"),
+        ("n_with_model_type", "models with config.model_type"),
+        ("share_naming", "share naming their architecture"),
+        ("share_not_naming_ci", "share not naming it, 95% CI"),
+    ],
+    "growth": [
+        ("snapshot_id", "snapshot"),
+        ("n_packages_with_created", "models with a creation date"),
+        ("fit_first_month", "fit from"),
+        ("fit_last_month", "fit to"),
+        ("monthly_growth", "monthly growth rate"),
+        ("monthly_growth_ci", "95% CI"),
+        ("doubling_months", "doubling time (months)"),
+        ("pseudo_r2", "pseudo R²"),
+    ],
+    "concentration": [
+        ("snapshot_id", "snapshot"),
+        ("n_authors", "authors"),
+        ("total_downloads", "downloads (window)"),
+        ("top1_share", "top 1% authors' share"),
+        ("top10_share", "top 10% authors' share"),
+        ("gini", "Gini"),
+        ("gini_ci", "Gini 95% CI"),
+        ("no_namespace_share", "share on un-namespaced (legacy) ids"),
+    ],
+}
+
+
+def key_numbers(metric: str, data: dict[str, Any]) -> list[tuple[str, Any]]:
+    from ..claims.verdicts import _MISSING, lookup
+
+    out = []
+    for path, label in KEY_NUMBERS.get(metric, []):
+        v = lookup(data, path)
+        if v is _MISSING:
+            continue
+        if isinstance(v, list) and v and not all(isinstance(x, (int, float)) or x is None for x in v):
+            v = ", ".join(str(x) for x in v)
+        out.append((label, v))
+    return out
+
+
+def tables_for(metric: str, data: dict[str, Any]) -> list[tuple[str, list[str], list[list[Any]]]]:
+    """Extra small tables (title, header, rows) with data text (escaped on output)."""
+    t = []
+    if metric == "concentration":
+        t.append(("Most-downloaded packages", ["package", "downloads"],
+                  [[r["package_id"], r["downloads"]] for r in data.get("top_packages", [])]))
+        t.append(("Authors with most downloads", ["author", "downloads", "share"],
+                  [[r["author"], r["downloads"], r["share"]] for r in data.get("top_authors", [])]))
+    elif metric == "naming":
+        t.append(("Most-downloaded models whose name does not contain their architecture", ["model", "model_type"],
+                  [[r["package_id"], r["model_type"]] for r in data.get("examples_not_naming", [])]))
+    elif metric == "attributes":
+        t.append(("Coefficients (OLS, HC3)", ["term", "estimate", "95% CI", "p"],
+                  [[c["term"], c["estimate"], [c["ci_low"], c["ci_high"]], c["p"]] for c in data.get("coefficients", [])]))
+        t.append(("Block tests (Wald F, Holm-adjusted)", ["block", "df", "F", "p", "p (Holm)"],
+                  [[k, v.get("df"), v.get("F"), v.get("p"), v.get("p_holm")] for k, v in sorted(data.get("blocks", {}).items())]))
+    elif metric == "underdoc":
+        secs = data.get("sections", [])
+        t.append(("Share of cards missing each section", ["section", "share of cards", "95% CI", "share of all models"],
+                  [[s, data["missing_share_cards"][s], data["missing_share_cards_ci"][s], data["missing_share_models"][s]]
+                   for s in secs]))
+    elif metric == "turnover":
+        rows = []
+        for reg, v in sorted(data.get("summary", {}).get("by_registry", {}).items()):
+            rows.append([reg, v.get("n_steps"), v.get("median_turnover_share"), v.get("error")])
+        t.append(("Turnover by registry (same K)", ["registry", "steps", "median turnover share", "note"], rows))
+    elif metric == "preservation":
+        rows = [[r["library"], r["rate"], [r["ci_low"], r["ci_high"]], r["numerator"], r["denominator"]]
+                for r in data.get("libraries", [])[:10]]
+        t.append(("Preservation rate by library (top 10)", ["library", "P_L", "95% CI", "kept", "descendants"], rows))
+    elif metric == "descendants":
+        rows = [[r["base"], r["count"], r["popularity"]] for r in data.get("top_bases", [])[:10]]
+        t.append(("Base models with most direct descendants", ["base model", "descendants", "popularity"], rows))
+    return t
+
+
+def warnings_for(metric: str, data: dict[str, Any]) -> list[str]:
+    w = []
+    for x in data.get("warnings", []) or []:
+        w.append(x.get("message", str(x)) if isinstance(x, dict) else str(x))
+    for x in data.get("notes", []) or []:
+        w.append(str(x))
+    if data.get("figure_error"):
+        w.append("figure could not be drawn: " + str(data["figure_error"]))
+    return w
+
+
+# ---------------------------------------------------------------------------
+# HTML
+# ---------------------------------------------------------------------------
+
+
+def _badge(label: str) -> str:
+    return f'<span class="badge {VERDICT_CLASS.get(label, "unk")}">{esc(label)}</span>'
+
+
+def _cell(v: Any) -> str:
+    cls = ' class="num"' if isinstance(v, (int, float)) and not isinstance(v, bool) else ""
+    return f"<td{cls}>{esc(fmt(v))}</td>"
+
+
+def _table(header: list[str], rows: list[list[Any]]) -> str:
+    h = "".join(f"<th>{esc(x)}</th>" for x in header)
+    body = "".join("<tr>" + "".join(_cell(v) for v in r) + "</tr>" for r in rows)
+    return f"<table><thead><tr>{h}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def render_html(results: dict[str, Any], figures: dict[str, list[tuple[str, str]]]) -> str:
+    P: list[str] = []
+    a = P.append
+    synthetic = results["synthetic"]
+    title = "ptmscope report: claims about Hugging Face checked on the data"
+    if synthetic:
+        title = "SYNTHETIC DATA - " + title
+    a("<!DOCTYPE html>")
+    a('<html lang="en"><head><meta charset="utf-8">')
+    a(f'<meta http-equiv="Content-Security-Policy" content="{esc(CSP)}">')
+    a('<meta name="referrer" content="no-referrer">')
+    a('<meta name="viewport" content="width=device-width, initial-scale=1">')
+    a(f"<title>{esc(title)}</title><style>{CSS}</style></head><body>")
+    a(f"<h1>{esc(title)}</h1>")
+    if synthetic:
+        a('<p class="synthetic">This report was computed on SYNTHETIC data generated by ptmscope '
+          "(a seeded simulation). Its numbers and verdicts say nothing about the real Hugging Face Hub, "
+          "npm or PyPI; they show what the pipeline produces.</p>")
+    paper = results["paper"]
+    a(f"<p>Claims from <em>{esc(paper.get('title'))}</em> ({esc(', '.join(paper.get('authors', [])))}; "
+      f"{esc(paper.get('venue'))}; arXiv:{esc(paper.get('arxiv'))}), each linked to a measurement on the "
+      "snapshots in this store, with the rule that turns the numbers into a verdict.</p>")
+    a('<nav><a href="#overview">Claims overview</a> · <a href="#review">Review flow</a> · '
+      '<a href="#hypotheses">Hypotheses</a> · <a href="#claims">Claims</a> · <a href="#data">Data and coverage</a> · '
+      '<a href="#repro">Reproducibility</a></nav>')
+
+    # overview
+    a('<h2 id="overview">Claims overview</h2>')
+    a('<p class="note">Wording: <em>verbatim</em> = the paper\'s short title; <em>paraphrase</em> = ptmscope\'s '
+      "wording. Content: <em>reconstructed</em> = the full row of the paper's Table 3 could not be retrieved; "
+      "the claim is ptmscope's reconstruction and must be checked against the paper before it is quoted.</p>")
+    rows = []
+    a("<table><thead><tr><th>id</th><th>theme</th><th>claim</th><th>wording / content</th>"
+      "<th>lacked quantitative support (paper)</th><th>metrics</th><th>verdict</th></tr></thead><tbody>")
+    for c in results["claims"]:
+        a(f'<tr><td><a href="#claim-{esc(c["id"])}">{esc(c["id"])}</a></td><td>{esc(c["theme"])}</td>'
+          f'<td>{esc(c["text"])}</td><td>{esc(c["wording"])} / {esc(c["content"])}</td>'
+          f'<td>{esc(fmt(c["lacked_quantitative_support"]))}</td><td>{esc(", ".join(c["metrics"]) or "–")}</td>'
+          f'<td>{_badge(c["overall"]) if c["metrics"] else esc("not measurable here")}</td></tr>')
+    a("</tbody></table>")
+    del rows
+
+    # review flow
+    f = results["review_flow"]
+    a('<h2 id="review">Review flow</h2>')
+    a(f"<p>{f['papers_found']} papers found → {f['papers_after_dedup']} after de-duplication → "
+      f"{f['papers_included']} included; {f['claims_discussed']} claims discussed → {f['claims_kept']} kept "
+      f"({f['claims_kept_motivation']} motivation, {f['claims_kept_work']} work) → {f['claims_consolidated']} "
+      f"consolidated, {f['claims_lacking_quantitative_support']} of them lacking quantitative support.</p>")
+
+    # hypotheses
+    a('<h2 id="hypotheses">Hypotheses (the paper\'s Table 4)</h2>')
+    a(_table(["id", "claim", "metric", "hypothesised result"],
+             [[h["id"], h["claim"], h["metric_name"], h["hypothesis"]] for h in results["hypotheses"]]))
+
+    # per claim
+    a('<h2 id="claims">Claims</h2>')
+    metrics = results["metrics"]
+    shown_fig: set[str] = set()
+    for c in results["claims"]:
+        a(f'<h3 id="claim-{esc(c["id"])}">{esc(c["id"])} ({esc(c["theme"])}): {esc(c["text"])}</h3>')
+        a(f'<p class="note">Source of this text: {esc(c["source"])}. Basis in the literature: '
+          f'{esc(", ".join(c["basis"]) or "not recorded")}. Cited works: {esc(", ".join(c["cited_works"]) or "not recorded")}.</p>')
+        if not c["metrics"]:
+            a(f"<p><strong>Not measurable with registry snapshots.</strong> {esc(c.get('not_measurable'))}</p>")
+            continue
+        for h in results["hypotheses"]:
+            if h["claim"] == c["id"]:
+                a(f"<p>Hypothesis {esc(h['id'])} ({esc(h['metric_name'])}): {esc(h['hypothesis'])}</p>")
+        for v in c["verdicts"]:
+            rule = next((r for r in results["rules"] if r["id"] == v["rule"]), None)
+            a(f"<p>Rule <code>{esc(v['rule'])}</code>: {_badge(v['verdict'])} — {esc(v['reason'])}</p>")
+            if rule:
+                a(f'<p class="note">{esc(rule["description"])}</p>')
+                a(_table(["branch", "conditions"],
+                         [["require", "; ".join(rule["require"]) or "–"], ["supported", "; ".join(rule["supported"])],
+                          ["not supported", "; ".join(rule["not_supported"])]]))
+            if v["numbers"]:
+                a(_table(["number used", "value"], [[k, val] for k, val in sorted(v["numbers"].items())]))
+        for m in c["metrics"]:
+            md = metrics.get(m, {})
+            if md.get("status") != "ok":
+                a(f"<p><strong>Metric {esc(m)} not measurable:</strong> {esc(md.get('reason', 'not run'))}</p>")
+                continue
+            data = md["result"]
+            if m not in shown_fig:
+                for stem, svg in figures.get(m, []):
+                    a(f'<figure id="fig-{esc(stem)}">{svg}<figcaption>Figure: {esc(stem)} '
+                      f"({esc((results['metrics'][m]['result'].get('snapshot_id') or ''))})</figcaption></figure>")
+                shown_fig.add(m)
+            kn = key_numbers(m, data)
+            if kn:
+                a(_table([f"{m}: statistic", "value"], [[k, v] for k, v in kn]))
+            for title_, header, trows in tables_for(m, data):
+                if trows:
+                    a(f"<p><strong>{esc(title_)}</strong></p>")
+                    a(_table(header, trows))
+            for w in warnings_for(m, data):
+                a(f'<p class="note">Note: {esc(w)}</p>')
+
+    # data and coverage
+    a('<h2 id="data">Data and coverage</h2>')
+    a(_table(["snapshot", "registry", "date", "rows", "format", "file", "synthetic", "notes"],
+             [[s["snapshot_id"], s["registry"], s["taken_at"], s["row_count"], s["source_format"], s["source_file"],
+               s["synthetic"], s.get("notes") or ""] for s in results["snapshots"]]))
+    a("<p><strong>What could not be measured, and why</strong></p><ul>")
+    for c in results["claims"]:
+        if not c["metrics"]:
+            a(f"<li>{esc(c['id'])}: {esc(c.get('not_measurable'))}</li>")
+    for m, md in sorted(metrics.items()):
+        if md.get("status") != "ok":
+            a(f"<li>metric {esc(m)}: {esc(md.get('reason'))}</li>")
+    a("</ul>")
+    a('<p class="note">Download counts are windows (usually 30 days) at each snapshot date, not lifetime use. '
+      "Listings only contain models that existed when they were taken (deleted models are missing), which "
+      "biases growth upwards. Each cross-sectional metric names the snapshot it used (chosen as the one with the "
+      "most usable rows).</p>")
+
+    # reproducibility
+    a('<footer id="repro"><h2>Reproducibility</h2>')
+    a(f"<p>ptmscope {esc(results['ptmscope_version'])}. Catalogue {esc(results['inputs']['catalogue']['file'])} "
+      f"sha256 <code>{esc(results['inputs']['catalogue']['sha256'])}</code>; rules "
+      f"{esc(results['inputs']['rules']['file'])} sha256 <code>{esc(results['inputs']['rules']['sha256'])}</code>. "
+      "Every number above is in results.json with its inputs.</p>")
+    a(_table(["snapshot", "source sha256", "importer"],
+             [[s["snapshot_id"], s["source_sha256"], s["importer_version"]] for s in results["snapshots"]]))
+    a("</footer></body></html>")
+    return "\n".join(P) + "\n"
+
+
+# ---------------------------------------------------------------------------
+# Markdown
+# ---------------------------------------------------------------------------
+
+
+def _md_table(header: list[str], rows: list[list[Any]]) -> list[str]:
+    out = ["| " + " | ".join(md_escape(h) for h in header) + " |", "|" + "---|" * len(header)]
+    for r in rows:
+        out.append("| " + " | ".join(md_escape(fmt(v)) for v in r) + " |")
+    return out + [""]
+
+
+def render_md(results: dict[str, Any], figure_files: dict[str, list[str]]) -> str:
+    L: list[str] = []
+    a = L.append
+    synthetic = results["synthetic"]
+    a(("# SYNTHETIC DATA - " if synthetic else "# ") + "ptmscope report: claims about Hugging Face checked on the data")
+    a("")
+    if synthetic:
+        a("> **SYNTHETIC DATA.** Computed on a seeded simulation; the numbers say nothing about the real registries.")
+        a("")
+    a("## Claims overview")
+    a("")
+    L.extend(_md_table(["id", "theme", "claim", "wording/content", "lacked quantitative support", "metrics", "verdict"],
+                       [[c["id"], c["theme"], c["text"], f"{c['wording']}/{c['content']}",
+                         c["lacked_quantitative_support"], ", ".join(c["metrics"]) or "–",
+                         c["overall"] if c["metrics"] else "not measurable here"] for c in results["claims"]]))
+    f = results["review_flow"]
+    a("## Review flow")
+    a("")
+    a(f"{f['papers_found']} papers found → {f['papers_after_dedup']} after de-duplication → {f['papers_included']} "
+      f"included; {f['claims_discussed']} claims → {f['claims_kept']} kept ({f['claims_kept_motivation']} motivation, "
+      f"{f['claims_kept_work']} work) → {f['claims_consolidated']} consolidated.")
+    a("")
+    a("## Hypotheses (Table 4)")
+    a("")
+    L.extend(_md_table(["id", "claim", "metric", "hypothesised result"],
+                       [[h["id"], h["claim"], h["metric_name"], h["hypothesis"]] for h in results["hypotheses"]]))
+    a("## Claims")
+    a("")
+    shown: set[str] = set()
+    for c in results["claims"]:
+        a(f"### {md_escape(c['id'])} ({md_escape(c['theme'])}): {md_escape(c['text'])}")
+        a("")
+        if not c["metrics"]:
+            a(f"Not measurable with registry snapshots: {md_escape(c.get('not_measurable'))}")
+            a("")
+            continue
+        for v in c["verdicts"]:
+            a(f"- rule `{v['rule']}`: **{v['verdict']}** — {md_escape(v['reason'])}")
+            for k, val in sorted(v["numbers"].items()):
+                a(f"  - {md_escape(k)} = {md_escape(fmt(val))}")
+        a("")
+        for m in c["metrics"]:
+            md = results["metrics"].get(m, {})
+            if md.get("status") != "ok":
+                a(f"Metric {md_escape(m)} not measurable: {md_escape(md.get('reason', 'not run'))}")
+                a("")
+                continue
+            if m not in shown:
+                for fn in figure_files.get(m, []):
+                    a(f"![{md_escape(m)}]({fn})")
+                    a("")
+                shown.add(m)
+            kn = key_numbers(m, md["result"])
+            if kn:
+                L.extend(_md_table([f"{m}: statistic", "value"], [[k, v] for k, v in kn]))
+            for title_, header, trows in tables_for(m, md["result"]):
+                if trows:
+                    a(f"**{md_escape(title_)}**")
+                    a("")
+                    L.extend(_md_table(header, trows))
+    a("## Data and coverage")
+    a("")
+    L.extend(_md_table(["snapshot", "registry", "date", "rows", "format", "synthetic"],
+                       [[s["snapshot_id"], s["registry"], s["taken_at"], s["row_count"], s["source_format"],
+                         s["synthetic"]] for s in results["snapshots"]]))
+    for m, md in sorted(results["metrics"].items()):
+        if md.get("status") != "ok":
+            a(f"- metric {md_escape(m)}: {md_escape(md.get('reason'))}")
+    a("")
+    a("## Reproducibility")
+    a("")
+    a(f"ptmscope {results['ptmscope_version']}; catalogue sha256 `{results['inputs']['catalogue']['sha256']}`; "
+      f"rules sha256 `{results['inputs']['rules']['sha256']}`.")
+    a("")
+    L.extend(_md_table(["snapshot", "source sha256"], [[s["snapshot_id"], s["source_sha256"]] for s in results["snapshots"]]))
+    return "\n".join(L)
+
+
+# ---------------------------------------------------------------------------
+# Writing
+# ---------------------------------------------------------------------------
+
+
+def write_report(analysis: Any, out_dir: str | Path) -> Path:
+    """Write index.html, report.md, results.json and figures/*.svg into ``out_dir``."""
+    out = Path(out_dir)
+    (out / "figures").mkdir(parents=True, exist_ok=True)
+    figures = render_figures(analysis)
+    results = build_results(analysis)  # after figures: a figure error is recorded in the data
+    files: dict[str, list[str]] = {}
+    for metric, figs in figures.items():
+        for stem, svg in figs:
+            name = f"figures/{stem}.svg"
+            (out / name).write_text('<?xml version="1.0" encoding="utf-8" standalone="no"?>\n' + svg, encoding="utf-8")
+            files.setdefault(metric, []).append(name)
+    (out / "results.json").write_text(
+        json.dumps(results, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False) + "\n", encoding="utf-8"
+    )
+    (out / "index.html").write_text(render_html(results, figures), encoding="utf-8")
+    (out / "report.md").write_text(render_md(results, files) + "\n", encoding="utf-8")
+    return out
