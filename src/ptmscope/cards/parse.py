@@ -26,11 +26,6 @@ _FRONT_MATTER = re.compile(r"\A\ufeff?\s*---[ \t]*\r?\n(.*?)\r?\n(?:---|\.\.\.)[
 _HTML_COMMENT = re.compile(r"<!--.*?(?:-->|\Z)", re.S)
 _SCRIPT_STYLE = re.compile(r"<(script|style)\b.*?(?:</\1\s*>|\Z)", re.S | re.I)
 _TAG = re.compile(r"</?[A-Za-z][^<>]{0,500}>")
-_FENCE = re.compile(r"^[ \t]{0,3}(```+|~~~+)")
-_ATX = re.compile(r"^[ \t]{0,3}(#{1,6})(?:[ \t]+|$)(.*?)[ \t#]*$")
-_SETEXT = re.compile(r"^[ \t]{0,3}(=+|-+)[ \t]*$")
-# A line that is only bold text is used as a heading in many cards ("**Usage**").
-_BOLD_HEADING = re.compile(r"^[ \t]{0,3}(?:\*\*|__)([^*_\n]{2,80}?)(?:\*\*|__)[ \t]*:?[ \t]*$")
 _WORDS = re.compile(r"[a-z0-9]+")
 
 _PLACEHOLDER_PHRASES = (
@@ -85,13 +80,15 @@ def clean_text(text: object) -> str:
     return text
 
 
+_NON_TEXT = re.compile(r"[\ufffd\x00-\x08\x0e-\x1f]")
+
+
 def looks_binary(text: str) -> bool:
-    """True when a large share of the text is replacement or non-printing characters."""
+    """True when over 10% of the first 4 kB are replacement or control characters."""
     if not text:
         return False
     sample = text[:4096]
-    bad = sample.count("\ufffd") + sum(1 for ch in sample if ord(ch) < 32 and ch not in "\n\r\t")
-    return bad > 0.1 * len(sample)
+    return len(_NON_TEXT.findall(sample)) > 0.1 * len(sample)
 
 
 def split_front_matter(text: str) -> tuple[str, str]:
@@ -122,21 +119,31 @@ _BOILERPLATE = re.compile(
     r"use the code below to get started with the model\.?"
     r"|users \(both direct and downstream\) should be made aware of the risks, biases and limitations of the model\."
     r"(?: more information needed for further recommendations\.)?"
-    r"|this is the model card of a .{0,40}model that has been pushed on the hub\. this model card has been automatically generated\.?"
-    r"|carbon emissions can be estimated using the \[machine learning impact calculator\]\([^)]*\) presented in \[lacoste et al\. \(2019\)\]\([^)]*\)\.?"
-    r"|^\s*[-*]?\s*(?:\*\*|__)?[^\n:*]{1,60}(?:\*\*|__)?\s*:?\s*(?:\*\*|__)?:?\s*\[?more information needed\]?\.?\s*$"
-    r"|^\s*(?:\*\*|__)(?:bibtex|apa)(?:\*\*|__)?:?(?:\*\*|__)?\s*$",
-    re.I | re.M,
+    r"|this is the model card of a [^\n]{0,40}model that has been pushed on the hub\. this model card has been automatically generated\.?"
+    r"|carbon emissions can be estimated using the \[machine learning impact calculator\]\([^)\n]*\) presented in"
+    r" \[lacoste et al\. \(2019\)\]\([^)\n]*\)\.?",
+    re.I,
 )
+_FIELD_LABEL = re.compile(r"^[ \t]*(?:[-*+][ \t]+)?(?:\*\*|__)?(?:bibtex|apa)(?:\*\*|__)?:?(?:\*\*|__)?:?[ \t]*$", re.I)
 
 
 def strip_boilerplate(body: str) -> str:
-    """Remove template sentences and "**Field:** [More Information Needed]" lines."""
+    """Remove template sentences, "**Field:** [More Information Needed]" lines and BibTeX/APA labels."""
     low = body.lower()
-    if "more information needed" not in low and "use the code below" not in low and "users (both" not in low \
-            and "pushed on the hub" not in low and "carbon emissions" not in low and "bibtex" not in low and "apa" not in low:
-        return body
-    return _BOILERPLATE.sub(" ", body)
+    if "more information needed" in low or "bibtex" in low or "apa" in low:
+        kept = []
+        for line in body.split("\n"):
+            ll = line.lower()
+            if "more information needed" in ll and len(ll) < 300:
+                continue  # a template field left empty
+            if ("bibtex" in ll or "apa" in ll) and _FIELD_LABEL.match(line):
+                continue
+            kept.append(line)
+        body = "\n".join(kept)
+        low = body.lower()
+    if "use the code below" in low or "users (both" in low or "pushed on the hub" in low or "carbon emissions" in low:
+        body = _BOILERPLATE.sub(" ", body)
+    return body
 
 
 def is_placeholder(body: str) -> bool:
@@ -146,7 +153,11 @@ def is_placeholder(body: str) -> bool:
     "Coming soon" ... and the Hub template's bracketed guidance such as
     "[optional]" all count as placeholders.
     """
-    words = " ".join(_WORDS.findall(strip_boilerplate(strip_markup(body)).lower()))
+    text = strip_boilerplate(strip_markup(body))
+    # the longest placeholder phrase has a few dozen letters: look at the start only
+    words = " ".join(_WORDS.findall(text[:400].lower() if len(text) > 400 else text.lower()))
+    if len(words) > 200:
+        return False
     if not words:
         return True
     if words in _PLACEHOLDER_SET:
@@ -206,6 +217,19 @@ class ParsedCard:
         return "\n".join(s.code for s in self.sections)
 
 
+# One pass over the text finds every line that can matter: fences, ATX
+# headings, setext underlines and bold-only lines.  Everything else is prose.
+_STRUCTURE = re.compile(
+    r"^[ \t]{0,3}(?:"
+    r"(?P<fence>```+|~~~+)[^\n]*"
+    r"|(?P<atx>#{1,6})(?:[ \t]+(?P<atxt>[^\n]*?))?[ \t#]*"
+    r"|(?P<setext>=+|-+)[ \t]*"
+    r"|(?:\*\*|__)(?P<bold>[^*_\n]{2,80}?)(?:\*\*|__)[ \t]*:?[ \t]*"
+    r")$",
+    re.M,
+)
+
+
 def parse_card(text: object) -> ParsedCard:
     """Split a card into front matter and sections (code fences respected)."""
     raw = clean_text(text)
@@ -213,56 +237,60 @@ def parse_card(text: object) -> ParsedCard:
     if "<" in body:
         body = _HTML_COMMENT.sub("\n", body)
         body = _SCRIPT_STYLE.sub("\n", body)
-    lines = body.splitlines()
     sections: list[Section] = []
-    heading, level, start = "", 0, 1
+    heading, level, start_pos = "", 0, 0
     prose: list[str] = []
     code: list[str] = []
+    pos = 0  # start of the text not yet assigned
     fence: str | None = None
-    prev_line = ""
+    fence_start = 0
 
-    def close() -> None:
+    def close(end: int) -> None:
         h = _TAG.sub(" ", heading).strip() if "<" in heading else heading.strip()
-        sections.append(Section(h, level, normalise_heading(h), "\n".join(prose), "\n".join(code), start))
+        line = body.count("\n", 0, start_pos) + 1
+        sections.append(Section(h, level, normalise_heading(h), "".join(prose), "".join(code), line))
 
-    for i, line in enumerate(lines, 1):
+    for m in _STRUCTURE.finditer(body):
+        kind = m.lastgroup
+        f = m.group("fence")
         if fence is not None:
-            if line.lstrip().startswith(fence):
+            if f is not None and f[0] == fence[0] and len(f) >= len(fence) and m.group(0).strip() == f:
+                code.append(body[fence_start : m.start()])
+                pos = m.end()
                 fence = None
-            else:
-                code.append(line)
             continue
-        fm = _FENCE.match(line)
-        if fm:
-            fence = fm.group(1)[:3]
+        if f is not None:
+            prose.append(body[pos : m.start()])
+            fence, fence_start = f, m.end()
             continue
-        if line[:1] == "#" or line[:4].lstrip()[:1] == "#":
-            m = _ATX.match(line)
-            if m:
-                close()
-                heading, level, start = m.group(2), len(m.group(1)), i
-                prose, code = [], []
-                prev_line = ""
+        if m.group("atx") is not None:
+            prose.append(body[pos : m.start()])
+            close(m.start())
+            heading, level, start_pos = m.group("atxt") or "", len(m.group("atx")), m.start()
+            prose, code, pos = [], [], m.end()
+            continue
+        if m.group("setext") is not None:
+            # the previous line, if it is plain prose, is the heading
+            line_start = body.rfind("\n", 0, max(m.start() - 1, 0)) + 1
+            prev = body[line_start : max(m.start() - 1, line_start)]
+            if line_start < pos or not prev.strip() or prev.lstrip()[:1] in ("-", "*", "|", ">", "+"):
                 continue
-        elif prev_line.strip() and line[:1] in "=-" and _SETEXT.match(line) and not prev_line.lstrip().startswith(("-", "*", "|")):
-            # setext heading: the previous prose line becomes the heading
-            if prose:
-                prose.pop()
-            close()
-            heading, level, start = prev_line, 1 if line.strip()[0] == "=" else 2, i - 1
-            prose, code = [], []
-            prev_line = ""
-            continue
-        elif line[:2] in ("**", "__") or line[:5].lstrip()[:2] in ("**", "__"):
-            m = _BOLD_HEADING.match(line)
-            if m:
-                close()
-                heading, level, start = m.group(1), 7, i
-                prose, code = [], []
-                prev_line = ""
+            if m.group("setext")[0] == "-" and len(m.group("setext")) < 2:
                 continue
-        prose.append(line)
-        prev_line = line
-    close()
-    # bold pseudo headings nest under the closest real heading
+            prose.append(body[pos:line_start])
+            close(line_start)
+            heading, level, start_pos = prev, 1 if m.group("setext")[0] == "=" else 2, line_start
+            prose, code, pos = [], [], m.end()
+            continue
+        if m.group("bold") is not None:
+            prose.append(body[pos : m.start()])
+            close(m.start())
+            heading, level, start_pos = m.group("bold"), 7, m.start()
+            prose, code, pos = [], [], m.end()
+            continue
+    if fence is not None:  # unclosed fence: the rest is code
+        code.append(body[fence_start:])
+    else:
+        prose.append(body[pos:])
+    close(len(body))
     return ParsedCard(front, tuple(sections))

@@ -20,9 +20,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from functools import lru_cache
 
 from .base import SECTIONS, CardScore
-from .parse import ParsedCard, is_placeholder, looks_binary, parse_card
+from .parse import ParsedCard, is_placeholder, looks_binary, parse_card, strip_boilerplate
 
 VERSION = "1"
 
@@ -82,34 +83,39 @@ _CONTENT: dict[str, re.Pattern[str]] = {
         r"|\b(?:these|this) (?:are|is) (?:the )?(?:\w+[- ]){0,4}?(?:weights|models|checkpoints|adapters|files)\b|\bis a merge of\b"
         r"|\b(?:model|weights) (?:was |were )?(?:trained|fine[- ]?tuned|finetuned) (?:by|on|with|using|from)\b"
         r"|\bproblem type:|\b(?:fine[- ]?tuned|finetuned|pre[- ]?trained) (?:\w+ ){0,2}?on\b",
-        re.I,
     ),
     # only used under a combined heading ("Intended uses & limitations")
     "limitations": re.compile(
         r"\blimit(?:ation|ed)s?\b|\bbias(?:es|ed)?\b|\bshould not be used\b|\bnot (?:be )?(?:intended|suitable)\b"
         r"|\bout[- ]of[- ]scope\b|\bmay (?:produce|generate|contain|output|reflect|not)\b|\bhallucinat"
         r"|\bcaveats?\b|\bnot (?:perform|work) well\b|\bfails? (?:to|on|when)\b|\bharmful\b|\btoxic|\boffensive\b",
-        re.I,
     ),
     "how_to_use": re.compile(
         r"\byou can use (?:this|the|it)\b|\bto use (?:this|the) model\b|\bcan be used (?:for|to|with|as)\b"
         r"|\bhow to use\b|\bintended (?:to be used|use)\b|\bused for (?:\w+ ){0,3}\w+ing\b",
-        re.I,
     ),
     "training": re.compile(
         r"\bhyperparameters were used during training\b"
         r"|\btraining (?:data|set|procedure|details|corpus|hyperparameters)\b"
         r"|\blearning[_ ]rate\s*[:=|]|\b(?:train_)?batch[_ ]size\s*[:=|]|\bnum_(?:train_)?epochs\s*[:=|]",
-        re.I,
     ),
     "evaluation": re.compile(
         r"\bachieves the following results\b|\bevaluation (?:set|results|data|metrics)\b"
-        r"|\b(?:accuracy|f1|wer|cer|bleu|rouge[-\w]*|perplexity|exact match|precision|recall|mAP|auc)\b\s*(?:[:=|]|of|score)\s*\**\s*\d"
+        r"|\b(?:accuracy|f1|wer|cer|bleu|rouge[-\w]*|perplexity|exact match|precision|recall|map|auc)\b\s*(?:[:=|]|of|score)\s*\**\s*\d"
         r"|\b(?:achieves|obtains|reaches|scores?) (?:\w+ ){0,4}?(?:an? )?(?:accuracy|f1|wer|bleu|score)\b"
         r"|\|\s*(?:accuracy|f1|wer|cer|bleu|rouge[-\w]*|validation loss|eval(?:uation)? loss)\s*\|",
-        re.I,
     ),
 }
+# Cheap substring tests on the lower-cased prose: the regex runs only when one occurs.
+_KEYWORDS: dict[str, tuple[str, ...]] = {
+    "description": ("model", "checkpoint", "repo", "version", "network", "pipeline", "agent", "adapter", "lora",
+                    "weights", "merge", "trained", "tuned", "problem type", "files", "variant", "port"),
+    "how_to_use": ("use", "used"),
+    "training": ("train", "learning", "batch", "epoch"),
+    "evaluation": ("result", "evaluat", "accuracy", "f1", "wer", "cer", "bleu", "rouge", "perplexity", "exact match",
+                   "precision", "recall", "map", "auc", "score", "loss", "obtain", "reach", "achiev"),
+}
+
 _CODE_USE = re.compile(
     r"\bfrom_pretrained\s*\(|\bpipeline\s*\(|\bpip install\b|\bimport (?:torch|transformers|tensorflow)\b"
     r"|\bfrom (?:transformers|diffusers|sentence_transformers|huggingface_hub|flair|speechbrain|espnet\w*|allennlp|fairseq|simpletransformers|setfit|peft|span_marker|gliner|keras|tensorflow) import\b"
@@ -132,15 +138,33 @@ class RulesScorer:
     def score(self, text: str | None) -> CardScore:
         if text is None:
             return CardScore.empty("no card")
+        if isinstance(text, bytes):
+            text = text.decode("utf-8", "replace")
         card = parse_card(text)
         if not card.front_matter and len(card.sections) == 1 and not card.sections[0].body.strip() and not card.sections[0].code.strip():
             return CardScore.empty("empty card")
-        if looks_binary(card.prose[:4096]):
+        if looks_binary(text if isinstance(text, str) else ""):
             return CardScore.empty("binary-looking card")
         return score_parsed(card)
 
     def score_many(self, texts: Sequence[str | None]) -> list[CardScore]:
         return [self.score(t) for t in texts]
+
+
+@lru_cache(maxsize=65536)
+def heading_sections(key: str) -> tuple[str, ...]:
+    """The items a normalised heading names (headings repeat a lot: cached)."""
+    hits = []
+    for name in SECTIONS:
+        if name == "evaluation" and _EVAL_EXTRA.search(key):
+            hits.append(name)
+            continue
+        neg = _NOT_HEADINGS.get(name)
+        if neg is not None and neg.search(key):
+            continue
+        if _HEADINGS[name].search(key):
+            hits.append(name)
+    return tuple(hits)
 
 
 def _first_sentence(match: re.Match[str], text: str) -> str:
@@ -162,18 +186,7 @@ def score_parsed(card: ParsedCard) -> CardScore:
         key = sec.key
         if not key or sec.level == 0:
             continue
-        hits = []
-        for name in SECTIONS:
-            if name in found and name != "how_to_use":
-                continue
-            if name == "evaluation" and _EVAL_EXTRA.search(key):
-                hits.append(name)
-                continue
-            neg = _NOT_HEADINGS.get(name)
-            if neg is not None and neg.search(key):
-                continue
-            if _HEADINGS[name].search(key):
-                hits.append(name)
+        hits = [h for h in heading_sections(key) if h not in found or h == "how_to_use"]
         if not hits:
             continue
         if "description" in hits and is_placeholder(sec.body):
@@ -184,28 +197,22 @@ def score_parsed(card: ParsedCard) -> CardScore:
         code = card.subtree_code(i)
         if is_placeholder(body) and not code.strip():
             continue
-        if "limitations" in hits and "how_to_use" in hits and not _CONTENT["limitations"].search(body):
+        if "limitations" in hits and "how_to_use" in hits and not _CONTENT["limitations"].search(body.lower()):
             hits.remove("limitations")  # "Intended uses & limitations" that only says how to use
         for name in hits:
             found.setdefault(name, f"heading: {sec.heading.strip()[:120]}")
     if len(found) == len(SECTIONS):
         return CardScore.from_flags(dict.fromkeys(found, True), found)
-    # 2. content checks over prose of sections that are not placeholders
-    prose_parts = []
-    for sec in secs:
-        if sec.body and not is_placeholder(sec.body):
-            prose_parts.append(sec.body)
-    prose = "\n".join(prose_parts)
+    # 2. content checks over the prose, template sentences and placeholder lines removed
+    prose = strip_boilerplate(card.prose)
+    low = prose.lower()
     for name in SECTIONS:
         if name in found or name == "limitations":  # limitations: headings only (see docs/cards.md)
             continue
-        if name == "description":
-            m = _CONTENT[name].search(prose)
-            if m and len(prose.split()) >= _MIN_DESC_WORDS:
-                found[name] = "text: " + _first_sentence(m, prose)
-            continue
-        m = _CONTENT[name].search(prose)
-        if m:
+        m = None
+        if any(k in low for k in _KEYWORDS[name]):
+            m = _CONTENT[name].search(low)
+        if m and (name != "description" or len(low.split(None, _MIN_DESC_WORDS)) > _MIN_DESC_WORDS):
             found[name] = "text: " + _first_sentence(m, prose)
             continue
         if name == "how_to_use":

@@ -1,0 +1,183 @@
+"""Card scores in the store: the ``card_scores`` table (owned by this feature).
+
+One row per (snapshot, model, scorer key).  ``scorer_key`` names the scorer
+and its configuration (``rules-v1``, ``embedding-all-MiniLM-L6-v2-v1``,
+``llm-<model>-v1``), so scores of different scorers live side by side.
+Scoring is resumable: a card already scored under the same scorer key and
+the same ``text_sha256`` is skipped.  ``snapshot_id`` makes
+``Store.delete_snapshot`` remove the scores with their snapshot.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pyarrow as pa
+
+from ..errors import StoreError
+from .base import SECTIONS, CardScore, Scorer
+
+CARD_SCORES_DDL = """
+CREATE TABLE IF NOT EXISTS card_scores (
+    snapshot_id VARCHAR NOT NULL,
+    package_id VARCHAR NOT NULL,
+    scorer VARCHAR NOT NULL,
+    scorer_key VARCHAR NOT NULL,
+    text_sha256 VARCHAR,
+    missing BOOLEAN NOT NULL,
+    scored BOOLEAN NOT NULL,
+    description BOOLEAN,
+    limitations BOOLEAN,
+    how_to_use BOOLEAN,
+    training BOOLEAN,
+    evaluation BOOLEAN,
+    score BIGINT,
+    evidence VARCHAR,
+    note VARCHAR,
+    scored_at TIMESTAMP NOT NULL
+)
+"""
+
+_COLUMNS = (
+    "snapshot_id", "package_id", "scorer", "scorer_key", "text_sha256", "missing", "scored",
+    *SECTIONS, "score", "evidence", "note", "scored_at",
+)
+
+
+def ensure_table(con: Any) -> None:
+    con.execute(CARD_SCORES_DDL)
+
+
+@dataclass(frozen=True)
+class ScoreRun:
+    """What one ``cards score`` run did."""
+
+    snapshot_id: str
+    scorer: str
+    scorer_key: str
+    n_cards: int  # card rows of the snapshot
+    n_skipped: int  # already scored with this scorer key and text
+    n_scored: int  # newly scored and stored
+    n_unscored: int  # scorer could not judge (LLM garbage/failure)
+    n_missing: int  # models without a card (stored as score 0)
+    seconds: float
+    mean_score: float | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "inputs": {"snapshot_id": self.snapshot_id, "scorer": self.scorer, "scorer_key": self.scorer_key},
+            "n_cards": self.n_cards,
+            "n_skipped": self.n_skipped,
+            "n_scored": self.n_scored,
+            "n_unscored": self.n_unscored,
+            "n_missing": self.n_missing,
+            "seconds": round(self.seconds, 3),
+            "mean_score": None if self.mean_score is None else round(self.mean_score, 6),
+        }
+
+
+def _rows(snapshot_id: str, scorer: Scorer, ids: list[str], shas: list[str | None], missing: list[bool],
+          scores: list[CardScore]) -> pa.Table:
+    now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0)
+    cols: dict[str, list[Any]] = {c: [] for c in _COLUMNS}
+    for pid, sha, miss, sc in zip(ids, shas, missing, scores):
+        cols["snapshot_id"].append(snapshot_id)
+        cols["package_id"].append(pid)
+        cols["scorer"].append(scorer.name)
+        cols["scorer_key"].append(scorer.key)
+        cols["text_sha256"].append(sha)
+        cols["missing"].append(bool(miss))
+        cols["scored"].append(sc.scored)
+        for s, p in zip(SECTIONS, sc.present):
+            cols[s].append(bool(p) if sc.scored else None)
+        cols["score"].append(sc.score)
+        cols["evidence"].append(json.dumps(sc.to_dict()["evidence"], sort_keys=True, ensure_ascii=False))
+        cols["note"].append(sc.note)
+        cols["scored_at"].append(now)
+    return pa.table(cols)
+
+
+def score_snapshot(
+    store: Any,
+    snapshot_id: str,
+    scorer: Scorer,
+    *,
+    batch_size: int = 2000,
+    rescore_unscored: bool = True,
+    progress: Callable[[int, int], None] | None = None,
+) -> ScoreRun:
+    """Score every card of ``snapshot_id`` not yet scored by ``scorer`` and store the scores.
+
+    Each batch is written in its own transaction, so an interrupted run keeps
+    what it finished and the next run resumes.  Unscored rows (an LLM that
+    failed) are retried on the next run unless ``rescore_unscored`` is False.
+    """
+    store.snapshot(snapshot_id)  # raises StoreError when absent
+    con = store.con
+    ensure_table(con)
+    total = con.execute("SELECT count(*) FROM cards WHERE snapshot_id = ?", [snapshot_id]).fetchone()[0]
+    if total == 0:
+        raise StoreError(
+            f"{store.path}: snapshot {snapshot_id} has no cards (import it with its cards file, e.g. "
+            "`ptmscope ingest hf-api model_infos.jsonl.gz --cards model_cards.jsonl.gz`)"
+        )
+    keep = "AND s.scored" if rescore_unscored else ""
+    todo_sql = f"""
+        SELECT c.package_id, c.text, c.text_sha256, c.missing FROM cards c
+        WHERE c.snapshot_id = ? AND NOT EXISTS (
+            SELECT 1 FROM card_scores s
+            WHERE s.snapshot_id = c.snapshot_id AND s.package_id = c.package_id AND s.scorer_key = ?
+              AND s.text_sha256 IS NOT DISTINCT FROM c.text_sha256 {keep})
+        ORDER BY c.package_id
+    """
+    rows = con.execute(todo_sql, [snapshot_id, scorer.key]).fetchall()
+    skipped = total - len(rows)
+    t0 = time.perf_counter()
+    n_scored = n_unscored = n_missing = 0
+    for start in range(0, len(rows), batch_size):
+        chunk = rows[start : start + batch_size]
+        ids = [r[0] for r in chunk]
+        texts = [None if r[3] else r[1] for r in chunk]
+        shas = [r[2] for r in chunk]
+        missing = [bool(r[3]) or r[1] is None for r in chunk]
+        scores = scorer.score_many(texts)
+        n_scored += sum(1 for s in scores if s.scored)
+        n_unscored += sum(1 for s in scores if not s.scored)
+        n_missing += sum(missing)
+        table = _rows(snapshot_id, scorer, ids, shas, missing, scores)
+        with store.transaction() as tx:
+            tx.execute(
+                "DELETE FROM card_scores WHERE snapshot_id = ? AND scorer_key = ? AND package_id IN "
+                "(SELECT unnest(?::VARCHAR[]))",
+                [snapshot_id, scorer.key, ids],
+            )
+            tx.register("_ptmscope_card_scores", table)
+            try:
+                tx.execute(f"INSERT INTO card_scores ({', '.join(_COLUMNS)}) SELECT * FROM _ptmscope_card_scores")
+            finally:
+                tx.unregister("_ptmscope_card_scores")
+        if progress:
+            progress(min(start + batch_size, len(rows)), len(rows))
+    seconds = time.perf_counter() - t0
+    mean = con.execute(
+        "SELECT avg(score) FROM card_scores WHERE snapshot_id = ? AND scorer_key = ? AND scored",
+        [snapshot_id, scorer.key],
+    ).fetchone()[0]
+    return ScoreRun(snapshot_id, scorer.name, scorer.key, int(total), int(skipped), n_scored, n_unscored,
+                    n_missing, seconds, None if mean is None else float(mean))
+
+
+def scorer_keys(con: Any, snapshot_id: str) -> list[str]:
+    """Scorer keys with stored scores for ``snapshot_id`` (latest first by name)."""
+    try:
+        rows = con.execute(
+            "SELECT DISTINCT scorer_key FROM card_scores WHERE snapshot_id = ? ORDER BY scorer_key", [snapshot_id]
+        ).fetchall()
+    except Exception:  # table absent: nothing scored yet
+        return []
+    return [r[0] for r in rows]

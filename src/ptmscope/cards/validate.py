@@ -1,0 +1,298 @@
+"""Validation of a scorer against human labels (the model-card-quality dev set).
+
+Inputs: a labels CSV (``modelId`` + binary columns) and a cards JSON-lines
+file (``modelId`` + ``modelcard_text``/``readme``/``text``, optional
+``tags``), gzip or not; optionally the heading annotations CSV.
+
+Reports per section precision, recall, F1 against the matching label
+column, and the ROC AUC of (a) the card score (0..5) and (b) the
+documentation score (mean of card score / 5 and the tag-derived metadata
+score) for the overall human label ``quality_high``.
+
+Label reliability (see ``../shared/data/README.md``): in the source,
+``has_uses`` equals ``has_training`` on every row, so ``has_uses`` is not a
+usable reference for "how to use".  When the heading annotations are given,
+"how to use" is also checked against a reference derived from them: the
+card has a heading the annotators put in the *how* category.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import InputError
+from .base import SECTIONS, CardScore, Scorer
+
+#: section -> (label column, reliable?, note)
+LABEL_COLUMNS: dict[str, tuple[str, bool, str]] = {
+    "description": ("has_description", True, ""),
+    "limitations": ("has_limitations_and_bias", True, ""),
+    "how_to_use": ("has_uses", False, "has_uses equals has_training on every row of the source (labelling defect)"),
+    "training": ("has_training", True, "may carry the has_uses/has_training mix-up of the source; tracks training headings"),
+    "evaluation": ("has_evaluation", True, ""),
+}
+HOW_FROM_HEADINGS = "how_from_headings"
+QUALITY_COLUMN = "quality_high"
+
+
+@dataclass(frozen=True)
+class DevSet:
+    ids: tuple[str, ...]
+    texts: tuple[str | None, ...]
+    tags: tuple[tuple[str, ...], ...]
+    labels: dict[str, np.ndarray]  # column -> 0/1 array aligned with ids
+    labels_path: str
+    cards_path: str
+    annotations_path: str | None = None
+
+
+@dataclass(frozen=True)
+class SectionMetrics:
+    section: str
+    reference: str
+    reliable: bool
+    precision: float
+    recall: float
+    f1: float
+    support: int  # positives in the reference
+    predicted: int
+    n: int
+    note: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "section": self.section,
+            "reference": self.reference,
+            "reliable": self.reliable,
+            "precision": round(self.precision, 4),
+            "recall": round(self.recall, 4),
+            "f1": round(self.f1, 4),
+            "support": self.support,
+            "predicted": self.predicted,
+            "n": self.n,
+            "note": self.note,
+        }
+
+
+@dataclass(frozen=True)
+class ValidationResult:
+    scorer: str
+    scorer_key: str
+    n_cards: int
+    n_scored: int
+    sections: tuple[SectionMetrics, ...]
+    auc_card_score: float
+    auc_documentation_score: float
+    cards_per_second: float
+    labels_path: str
+    cards_path: str
+    annotations_path: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        reliable = [s.f1 for s in self.sections if s.reliable]
+        return {
+            "inputs": {
+                "scorer": self.scorer,
+                "scorer_key": self.scorer_key,
+                "labels": self.labels_path,
+                "cards": self.cards_path,
+                "annotations": self.annotations_path,
+                "quality_label": QUALITY_COLUMN,
+            },
+            "n_cards": self.n_cards,
+            "n_scored": self.n_scored,
+            "sections": [s.to_dict() for s in self.sections],
+            "mean_f1_reliable": round(float(np.mean(reliable)), 4) if reliable else None,
+            "auc_card_score": round(self.auc_card_score, 4),
+            "auc_documentation_score": round(self.auc_documentation_score, 4),
+            "cards_per_second": round(self.cards_per_second, 1),
+            **self.extra,
+        }
+
+
+def _open_text(path: Path) -> io.TextIOBase:
+    raw = path.read_bytes()
+    if raw[:2] == b"\x1f\x8b":
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError) as exc:
+            raise InputError(path, f"not a readable gzip file: {exc}") from exc
+    try:
+        return io.StringIO(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise InputError(path, f"not UTF-8 text (byte {exc.start})") from exc
+
+
+def _read_labels(path: Path) -> dict[str, dict[str, int]]:
+    if not path.is_file():
+        raise InputError(path, "no such file")
+    f = _open_text(path)
+    reader = csv.DictReader(f)
+    if not reader.fieldnames or "modelId" not in reader.fieldnames:
+        raise InputError(path, "labels CSV needs a modelId column", line=1, column="modelId")
+    out: dict[str, dict[str, int]] = {}
+    for lineno, row in enumerate(reader, start=2):
+        mid = (row.get("modelId") or "").strip()
+        if not mid:
+            raise InputError(path, "empty modelId", line=lineno, column="modelId")
+        vals: dict[str, int] = {}
+        for col in [c for c, _, _ in LABEL_COLUMNS.values()] + [QUALITY_COLUMN]:
+            v = row.get(col)
+            if v is None or v == "":
+                continue
+            try:
+                fv = float(v)
+            except ValueError:
+                raise InputError(path, f"label {v!r} is not 0/1", line=lineno, column=col) from None
+            if fv not in (0.0, 1.0):
+                raise InputError(path, f"label {v!r} is not 0/1", line=lineno, column=col)
+            vals[col] = int(fv)
+        out[mid] = vals
+    return out
+
+
+def _read_cards(path: Path) -> dict[str, tuple[str | None, tuple[str, ...]]]:
+    if not path.is_file():
+        raise InputError(path, "no such file")
+    out: dict[str, tuple[str | None, tuple[str, ...]]] = {}
+    for lineno, line in enumerate(_open_text(path), start=1):
+        if not line.strip():
+            continue
+        try:
+            rec = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise InputError(path, f"not JSON: {exc.msg}", line=lineno, column=exc.colno) from None
+        if not isinstance(rec, dict):
+            raise InputError(path, "each line must be a JSON object", line=lineno)
+        mid = rec.get("modelId") or rec.get("id")
+        if not isinstance(mid, str) or not mid:
+            raise InputError(path, "record has no modelId", line=lineno, column="modelId")
+        text = next((rec[k] for k in ("modelcard_text", "readme", "text", "card") if k in rec), None)
+        if text is not None and not isinstance(text, str):
+            raise InputError(path, "card text must be a string", line=lineno, column="modelcard_text")
+        tags = rec.get("tags") or []
+        tags = tuple(t for t in tags if isinstance(t, str)) if isinstance(tags, list) else ()
+        out[mid] = (text, tags)
+    return out
+
+
+def _read_how_headings(path: Path) -> set[str]:
+    if not path.is_file():
+        raise InputError(path, "no such file")
+    reader = csv.DictReader(_open_text(path))
+    if not reader.fieldnames or not {"modelId", "category"} <= set(reader.fieldnames):
+        raise InputError(path, "annotations CSV needs modelId and category columns", line=1)
+    return {r["modelId"] for r in reader if "how" in (r.get("category") or "").lower().split(",")}
+
+
+def load_dev_set(labels: str | Path, cards: str | Path, annotations: str | Path | None = None) -> DevSet:
+    """Labels and cards joined on ``modelId`` (labels without a card are an error)."""
+    labels_p, cards_p = Path(labels), Path(cards)
+    lab = _read_labels(labels_p)
+    crd = _read_cards(cards_p)
+    missing = [m for m in lab if m not in crd]
+    if missing:
+        raise InputError(cards_p, f"{len(missing)} labelled models have no card here (first: {missing[0]})")
+    ids = tuple(sorted(lab))
+    cols: dict[str, np.ndarray] = {}
+    for col in {c for c, _, _ in LABEL_COLUMNS.values()} | {QUALITY_COLUMN}:
+        if all(col in lab[m] for m in ids):
+            cols[col] = np.array([lab[m][col] for m in ids], dtype=int)
+    if annotations is not None:
+        how = _read_how_headings(Path(annotations))
+        cols[HOW_FROM_HEADINGS] = np.array([m in how for m in ids], dtype=int)
+    return DevSet(
+        ids=ids,
+        texts=tuple(crd[m][0] for m in ids),
+        tags=tuple(crd[m][1] for m in ids),
+        labels=cols,
+        labels_path=str(labels_p),
+        cards_path=str(cards_p),
+        annotations_path=None if annotations is None else str(annotations),
+    )
+
+
+def roc_auc(scores: Sequence[float], labels: Sequence[int]) -> float:
+    """ROC AUC by the rank-sum (Mann-Whitney) formula; ties count one half."""
+    from scipy.stats import rankdata
+
+    s = np.asarray(scores, dtype=float)
+    y = np.asarray(labels, dtype=int)
+    pos, neg = int((y == 1).sum()), int((y == 0).sum())
+    if pos == 0 or neg == 0:
+        return float("nan")
+    ranks = rankdata(s)
+    return float((ranks[y == 1].sum() - pos * (pos + 1) / 2) / (pos * neg))
+
+
+def prf(pred: np.ndarray, ref: np.ndarray) -> tuple[float, float, float]:
+    tp = int((pred & ref).sum())
+    fp = int((pred & ~ref).sum())
+    fn = int((~pred & ref).sum())
+    p = tp / (tp + fp) if tp + fp else 0.0
+    r = tp / (tp + fn) if tp + fn else 0.0
+    f = 2 * p * r / (p + r) if p + r else 0.0
+    return p, r, f
+
+
+def tag_metadata_score(tags: Sequence[str]) -> float:
+    """Metadata score from tags alone (the dev set has no other metadata)."""
+    from ..metrics.metadata import TAG_FIELDS, flags_from_tags
+
+    flags = flags_from_tags(tags)
+    return sum(flags[f] for f in TAG_FIELDS) / len(TAG_FIELDS)
+
+
+def validate(scorer: Scorer, dev: DevSet, scores: list[CardScore] | None = None) -> ValidationResult:
+    """Score the dev set with ``scorer`` (unless ``scores`` are given) and compare with the labels."""
+    t0 = time.perf_counter()
+    if scores is None:
+        scores = scorer.score_many(list(dev.texts))
+    seconds = max(time.perf_counter() - t0, 1e-9)
+    ok = np.array([s.scored for s in scores], dtype=bool)
+    pred = {sec: np.array([s.has(sec) for s in scores], dtype=bool) for sec in SECTIONS}
+    metrics: list[SectionMetrics] = []
+    for sec in SECTIONS:
+        col, reliable, note = LABEL_COLUMNS[sec]
+        refs = [(col, reliable, note)]
+        if sec == "how_to_use" and HOW_FROM_HEADINGS in dev.labels:
+            refs.append((HOW_FROM_HEADINGS, True, "card has a heading annotated 'how' (derived from the heading annotations)"))
+        for ref_col, rel, nt in refs:
+            if ref_col not in dev.labels:
+                continue
+            ref = dev.labels[ref_col].astype(bool)[ok]
+            pr = pred[sec][ok]
+            p, r, f = prf(pr, ref)
+            metrics.append(SectionMetrics(sec, ref_col, rel, p, r, f, int(ref.sum()), int(pr.sum()), int(ok.sum()), nt))
+    auc_card = auc_doc = float("nan")
+    if QUALITY_COLUMN in dev.labels:
+        y = dev.labels[QUALITY_COLUMN][ok]
+        card = np.array([s.score for s in scores if s.scored], dtype=float)
+        meta = np.array([tag_metadata_score(t) for t, k in zip(dev.tags, ok) if k], dtype=float)
+        auc_card = roc_auc(card, y)
+        auc_doc = roc_auc((card / 5 + meta) / 2, y)
+    return ValidationResult(
+        scorer=scorer.name,
+        scorer_key=scorer.key,
+        n_cards=len(dev.ids),
+        n_scored=int(ok.sum()),
+        sections=tuple(metrics),
+        auc_card_score=auc_card,
+        auc_documentation_score=auc_doc,
+        cards_per_second=len(dev.ids) / seconds,
+        labels_path=dev.labels_path,
+        cards_path=dev.cards_path,
+        annotations_path=dev.annotations_path,
+        extra={"metadata_fields_from_tags": ["datasets", "language", "license", "paper", "tags"]},
+    )
