@@ -89,7 +89,7 @@ def iter_json_lines(path: Path, data: bytes | None = None) -> Iterator[tuple[int
         if not raw.strip():
             continue
         try:
-            yield lineno, json.loads(raw)
+            yield lineno, json.loads(raw.rstrip(b"\r\n"))
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             col = getattr(exc, "colno", None)
             raise InputError(path, f"invalid JSON ({getattr(exc, 'msg', exc)})", line=lineno, column=col) from exc
