@@ -43,15 +43,15 @@ def turnover_figure(results: Sequence[TurnoverResult]) -> Any:
             ax.set_xticks(x)
             ax.set_xticklabels([s.taken_at[:7] for s in steps], rotation=30, ha="right")
             name = REGISTRY_NAMES.get(res.registry, res.registry)
-            ax.set_title(f"{name}  (K={res.k}, distinct ever {res.distinct_ever:,})")
+            ax.set_title(f"{name}: K={res.k}, {res.distinct_ever:,} distinct")
             ax.set_xlabel("Snapshot")
             ax.yaxis.grid(True, which="major", linewidth=0.4, alpha=0.6)
             ax.set_axisbelow(True)
             flagged = {w.snapshot_id for w in res.warnings if w.kind in ("few_rows", "low_kth", "fewer_than_k")}
             for xi, s in zip(x, steps):
                 if s.snapshot_id in flagged:
-                    ax.annotate("partial?", (xi, 0.5), xytext=(0, -30), textcoords="offset points",
-                                ha="center", fontsize=6, color="#b00000", annotation_clip=False)
+                    ax.text(xi, 0.98, "partial?", transform=ax.get_xaxis_transform(), ha="center", va="top",
+                            fontsize=7, color="#b00000")
         axes[0].set_ylabel("Packages")
         handles, labels = axes[0].get_legend_handles_labels()
         fig.legend(handles, labels, loc="upper center", ncol=3, frameon=False, bbox_to_anchor=(0.5, 1.06))
