@@ -77,8 +77,8 @@ def snapshot_info(backend: Any, snapshot: Snapshot) -> SnapshotInfo:
         "n": n_down,
         "nulls": n - n_down,
         "sum": int(num(row["sum_down"])) if n_down else None,
-        "mean": float(num(row["mean_down"])) if n_down else None,
-        "quantiles": {_qname(q): (float(num(row[_qname(q)])) if n_down else None) for q in QUANTILES},
+        "mean": round(float(num(row["mean_down"])), 6) if n_down else None,
+        "quantiles": {_qname(q): (round(float(num(row[_qname(q)])), 6) if n_down else None) for q in QUANTILES},
     }
     null_share = {
         f.name: (round(float(num(row[f"null_{f.name}"])) / n, 6) if n else None)

@@ -1,0 +1,97 @@
+"""ptmscope ingest / snapshots / info through the CLI, with hand-computed numbers."""
+
+from __future__ import annotations
+
+import gzip
+import json
+
+import pytest
+
+
+def _counts(tmp_path, name="2.20250101.0_counts.json", data=None):
+    p = tmp_path / name
+    p.write_text(json.dumps(data or {"a": 40, "B": 30, "c": 20, "d": 10}))
+    return p
+
+
+def test_ingest_snapshots_info_json(tmp_path, cli):
+    store = tmp_path / "s.duckdb"
+    src = _counts(tmp_path)
+    code, out, err = cli("ingest", src, "--store", store, "--json")
+    assert code == 0, err
+    (res,) = json.loads(out)["results"]
+    assert res["snapshot_id"].startswith("npm-2025-01-01-")
+    assert (res["registry"], res["rows"], res["created"], res["format"]) == ("npm", 4, True, "npm-download-counts")
+
+    code, out, _ = cli("snapshots", "--store", store, "--json")
+    (snap,) = json.loads(out)["snapshots"]
+    assert set(snap) == {
+        "snapshot_id", "registry", "taken_at", "source_format", "source_file", "source_sha256", "row_count",
+        "importer_version", "notes", "status", "synthetic",
+    }
+    assert (snap["taken_at"], snap["row_count"], snap["status"]) == ("2025-01-01", 4, "complete")
+
+    code, out, _ = cli("info", snap["snapshot_id"][:16], "--store", store, "--json")  # unique prefix
+    info = json.loads(out)
+    assert info["counts"] == {"packages": 4, "package_libraries": 0, "lineage": 0, "cards": 0}
+    d = info["downloads"]
+    assert (d["n"], d["nulls"], d["sum"], d["mean"]) == (4, 0, 100, 25.0)
+    # linear-interpolated quantiles of 10, 20, 30, 40
+    assert d["quantiles"] == {"min": 10.0, "p25": 17.5, "p50": 25.0, "p75": 32.5, "p90": 37.0, "p99": 39.7, "max": 40.0}
+    assert info["null_share"]["downloads"] == 0.0 and info["null_share"]["likes"] == 1.0
+    assert info["null_share"]["rank"] == 0.0  # sorted by downloads: ranked
+
+
+def test_ingest_is_idempotent_and_refuses_changed_file(tmp_path, cli):
+    store = tmp_path / "s.duckdb"
+    src = _counts(tmp_path)
+    assert cli("ingest", src, "--store", store)[0] == 0
+    code, out, _ = cli("ingest", src, "--store", store, "--json")
+    assert code == 0 and json.loads(out)["results"][0]["created"] is False
+    src.write_text(json.dumps({"a": 1}))
+    code, _, err = cli("ingest", src, "--store", store)
+    assert code == 1 and "--replace" in err
+    code, out, _ = cli("ingest", src, "--store", store, "--replace", "--json")
+    assert code == 0 and json.loads(out)["results"][0]["rows"] == 1
+    code, out, _ = cli("snapshots", "--store", store, "--json")
+    assert [s["row_count"] for s in json.loads(out)["snapshots"]] == [1]
+
+
+def test_info_lineage_counts(tmp_path, cli):
+    recs = [
+        {"modelId": "base", "lastModified": "2022-01-01T00:00:00Z", "downloads": 5},
+        {"modelId": "u/a", "lastModified": "2022-01-02T00:00:00Z", "downloads": None, "tags": ["base_model:finetune:base", "base_model:gone/x"]},
+    ]
+    f = tmp_path / "dump.jsonl.gz"
+    f.write_bytes(gzip.compress("\n".join(json.dumps(r) for r in recs).encode()))
+    store = tmp_path / "s.duckdb"
+    code, out, err = cli("ingest", f, "--store", store, "--json")
+    assert code == 0, err
+    sid = json.loads(out)["results"][0]["snapshot_id"]
+    info = json.loads(cli("info", sid, "--store", store, "--json")[1])
+    assert info["lineage"] == {
+        "rows": 2, "resolved": 1, "unresolved": 1,
+        "by_origin": {"base_model_tag": {"rows": 2, "resolved": 1, "unresolved": 1}},
+        "by_relation": {"finetune": 1, "unknown": 1},
+    }
+    assert info["downloads"]["nulls"] == 1
+    assert info["null_share"]["downloads"] == 0.5
+
+
+def test_human_output_and_errors(tmp_path, cli):
+    store = tmp_path / "s.duckdb"
+    code, out, err = cli("snapshots", "--store", store)
+    assert code == 1 and "no store here" in err
+    assert cli("ingest", _counts(tmp_path), "--store", store)[0] == 0
+    code, out, _ = cli("snapshots", "--store", store)
+    assert code == 0 and "npm-2025-01-01" in out
+    code, out, _ = cli("info", "npm", "--store", store)
+    assert code == 0 and "p50=25" in out
+    code, _, err = cli("info", "nothing", "--store", store)
+    assert code == 1 and "no snapshot 'nothing'" in err
+
+
+@pytest.mark.parametrize("bad", ["--format=xml", "--registry=cran"])
+def test_choices_come_from_the_library(tmp_path, cli, bad):
+    code, _, _ = cli("ingest", _counts(tmp_path), bad, "--store", tmp_path / "s.duckdb")
+    assert code == 2
