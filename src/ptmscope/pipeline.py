@@ -36,6 +36,7 @@ from typing import Any, Literal, get_args
 import ibis
 
 from .claims import Catalogue, Rule, Verdict, evaluate, load_catalogue, load_rules
+from .claims.catalogue import toml_error_line
 from .errors import InputError, PtmscopeError
 
 Progress = Callable[[str], None]
@@ -340,7 +341,7 @@ def load_config(path: str | Path) -> RunConfig:
     except FileNotFoundError:
         raise InputError(p, "no such file") from None
     except tomllib.TOMLDecodeError as exc:
-        raise InputError(p, f"not valid TOML: {exc}", line=getattr(exc, "lineno", None)) from None
+        raise InputError(p, f"not valid TOML: {exc}", line=toml_error_line(exc)) from None
     known = {"base_dir", "store", "sources", "metrics", "report", "catalogue", "rules"}
     extra = sorted(set(data) - known)
     if extra:
@@ -359,7 +360,7 @@ def load_config(path: str | Path) -> RunConfig:
             raise InputError(p, f"[[sources]] #{i + 1}: needs a path")
         opts = {k: v for k, v in s.items() if k not in ("path", "format", "date")}
         for k, v in list(opts.items()):
-            if isinstance(v, str) and k in ("cards", "aliases", "edges", "nodes"):
+            if isinstance(v, str) and k == "cards":
                 opts[k] = rel(v, f"[[sources]] #{i + 1} {k}")
         date = s.get("date")
         sources.append(SourceSpec(rel(s["path"], f"[[sources]] #{i + 1} path"), s.get("format"),
@@ -392,58 +393,79 @@ def load_config(path: str | Path) -> RunConfig:
     )
 
 
-def _already_ingested(store: Any, spec: SourceSpec) -> str | None:
-    """The snapshot id when a snapshot from this very file (name + sha256) is in the store."""
-    name = spec.path.name
-    cands = [s for s in store.snapshots(include_incomplete=False) if Path(s.source_file).name == name]
-    if not cands:
+def _data_files(path: Path) -> list[Path] | None:
+    """The data files of a directory source as the importers see them; None for one-snapshot folders."""
+    from . import sources as src
+
+    if src.lineage_edges.detect(path, b""):
         return None
-    sha = _sha_file(spec.path)
-    for s in cands:
-        if s.source_sha256 == sha:
-            return s.snapshot_id
-    return None
+    return src._files_of(path)
+
+
+def _already_ingested(store: Any, spec: SourceSpec) -> str | None:
+    """The snapshot id(s) when every file of this source (name + sha256) is already in the store."""
+    snaps = store.snapshots(include_incomplete=False)
+    if spec.path.is_dir():
+        files = _data_files(spec.path)
+        if files is None:  # a lineage folder is one snapshot filed under the folder's path
+            root = str(spec.path)
+            hit = [s.snapshot_id for s in snaps if str(s.source_file).startswith(root)]
+            return ",".join(hit) if hit else None
+    else:
+        files = [spec.path]
+    found = []
+    for f in files:
+        cands = [s for s in snaps if Path(s.source_file).name == f.name]
+        if not cands:
+            return None
+        sha = _sha_file(f)
+        match = [s.snapshot_id for s in cands if s.source_sha256 == sha]
+        if not match:
+            return None
+        found.append(match[0])
+    return ",".join(found) if found else None
 
 
 def ingest_sources(store: Any, specs: tuple[SourceSpec, ...], progress: Progress | None = None) -> list[dict[str, Any]]:
-    """Ingest each source unless a snapshot of the same file is already in the store."""
+    """Ingest each source unless its file(s) are already in the store."""
     done = []
     for spec in specs:
         if not spec.path.exists():
-            raise InputError(spec.path, "source file not found (is ../shared/data present?)")
+            raise InputError(spec.path, "source not found (is ../shared/data present?)")
         sid = _already_ingested(store, spec)
         if sid:
             if progress:
-                progress(f"skip {spec.path.name}: already in the store as {sid}")
+                progress(f"skip {spec.path.name}: already in the store ({sid})")
             done.append({"path": str(spec.path), "snapshot_id": sid, "skipped": True})
             continue
         if progress:
             progress(f"ingest {spec.path}")
-        res = _ingest_one(store, spec)
-        done.append({"path": str(spec.path), "snapshot_id": res, "skipped": False})
+        done.append({"path": str(spec.path), "snapshot_id": _ingest_one(store, spec, progress), "skipped": False})
     return done
 
 
-def _ingest_one(store: Any, spec: SourceSpec) -> str:
-    try:
-        from . import sources as src
-    except ImportError:  # pragma: no cover - foundation always ships it
-        raise PtmscopeError("the importers (ptmscope.sources) are not installed in this build") from None
-    fn = getattr(src, "ingest", None)
-    if fn is None:
-        raise PtmscopeError("ptmscope.sources has no ingest() yet; run `ptmscope ingest` by hand")
-    kwargs: dict[str, Any] = dict(spec.options)
-    if spec.format:
-        kwargs["format"] = spec.format
+def _ingest_one(store: Any, spec: SourceSpec, progress: Progress | None = None) -> str:
+    import datetime as dt
+
+    from . import sources as src
+
+    opts = dict(spec.options)
+    bad = sorted(set(opts) - {"cards", "registry"})
+    if bad:
+        raise InputError(spec.path, f"unknown source option(s) {bad} in the run config (allowed: cards, registry)")
+    taken = None
     if spec.date:
-        kwargs["date"] = spec.date
-    res = fn(store, spec.path, **kwargs)
-    for attr in ("snapshot_id",):
-        if hasattr(res, attr):
-            return str(getattr(res, attr))
-    if isinstance(res, list) and res and hasattr(res[0], "snapshot_id"):
-        return ",".join(str(r.snapshot_id) for r in res)
-    return str(res)
+        try:
+            taken = dt.date.fromisoformat(spec.date)
+        except ValueError:
+            raise InputError(spec.path, f"date {spec.date!r} in the run config is not YYYY-MM-DD") from None
+    planned = src.plan(spec.path, format=spec.format, registry=opts.get("registry"), taken_at=taken,
+                       cards_path=opts.get("cards"))
+    results = src.ingest(store, planned)
+    for r in results:
+        if progress:
+            progress(f"  {r.snapshot_id}: {r.rows:,} rows{'' if r.created else ' (already present)'}")
+    return ",".join(r.snapshot_id for r in results)
 
 
 def run(config_path: str | Path, *, progress: Progress | None = None, out: str | Path | None = None) -> Path:

@@ -8,6 +8,7 @@ naming the file and the offending entry.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import asdict, dataclass, field
 from importlib import resources
@@ -99,6 +100,15 @@ class Catalogue:
             "hypotheses": [h.to_dict() for h in self.hypotheses],
             "metrics": {k: dict(v) for k, v in sorted(self.metrics.items())},
         }
+
+
+def toml_error_line(exc: Exception) -> int | None:
+    """The line of a TOML syntax error (``lineno`` on Python >= 3.14, else from the message)."""
+    line = getattr(exc, "lineno", None)
+    if line is None:
+        m = re.search(r"at line (\d+)", str(exc))
+        line = int(m.group(1)) if m else None
+    return line
 
 
 def default_catalogue_path() -> Path:
@@ -250,6 +260,6 @@ def load_catalogue(path: str | Path | None = None) -> Catalogue:
     except FileNotFoundError:
         raise InputError(p, "no such file") from None
     except tomllib.TOMLDecodeError as exc:
-        line = getattr(exc, "lineno", None)
+        line = toml_error_line(exc)
         raise InputError(p, f"not valid TOML: {exc}", line=line) from None
     return parse_catalogue(data, p)

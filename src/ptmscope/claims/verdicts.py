@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, Literal, get_args
 
 from ..errors import InputError
+from .catalogue import toml_error_line
 
 VerdictLabel = Literal["supported", "not supported", "inconclusive"]
 VERDICTS: tuple[str, ...] = get_args(VerdictLabel)
@@ -165,7 +166,7 @@ def load_rules(path: str | Path | None = None, *, claim_ids: set[str] | None = N
     except FileNotFoundError:
         raise InputError(p, "no such file") from None
     except tomllib.TOMLDecodeError as exc:
-        raise InputError(p, f"not valid TOML: {exc}", line=getattr(exc, "lineno", None)) from None
+        raise InputError(p, f"not valid TOML: {exc}", line=toml_error_line(exc)) from None
     return parse_rules(data, p, claim_ids=claim_ids)
 
 

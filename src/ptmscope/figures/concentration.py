@@ -1,4 +1,5 @@
-"""Lorenz curve of downloads over authors, with top-1%/10% shares and Gini."""
+"""Download concentration: cumulative share of downloads held by the top x%
+of authors (log x), with the top-1% / top-10% points and the Gini."""
 
 from __future__ import annotations
 
@@ -11,19 +12,21 @@ from ._style import PALETTE, new_figure, style
 
 
 def concentration_figure(result: ConcentrationResult) -> Any:
-    fig, ax = new_figure(width=4.6, height=3.6)
+    fig, ax = new_figure(width=5.4, height=3.6)
     with style():
-        pts = np.array(result.lorenz, dtype=float)
-        ax.plot([0, 1], [0, 1], color="#8d96a3", linewidth=0.8, linestyle="--", label="equal shares")
-        ax.plot(pts[:, 0], pts[:, 1], color=PALETTE[0], linewidth=1.8, label=f"authors (Gini {result.gini:.2f})")
+        pts = np.array(result.top_curve, dtype=float)
+        ax.plot(pts[:, 0] * 100, pts[:, 1], color=PALETTE[0], linewidth=1.8,
+                label=f"{result.n_authors:,} authors, Gini {result.gini:.2f} "
+                      f"[{result.gini_ci[0]:.2f}, {result.gini_ci[1]:.2f}]")
+        ax.plot(pts[:, 0] * 100, pts[:, 0], color="#8d96a3", linewidth=0.8, linestyle="--", label="equal shares")
         for q, share, colour in ((0.01, result.top1_share, PALETTE[1]), (0.10, result.top10_share, PALETTE[2])):
-            ax.scatter([1 - q], [1 - share], color=colour, zorder=3,
-                       label=f"top {q:.0%} of authors: {share:.0%} of downloads")
-        ax.set_xlim(0, 1)
-        ax.set_ylim(0, 1)
-        ax.set_xlabel("Share of authors (least downloaded first)")
-        ax.set_ylabel("Share of downloads")
-        ax.set_title(f"Download concentration, {result.n_authors:,} authors")
-        ax.legend(frameon=False, loc="upper left", fontsize=7)
+            ax.scatter([q * 100], [share], color=colour, zorder=3, label=f"top {q:.0%}: {share:.1%} of downloads")
+        ax.set_xscale("log")
+        ax.set_ylim(0, 1.02)
+        ax.set_xlabel("Top x% of authors by downloads (log scale)")
+        ax.set_ylabel("Their share of all downloads")
+        ax.set_title(f"Download concentration ({result.snapshot_id})")
+        ax.legend(frameon=False, loc="lower right", fontsize=7)
+        ax.yaxis.grid(True, linewidth=0.4, alpha=0.6)
         fig.tight_layout()
     return fig

@@ -49,6 +49,7 @@ class ConcentrationResult:
     top_authors: list[dict[str, Any]]
     top_packages: list[dict[str, Any]]
     lorenz: list[list[float]]  # [share of authors (smallest first), share of downloads], 101 points
+    top_curve: list[list[float]]  # [share of authors (largest first, log-spaced), their share of downloads]
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -68,6 +69,14 @@ def lorenz_points(values: np.ndarray, n_points: int = 101) -> list[list[float]]:
     xs = np.linspace(0, 1, n_points)
     idx = np.round(xs * len(v)).astype(int)
     return [[round(float(x), 6), round(float(cum[i] / total), 6)] for x, i in zip(xs, idx)]
+
+
+def top_curve(sorted_desc: np.ndarray, n_points: int = 60) -> list[list[float]]:
+    n = len(sorted_desc)
+    cum = np.cumsum(sorted_desc.astype(float))
+    total = cum[-1] if n and cum[-1] > 0 else 1.0
+    ks = np.unique(np.round(np.logspace(0, np.log10(max(n, 1)), n_points)).astype(int))
+    return [[round(float(k / n), 8), round(float(cum[k - 1] / total), 8)] for k in ks]
 
 
 def concentration(
@@ -117,4 +126,5 @@ def concentration(
         ],
         top_packages=[{"package_id": str(a), "downloads": int(v)} for a, v in zip(tp["package_id"], tp["downloads"])],
         lorenz=lorenz_points(d),
+        top_curve=top_curve(d),
     )

@@ -1,0 +1,142 @@
+"""Verdict rules: every shipped rule checked on hand-built results, both ways."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ptmscope.claims import VERDICTS, evaluate, load_rules
+from ptmscope.claims.verdicts import parse_rules
+from ptmscope.errors import InputError
+
+RULES = {r.id: r for r in load_rules()}
+
+# (rule id, metric result as to_dict() would give it, expected verdict) -- values hand-picked
+# on both sides of the thresholds written in rules.toml.
+CASES = [
+    ("C1-preservation", {"summary": {"transformers_denominator": 500, "transformers_rate": 0.97,
+                                     "transformers_minus_best_other": 0.02}}, "supported"),
+    ("C1-preservation", {"summary": {"transformers_denominator": 500, "transformers_rate": 0.6,
+                                     "transformers_minus_best_other": -0.2}}, "not supported"),
+    ("C1-preservation", {"summary": {"transformers_denominator": 500, "transformers_rate": 0.4,
+                                     "transformers_minus_best_other": 0.1}}, "inconclusive"),
+    ("C1-preservation", {"summary": {"transformers_denominator": 5, "transformers_rate": 0.99,
+                                     "transformers_minus_best_other": 0.5}}, "inconclusive"),
+    ("C2-turnover", {"summary": {"n_steps": 3, "median_turnover_share": 0.10}}, "supported"),
+    ("C2-turnover", {"summary": {"n_steps": 3, "median_turnover_share": 0.55}}, "not supported"),
+    ("C2-turnover", {"summary": {"n_steps": 3, "median_turnover_share": 0.25}}, "inconclusive"),
+    ("C2-turnover", {"summary": {"n_steps": 0, "median_turnover_share": 0.10}}, "inconclusive"),
+    ("C2-descendants", {"n_bases": 400, "spearman": {"coef": 0.3, "ci": [0.2, 0.4]}}, "supported"),
+    ("C2-descendants", {"n_bases": 400, "spearman": {"coef": 0.0, "ci": [-0.05, 0.05]}}, "not supported"),
+    ("C2-descendants", {"n_bases": 400, "spearman": {"coef": 0.15, "ci": [-0.01, 0.3]}}, "inconclusive"),
+    ("C2-descendants", {"n_bases": 10, "spearman": {"coef": 0.9, "ci": [0.8, 0.95]}}, "inconclusive"),
+    ("C3-docs", {"summary": {"n": 2000, "correlation": 0.3, "ci_low": 0.25, "ci_high": 0.35}}, "supported"),
+    ("C3-docs", {"summary": {"n": 2000, "correlation": 0.01, "ci_low": -0.03, "ci_high": 0.05}}, "not supported"),
+    ("C4-attributes", {"n": 5000, "dl_min_p_holm": 1e-9, "dl_partial_r2": 0.08}, "supported"),
+    ("C4-attributes", {"n": 5000, "dl_min_p_holm": 0.5, "dl_partial_r2": 0.001}, "not supported"),
+    ("C4-attributes", {"n": 5000, "dl_min_p_holm": 0.001, "dl_partial_r2": 0.01}, "inconclusive"),
+    ("C5-underdoc", {"n_scored": 900, "sections_missing_in_half": 3, "max_section_missing_share": 0.8}, "supported"),
+    ("C5-underdoc", {"n_scored": 900, "sections_missing_in_half": 0, "max_section_missing_share": 0.1}, "not supported"),
+    ("C5-underdoc", {"n_scored": 900, "sections_missing_in_half": 1, "max_section_missing_share": 0.6}, "inconclusive"),
+    ("C6-naming", {"n_with_model_type": 1000, "share_not_naming_ci": [0.30, 0.36]}, "supported"),
+    ("C6-naming", {"n_with_model_type": 1000, "share_not_naming_ci": [0.02, 0.05]}, "not supported"),
+    ("C6-naming", {"n_with_model_type": 1000, "share_not_naming_ci": [0.12, 0.18]}, "inconclusive"),
+    ("C7-growth", {"n_months_fit": 30, "monthly_growth_ci": [0.05, 0.09]}, "supported"),
+    ("C7-growth", {"n_months_fit": 30, "monthly_growth_ci": [-0.04, -0.01]}, "not supported"),
+    ("C7-growth", {"n_months_fit": 30, "monthly_growth_ci": [-0.01, 0.03]}, "inconclusive"),
+    ("C7-growth", {"n_months_fit": 3, "monthly_growth_ci": [0.05, 0.09]}, "inconclusive"),
+    ("C8-concentration", {"n_authors": 5000, "top1_share": 0.7, "top10_share": 0.95}, "supported"),
+    ("C8-concentration", {"n_authors": 5000, "top1_share": 0.1, "top10_share": 0.4}, "not supported"),
+    ("C8-concentration", {"n_authors": 5000, "top1_share": 0.3, "top10_share": 0.7}, "inconclusive"),
+]
+
+
+@pytest.mark.parametrize("rule_id, result, expected", CASES)
+def test_rule_on_constructed_case(rule_id, result, expected):
+    v = evaluate(RULES[rule_id], result)
+    assert v.verdict == expected, v.reason
+    # the numbers used are reported
+    assert v.numbers and all(k.split(".")[0] in result or k.split(".")[0] == "summary" for k in v.numbers)
+
+
+def test_every_rule_is_tested_both_ways():
+    by_rule: dict[str, set[str]] = {}
+    for rid, _, exp in CASES:
+        by_rule.setdefault(rid, set()).add(exp)
+    assert set(by_rule) == set(RULES), "add CASES for new rules"
+    for rid, seen in by_rule.items():
+        assert {"supported", "not supported"} <= seen, rid
+
+
+def test_missing_number_is_inconclusive_with_reason():
+    v = evaluate(RULES["C2-turnover"], {"summary": {"n_steps": 2}})
+    assert v.verdict == "inconclusive"
+    assert "summary.median_turnover_share" in v.reason
+
+
+def test_nan_and_none_are_not_numbers():
+    for bad in (None, float("nan"), "0.1", True):
+        v = evaluate(RULES["C2-turnover"], {"summary": {"n_steps": 2, "median_turnover_share": bad}})
+        # "0.1" as a string is accepted as a number only if it parses; it does, so check explicitly
+        if bad == "0.1":
+            assert v.verdict == "supported"
+        else:
+            assert v.verdict == "inconclusive"
+
+
+def test_no_result_is_inconclusive():
+    assert evaluate(RULES["C7-growth"], None).verdict == "inconclusive"
+
+
+@given(st.floats(allow_nan=True, allow_infinity=True), st.integers(-5, 10))
+def test_turnover_rule_total_and_consistent(share, steps):
+    v = evaluate(RULES["C2-turnover"], {"summary": {"n_steps": steps, "median_turnover_share": share}})
+    assert v.verdict in VERDICTS
+    if v.verdict == "supported":
+        assert steps >= 1 and share <= 0.2
+    if v.verdict == "not supported":
+        assert steps >= 1 and share > 0.3
+    if steps >= 1 and math.isfinite(share) and (share <= 0.2 or share > 0.3):
+        assert v.verdict != "inconclusive"
+
+
+@given(st.dictionaries(st.text(max_size=5), st.recursive(st.none() | st.floats() | st.text(max_size=3),
+                                                          lambda c: st.lists(c, max_size=3) | st.dictionaries(st.text(max_size=3), c, max_size=3),
+                                                          max_leaves=8), max_size=4))
+def test_evaluate_never_raises_on_junk(junk):
+    for r in RULES.values():
+        assert evaluate(r, junk).verdict in VERDICTS
+
+
+@pytest.mark.parametrize(
+    "rule, message",
+    [
+        ({"id": "x", "claim": "C1", "metric": "m", "description": "d", "supported": [{"path": "a", "op": "~", "value": 1}],
+          "not_supported": [{"path": "a", "op": "<", "value": 1}]}, "op must be one of"),
+        ({"id": "x", "claim": "C1", "metric": "m", "description": "d", "supported": [{"path": "a", "op": "<", "value": "1"}],
+          "not_supported": [{"path": "a", "op": "<", "value": 1}]}, "finite number"),
+        ({"id": "x", "claim": "C1", "metric": "m", "description": "d", "supported": [{"path": "a", "op": "<", "value": 1}]},
+         "both supported and not_supported"),
+        ({"id": "x", "claim": "C99", "metric": "m", "description": "d", "supported": [{"path": "a", "op": "<", "value": 1}],
+          "not_supported": [{"path": "a", "op": "<", "value": 1}]}, "unknown claim"),
+    ],
+)
+def test_malformed_rules_refused(rule, message):
+    with pytest.raises(InputError, match=message) as exc:
+        parse_rules({"schema_version": 1, "rules": [rule]}, Path("r.toml"), claim_ids={"C1"})
+    assert "r.toml" in str(exc.value)
+
+
+def test_contradictory_rule_is_inconclusive():
+    (r,) = parse_rules(
+        {"schema_version": 1, "rules": [{"id": "x", "claim": "C1", "metric": "m", "description": "d",
+                                          "supported": [{"path": "a", "op": ">", "value": 0}],
+                                          "not_supported": [{"path": "a", "op": ">", "value": 1}]}]},
+        Path("r.toml"),
+    )
+    assert evaluate(r, {"a": 5}).verdict == "inconclusive"
+    assert evaluate(r, {"a": 0.5}).verdict == "supported"
