@@ -1,0 +1,68 @@
+"""``ptmscope crawl hf`` and ``ptmscope crawl status`` in-process."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from .helpers import status_of
+
+
+@pytest.fixture(autouse=True)
+def _no_token(monkeypatch):
+    monkeypatch.setenv("HF_TOKEN", "hf_secret_do_not_print")
+
+
+def test_crawl_hf_completes_and_exits_zero(cli, hub, store_path):
+    code, out, err = cli("crawl", "hf", "--store", store_path, "--endpoint", hub.url, "--page-size", "100", "--json")
+    assert code == 0, err
+    res = json.loads(out)
+    assert res["models"] == 230 and res["pages"] == 3
+    assert res["manifest"]["authenticated"] is True
+    assert "hf_secret" not in out + err
+    with open(store_path, "rb") as f:
+        assert b"hf_secret" not in f.read()
+
+
+def test_hf_endpoint_environment_variable_is_used(cli, hub, store_path, monkeypatch):
+    monkeypatch.setenv("HF_ENDPOINT", hub.url)
+    code, out, err = cli("crawl", "hf", "--store", store_path, "--limit", "10", "--quiet")
+    assert code == 0, err
+    assert "10 models in 1 pages" in out
+
+
+def test_stopped_crawl_exits_75_names_cursor_then_resume_and_abort(cli, hub, store_path):
+    hub.add_fault("503", page=1, times=1000)
+    args = ("crawl", "hf", "--store", store_path, "--endpoint", hub.url, "--page-size", "100", "--quiet")
+    code, out, err = cli(*args, "--max-retries", "1", "--backoff-base", "0.01")
+    assert code == 75
+    assert "page 2 (cursor " in err and "1 pages (100 models)" in err and "Rerun the same command" in err
+    assert "hf_secret" not in err
+    code, out, err = cli("crawl", "status", "--store", store_path, "--json")
+    (st,) = json.loads(out)
+    assert st["pages"] == 1 and st["models"] == 100 and st["next_cursor"] not in ("none", "first page")
+    # other parameters are refused with exit 1; --resume takes the stored ones
+    code, out, err = cli("crawl", "hf", "--store", store_path, "--endpoint", hub.url, "--page-size", "7")
+    assert code == 1 and "other parameters" in err
+    hub.clear_faults()
+    code, out, err = cli("crawl", "hf", "--store", store_path, "--resume", "--quiet")
+    assert code == 0, err
+    assert "(resumed)" in out
+    assert [s[1:] for s in status_of(store_path)] == [("complete", 230)]
+
+    hub.add_fault("503", page=0, times=1000)
+    code, _, _ = cli(*args, "--max-retries", "0")
+    assert code == 75
+    code, out, err = cli("crawl", "hf", "--store", store_path, "--abort")
+    assert code == 0 and "aborted hf-" in out
+    assert [s[1:] for s in status_of(store_path)] == [("complete", 230)]
+
+
+def test_bad_arguments_exit_1(cli, hub, store_path):
+    code, out, err = cli("crawl", "hf", "--store", store_path, "--endpoint", hub.url, "--expand", "usedStorage")
+    assert code == 1 and "usedStorage" in err
+    code, out, err = cli("crawl", "hf", "--store", store_path, "--endpoint", "ftp://x")
+    assert code == 1 and "--endpoint" in err
+    code, out, err = cli("crawl", "hf", "--store", store_path, "--sort", "nonsense")
+    assert code == 2

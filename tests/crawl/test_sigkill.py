@@ -1,0 +1,100 @@
+"""A crawl killed with SIGKILL at a random moment, then resumed, equals a clean crawl.
+
+The crawler runs as a subprocess (``python -m ptmscope crawl hf ...``); the
+fake Hub runs in the test process, which watches how many pages it served and
+kills the crawler after a random number of them plus a random delay, so kills
+land in page fetches, card downloads and commits alike.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from ptmscope.crawl import CrawlParams, RetryPolicy, crawl_hf
+from ptmscope.store import Store
+
+from .fakehub import FakeHub, synthetic_records
+from .helpers import snapshot_rows, status_of
+
+N_MODELS = 300
+PAGE = 20  # 15 pages
+
+
+def _cmd(hub: FakeHub, store) -> list[str]:
+    return [
+        sys.executable, "-m", "ptmscope", "crawl", "hf", "--store", str(store), "--endpoint", hub.url,
+        "--page-size", str(PAGE), "--cards", "--sort", "downloads", "--quiet", "--backoff-base", "0.05",
+    ]  # fmt: skip
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.pop("HF_TOKEN", None)
+    env["HF_HUB_DISABLE_IMPLICIT_TOKEN"] = "1"
+    return env
+
+
+def _run_and_kill(hub: FakeHub, store, served_before_kill: int, extra: float) -> bool:
+    """Start the crawler, SIGKILL it once the Hub has served that many pages in all. True if killed."""
+    proc = subprocess.Popen(_cmd(hub, store), env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while proc.poll() is None and len(hub.list_log) < served_before_kill and time.monotonic() < deadline:
+        time.sleep(0.005)
+    time.sleep(extra)
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        return True
+    assert proc.returncode == 0, proc.stderr.read().decode() if proc.stderr else ""
+    return False
+
+
+@pytest.fixture(scope="module")
+def clean(tmp_path_factory):
+    """The rows of an uninterrupted crawl of the same fake Hub."""
+    recs, cards = synthetic_records(N_MODELS, seed=11)
+    path = tmp_path_factory.mktemp("clean") / "clean.duckdb"
+    with FakeHub(recs, cards) as hub, Store(path) as st:
+        params = CrawlParams(endpoint=hub.url, page_size=PAGE, cards=True, sort="downloads")
+        crawl_hf(st, params, policy=RetryPolicy(base_delay=0.05))
+    return snapshot_rows(path)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_sigkill_at_random_pages_then_resume_equals_clean_crawl(tmp_path, clean, seed):
+    rng = random.Random(seed)
+    recs, cards = synthetic_records(N_MODELS, seed=11)
+    store = tmp_path / "killed.duckdb"
+    pages = N_MODELS // PAGE
+    # kill twice, after a random number of pages served in all (a resumed run re-serves at most one)
+    thresholds = sorted(rng.sample(range(1, pages - 2), 2))
+    with FakeHub(recs, cards) as hub:
+        hub.page_delay = 0.02
+        kills = [_run_and_kill(hub, store, t, rng.uniform(0.0, 0.08)) for t in thresholds]
+        assert kills[0]  # the first run cannot have finished before its threshold
+        states = status_of(store)
+        assert len(states) == 1
+        if kills[-1]:
+            assert states[0][1] == "in_progress"
+        hub.page_delay = 0.0
+        done = subprocess.run(_cmd(hub, store) + ["--json"], env=_env(), capture_output=True, timeout=120)
+    assert done.returncode == 0, done.stderr.decode()
+    if kills[-1]:
+        assert json.loads(done.stdout)["resumed"] is True
+    ((_, st, n),) = status_of(store)
+    assert st == "complete" and n == N_MODELS
+    got = snapshot_rows(store)
+    for table, want in clean.items():
+        assert got[table] == want, table
+    with Store(store, read_only=True) as s:
+        pages = [r[0] for r in s.con.execute("SELECT page_no FROM crawl_pages ORDER BY page_no").fetchall()]
+    assert pages == list(range(N_MODELS // PAGE))
