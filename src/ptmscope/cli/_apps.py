@@ -86,7 +86,10 @@ def _json_default(o: Any) -> Any:
 def run_app(application: typer.Typer, argv: list[str]) -> int:
     """Run the app; a PtmscopeError becomes one red line and exit code 1."""
     try:
-        application(args=argv, prog_name="ptmscope", standalone_mode=False)
+        rv = application(args=argv, prog_name="ptmscope", standalone_mode=False)
+        # with standalone_mode=False click returns (not raises) the code of `raise typer.Exit(n)`
+        if isinstance(rv, int) and not isinstance(rv, bool):
+            return rv
     except PtmscopeError as exc:
         console.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True, soft_wrap=True)
         return 1
