@@ -16,7 +16,7 @@ EngineChoice = enum.Enum("EngineChoice", {e: e for e in ENGINES}, type=str)  # t
 
 
 def _progress(msg: str) -> None:
-    console.print(msg, highlight=False, markup=False)
+    console.print(msg, highlight=False, markup=False, soft_wrap=True)
 
 
 @app.command("report")

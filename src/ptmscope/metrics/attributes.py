@@ -108,6 +108,30 @@ def design_table(backend: Any, sid: str) -> ibis.Table:
     )
 
 
+def _richest_snapshot(backend: Any, snapshot_id: str | None) -> Any:
+    """The hf snapshot with most models having both downloads and a library (the
+    attributes the regression needs); falls back to most models with downloads."""
+    if snapshot_id:
+        return pick_snapshot(backend, snapshot_id=snapshot_id)
+    p = backend.table("packages")
+    p = p.filter(p.downloads.notnull())
+    pl = backend.table("package_libraries").select("snapshot_id", "package_id").distinct()
+    snaps = backend.table("snapshots")
+    snaps = snaps.filter((snaps.registry == "hf") & (snaps.status == "complete")).select("snapshot_id")
+    rich = (
+        p.semi_join(pl, ["snapshot_id", "package_id"])
+        .semi_join(snaps, "snapshot_id")
+        .group_by("snapshot_id")
+        .aggregate(n=ibis._.count())
+        .order_by([ibis.desc("n"), ibis.desc("snapshot_id")])
+        .limit(1)
+        .execute()
+    )
+    if not rich.empty and int(rich["n"].iloc[0]) >= 30:
+        return pick_snapshot(backend, snapshot_id=str(rich["snapshot_id"].iloc[0]))
+    return pick_snapshot(backend, need=("downloads",), min_rows=30, what="attributes")
+
+
 def _pool(values: Any, top: int) -> tuple[Any, list[str]]:
     v = values.fillna("none").astype(str)
     counts = v[v != "none"].value_counts()
@@ -129,7 +153,7 @@ def attributes(
     import pandas as pd
     import statsmodels.api as sm
 
-    chosen = pick_snapshot(backend, need=("downloads",), snapshot_id=snapshot_id, min_rows=30, what="attributes")
+    chosen = _richest_snapshot(backend, snapshot_id)
     t = design_table(backend, chosen.snapshot_id)
     n_null = int(t.filter(t.downloads.isnull()).count().execute())
     t = t.filter(t.downloads.notnull())

@@ -64,7 +64,7 @@ def _card_snapshot(backend: Any, snapshot_id: str | None) -> Any:
         return pick_snapshot(backend, snapshot_id=snapshot_id)
     snaps = backend.table("snapshots")
     c = backend.table("cards")
-    n = c.filter(c.missing == False).group_by("snapshot_id").aggregate(n=ibis._.count())  # noqa: E712
+    n = c.filter((c.missing == False) & c.text.notnull()).group_by("snapshot_id").aggregate(n=ibis._.count())  # noqa: E712
     j = snaps.filter(snaps.registry == "hf").inner_join(n, "snapshot_id").execute()
     if j.empty:
         raise NotMeasurable("underdoc: no hf snapshot in the store has model-card texts")

@@ -1,0 +1,81 @@
+"""`ptmscope run CONFIG` (ingest + skip + report) and `ptmscope demo`."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import pytest
+
+from ptmscope.errors import InputError
+from ptmscope.pipeline import load_config
+
+
+def _pypi(path: Path, date: str, names: list[str]) -> Path:
+    rows = [{"download_count": 1000 - i, "project": n} for i, n in enumerate(names)]
+    data = {"last_update": f"{date} 09:00:00", "rows": rows}
+    with gzip.open(path, "wt", encoding="utf-8") as f:
+        json.dump(data, f)
+    return path
+
+
+def test_run_ingests_then_skips(tmp_path, cli):
+    d = tmp_path / "data"
+    d.mkdir()
+    a = _pypi(d / "2022-01-01_top-pypi-packages-30-days.json.gz", "2022-01-01", [f"p{i}" for i in range(30)])
+    b = _pypi(d / "2022-02-01_top-pypi-packages-30-days.json.gz", "2022-02-01", [f"p{i}" for i in range(5, 35)])
+    cfg = tmp_path / "conf" / "run.toml"
+    cfg.parent.mkdir()
+    cfg.write_text(
+        'base_dir = ".."\nstore = "s.duckdb"\n'
+        f'[[sources]]\npath = "data/{a.name}"\n[[sources]]\npath = "data/{b.name}"\n'
+        '[metrics.turnover]\nk = 10\n[report]\nout = "rep"\n',
+        encoding="utf-8",
+    )
+    code, out, err = cli("run", cfg)
+    assert code == 0, err
+    assert "ingest" in err and (tmp_path / "rep" / "index.html").exists()
+    r = json.loads((tmp_path / "rep" / "results.json").read_text())
+    assert len([s for s in r["snapshots"] if s["registry"] == "pypi"]) == 2
+    # no hf data: the hf claims are not measurable and the report says why
+    assert r["metrics"]["growth"]["status"] == "not measurable"
+    code, out, err = cli("run", cfg)
+    assert code == 0, err
+    assert err.count("skip") == 2 and "ingest " not in err
+
+
+def test_config_errors_name_the_file(tmp_path):
+    p = tmp_path / "bad.toml"
+    p.write_text('[metrics]\ninclude = ["nope"]\n', encoding="utf-8")
+    with pytest.raises(InputError, match=r"bad.toml.*unknown metric"):
+        load_config(p)
+    p.write_text('colour = "red"\n', encoding="utf-8")
+    with pytest.raises(InputError, match="unknown top-level"):
+        load_config(p)
+
+
+def test_missing_source_is_one_clear_error(tmp_path, cli):
+    cfg = tmp_path / "run.toml"
+    cfg.write_text('store = "s.duckdb"\n[[sources]]\npath = "absent.json.gz"\n', encoding="utf-8")
+    code, out, err = cli("run", cfg)
+    assert code == 1 and "absent.json.gz" in err and "not found" in err
+
+
+def test_example_config_points_at_shared_data():
+    cfg = load_config(Path(__file__).resolve().parents[2] / "examples" / "real-data.toml")
+    assert cfg.sources
+    for s in cfg.sources:
+        assert "/shared/data/" in s.path.as_posix()  # read in place, never copied into the repo
+    assert cfg.out.name == "report-real"
+
+
+@pytest.mark.slow
+def test_demo(tmp_path, cli):
+    code, out, err = cli("demo", "--out", tmp_path / "demo", "--models", "400")
+    assert code == 0, err
+    assert "SYNTHETIC" in out and "index.html" in out
+    r = json.loads((tmp_path / "demo" / "report" / "results.json").read_text())
+    assert r["synthetic"] is True
+    assert all(s["synthetic"] for s in r["snapshots"])
+    assert sum(m["status"] == "ok" for m in r["metrics"].values()) >= 6

@@ -1,0 +1,123 @@
+"""The report: self-contained, escaped, traceable, byte-reproducible."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from world import EVIL_ID
+
+from ptmscope.claims.verdicts import _MISSING, lookup
+
+
+def test_files_written(world_report):
+    for name in ("index.html", "report.md", "results.json"):
+        assert (world_report / name).stat().st_size > 1000
+    assert list((world_report / "figures").glob("*.svg"))
+
+
+def test_html_is_self_contained_and_locked_down(world_report):
+    html = (world_report / "index.html").read_text(encoding="utf-8")
+    assert '<meta http-equiv="Content-Security-Policy"' in html
+    csp = re.search(r'Content-Security-Policy" content="([^"]+)"', html).group(1)
+    assert "default-src 'none'" in csp and "script-src 'none'" in csp
+    assert "<script" not in html.lower()
+    # no external resource: every src/href is a fragment; http(s) only as XML namespaces
+    for attr, val in re.findall(r'\b(src|href)="([^"]*)"', html):
+        assert val.startswith("#"), (attr, val)
+    for url in re.findall(r"https?://[^\"'\s<>)]+", html):
+        assert url.startswith(("http://www.w3.org/", "http://purl.org/", "http://creativecommons.org/")), url
+    assert html.count("<svg") >= 5
+
+
+def test_data_text_is_escaped(world_report):
+    html = (world_report / "index.html").read_text(encoding="utf-8")
+    md = (world_report / "report.md").read_text(encoding="utf-8")
+    assert EVIL_ID not in html and EVIL_ID not in md
+    assert "&lt;img src=x onerror=alert(1)&gt;" in html
+    assert "&lt;img src=x onerror=alert(1)&gt;" in md
+    assert "onerror=alert(1)>" not in html
+
+
+def test_synthetic_is_labelled(world_report):
+    html = (world_report / "index.html").read_text(encoding="utf-8")
+    assert "<title>SYNTHETIC DATA" in html
+    assert (world_report / "report.md").read_text(encoding="utf-8").startswith("# SYNTHETIC DATA")
+    assert json.loads((world_report / "results.json").read_text())["synthetic"] is True
+
+
+def test_every_verdict_number_traces_to_a_metric_result(world_report):
+    r = json.loads((world_report / "results.json").read_text())
+    assert len(r["claims"]) == 12
+    n_checked = 0
+    for c in r["claims"]:
+        for v in c["verdicts"]:
+            m = r["metrics"][v["metric"]]
+            for path, value in v["numbers"].items():
+                got = lookup(m["result"], path)
+                assert got is not _MISSING
+                assert got == value or (isinstance(got, float) and abs(got - value) < 1e-12)
+                n_checked += 1
+            rule = next(x for x in r["rules"] if x["id"] == v["rule"])
+            assert v["conditions"]["supported"] == rule["supported"]
+    assert n_checked >= 8
+    # inputs are carried: snapshot ids of every cross-sectional metric are in the store's list
+    ids = {s["snapshot_id"] for s in r["snapshots"]}
+    for name in ("growth", "concentration", "naming", "attributes", "underdoc"):
+        assert r["metrics"][name]["result"]["snapshot_id"] in ids
+    assert all(len(s["source_sha256"]) == 64 for s in r["snapshots"])
+
+
+def test_hand_checked_numbers(world_report):
+    r = json.loads((world_report / "results.json").read_text())
+    n = r["metrics"]["naming"]["result"]
+    # world: every third model is "thing-<i>" (no architecture), the rest "<type>-model-<i>";
+    # model 0 is the evil id (no architecture in it): i % 3 == 0 -> 100 of 300 do not name it
+    assert n["n_with_model_type"] == 300 and n["n_naming_architecture"] == 200
+    u = r["metrics"]["underdoc"]["result"]
+    # 150 cards, alternating thin/full; thin cards miss limitations
+    assert u["n_cards"] == 150 and u["n_missing_card"] == 150
+    assert u["missing_share_cards"]["limitations"] == 0.5
+    g = r["metrics"]["growth"]["result"]
+    assert sum(g["counts"]) == 300
+
+
+def test_byte_reproducible(world_store, world_report, tmp_path):
+    from ptmscope.engine import connect
+    from ptmscope.pipeline import analyse
+    from ptmscope.report import write_report
+
+    b = connect(world_store)
+    a = analyse(b, params={"turnover": {"k": 50}, "descendants": {"n_boot": 100}, "preservation": {"n_boot": 100}})
+    b.disconnect()
+    again = write_report(a, tmp_path / "again")
+    for f in sorted(p.relative_to(world_report) for p in world_report.rglob("*") if p.is_file()):
+        assert (again / f).read_bytes() == (world_report / f).read_bytes(), f
+
+
+def test_empty_store_reports_what_cannot_be_measured(tmp_path, cli):
+    from ptmscope.store import Store
+
+    Store(tmp_path / "empty.duckdb").close()
+    code, out, err = cli("report", "--store", tmp_path / "empty.duckdb", "--out", tmp_path / "r")
+    assert code == 0, err
+    r = json.loads((tmp_path / "r" / "results.json").read_text())
+    assert all(m["status"] == "not measurable" and m["reason"] for m in r["metrics"].values())
+    assert {c["overall"] for c in r["claims"]} <= {"inconclusive", "not measurable"}
+    html = (tmp_path / "r" / "index.html").read_text()
+    assert "What could not be measured" in html
+
+
+def test_report_cli_refuses_missing_store(tmp_path, cli):
+    code, out, err = cli("report", "--store", tmp_path / "nope.duckdb", "--out", tmp_path / "r")
+    assert code == 1 and "no store here" in err
+    assert not (tmp_path / "r").exists()
+
+
+def test_claims_cli_reads_results(world_report, cli):
+    code, out, err = cli("claims", "--json", "--results", world_report / "results.json")
+    assert code == 0, err
+    d = json.loads(out)
+    c7 = next(c for c in d["claims"] if c["id"] == "C7")
+    assert c7["overall"] in ("supported", "not supported", "inconclusive")
+    assert c7["verdicts"][0]["rule"] == "C7-growth"
