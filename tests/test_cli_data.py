@@ -95,3 +95,39 @@ def test_human_output_and_errors(tmp_path, cli):
 def test_choices_come_from_the_library(tmp_path, cli, bad):
     code, _, _ = cli("ingest", _counts(tmp_path), bad, "--store", tmp_path / "s.duckdb")
     assert code == 2
+
+
+def test_dump_folder_pairs_cards_and_reingest_is_a_noop(tmp_path, cli):
+    d = tmp_path / "dump"
+    d.mkdir()
+    (d / "model_infos.jsonl").write_text(
+        json.dumps({"modelId": "a/b", "sha": "x", "lastModified": "2022-02-01T00:00:00Z", "downloads": 1}) + "\n"
+    )
+    (d / "model_cards.jsonl").write_text(json.dumps({"modelId": "a/b", "readme_missing": False, "readme": "# card"}) + "\n")
+    store = tmp_path / "s.duckdb"
+    code, out, err = cli("ingest", d, "--store", store, "--json")
+    assert code == 0, err
+    (res,) = json.loads(out)["results"]
+    assert res["format"] == "hf-api" and res["created"] is True
+    info = json.loads(cli("info", res["snapshot_id"], "--store", store, "--json")[1])
+    assert info["cards"] == {"rows": 1, "with_text": 1, "missing": 0}
+    # the same folder given as file + --cards is the same source: nothing new
+    code, out, _ = cli("ingest", d / "model_infos.jsonl", "--cards", d / "model_cards.jsonl", "--store", store, "--json")
+    assert code == 0 and json.loads(out)["results"][0]["created"] is False
+
+
+def test_directory_of_snapshots_in_one_call(tmp_path, cli):
+    d = tmp_path / "npm"
+    d.mkdir()
+    for day, data in (("20250101", {"a": 2, "b": 1}), ("20250201", {"a": 3})):
+        (d / f"2.{day}.0_counts.json").write_text(json.dumps(data))
+    store = tmp_path / "s.duckdb"
+    code, out, _ = cli("ingest", d, "--store", store, "--json")
+    assert code == 0
+    assert [(r["taken_at"], r["rows"], r["created"]) for r in json.loads(out)["results"]] == [
+        ("2025-01-01", 2, True), ("2025-02-01", 1, True),
+    ]
+    code, out, _ = cli("ingest", d, "--store", store, "--json")
+    assert [r["created"] for r in json.loads(out)["results"]] == [False, False]
+    snaps = json.loads(cli("snapshots", "--store", store, "--json")[1])["snapshots"]
+    assert [s["row_count"] for s in snaps] == [2, 1]

@@ -148,7 +148,18 @@ def plan(
         files = _files_of(path)
         if not files:
             raise InputError(path, "empty directory: no data files")
-        if cards_path is not None and len(files) > 1:
+        cards_files = [f for f in files if hf_api.is_cards_file(_head(f))]
+        files = [f for f in files if f not in cards_files]
+        if cards_files and cards_path is None:
+            # a dump folder (model_infos + model_cards): pair them when unambiguous
+            dumps = [f for f in files if format in (None, "hf-api") and hf_api.detect(f, _head(f))]
+            if len(cards_files) == 1 and len(dumps) == 1 and len(files) == 1:
+                opts.cards_path = cards_files[0]
+            else:
+                raise InputError(path, f"{cards_files[0].name} is a cards file; pass the dump with --cards {cards_files[0]}")
+        if not files:
+            raise InputError(path, "no data files (only model cards)")
+        if opts.cards_path is not None and len(files) > 1:
             raise InputError(path, "--cards goes with one Hub API dump, not a directory of files")
         opts.sidecar = sidecar_rows(path)
     else:

@@ -343,11 +343,19 @@ def _date_from_records(pkg: pa.Table) -> dt.date | None:
 def detect(path: Path, head: bytes) -> bool:
     """JSON (lines) whose first record has a ``modelId`` or ``id`` and Hub-looking fields."""
     h = head.lstrip()[:4096]
-    if not (h.startswith(b"{") or h.startswith(b"[")):
+    if not (h.startswith(b"{") or h.startswith(b"[")) or is_cards_file(head):
         return False
     return (b'"modelId"' in h or b'"id"' in h) and any(
         k in h for k in (b'"sha"', b'"lastModified"', b'"last_modified"', b'"pipeline_tag"', b'"tags"', b'"downloads"')
     )
+
+
+def is_cards_file(head: bytes) -> bool:
+    """JSON lines of model cards (``modelId``/``id`` with ``readme``/``readme_missing``), not ModelInfo."""
+    first = head.lstrip()[:4096].split(b"\n", 1)[0]
+    return first.startswith(b"{") and (b'"readme"' in first or b'"readme_missing"' in first) and (
+        b'"modelId"' in first or b'"id"' in first
+    ) and b'"sha"' not in first
 
 
 def read(path: Path, opts: ReadOptions | None = None) -> SnapshotBatch:
