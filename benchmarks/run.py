@@ -1,0 +1,399 @@
+"""Scale benchmark: ingest, each metric, the whole pipeline, DuckDB vs Spark vs the paper's pandas code.
+
+    .venv/bin/python benchmarks/run.py --sizes 100k,1m,3m            # the full run (long)
+    .venv/bin/python benchmarks/run.py --sizes 20k,50k --no-spark    # a quick look
+
+For every size N (models per snapshot; S snapshots, default 4) it measures,
+each phase in a fresh subprocess so peak memory (max RSS) is per phase:
+
+* ``ingest``: synthetic world -> DuckDB store (:func:`ptmscope.synth.write_store`,
+  cards off: the C1/C2 metrics do not read them);
+* each metric on DuckDB, point estimates only (``n_boot=0``, what the pandas
+  baseline computes too): turnover (hf, K=1000, all S snapshots), preservation
+  (``paper`` = eq. 1 and ``artifact``), descendants (``own`` and the code's
+  ``descendants_sum``);
+* ``pipeline``: all of the above in one process, plus npm and PyPI turnover,
+  with the metrics' default statistics (bootstrap intervals included);
+* ``spark``: Spark local mode: session + export + views, then each metric;
+* ``baseline``: ``benchmarks/baseline_pandas.py`` on frames loaded from the
+  store (loading not timed), each algorithm capped at ``--budget`` seconds
+  and extrapolated beyond it.
+
+Results: ``benchmarks/results/<timestamp>.json`` and the tables in
+``docs/scale.md`` (between the BEGIN/END markers), with the machine's
+description and load.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+METRICS = ("turnover", "preservation", "preservation_artifact", "descendants", "descendants_sum")
+BASELINE_OF = {
+    "turnover": "turnover",
+    "preservation": "preservation_eq1",
+    "preservation_artifact": "preservation_artifact",
+    "descendants_sum": "descendants",
+}
+
+
+def parse_size(s: str) -> int:
+    s = s.strip().lower()
+    mult = 1
+    if s.endswith("k"):
+        mult, s = 1000, s[:-1]
+    elif s.endswith("m"):
+        mult, s = 1_000_000, s[:-1]
+    return int(float(s) * mult)
+
+
+def fmt_size(n: int) -> str:
+    return f"{n // 1_000_000}M" if n % 1_000_000 == 0 else f"{n // 1000}k" if n % 1000 == 0 else str(n)
+
+
+def maxrss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+# ---------------------------------------------------------------------------
+# phases (run in subprocesses)
+# ---------------------------------------------------------------------------
+
+
+def run_metric(backend: Any, name: str, *, n_boot: int | None = 0, registry: str = "hf") -> Any:
+    from ptmscope.metrics.descendants import descendants
+    from ptmscope.metrics.preservation import preservation
+    from ptmscope.metrics.turnover import turnover
+
+    kw = {} if n_boot is None else {"n_boot": n_boot}
+    if name == "turnover":
+        return turnover(backend, registry, k=1000)
+    if name == "preservation":
+        return preservation(backend, mode="paper", **kw)
+    if name == "preservation_artifact":
+        return preservation(backend, mode="artifact", **kw)
+    if name == "descendants":
+        return descendants(backend, popularity="own", **kw)
+    if name == "descendants_sum":
+        return descendants(backend, popularity="descendants_sum", mode="artifact", **kw)
+    raise ValueError(name)
+
+
+def phase_ingest(a: argparse.Namespace) -> dict[str, Any]:
+    from ptmscope.synth import SynthConfig, write_store
+
+    p = Path(a.store)
+    for suffix in ("", ".wal"):
+        Path(str(p) + suffix).unlink(missing_ok=True)
+    cfg = SynthConfig(models=a.size, snapshots=a.snapshots, seed=a.seed, cards="none")
+    t0 = time.perf_counter()
+    res = write_store(p, cfg)
+    el = time.perf_counter() - t0
+    return {"seconds": el, "maxrss_mb": maxrss_mb(), "rows": sum(r.rows for r in res),
+            "store_mb": p.stat().st_size / 1e6}
+
+
+def phase_metric(a: argparse.Namespace) -> dict[str, Any]:
+    from ptmscope.engine import connect
+
+    t0 = time.perf_counter()
+    be = connect(a.store)
+    run_metric(be, a.metric)
+    return {"seconds": time.perf_counter() - t0, "maxrss_mb": maxrss_mb()}
+
+
+def phase_pipeline(a: argparse.Namespace) -> dict[str, Any]:
+    from ptmscope.engine import connect
+
+    t0 = time.perf_counter()
+    be = connect(a.store)
+    parts = {}
+    for name in METRICS:
+        t1 = time.perf_counter()
+        run_metric(be, name, n_boot=None)
+        parts[name] = time.perf_counter() - t1
+    for reg in ("npm", "pypi"):
+        t1 = time.perf_counter()
+        run_metric(be, "turnover", registry=reg)
+        parts[f"turnover_{reg}"] = time.perf_counter() - t1
+    return {"seconds": time.perf_counter() - t0, "maxrss_mb": maxrss_mb(), "parts": parts}
+
+
+def _jvm_peak_mb(backend: Any) -> float | None:
+    try:
+        proc = backend._session.sparkContext._gateway.proc  # the JVM launched by pyspark
+        status = Path(f"/proc/{proc.pid}/status").read_text()
+        for line in status.splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except Exception:
+        return None
+    return None
+
+
+def phase_spark(a: argparse.Namespace) -> dict[str, Any]:
+    from ptmscope.spark import connect_spark
+
+    t0 = time.perf_counter()
+    be = connect_spark(a.store, conf={"spark.driver.memory": a.spark_memory})
+    out: dict[str, Any] = {"connect_seconds": time.perf_counter() - t0, "metrics": {}}
+    for name in METRICS:
+        t1 = time.perf_counter()
+        run_metric(be, name)
+        out["metrics"][name] = time.perf_counter() - t1
+    out["maxrss_mb"] = maxrss_mb()
+    out["jvm_peak_mb"] = _jvm_peak_mb(be)
+    be._session.stop()
+    return out
+
+
+def phase_baseline(a: argparse.Namespace) -> dict[str, Any]:
+    import baseline_pandas as bp
+
+    from ptmscope.store import Store
+
+    with Store(a.store, read_only=True) as st:
+        snaps = [s.snapshot_id for s in st.snapshots("hf")]
+        t0 = time.perf_counter()
+        frames = bp.load(st.con, snaps)
+        load_s = time.perf_counter() - t0
+    last = snaps[-1]
+    one = {k: v[v["snapshot_id"] == last] for k, v in frames.items()}
+    out: dict[str, Any] = {"load_seconds": load_s, "metrics": {}}
+    runs = [
+        bp.turnover([frames["models"][frames["models"]["snapshot_id"] == s] for s in snaps]),
+        bp.preservation_eq1(one["model_to_library"], one["model_to_base_model"], a.budget),
+        bp.preservation_artifact(one["model_to_library"], one["model_to_base_model"], a.budget),
+        bp.descendants(one["models"], one["model_to_base_model"], a.budget),
+    ]
+    for r in runs:
+        out["metrics"][r.name] = {"seconds": r.seconds, "extrapolated": r.extrapolated,
+                                  "groups_done": r.groups_done, "groups_total": r.groups_total}
+    out["maxrss_mb"] = maxrss_mb()
+    return out
+
+
+PHASES = {"ingest": phase_ingest, "metric": phase_metric, "pipeline": phase_pipeline,
+          "spark": phase_spark, "baseline": phase_baseline}
+
+
+def sub(phase: str, a: argparse.Namespace, **extra: Any) -> dict[str, Any]:
+    cmd = [sys.executable, __file__, "_phase", phase, "--store", str(a.store_for), "--size", str(a.size_now),
+           "--snapshots", str(a.snapshots), "--seed", str(a.seed), "--budget", str(a.budget),
+           "--spark-memory", a.spark_memory]
+    for k, v in extra.items():
+        cmd += [f"--{k}", str(v)]
+    t0 = time.perf_counter()
+    p = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "PYTHONHASHSEED": "0"})
+    if p.returncode != 0:
+        print(p.stderr[-3000:], file=sys.stderr)
+        return {"error": p.stderr.strip().splitlines()[-1] if p.stderr.strip() else f"exit {p.returncode}",
+                "wall_seconds": time.perf_counter() - t0}
+    res = json.loads(p.stdout.strip().splitlines()[-1])
+    res["wall_seconds"] = time.perf_counter() - t0
+    return res
+
+
+# ---------------------------------------------------------------------------
+# driver
+# ---------------------------------------------------------------------------
+
+
+def machine() -> dict[str, Any]:
+    import duckdb
+    import ibis
+    import pandas
+
+    info: dict[str, Any] = {"python": platform.python_version(), "platform": platform.platform(),
+                            "cores": os.cpu_count(), "duckdb": duckdb.__version__, "ibis": ibis.__version__,
+                            "pandas": pandas.__version__}
+    try:
+        import pyspark
+
+        info["pyspark"] = pyspark.__version__
+    except ImportError:
+        pass
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                info["cpu"] = line.split(":", 1)[1].strip()
+                break
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal"):
+                info["mem_gb"] = round(int(line.split()[1]) / 1024 / 1024, 1)
+    except OSError:
+        pass
+    info["loadavg_start"] = os.getloadavg()
+    return info
+
+
+def fit_k(sizes: list[int], secs: list[float]) -> float | None:
+    import numpy as np
+
+    pts = [(n, s) for n, s in zip(sizes, secs) if s and s > 0]
+    if len(pts) < 2:
+        return None
+    x, y = np.log([p[0] for p in pts]), np.log([p[1] for p in pts])
+    return float(np.polyfit(x, y, 1)[0])
+
+
+def main_run(a: argparse.Namespace) -> dict[str, Any]:
+    sizes = [parse_size(s) for s in a.sizes.split(",")]
+    work = Path(a.workdir)
+    work.mkdir(parents=True, exist_ok=True)
+    report: dict[str, Any] = {"started": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+                              "machine": machine(), "snapshots": a.snapshots, "seed": a.seed,
+                              "budget_s": a.budget, "sizes": {}}
+    for n in sizes:
+        a.size_now = n
+        a.store_for = work / f"bench-{fmt_size(n)}.duckdb"
+        r: dict[str, Any] = {}
+        print(f"== {fmt_size(n)} models x {a.snapshots} snapshots", flush=True)
+        r["ingest"] = sub("ingest", a)
+        print("  ingest", r["ingest"], flush=True)
+        r["duckdb"] = {m: sub("metric", a, metric=m) for m in METRICS}
+        print("  duckdb", {m: round(v.get("seconds", -1), 2) for m, v in r["duckdb"].items()}, flush=True)
+        r["pipeline"] = sub("pipeline", a)
+        print("  pipeline", r["pipeline"], flush=True)
+        if not a.no_spark and (a.spark_max is None or n <= parse_size(a.spark_max)):
+            r["spark"] = sub("spark", a)
+            print("  spark", r["spark"], flush=True)
+        if not a.no_baseline:
+            r["baseline"] = sub("baseline", a)
+            print("  baseline", r["baseline"], flush=True)
+        report["sizes"][fmt_size(n)] = {"n": n, **r}
+        if not a.keep:
+            a.store_for.unlink(missing_ok=True)
+    report["machine"]["loadavg_end"] = os.getloadavg()
+    report["finished"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    # scaling exponents
+    ns = [v["n"] for v in report["sizes"].values()]
+    k: dict[str, Any] = {}
+    k["ingest"] = fit_k(ns, [v["ingest"].get("seconds") for v in report["sizes"].values()])
+    for m in METRICS:
+        k[m] = fit_k(ns, [v["duckdb"][m].get("seconds") for v in report["sizes"].values()])
+    k["pipeline"] = fit_k(ns, [v["pipeline"].get("seconds") for v in report["sizes"].values()])
+    report["scaling_k"] = k
+    return report
+
+
+def f(x: Any, nd: int = 2) -> str:
+    if x is None:
+        return "–"
+    if isinstance(x, float):
+        return f"{x:,.{nd}f}"
+    return f"{x:,}" if isinstance(x, int) else str(x)
+
+
+def render(report: dict[str, Any]) -> str:
+    m = report["machine"]
+    lines = [
+        f"Run {report['started']} .. {report['finished']}; {report['snapshots']} snapshots; seed {report['seed']}; "
+        f"baseline budget {report['budget_s']:.0f} s per algorithm.",
+        "",
+        f"Machine: {m.get('cpu', '?')}, {m.get('cores')} cores, {m.get('mem_gb')} GB RAM; {m.get('platform')}; "
+        f"Python {m.get('python')}, DuckDB {m.get('duckdb')}, Ibis {m.get('ibis')}, pandas {m.get('pandas')}, "
+        f"PySpark {m.get('pyspark', '–')}. Load average at start {tuple(round(x, 1) for x in m['loadavg_start'])}, "
+        f"at end {tuple(round(x, 1) for x in m['loadavg_end'])} (the machine is shared with other jobs).",
+        "",
+        "### Ingest and pipeline (DuckDB)",
+        "",
+        "| models/snapshot | rows written | ingest s | ingest peak MB | store MB | pipeline s | pipeline peak MB | ingest + pipeline s |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for label, v in report["sizes"].items():
+        ing, pip = v["ingest"], v["pipeline"]
+        tot = (ing.get("seconds") or 0) + (pip.get("seconds") or 0) if "seconds" in ing and "seconds" in pip else None
+        lines.append(f"| {label} | {f(ing.get('rows'))} | {f(ing.get('seconds'), 1)} | {f(ing.get('maxrss_mb'), 0)} | "
+                     f"{f(ing.get('store_mb'), 0)} | {f(pip.get('seconds'), 1)} | {f(pip.get('maxrss_mb'), 0)} | {f(tot, 1)} |")
+    lines += ["", "### Each metric: DuckDB vs Spark local vs the paper's pandas code (point estimates, seconds)", "",
+              "| models/snapshot | metric | DuckDB s | DuckDB peak MB | Spark s | pandas baseline s | baseline / DuckDB |",
+              "|---|---|---|---|---|---|---|"]
+    for label, v in report["sizes"].items():
+        for met in METRICS:
+            d = v["duckdb"][met]
+            sp = v.get("spark", {}).get("metrics", {}).get(met)
+            bname = BASELINE_OF.get(met)
+            b = v.get("baseline", {}).get("metrics", {}).get(bname) if bname else None
+            bs = None if b is None else b["seconds"]
+            mark = "" if not b or not b["extrapolated"] else f" (extrapolated from {b['groups_done']:,}/{b['groups_total']:,} groups)"
+            ratio = None if not bs or not d.get("seconds") else bs / d["seconds"]
+            lines.append(f"| {label} | {met} | {f(d.get('seconds'))} | {f(d.get('maxrss_mb'), 0)} | {f(sp)} | "
+                         f"{f(bs)}{mark} | {f(ratio, 0) + 'x' if ratio else '–'} |")
+    lines += ["", "Spark session start + store export + views:"]
+    for label, v in report["sizes"].items():
+        sp = v.get("spark")
+        if sp and "connect_seconds" in sp:
+            lines.append(f"- {label}: {f(sp['connect_seconds'], 1)} s; driver (Python) peak {f(sp.get('maxrss_mb'), 0)} MB, "
+                         f"JVM peak {f(sp.get('jvm_peak_mb'), 0)} MB")
+        elif sp:
+            lines.append(f"- {label}: error: {sp.get('error')}")
+    lines += ["", "Scaling exponent k (time ∝ N^k, least squares on log-log over the sizes above):", ""]
+    lines += [f"- {name}: k = {f(val)}" for name, val in report["scaling_k"].items()]
+    return "\n".join(lines) + "\n"
+
+
+def write_docs(text: str, path: Path) -> None:
+    begin, end = "<!-- BEGIN BENCHMARK RESULTS -->", "<!-- END BENCHMARK RESULTS -->"
+    doc = path.read_text() if path.exists() else f"# Scale\n\n{begin}\n{end}\n"
+    if begin not in doc:
+        doc += f"\n{begin}\n{end}\n"
+    head, rest = doc.split(begin, 1)
+    _, tail = rest.split(end, 1)
+    path.write_text(f"{head}{begin}\n{text}{end}{tail}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    if len(sys.argv) > 1 and sys.argv[1] == "_phase":
+        ap.add_argument("_phase")
+        ap.add_argument("phase", choices=sorted(PHASES))
+        ap.add_argument("--store", required=True)
+        ap.add_argument("--size", type=int, required=True)
+        ap.add_argument("--snapshots", type=int, default=4)
+        ap.add_argument("--seed", type=int, default=0)
+        ap.add_argument("--budget", type=float, default=300)
+        ap.add_argument("--metric")
+        ap.add_argument("--spark-memory", default="4g")
+        a = ap.parse_args()
+        print(json.dumps(PHASES[a.phase](a)))
+        return
+    ap.add_argument("--sizes", default="100k,1m,3m")
+    ap.add_argument("--snapshots", type=int, default=4)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--budget", type=float, default=300, help="seconds per pandas baseline algorithm before extrapolating")
+    ap.add_argument("--no-spark", action="store_true")
+    ap.add_argument("--spark-max", default=None, help="largest size to run on Spark (e.g. 1m)")
+    ap.add_argument("--spark-memory", default="4g")
+    ap.add_argument("--no-baseline", action="store_true")
+    ap.add_argument("--workdir", default="/tmp/ptmscope-bench")
+    ap.add_argument("--keep", action="store_true", help="keep the benchmark stores")
+    ap.add_argument("--docs", default=str(ROOT / "docs" / "scale.md"))
+    ap.add_argument("--no-docs", action="store_true")
+    a = ap.parse_args()
+    report = main_run(a)
+    out = ROOT / "benchmarks" / "results"
+    out.mkdir(parents=True, exist_ok=True)
+    stamp = report["started"].replace(":", "").replace("-", "")[:15]
+    (out / f"{stamp}.json").write_text(json.dumps(report, indent=2, sort_keys=True, default=str))
+    text = render(report)
+    print(text)
+    if not a.no_docs:
+        write_docs(text, Path(a.docs))
+
+
+if __name__ == "__main__":
+    main()
