@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from ptmscope.crawl import CrawlArgumentError, CrawlParams, abort, status
+from ptmscope.crawl import Clock, CrawlArgumentError, CrawlParams, abort, crawl_hf, status
 from ptmscope.crawl.hub import DEFAULT_EXPAND, HubCrawler
 from ptmscope.store import Store
 
@@ -160,3 +162,45 @@ def test_interrupted_crawl_shows_in_progress_resumes_and_abort_discards(hub, sma
             "(SELECT count(*) FROM crawl_pages), (SELECT count(*) FROM snapshots)"
         ).fetchall()[0]
     assert left == (230, 1, 5, 1)  # only the complete snapshot is left
+
+
+def test_page_that_changes_between_a_failed_request_and_its_retry(hub, small, crawl, store_path):
+    """The first answer for page 3 is a 503; by the retry a served model has moved into page 3."""
+    recs, _ = small
+    hub.add_fault("503", page=2)
+    hub.add_fault("shift", page=2)
+    res = crawl(hub, sort="likes")
+    ids = [r[0] for r in rows(store_path, "packages")]
+    assert sorted(ids) == sorted(r["id"] for r in recs)
+    assert res.counters["duplicates"] == 1 and res.counters["retries"] == 1
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    page_size=st.integers(3, 50),
+    limit=st.none() | st.integers(1, 60),
+    sort=st.sampled_from([None, "downloads", "likes", "created_at", "last_modified"]),
+)
+def test_any_page_size_and_limit_gives_the_served_prefix(tmp_path_factory, page_size, limit, sort):
+    recs, cards = synthetic_records(40, seed=5)
+    store = tmp_path_factory.mktemp("prop") / "s.duckdb"
+    api_sort = {"created_at": "createdAt", "last_modified": "lastModified"}.get(sort, sort)
+    with FakeHub(recs, cards) as h, Store(store) as s:
+        res = crawl_hf(s, CrawlParams(endpoint=h.url, page_size=page_size, limit=limit, sort=sort),
+                       clock=Clock(sleep=lambda x: None))  # fmt: skip
+        want = h.served_ids(api_sort)[: limit or None]
+        got = [r[0] for r in s.con.execute("SELECT raw_id FROM packages").fetchall()]
+        n_req = h.requests["list"]
+    assert sorted(got) == sorted(want) and res.models == len(want)
+    # one request per page, and none after the limit is reached
+    assert n_req == -(-len(want) // min(page_size, limit or page_size))
+
+
+def test_snapshots_all_lists_the_unfinished_crawl(cli, hub, crawl, store_path):
+    hub.add_fault("503", page=1, times=100)
+    with pytest.raises(Exception):
+        crawl(hub)
+    code, out, err = cli("snapshots", "--all", "--json", "--store", store_path)
+    assert code == 0, err
+    (snap,) = json.loads(out)["snapshots"]
+    assert snap["status"] == "in_progress" and snap["source_format"] == "hf-crawl" and snap["row_count"] == 50
