@@ -71,6 +71,9 @@ def _registries_with_snapshots(backend: Any, minimum: int) -> list[str]:
     return sorted(str(r) for r, n in zip(df["registry"], df["n"]) if int(n) >= minimum)
 
 
+PARTIAL_KINDS = ("fewer_than_k", "few_rows", "low_kth")
+
+
 def run_turnover(backend: Any, params: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
     from .metrics._select import NotMeasurable
     from .metrics.turnover import turnover
@@ -93,19 +96,35 @@ def run_turnover(backend: Any, params: dict[str, Any]) -> tuple[Any, dict[str, A
         if isinstance(res, Exception):
             per_reg[reg] = {"error": str(res)}
             continue
-        shares = [1 - s.remained / s.in_top for s in res.steps[1:] if s.in_top]
+        # a step touching a snapshot the coverage check flags as a partial listing is
+        # reported but left out of the median: partial lists inflate turnover
+        flagged = {w.snapshot_id for w in res.warnings if w.kind in PARTIAL_KINDS}
+        steps = list(zip(res.steps[:-1], res.steps[1:]))
+        all_shares = [1 - b.remained / b.in_top for a, b in steps if b.in_top]
+        shares = [
+            1 - b.remained / b.in_top
+            for a, b in steps
+            if b.in_top and a.snapshot_id not in flagged and b.snapshot_id not in flagged
+        ]
         per_reg[reg] = {
             "n_steps": len(shares),
+            "n_steps_all": len(all_shares),
             "turnover_shares": shares,
+            "turnover_shares_all": all_shares,
+            "flagged_snapshots": sorted(flagged),
             "median_turnover_share": statistics.median(shares) if shares else None,
+            "median_turnover_share_all": statistics.median(all_shares) if all_shares else None,
         }
     hf = per_reg["hf"]
     data = results["hf"].to_dict()
     data["summary"] = {
-        "formula": "turnover share of step i = 1 - Remained_i / |T_i| (i >= 2); median over steps",
+        "formula": "turnover share of step i = 1 - Remained_i / |T_i| (i >= 2); median over the steps whose "
+        "two snapshots the coverage check does not flag as partial (" + ", ".join(PARTIAL_KINDS) + ")",
         "k": k,
         "n_steps": hf["n_steps"],
         "median_turnover_share": hf["median_turnover_share"],
+        "median_turnover_share_all": hf["median_turnover_share_all"],
+        "flagged_snapshots": hf["flagged_snapshots"],
         "by_registry": per_reg,
     }
     data["other_registries"] = {r: v.to_dict() for r, v in results.items() if r != "hf" and not isinstance(v, Exception)}

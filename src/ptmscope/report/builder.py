@@ -217,7 +217,9 @@ KEY_NUMBERS: dict[str, list[tuple[str, str]]] = {
     "turnover": [
         ("inputs.snapshot_ids", "hf snapshots"),
         ("inputs.k", "K"),
-        ("summary.median_turnover_share", "median turnover share per step (hf)"),
+        ("summary.median_turnover_share", "median turnover share per step (hf, steps between complete listings)"),
+        ("summary.median_turnover_share_all", "median over all steps (incl. flagged partial listings)"),
+        ("summary.flagged_snapshots", "snapshots flagged as partial"),
         ("distinct_ever", "distinct packages ever in the hf top-K"),
     ],
     "descendants": [
@@ -320,8 +322,10 @@ def tables_for(metric: str, data: dict[str, Any]) -> list[tuple[str, list[str], 
     elif metric == "turnover":
         rows = []
         for reg, v in sorted(data.get("summary", {}).get("by_registry", {}).items()):
-            rows.append([reg, v.get("n_steps"), v.get("median_turnover_share"), v.get("error")])
-        t.append(("Turnover by registry (same K)", ["registry", "steps", "median turnover share", "note"], rows))
+            rows.append([reg, v.get("n_steps"), v.get("median_turnover_share"), v.get("median_turnover_share_all"),
+                         v.get("error") or ", ".join(v.get("flagged_snapshots", [])) or ""])
+        t.append(("Turnover by registry (same K)", ["registry", "steps used", "median turnover share",
+                  "median, all steps", "flagged partial / error"], rows))
     elif metric == "preservation":
         rows = [[r["library"], r["rate"], [r["ci_low"], r["ci_high"]], r["numerator"], r["denominator"]]
                 for r in data.get("libraries", [])[:10]]
