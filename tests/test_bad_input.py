@@ -138,3 +138,12 @@ def test_duplicate_ids_are_kept_once_and_reported(tmp_path, cli, seeded):
     assert res["warnings"] == ["1 duplicate ids (kept the first row of each; e.g. a/b)"]
     code, out, _ = cli("info", res["snapshot_id"], "--store", seeded, "--json")
     assert json.loads(out)["downloads"]["sum"] == 6  # the first a/b (5) + c/d (1)
+
+
+def test_top_pypi_bad_count_names_the_row(tmp_path, cli):
+    p = tmp_path / "2020-01-01_top-pypi-packages.json"
+    p.write_text(json.dumps({"last_update": "2020-01-01", "rows": [{"download_count": 5, "project": "a"}, {"download_count": -2, "project": "b"}]}))
+    code, _, err = cli("ingest", p, "--store", tmp_path / "s.duckdb")
+    assert code == 1
+    assert f"{p} (column download_count): download_count must not be negative, got -2 (row 2)" in err
+    assert not (tmp_path / "s.duckdb").exists()

@@ -243,3 +243,29 @@ def test_lineage_edges_raw_family_file(tmp_path):
     lin = sorted((r["child"], r["parent_id"], r["relation"]) for r in _rows(p, "lineage"))
     assert lin == [("u/a", "base/M", "finetune"), ("u/b", "base/M", "finetune"), ("u/c", "base/M", "adapter")]
     assert _rows(p)[0]["downloads"] == 7
+
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+
+@settings(max_examples=200)
+@given(names=st.lists(st.text(alphabet=st.characters(codec="ascii", exclude_categories=("Cc",)), min_size=1, max_size=15).filter(lambda s: s.strip()), min_size=1, max_size=20),
+       registry=st.sampled_from(["hf", "npm", "pypi"]))
+def test_bulk_id_normalisation_equals_the_reference(names, registry):
+    from ptmscope.aliases import normalise_id
+    from ptmscope.sources._common import normalise_id_array
+
+    got = normalise_id_array(registry, names, path="x", line_offset=1, column="id").to_pylist()
+    assert got == [normalise_id(registry, n) for n in names]
+
+
+@given(ids=st.lists(st.sampled_from(["a", "b", "c", "d"]), max_size=30))
+def test_dedupe_keeps_first_occurrences_in_order(ids):
+    from ptmscope.sources._common import Notes, dedupe_first
+
+    notes = Notes()
+    keep = dedupe_first(ids, source="x", notes=notes)
+    expected = [i for i, v in enumerate(ids) if v not in ids[:i]]
+    assert keep == expected
+    assert bool(notes.warnings) == (len(expected) != len(ids))

@@ -182,11 +182,24 @@ def parse_date(value: str, *, what: str = "--date") -> dt.date:
         raise InputError(what, f"not a date (YYYY-MM-DD): {value!r}") from None
 
 
-def count_array(values: pa.Array | pa.ChunkedArray, *, path: Path | str, field_name: str, line_offset: int = 1) -> pa.Array:
+def count_array(
+    values: pa.Array | pa.ChunkedArray, *, path: Path | str, field_name: str, line_offset: int | None = 1
+) -> pa.Array:
     """Validate a column of counts in bulk (Arrow): int64, non-negative, nulls kept.
 
-    ``line_offset`` is the file line of row 0 (2 for a CSV with a header).
+    ``line_offset`` is the file line of row 0 (2 for a CSV with a header);
+    ``None`` when rows are not lines (a JSON document): errors then name the
+    1-based row in the column instead.
     """
+    try:
+        return _count_array(values, path=path, field_name=field_name, line_offset=line_offset or 1)
+    except InputError as exc:
+        if line_offset is not None or exc.line is None:
+            raise
+        raise InputError(path, f"{exc.message} (row {exc.line})", column=exc.column) from None
+
+
+def _count_array(values: pa.Array | pa.ChunkedArray, *, path: Path | str, field_name: str, line_offset: int) -> pa.Array:
     import pyarrow.compute as pc
 
     if isinstance(values, pa.ChunkedArray):
@@ -241,21 +254,26 @@ class Notes:
         return "; ".join(self.items) or None
 
 
-def dedupe_first(ids: list[str], *, source: str, notes: Notes, what: str = "id") -> list[int]:
+def dedupe_first(ids: list[str] | pa.Array, *, source: str, notes: Notes, what: str = "id") -> list[int]:
     """Row indices to keep: the first row of each id.  Repeats are counted in the notes."""
-    seen: set[str] = set()
-    keep: list[int] = []
-    dups: list[str] = []
-    for i, pid in enumerate(ids):
-        if pid in seen:
-            dups.append(pid)
-            continue
-        seen.add(pid)
-        keep.append(i)
-    if dups:
-        ex = ", ".join(sorted(set(dups))[:3])
-        notes.warn(f"{len(dups)} duplicate {what}s (kept the first row of each; e.g. {ex})")
-    return keep
+    import pyarrow.compute as pc
+
+    arr = ids if isinstance(ids, pa.Array) else pa.array(ids, pa.string())
+    n = len(arr)
+    if n == 0:
+        return []
+    t = pa.table({"id": arr, "i": pa.array(range(n), pa.int64())})
+    g = t.group_by("id", use_threads=False).aggregate([("i", "min"), ("i", "count")])
+    if g.num_rows == n:
+        return list(range(n))
+    keep = pc.sort_indices(g.column("i_min"))
+    first = g.column("i_min").take(keep).to_pylist()
+    counts = g.column("i_count")
+    multi = g.filter(pc.greater(counts, 1))
+    n_dup = n - g.num_rows
+    ex = ", ".join(sorted(multi.column("id").to_pylist())[:3])
+    notes.warn(f"{n_dup} duplicate {what}s (kept the first row of each; e.g. {ex})")
+    return first
 
 
 @dataclass
@@ -311,14 +329,32 @@ def need_date(path: Path) -> InputError:
 
 def normalise_ids(registry: str, raw: list[Any], *, path: Path | str, line_offset: int, column: str) -> list[str]:
     """Canonical package ids; an empty or non-text id is an error naming its line."""
-    from ..aliases import normalise_id
+    return normalise_id_array(registry, raw, path=path, line_offset=line_offset, column=column).to_pylist()
 
-    out = []
-    for i, r in enumerate(raw):
-        if not isinstance(r, str) or not r.strip():
-            raise InputError(path, f"empty or missing id ({r!r})", line=i + line_offset, column=column)
-        out.append(normalise_id(registry, r))
-    return out
+
+def normalise_id_array(
+    registry: str, raw: list[Any] | pa.Array, *, path: Path | str, line_offset: int, column: str
+) -> pa.Array:
+    """:func:`ptmscope.aliases.normalise_id` over a column, in Arrow (no per-row Python)."""
+    import pyarrow.compute as pc
+
+    try:
+        arr = raw if isinstance(raw, pa.Array) else pa.array(raw, pa.string())
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        bad = next(i for i, r in enumerate(raw) if not isinstance(r, str) and r is not None)
+        raise InputError(path, f"id is not text ({raw[bad]!r})", line=bad + line_offset, column=column) from None
+    if not pa.types.is_string(arr.type):
+        arr = arr.cast(pa.string())
+    trimmed = pc.utf8_trim_whitespace(arr)
+    bad_mask = pc.fill_null(pc.equal(trimmed, ""), True)
+    bad = pc.index(bad_mask, True).as_py()
+    if bad >= 0:
+        raise InputError(path, f"empty or missing id ({arr[bad].as_py()!r})", line=bad + line_offset, column=column)
+    if registry == "pypi":
+        return pc.utf8_lower(pc.replace_substring_regex(trimmed, pattern=r"[-_.]+", replacement="-"))
+    if registry == "npm":
+        return pc.utf8_lower(trimmed)
+    return trimmed
 
 
 def build_packages(
@@ -339,8 +375,15 @@ def build_packages(
     from ..schema import PACKAGES
 
     raw = cols["raw_id"]
-    raw_list = raw.to_pylist() if isinstance(raw, (pa.Array, pa.ChunkedArray)) else list(raw)
-    ids = normalise_ids(registry, raw_list, path=path, line_offset=line_offset, column=id_column)
+    if isinstance(raw, pa.ChunkedArray):
+        raw = raw.combine_chunks()
+    raw_arr = raw if isinstance(raw, pa.Array) else None
+    if raw_arr is None:
+        try:
+            raw_arr = pa.array(list(raw), pa.string())
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            raw_arr = None
+    ids = normalise_id_array(registry, raw_arr if raw_arr is not None else list(raw), path=path, line_offset=line_offset, column=id_column)
     keep = dedupe_first(ids, source=str(path), notes=notes)
     n = len(ids)
     arrays = []
@@ -348,9 +391,9 @@ def build_packages(
         if f.name == "snapshot_id":
             arr = pa.nulls(n, pa.string())
         elif f.name == "package_id":
-            arr = pa.array(ids, pa.string())
+            arr = ids
         elif f.name == "raw_id":
-            arr = pa.array(raw_list, pa.string())
+            arr = raw_arr
         elif f.name in cols and cols[f.name] is not None:
             v = cols[f.name]
             arr = v if isinstance(v, (pa.Array, pa.ChunkedArray)) else pa.array(v, type=f.type)
@@ -393,7 +436,7 @@ def finish(
         notes.add(f"{nulls} of {pkg.num_rows} rows without downloads (kept, as null)")
     out = {}
     for k, t in tables.items():
-        out[k] = t.set_column(0, "snapshot_id", pa.array([sid] * t.num_rows, pa.string()))
+        out[k] = t.set_column(0, "snapshot_id", pa.repeat(pa.scalar(sid, pa.string()), t.num_rows))
     snap = Snapshot(
         snapshot_id=sid,
         registry=registry,

@@ -21,6 +21,9 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.compute as pc
+
 from ..errors import InputError
 from ..schema import SnapshotBatch
 from ._common import (
@@ -28,7 +31,7 @@ from ._common import (
     ReadOptions,
     build_packages,
     check_registry,
-    count_value,
+    count_array,
     date_in_name,
     finish,
     load_json,
@@ -63,20 +66,29 @@ def read(path: Path, opts: ReadOptions | None = None) -> SnapshotBatch:
     else:
         raise InputError(path, "not a top-pypi-packages file (expected a list, or an object with 'rows')")
     notes = Notes()
-    raw, dls = [], []
-    for i, r in enumerate(rows, 1):
-        if not isinstance(r, dict):
-            raise InputError(path, f"row {i} is not an object", line=None, column=f"rows[{i}]")
-        if "project" not in r:
-            raise InputError(path, f"row {i} lacks required field 'project'", column="project")
-        raw.append(r.get("project"))
-        dls.append(count_value(r.get("download_count"), path=path, line=None, field_name=f"rows[{i}].download_count"))
+    try:
+        raw = [r["project"] for r in rows]
+        counts = [r.get("download_count") for r in rows]
+    except (TypeError, KeyError):
+        for i, r in enumerate(rows, 1):
+            if not isinstance(r, dict):
+                raise InputError(path, f"rows[{i}] is not an object", column=f"rows[{i}]") from None
+            if "project" not in r:
+                raise InputError(path, f"rows[{i}] lacks required field 'project'", column="project") from None
+        raise
+    try:
+        dl_arr = pa.array(counts)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        dl_arr = pa.array([None if c is None else str(c) for c in counts], pa.string())
+    if pa.types.is_boolean(dl_arr.type):
+        raise InputError(path, "download_count must be a number, got a boolean", column="download_count")
+    dls = count_array(dl_arr, path=path, field_name="download_count", line_offset=None)
     side = sidecar_for(path, opts)
     window = _window(obj, side)
     cols = {
         "raw_id": raw,
         "downloads": dls,
-        "downloads_window": [window if d is not None else None for d in dls],
+        "downloads_window": pc.if_else(pc.is_null(dls), pa.scalar(None, pa.string()), pa.scalar(window)),
         "rank": list(range(1, len(raw) + 1)),
     }
     pkg, _ = build_packages(registry, cols, path=path, notes=notes, line_offset=1, id_column="project")
