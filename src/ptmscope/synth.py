@@ -92,10 +92,10 @@ CARDS_MODES: tuple[str, ...] = get_args(CardsMode)
 # ---------------------------------------------------------------------------
 FIT: dict[str, Any] = {
     # hf/2022-02_hub-dump/model_infos.jsonl.gz (29,432 models, 212 null downloads dropped):
-    # 30.5% zeros; nonzero: power-law tail above x_min=28 (27.2% of nonzero), alpha=1.413
+    # 30.7% zeros; nonzero: power-law tail above x_min=28 (27.2% of nonzero), alpha=1.413
     # (KS distance 0.022); body below x_min log-normal(mu=1.375, sigma=1.009) in log units.
     # Same fit on the 2022-06/07/10 listings: alpha 1.453 / 1.455 / 1.465, x_min 61 / 35 / 62.
-    "p_zero": 0.305,
+    "p_zero": 0.307,
     "x_min": 28.0,
     "p_tail": 0.272,
     "alpha": 1.413,
@@ -486,15 +486,18 @@ class HubWorld:
         pid = _join(author, "/", name)
         return {"package_id": pid, "author": author, "name": name}
 
-    def package_table(self, rows: np.ndarray, z: np.ndarray, snap: int, rng: np.random.Generator) -> pa.Table:
+    def package_table(self, rows: np.ndarray, z: np.ndarray, snap: int, noise: np.ndarray, frac: np.ndarray,
+                      sha: pa.Array) -> pa.Table:
+        """Packages of ``rows``; ``noise``, ``frac``, ``sha`` are this chunk's slices of per-snapshot draws
+        (drawn once per snapshot so the chunk size does not change the data)."""
         st = self.static
         n = len(rows)
         r = pa.array(rows)
         d = downloads_quantile(special.ndtr(z[rows])).astype(np.int64)
-        likes = np.floor(np.expm1(0.45 * np.log1p(d) + 0.8 * rng.standard_normal(n) - 1.5)).clip(0).astype(np.int64)
+        likes = np.floor(np.expm1(0.45 * np.log1p(d) + 0.8 * noise - 1.5)).clip(0).astype(np.int64)
         snap_us = int(dt.datetime.combine(self.dates[snap], dt.time(), tzinfo=dt.timezone.utc).timestamp() * 1e6)
         created = self.created_us[rows]
-        modified = created + ((snap_us - created) * rng.random(n) ** 2).astype(np.int64)
+        modified = created + ((snap_us - created) * frac**2).astype(np.int64)
         task_arr = pa.array([t for t, _ in TASKS], pa.string()).take(pa.array(self.task[rows]))
         mt_arr = pa.array([m for m, _ in MODEL_TYPES], pa.string()).take(pa.array(self.mtype[rows]))
         lic_arr = pa.array([lc for lc, _ in LICENSES], pa.string()).take(pa.array(self.license[rows]))
@@ -513,7 +516,7 @@ class HubWorld:
             "last_modified": pa.array(modified, pa.int64()).cast(ts),
             "task": task_arr,
             "license": lic_arr,
-            "sha": _hex_strings(rng, n),
+            "sha": sha,
             "model_type": mt_arr,
             "tags": self._tags(rows, task_arr, mt_arr, lic_arr),
         }
@@ -533,14 +536,15 @@ class HubWorld:
             sel = np.nonzero(ok)[0]
             parts_rows.append(sel)
             parts_vals.append(_join(prefix, arr.filter(pa.array(ok))) if prefix else arr.filter(pa.array(ok)))
-        par = self.parent[rows]
-        sel = np.nonzero(par >= 0)[0]
         rel_names = pa.array([r_ for r_, _ in RELATIONS_P])
-        parts_rows.append(sel)
-        parts_vals.append(
-            _join("base_model:", rel_names.take(pa.array(self.relation[rows[sel]])), ":",
-                  self.static["package_id"].take(pa.array(par[sel])))
-        )
+        for parents in (self.parent, self.parent2):
+            par = parents[rows]
+            sel = np.nonzero(par >= 0)[0]
+            parts_rows.append(sel)
+            parts_vals.append(
+                _join("base_model:", rel_names.take(pa.array(self.relation[rows[sel]])), ":",
+                      self.static["package_id"].take(pa.array(par[sel])))
+            )
         parts_rows.append(np.arange(n))
         parts_vals.append(pa.array(np.full(n, MARKER, dtype=object), pa.string()))
         all_rows = np.concatenate(parts_rows)
@@ -608,9 +612,17 @@ class HubWorld:
             pa.nulls(n, pa.string()),
         )
         empty = pa.array(np.full(n, "", dtype=object), pa.string())
+        par2 = self.parent2[rows]
+        has2 = par2 >= 0
+        par2_id = pc.if_else(
+            pa.array(has2), self.static["package_id"].take(pa.array(np.where(has2, par2, 0))),
+            pa.nulls(n, pa.string()),
+        )
+        base_single = pc.fill_null(_join("base_model: ", par_id, "\n"), "")
+        base_list = _join("base_model:\n- ", par_id, "\n- ", par2_id, "\n")  # null unless a merge
         yaml = _join(
             "---\nlicense: ", pc.fill_null(lic, "unknown"), "\ntags:\n- synthetic\n",
-            pc.fill_null(_join("base_model: ", par_id, "\n"), ""), "---\n\n",
+            pc.coalesce(base_list, base_single), "---\n\n",
         )
         yaml = pc.if_else(pa.array(self.yaml[rows]), yaml, empty)
         trainer_sentence = pc.fill_null(
@@ -761,10 +773,13 @@ def _iter_snapshot_chunks(cfg: SynthConfig) -> Iterator[tuple[Snapshot, Iterator
             def chunks(rows: np.ndarray = rows, z: np.ndarray = z, alive: np.ndarray = alive,
                        i: int = i, want_cards: bool = want_cards) -> Iterator[tuple[str, pa.Table]]:
                 rng = np.random.default_rng([cfg.seed, 4, i])
+                noise, frac = rng.standard_normal(len(rows)), rng.random(len(rows))
+                sha = _hex_strings(rng, len(rows))
                 step = cfg.chunk_rows
                 for lo in range(0, len(rows), step):
                     part = rows[lo : lo + step]
-                    yield "packages", world.package_table(part, z, i, rng)
+                    yield "packages", world.package_table(part, z, i, noise[lo : lo + step], frac[lo : lo + step],
+                                                          sha.slice(lo, step))
                     yield "package_libraries", world.library_table(part)
                     yield "lineage", world.lineage_table(part, alive)
                 if want_cards:
