@@ -12,17 +12,16 @@ frozen result with ``to_dict()`` carrying its inputs with the numbers.
 from .descendants import POPULARITIES, DescendantsResult, Popularity, descendants, descendants_from_pairs, read_pairs
 from .preservation import LibraryRate, PreservationResult, preservation
 from .turnover import (
+    MODES,
     SENSITIVITY_KS,
     TIE_RULES,
+    Mode,
     TieRule,
     TurnoverResult,
     TurnoverSensitivity,
     turnover,
     turnover_sensitivity,
 )
-
-Mode = __import__("typing").Literal["paper", "artifact"]
-MODES: tuple[str, ...] = ("paper", "artifact")
 
 __all__ = [
     "MODES",
