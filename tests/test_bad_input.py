@@ -147,3 +147,17 @@ def test_top_pypi_bad_count_names_the_row(tmp_path, cli):
     assert code == 1
     assert f"{p} (column download_count): download_count must not be negative, got -2 (row 2)" in err
     assert not (tmp_path / "s.duckdb").exists()
+
+
+def test_bad_cards_file_names_its_line(tmp_path, cli, seeded):
+    dump = tmp_path / "infos.jsonl"
+    dump.write_text(json.dumps({"modelId": "a/b", "sha": "x", "lastModified": "2022-01-01T00:00:00Z"}) + "\n")
+    cards = tmp_path / "cards.jsonl"
+    cards.write_text(json.dumps({"modelId": "a/b", "readme": "x"}) + "\n" + json.dumps({"modelId": "c", "readme": 5}) + "\n")
+    before = _sha(seeded)
+    code, _, err = cli("ingest", dump, "--cards", cards, "--store", seeded)
+    assert code == 1 and f"{cards}:2 (column readme): card text must be a string" in err
+    cards.write_text(json.dumps({"modelId": "a/b", "readme": "x"}) + "\n{oops\n")
+    code, _, err = cli("ingest", dump, "--cards", cards, "--store", seeded)
+    assert code == 1 and f"{cards}:2 (column 2): invalid JSON" in err
+    assert _sha(seeded) == before

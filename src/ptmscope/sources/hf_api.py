@@ -316,9 +316,17 @@ def _iter_records(path: Path) -> Iterable[tuple[int, Any]]:
 
 
 def read_cards(path: Path) -> dict[str, str | None]:
-    """A model-card JSON-lines file: ``{modelId|id, readme|text|card, readme_missing?}`` per line."""
+    """A model-card JSON-lines file: ``{modelId|id, readme|text|card, readme_missing?}`` per line.
+
+    Fast path: Arrow's JSON reader; on any irregularity (invalid line, odd
+    types) the line-by-line reader runs and names the offending line.
+    """
+    data = read_bytes(path)
+    fast = _read_cards_arrow(data)
+    if fast is not None:
+        return fast
     cards: dict[str, str | None] = {}
-    for line, rec in iter_json_lines(path):
+    for line, rec in iter_json_lines(path, data):
         if not isinstance(rec, dict):
             raise InputError(path, f"expected a JSON object, got {type(rec).__name__}", line=line)
         pid = _get(rec, "modelId", "id", "model_id")
@@ -330,6 +338,47 @@ def read_cards(path: Path) -> dict[str, str | None]:
         if rec.get("readme_missing") is True:
             text = None
         cards.setdefault(pid.strip(), text)
+    return cards
+
+
+def _read_cards_arrow(data: bytes) -> dict[str, str | None] | None:
+    import io
+
+    import pyarrow.compute as pc
+    import pyarrow.json as pj
+
+    try:
+        t = pj.read_json(io.BytesIO(data))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+    names = t.column_names
+    id_col = next((c for c in ("modelId", "id", "model_id") if c in names), None)
+    text_col = next((c for c in ("readme", "text", "card") if c in names), None)
+    if id_col is None:
+        return None
+    ids = t.column(id_col)
+    if not pa.types.is_string(ids.type) or ids.null_count:
+        return None
+    ids = pc.utf8_trim_whitespace(ids)
+    if pc.any(pc.equal(ids, "")).as_py():
+        return None
+    if text_col is not None:
+        texts = t.column(text_col)
+        if pa.types.is_null(texts.type):
+            texts = pa.nulls(t.num_rows, pa.string())
+        elif not pa.types.is_string(texts.type):
+            return None
+    else:
+        texts = pa.nulls(t.num_rows, pa.string())
+    if "readme_missing" in names:
+        miss = t.column("readme_missing")
+        if not (pa.types.is_boolean(miss.type) or pa.types.is_null(miss.type)):
+            return None
+        if pa.types.is_boolean(miss.type):
+            texts = pc.if_else(pc.fill_null(miss, False), pa.scalar(None, pa.string()), texts)
+    cards: dict[str, str | None] = {}
+    for pid, text in zip(ids.to_pylist(), texts.to_pylist()):
+        cards.setdefault(pid, text)
     return cards
 
 
