@@ -13,7 +13,7 @@ from ptmscope.crawl.hub import DEFAULT_EXPAND, HubCrawler
 from ptmscope.store import Store
 
 from .fakehub import FakeHub, synthetic_records
-from .helpers import rows, snapshot_rows, status_of
+from .helpers import rows, status_of
 
 
 def _served(records: list[dict]) -> dict[str, tuple]:

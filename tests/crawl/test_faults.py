@@ -95,3 +95,12 @@ def test_persistent_failure_names_the_cursor_and_keeps_state(hub, crawl, store_p
         crawl(hub)
     assert "page 5 (cursor " in str(ei.value) and "giving up after 5 attempts" in str(ei.value)
     assert status_of(store_path)[0][1:] == ("in_progress", 200)
+
+
+def test_offline_mode_stops_with_a_clear_message(hub, crawl, store_path, monkeypatch):
+    from huggingface_hub import constants
+
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    with pytest.raises(RequestFailed, match="offline mode"):
+        crawl(hub)
+    assert hub.requests["list"] == 0

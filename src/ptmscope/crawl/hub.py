@@ -52,7 +52,7 @@ import re
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any, Literal, get_args
 from urllib.parse import parse_qs, urlencode, urljoin, urlsplit
 
@@ -139,7 +139,7 @@ class CrawlParams:
             raise CrawlArgumentError(
                 f"--expand: {', '.join(bad)} not accepted by the model listing (accepted: {', '.join(EXPANDS)})"
             )
-        if "id" not in self.expand and not self.expand:
+        if not self.expand:
             raise CrawlArgumentError("--expand must name at least one field")
         if not 1 <= self.page_size <= MAX_PAGE_SIZE:
             raise CrawlArgumentError(f"--page-size must be between 1 and {MAX_PAGE_SIZE}, not {self.page_size}")

@@ -12,6 +12,7 @@ for a page that was never committed (the process was killed) are not counted.
 from __future__ import annotations
 
 import platform
+from functools import cache
 from importlib import metadata
 from typing import Any
 
@@ -20,7 +21,16 @@ from .. import __version__
 LIBRARIES = ("huggingface_hub", "httpx2", "duckdb", "pyarrow", "ibis-framework", "rich", "typer")
 
 
+@cache
+def _versions() -> tuple[tuple[str, str], ...]:
+    return tuple(_library_versions().items())
+
+
 def library_versions() -> dict[str, str]:
+    return dict(_versions())
+
+
+def _library_versions() -> dict[str, str]:
     out = {"python": platform.python_version(), "ptmscope": __version__}
     for name in LIBRARIES:
         try:
