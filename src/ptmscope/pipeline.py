@@ -28,6 +28,7 @@ from __future__ import annotations
 import hashlib
 import statistics
 import tomllib
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -241,7 +242,14 @@ def compute_metrics(
         if progress:
             progress(f"metric {name}")
         try:
-            obj, data = RUNNERS[name](backend, dict(params.get(name, {})))
+            # numerical warnings (rank-deficient designs, empty bootstrap resamples) are
+            # kept with the result instead of being printed over the progress lines
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                obj, data = RUNNERS[name](backend, dict(params.get(name, {})))
+            msgs = sorted({f"{w.category.__name__}: {w.message}" for w in caught})
+            if msgs:
+                data["runtime_warnings"] = msgs
             out[name] = MetricOutcome(name, "ok", obj, data)
         except NotMeasurable as exc:
             out[name] = MetricOutcome(name, "not measurable", reason=str(exc))

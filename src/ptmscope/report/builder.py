@@ -342,6 +342,8 @@ def warnings_for(metric: str, data: dict[str, Any]) -> list[str]:
         w.append(x.get("message", str(x)) if isinstance(x, dict) else str(x))
     for x in data.get("notes", []) or []:
         w.append(str(x))
+    for x in data.get("runtime_warnings", []) or []:
+        w.append("numerical warning while computing: " + str(x))
     if data.get("figure_error"):
         w.append("figure could not be drawn: " + str(data["figure_error"]))
     return w
