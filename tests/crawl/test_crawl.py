@@ -204,3 +204,31 @@ def test_snapshots_all_lists_the_unfinished_crawl(cli, hub, crawl, store_path):
     assert code == 0, err
     (snap,) = json.loads(out)["snapshots"]
     assert snap["status"] == "in_progress" and snap["source_format"] == "hf-crawl" and snap["row_count"] == 50
+
+
+def test_cards_are_reused_from_an_imported_dump(small, crawl, store_path, tmp_path, cli):
+    """--since-snapshot may name an `hf-api` import: same sha -> its card is copied, not downloaded."""
+    import gzip
+
+    recs, cards = small
+    recs = recs[:60]
+    dump, card_file = tmp_path / "infos.jsonl.gz", tmp_path / "cards.jsonl"
+    with gzip.open(dump, "wt") as f:
+        for r in recs:
+            f.write(json.dumps({k: v for k, v in r.items() if k != "id"}) + "\n")
+    with open(card_file, "w") as f:
+        for r in recs:
+            c = cards[r["id"]]
+            f.write(json.dumps({"modelId": r["id"], "readme": c, "readme_missing": c is None}) + "\n")
+    code, out, err = cli("ingest", dump, "--cards", card_file, "--date", "2024-01-01", "--store", store_path)
+    assert code == 0, err
+    with Store(store_path, read_only=True) as s:
+        (base,) = [x.snapshot_id for x in s.snapshots("hf")]
+    served = [dict(r) for r in recs]
+    served[5]["sha"] = "e" * 40
+    with FakeHub(served, cards) as h:
+        res = crawl(h, cards=True, since_snapshot=base)
+        assert h.card_log == [served[5]["id"]]
+    assert res.counters["cards_copied"] == 59
+    got = {r[0]: r[1] for r in rows(store_path, "cards", res.snapshot_id)}
+    assert got == {r["id"]: cards[r["id"]] for r in recs}
