@@ -151,7 +151,7 @@ def test_property_bounds_and_oracle(g):
             assert 0.0 <= r.rate <= 1.0
 
 
-@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(graphs)
 def test_property_renaming_models_changes_nothing(g):
     libs, edges = g

@@ -251,7 +251,7 @@ snapshot_lists = st.lists(
 )
 
 
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(snapshot_lists, st.integers(min_value=1, max_value=4))
 def test_property_matches_set_oracle_and_sums_to_k(lists: list[list[str]], k: int):
     snaps = []
@@ -266,7 +266,7 @@ def test_property_matches_set_oracle_and_sums_to_k(lists: list[list[str]], k: in
     assert r.distinct_ever == len(set().union(*[set(ids[:k]) for ids in lists]))
 
 
-@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(snapshot_lists, st.integers(min_value=1, max_value=4), st.sampled_from(["id", "all"]))
 def test_property_consistent_renaming_changes_nothing(lists: list[list[str]], k: int, ties: str):
     def build(rename):
