@@ -46,3 +46,13 @@ def test_backoff_is_capped_and_jittered_within_bounds(retry, base, cap, jitter, 
 def test_backoff_grows_then_plateaus():
     p = RetryPolicy(base_delay=1, max_delay=8, jitter=0)
     assert [p.backoff(n, random.Random(0)) for n in range(6)] == [1, 2, 4, 8, 8, 8]
+
+
+def test_token_goes_only_to_the_endpoint_origin():
+    from ptmscope.crawl.http import HubHTTP
+
+    h = HubHTTP("https://hub.example:8443", token="hf_secret")
+    assert h.authenticated
+    assert h._headers_for("https://hub.example:8443/api/models?cursor=x")["authorization"] == "Bearer hf_secret"
+    for other in ("https://evil.example/api/models", "http://hub.example:8443/x", "https://hub.example/x"):
+        assert "authorization" not in {k.lower() for k in h._headers_for(other)}
