@@ -8,6 +8,7 @@ import hashlib
 import io
 import json
 import math
+import re
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -309,7 +310,7 @@ def sidecar_for(path: Path, opts: ReadOptions) -> dict[str, str] | None:
     return side.get(path.name)
 
 
-_DATE_IN_NAME = __import__("re").compile(r"(?<!\d)(\d{4})-(\d{2})-(\d{2})(?!\d)")
+_DATE_IN_NAME = re.compile(r"(?<!\d)(\d{4})-(\d{2})-(\d{2})(?!\d)")
 
 
 def date_in_name(name: str) -> dt.date | None:
