@@ -131,3 +131,32 @@ def test_directory_of_snapshots_in_one_call(tmp_path, cli):
     assert [r["created"] for r in json.loads(out)["results"]] == [False, False]
     snaps = json.loads(cli("snapshots", "--store", store, "--json")[1])["snapshots"]
     assert [s["row_count"] for s in snaps] == [2, 1]
+
+
+def test_failure_while_writing_leaves_no_trace(tmp_path, monkeypatch):
+    from ptmscope.schema import DATA_TABLES
+    from ptmscope.sources import ingest, plan
+    from ptmscope.store import Store
+
+    d = tmp_path / "npm"
+    d.mkdir()
+    for day in ("20250101", "20250201", "20250301"):
+        (d / f"2.{day}.0_counts.json").write_text(json.dumps({"a": 2, "b": 1}))
+    planned = plan(d)
+    store = Store(tmp_path / "s.duckdb")
+    calls = {"n": 0}
+    real = Store.insert_snapshot
+
+    def flaky(self, snapshot):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise RuntimeError("disk full")
+        return real(self, snapshot)
+
+    monkeypatch.setattr(Store, "insert_snapshot", flaky)
+    with pytest.raises(RuntimeError):
+        ingest(store, planned)
+    assert store.snapshots(include_incomplete=True) == []
+    for name in DATA_TABLES:
+        assert store.con.execute(f"SELECT count(*) FROM {name}").fetchone()[0] == 0
+    store.close()
