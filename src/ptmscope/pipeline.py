@@ -429,24 +429,47 @@ def _data_files(path: Path) -> list[Path] | None:
     return src._files_of(path)
 
 
+def _manifest(s: Any) -> dict[str, Any]:
+    import json
+
+    try:
+        m = json.loads(s.manifest) if s.manifest else {}
+    except (TypeError, ValueError):
+        return {}
+    return m if isinstance(m, dict) else {}
+
+
 def _already_ingested(store: Any, spec: SourceSpec) -> str | None:
-    """The snapshot id(s) when every file of this source (name + sha256) is already in the store."""
+    """The snapshot id(s) when every file of this source is already in the store
+    with the same content (sha256 as the importer records it)."""
     snaps = store.snapshots(include_incomplete=False)
     if spec.path.is_dir():
         files = _data_files(spec.path)
-        if files is None:  # a lineage folder is one snapshot filed under the folder's path
-            root = str(spec.path)
-            hit = [s.snapshot_id for s in snaps if str(s.source_file).startswith(root)]
-            return ",".join(hit) if hit else None
+        if files is None:  # a lineage folder is one snapshot; its manifest lists each file's sha256
+            root = spec.path.resolve()
+            for s in snaps:
+                if Path(s.source_file).resolve().parent != root:
+                    continue
+                recorded = _manifest(s).get("files", {})
+                if recorded and all(
+                    (root / name).is_file() and _sha_file(root / name) == sha for name, sha in recorded.items()
+                ):
+                    return s.snapshot_id
+            return None
     else:
         files = [spec.path]
+    cards = spec.options.get("cards")
     found = []
     for f in files:
         cands = [s for s in snaps if Path(s.source_file).name == f.name]
         if not cands:
             return None
         sha = _sha_file(f)
-        match = [s.snapshot_id for s in cands if s.source_sha256 == sha]
+        accepted = {sha}
+        if cards is not None and Path(cards).is_file():
+            # the Hub API importer files a dump with cards under sha256(dump sha + cards sha)
+            accepted.add(hashlib.sha256((sha + _sha_file(Path(cards))).encode()).hexdigest())
+        match = [s.snapshot_id for s in cands if s.source_sha256 in accepted]
         if not match:
             return None
         found.append(match[0])

@@ -67,7 +67,7 @@ def test_example_config_points_at_shared_data():
     assert cfg.sources
     for s in cfg.sources:
         assert "/shared/data/" in s.path.as_posix()  # read in place, never copied into the repo
-    assert cfg.out.name == "report-real"
+    assert cfg.out.name == "report-real" and cfg.out.parent.name == "out"
 
 
 @pytest.mark.slow
