@@ -104,3 +104,13 @@ def test_offline_mode_stops_with_a_clear_message(hub, crawl, store_path, monkeyp
     with pytest.raises(RequestFailed, match="offline mode"):
         crawl(hub)
     assert hub.requests["list"] == 0
+
+
+@pytest.mark.parametrize("kind", ["wrong_type", "missing_id"])
+def test_skip_bad_records_drops_only_the_bad_model(hub, crawl, store_path, kind):
+    hub.add_fault(kind, page=2, times=100)
+    res = crawl(hub, skip_bad_records=True)
+    assert res.models == 229 and res.counters["skipped_records"] == 1
+    (why,) = res.manifest["counters"]["skipped_examples"]
+    assert "page 3 (cursor " in why and ("downloads" in why if kind == "wrong_type" else "model id" in why)
+    assert len(rows(store_path, "packages")) == 229

@@ -135,6 +135,13 @@ def crawl_hf_cmd(
         ),
     ] = None,
     card_workers: Annotated[int, typer.Option("--card-workers", help="Concurrent card downloads.")] = 8,
+    skip_bad_records: Annotated[
+        bool,
+        typer.Option(
+            "--skip-bad-records",
+            help="Drop (and count) single malformed models instead of stopping at their page.",
+        ),
+    ] = False,
     max_retries: Annotated[int, typer.Option("--max-retries", help="Retries per request.")] = RetryPolicy.max_retries,
     backoff_base: Annotated[float, typer.Option("--backoff-base", help="First backoff delay, s.")] = RetryPolicy.base_delay,
     backoff_max: Annotated[float, typer.Option("--backoff-max", help="Backoff cap, s.")] = RetryPolicy.max_delay,
@@ -189,6 +196,7 @@ def crawl_hf_cmd(
                 cards=cards,
                 full=full,
                 since_snapshot=since_snapshot,
+                skip_bad_records=skip_bad_records,
                 card_workers=card_workers,
             )
         try:

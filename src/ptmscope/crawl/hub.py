@@ -129,6 +129,7 @@ class CrawlParams:
     cards: bool = False
     full: bool = False
     since_snapshot: str | None = None
+    skip_bad_records: bool = False
     card_workers: int = 8
 
     def __post_init__(self) -> None:
@@ -230,6 +231,7 @@ class _Page:
     items: list[dict[str, Any]]
     body_sha256: str
     total: int | None
+    skipped: list[str]
 
 
 def cursor_of(url: str | None) -> str:
@@ -258,8 +260,32 @@ _FIELD_TYPES: dict[str, tuple[type, ...]] = {
 }
 
 
-def parse_page(body: bytes, url: str, page_no: int) -> list[dict[str, Any]]:
-    """Parse and validate one listing page; raise :class:`MalformedPage` naming the cursor."""
+def check_item(item: Any, where: str, i: int) -> str:
+    """The model id of one listing item; :class:`MalformedPage` when its shape or types are wrong."""
+    if not isinstance(item, dict):
+        raise MalformedPage(f"{where}: item {i}: expected an object, got {type(item).__name__}")
+    rid = item.get("id", item.get("modelId"))
+    if not isinstance(rid, str) or not rid.strip():
+        raise MalformedPage(f"{where}: item {i}: missing or empty model id (field `id`)")
+    for name, types in _FIELD_TYPES.items():
+        v = item.get(name)
+        if v is not None and not isinstance(v, types):
+            raise MalformedPage(
+                f"{where}: item {i} ({rid}): field `{name}` should be {types[0].__name__}, got {type(v).__name__}"
+            )
+    return rid
+
+
+def parse_page(
+    body: bytes, url: str, page_no: int, *, skip_bad_records: bool = False
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """Parse and validate one listing page: (good items, messages about skipped items).
+
+    Raises :class:`MalformedPage` naming the cursor when the body is not a
+    JSON array, or when an item is malformed and ``skip_bad_records`` is off.
+    With it on, items that fail these checks or the converter's own are
+    dropped and described in the returned messages.
+    """
     where = f"page {page_no + 1} (cursor {cursor_of(url)})"
     try:
         data = json.loads(body)
@@ -267,19 +293,20 @@ def parse_page(body: bytes, url: str, page_no: int) -> list[dict[str, Any]]:
         raise MalformedPage(f"{where}: invalid JSON ({exc}); {len(body)} bytes received") from None
     if not isinstance(data, list):
         raise MalformedPage(f"{where}: expected a JSON array of models, got {type(data).__name__}")
+    good: list[dict[str, Any]] = []
+    bad: list[str] = []
     for i, item in enumerate(data):
-        if not isinstance(item, dict):
-            raise MalformedPage(f"{where}: item {i}: expected an object, got {type(item).__name__}")
-        rid = item.get("id", item.get("modelId"))
-        if not isinstance(rid, str) or not rid.strip():
-            raise MalformedPage(f"{where}: item {i}: missing or empty model id (field `id`)")
-        for name, types in _FIELD_TYPES.items():
-            v = item.get(name)
-            if v is not None and not isinstance(v, types):
-                raise MalformedPage(
-                    f"{where}: item {i} ({rid}): field `{name}` should be {types[0].__name__}, got {type(v).__name__}"
-                )
-    return data
+        try:
+            check_item(item, where, i)
+            if skip_bad_records:
+                hf_api.model_row(item, source=where, line=i)
+        except (MalformedPage, InputError) as exc:
+            if not skip_bad_records:
+                raise MalformedPage(str(exc)) from None
+            bad.append(str(exc))
+            continue
+        good.append(item)
+    return good, bad
 
 
 def _item_id(item: Mapping[str, Any]) -> str:
@@ -392,6 +419,7 @@ class HubCrawler:
         keys = (
             "list_requests", "card_requests", "retries", "rate_limited", "duplicates",
             "cards_fetched", "cards_copied", "cards_missing", "cards_unavailable", "malformed_pages",
+            "skipped_records",
         )  # fmt: skip
         return {k: int(st.counters.get(k, 0)) for k in keys}
 
@@ -402,7 +430,7 @@ class HubCrawler:
             r = self.http.get(url, kind="list", what=what)
             body = r.content
             try:
-                items = parse_page(body, url, page_no)
+                items, skipped = parse_page(body, url, page_no, skip_bad_records=self.params.skip_bad_records)
             except MalformedPage:
                 self._malformed += 1
                 if attempt == self.policy.malformed_retries:
@@ -417,7 +445,7 @@ class HubCrawler:
             tc = r.headers.get("x-total-count")
             if tc and tc.isdigit():
                 total = int(tc)
-            return _Page(url, nxt, items, hashlib.sha256(body).hexdigest(), total)
+            return _Page(url, nxt, items, hashlib.sha256(body).hexdigest(), total, skipped)
         raise AssertionError("unreachable")
 
     def _one_page(self, st: CrawlState, base: dict[str, int], pool: ThreadPoolExecutor) -> None:
@@ -440,7 +468,7 @@ class HubCrawler:
         if p.limit is not None:
             keep = keep[: max(0, p.limit - st.models)]
         cards, extra = self._cards_for(keep, st, pool) if p.cards else (None, {})
-        extra = dict(extra, duplicates=dups)
+        extra = dict(extra, duplicates=dups, skipped_records=len(page.skipped))
         where = f"page {st.pages + 1} (cursor {cursor_of(page.url)})"
         try:
             tables = hf_api.records_to_tables(keep, st.snapshot_id, source=where, cards=cards)
@@ -454,6 +482,9 @@ class HubCrawler:
         done = next_url is None or (p.limit is not None and new_models >= p.limit)
         counters = dict(st.counters)
         counters.update(self._totals(base, extra))
+        if page.skipped:  # keep the first few reasons for the manifest
+            examples = list(counters.get("skipped_examples", []))
+            counters["skipped_examples"] = (examples + page.skipped)[:20]
         nxt = CrawlState(
             st.snapshot_id, st.registry, st.endpoint, st.params, None if done else next_url, done,
             st.pages + 1, new_models, counters, st.started_at,
@@ -601,6 +632,8 @@ class HubCrawler:
         if p.get("limit"):
             parts.append(f"partial listing: first {p['limit']} models")
         c = st.counters
+        if c.get("skipped_records"):
+            parts.append(f"{c['skipped_records']} malformed records skipped (--skip-bad-records; see manifest)")
         if c.get("duplicates"):
             parts.append(f"{c['duplicates']} repeated listings dropped (first occurrence kept)")
         if p.get("cards"):
