@@ -101,6 +101,6 @@ def run_app(application: typer.Typer, argv: list[str]) -> int:
     except _click_exc.ClickException as exc:  # usage errors: click prints them, exit 2
         exc.show()
         return exc.exit_code
-    except _click_exc.Abort:
+    except typer.Abort:
         return 1
     return 0
