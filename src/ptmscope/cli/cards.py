@@ -1,0 +1,148 @@
+"""``ptmscope cards score|validate``: model-card documentation scoring."""
+
+from __future__ import annotations
+
+import enum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from ..cards import SCORERS
+from ..errors import PtmscopeError
+from ._apps import JsonOpt, StoreOpt, cards_app, console, out, print_json
+
+# Choices derived from the library's Literal type, never restated here.
+ScorerChoice = enum.Enum("ScorerChoice", {s: s for s in SCORERS}, type=str)  # type: ignore[misc]
+
+EndpointOpt = Annotated[
+    str | None,
+    typer.Option("--endpoint", help="llm scorer: OpenAI-compatible base URL (…/v1) or full /chat/completions URL."),
+]
+ModelOpt = Annotated[str, typer.Option("--model", help="llm scorer: model name sent to the endpoint.")]
+KeyEnvOpt = Annotated[
+    str, typer.Option("--api-key-env", help="llm scorer: environment variable holding the API key (never printed).")
+]
+CacheOpt = Annotated[
+    Path | None, typer.Option("--cache-dir", help="llm scorer: answer cache (default ./.ptmscope-cache/llm).")
+]
+ConcOpt = Annotated[int, typer.Option("--concurrency", min=1, max=64, help="llm scorer: requests in flight.")]
+RetryOpt = Annotated[int, typer.Option("--retries", min=0, max=10, help="llm scorer: retries per card (429/5xx/network).")]
+
+
+def _llm_options(endpoint: str | None, model: str, api_key_env: str, cache_dir: Path | None, concurrency: int,
+                 retries: int) -> dict[str, Any]:
+    return {"endpoint": endpoint, "model": model, "api_key_env": api_key_env, "cache_dir": cache_dir,
+            "concurrency": concurrency, "retries": retries}
+
+
+def _make(name: str, llm: dict[str, Any]) -> Any:
+    from ..cards import get_scorer
+
+    return get_scorer(name, **(llm if name == "llm" else {}))
+
+
+def _default_snapshot(st: Any) -> str:
+    rows = st.con.execute(
+        "SELECT s.snapshot_id FROM snapshots s WHERE s.status = 'complete' AND EXISTS "
+        "(SELECT 1 FROM cards c WHERE c.snapshot_id = s.snapshot_id) ORDER BY s.taken_at DESC, s.snapshot_id DESC LIMIT 1"
+    ).fetchall()
+    if not rows:
+        raise PtmscopeError(
+            f"{st.path}: no snapshot with model cards (ingest a Hub dump with --cards, e.g. "
+            "`ptmscope ingest model_infos.jsonl.gz --cards model_cards.jsonl.gz`)"
+        )
+    return str(rows[0][0])
+
+
+@cards_app.command("score")
+def score_cmd(
+    snapshot: Annotated[str | None, typer.Option("--snapshot", help="Snapshot id (default: newest with cards).")] = None,
+    scorer: Annotated[ScorerChoice, typer.Option("--scorer", help="Which scorer.")] = ScorerChoice["rules"],  # type: ignore[valid-type]
+    endpoint: EndpointOpt = None,
+    model: ModelOpt = "gpt-4",
+    api_key_env: KeyEnvOpt = "OPENAI_API_KEY",
+    cache_dir: CacheOpt = None,
+    concurrency: ConcOpt = 4,
+    retries: RetryOpt = 3,
+    store: StoreOpt = None,
+    json: JsonOpt = False,
+) -> None:
+    """Score every model card of a snapshot and store the scores (resumable: scored cards are skipped)."""
+    from ..cards.storage import score_snapshot
+    from ..store import Store
+
+    sc = _make(scorer.value, _llm_options(endpoint, model, api_key_env, cache_dir, concurrency, retries))
+    with Store(store) as st:
+        sid = snapshot or _default_snapshot(st)
+
+        def progress(done: int, total: int) -> None:
+            if console.is_terminal:
+                console.print(f"scored {done}/{total}", end="\r")
+
+        run = score_snapshot(st, sid, sc, progress=progress)
+    if json:
+        print_json(run.to_dict())
+        return
+    out.print(
+        f"{run.snapshot_id}: {run.n_scored} cards scored with {run.scorer_key} "
+        f"({run.n_skipped} already scored, {run.n_missing} models without a card, {run.n_unscored} unscored) "
+        f"in {run.seconds:.1f} s; mean card score {run.mean_score if run.mean_score is None else round(run.mean_score, 3)}",
+        highlight=False,
+    )
+
+
+@cards_app.command("validate")
+def validate_cmd(
+    labels: Annotated[Path, typer.Option("--labels", help="Labels CSV (modelId, has_description, ..., quality_high).")],
+    cards: Annotated[Path, typer.Option("--cards", help="Cards JSON lines (modelId, modelcard_text), gzip or not.")],
+    annotations: Annotated[
+        Path | None, typer.Option("--annotations", help="Heading annotations CSV (modelId, category, heading).")
+    ] = None,
+    scorer: Annotated[
+        list[ScorerChoice] | None,  # type: ignore[valid-type]
+        typer.Option("--scorer", help="Scorer(s) to validate (repeatable). Default: every scorer available here."),
+    ] = None,
+    endpoint: EndpointOpt = None,
+    model: ModelOpt = "gpt-4",
+    api_key_env: KeyEnvOpt = "OPENAI_API_KEY",
+    cache_dir: CacheOpt = None,
+    concurrency: ConcOpt = 4,
+    retries: RetryOpt = 3,
+    json: JsonOpt = False,
+) -> None:
+    """Per-section precision/recall/F1 and ROC AUC of the scores for the human quality label."""
+    from ..cards.embedding import available as embedding_available
+    from ..cards.validate import load_dev_set, validate
+
+    dev = load_dev_set(labels, cards, annotations)
+    if scorer:
+        names = [s.value for s in scorer]
+    else:
+        names = ["rules"]
+        if embedding_available():
+            names.append("embedding")
+        else:
+            console.print("embedding scorer skipped: the [embed] extra is not installed")
+        if endpoint:
+            names.append("llm")
+    llm = _llm_options(endpoint, model, api_key_env, cache_dir, concurrency, retries)
+    results = [validate(_make(n, llm), dev) for n in names]
+    if json:
+        print_json({"results": [r.to_dict() for r in results]})
+        return
+    from rich.table import Table
+
+    for r in results:
+        t = Table(title=f"{r.scorer_key} on {r.n_cards} cards ({r.n_scored} scored)", title_justify="left")
+        for col in ("section", "reference", "reliable", "precision", "recall", "F1", "support", "predicted"):
+            t.add_column(col, justify="left" if col in ("section", "reference") else "right")
+        for s in r.sections:
+            t.add_row(s.section, s.reference, "yes" if s.reliable else "NO", f"{s.precision:.3f}", f"{s.recall:.3f}",
+                      f"{s.f1:.3f}", str(s.support), str(s.predicted))
+        out.print(t)
+        out.print(
+            f"AUC for quality_high: card score {r.auc_card_score:.3f}, documentation score "
+            f"{r.auc_documentation_score:.3f}; {r.cards_per_second:.1f} cards/s",
+            highlight=False,
+        )
