@@ -127,6 +127,16 @@ _BOILERPLATE = re.compile(
 _FIELD_LABEL = re.compile(r"^[ \t]*(?:[-*+][ \t]+)?(?:\*\*|__)?(?:bibtex|apa)(?:\*\*|__)?:?(?:\*\*|__)?:?[ \t]*$", re.I)
 
 
+def _is_empty_field(line: str) -> bool:
+    """'- **Model type:** [More Information Needed]' or a bare '[More Information Needed]'."""
+    idx = line.find("more information needed")
+    prefix, suffix = line[:idx], line[idx + len("more information needed") :]
+    if suffix.strip(" \t[]().*_:-") not in ("", "for further recommendations"):
+        return False
+    words = prefix.strip(" \t[]*_-+")
+    return not words or (words.rstrip(" *_").endswith(":") and len(words.split()) <= 8)
+
+
 def strip_boilerplate(body: str) -> str:
     """Remove template sentences, "**Field:** [More Information Needed]" lines and BibTeX/APA labels."""
     low = body.lower()
@@ -134,7 +144,7 @@ def strip_boilerplate(body: str) -> str:
         kept = []
         for line in body.split("\n"):
             ll = line.lower()
-            if "more information needed" in ll and len(ll) < 300:
+            if "more information needed" in ll and _is_empty_field(ll):
                 continue  # a template field left empty
             if ("bibtex" in ll or "apa" in ll) and _FIELD_LABEL.match(line):
                 continue

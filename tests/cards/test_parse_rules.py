@@ -1,0 +1,186 @@
+"""Card parsing and the rules scorer on hand-written and hostile cards."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from ptmscope.cards import SECTIONS, CardScore
+from ptmscope.cards.parse import is_placeholder, looks_binary, parse_card, split_front_matter, text_sha256
+from ptmscope.cards.rules import RulesScorer
+
+from cards_samples import (
+    CODE_ONLY_HEADINGS,
+    FULL_CARD,
+    HTML_CARD,
+    HUB_TEMPLATE_EMPTY,
+    SYNONYM_CARD,
+    TRAINER_PLACEHOLDER_CARD,
+)
+
+RULES = RulesScorer()
+
+
+def flags(card: CardScore) -> dict[str, bool]:
+    return dict(zip(SECTIONS, card.present))
+
+
+# -- parsing -------------------------------------------------------------------
+def test_front_matter_is_split_off_and_not_a_section() -> None:
+    fm, body = split_front_matter("---\nlicense: mit\n---\n# Title\ntext")
+    assert fm == "license: mit"
+    assert body.startswith("# Title")
+
+
+def test_headings_inside_code_fences_are_code() -> None:
+    card = parse_card(CODE_ONLY_HEADINGS)
+    keys = [s.key for s in card.sections]
+    assert keys == ["", "demo"]
+    assert "# How to use" in card.sections[1].code
+
+
+def test_setext_and_bold_headings() -> None:
+    card = parse_card("Intro text\n\nUsage\n-----\nrun it\n\n**Limitations**\nnone known yet really\n")
+    keys = [s.key for s in card.sections]
+    assert "usage" in keys and "limitations" in keys
+
+
+def test_subtree_text_includes_subsections_only() -> None:
+    card = parse_card("## A\na\n### A1\nx\n## B\nb\n")
+    i = [s.key for s in card.sections].index("a")
+    assert card.subtree_text(i).split() == ["a", "x"]
+
+
+@pytest.mark.parametrize(
+    "body,expected",
+    [
+        ("More information needed", True),
+        ("[More Information Needed]", True),
+        ("  TBD.  ", True),
+        ("<!-- guidance -->\n\n", True),
+        ("- **Developed by:** [More Information Needed]\n- **Model type:** [More Information Needed]", True),
+        ("Use the code below to get started with the model.\n\n[More Information Needed]", True),
+        ("The model is good at French.", False),
+        ("More information needed about X, but it works on English news text.", False),
+    ],
+)
+def test_placeholders(body: str, expected: bool) -> None:
+    assert is_placeholder(body) is expected
+
+
+def test_sha256_of_text() -> None:
+    # sha256("abc") from FIPS 180-2, appendix B.1
+    assert text_sha256("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+    assert text_sha256(None) is None
+
+
+# -- rules scorer ----------------------------------------------------------------
+def test_full_card_has_all_five() -> None:
+    s = RULES.score(FULL_CARD)
+    assert s.score == 5
+    assert s.evidence[SECTIONS.index("limitations")] == "heading: Limitations and bias"
+
+
+def test_synonym_headings() -> None:
+    s = RULES.score(SYNONYM_CARD)
+    assert flags(s) == dict.fromkeys(SECTIONS, True)
+
+
+def test_trainer_placeholders_count_as_absent() -> None:
+    s = RULES.score(TRAINER_PLACEHOLDER_CARD)
+    assert s.score == 0, s.to_dict()
+
+
+def test_hub_template_without_content_scores_zero() -> None:
+    s = RULES.score(HUB_TEMPLATE_EMPTY)
+    assert s.score == 0, s.to_dict()
+
+
+def test_trainer_card_with_content_finds_training_and_evaluation() -> None:
+    card = TRAINER_PLACEHOLDER_CARD + (
+        "\nThis model is a fine-tuned version of bert-base on the imdb dataset.\n"
+        "It achieves the following results on the evaluation set:\n- Loss: 0.2\n- Accuracy: 0.93\n\n"
+        "## Training procedure\n\n### Training hyperparameters\n\n"
+        "The following hyperparameters were used during training:\n- learning_rate: 2e-05\n"
+    )
+    f = flags(RULES.score(card))
+    assert f["training"] and f["evaluation"] and f["description"]
+    assert not f["limitations"] and not f["how_to_use"]
+
+
+def test_intended_uses_and_limitations_needs_limitation_content() -> None:
+    uses_only = "# m\n\n## Intended uses & limitations\n\nYou can use this model for sentiment analysis of tweets.\n"
+    f = flags(RULES.score(uses_only))
+    assert f["how_to_use"] and not f["limitations"]
+    both = uses_only + "It is biased towards American English and fails on code-switched text.\n"
+    assert flags(RULES.score(both))["limitations"]
+
+
+def test_code_block_counts_as_how_to_use() -> None:
+    card = "# m\n\nA model.\n\n```python\nmodel = AutoModel.from_pretrained('x')\n```\n"
+    s = RULES.score(card)
+    assert s.has("how_to_use")
+    assert s.evidence[SECTIONS.index("how_to_use")].startswith("code:")
+
+
+@pytest.mark.parametrize("text,note", [(None, "no card"), ("", "empty card"), ("   \n\n", "empty card")])
+def test_missing_and_empty(text: str | None, note: str) -> None:
+    s = RULES.score(text)
+    assert s.scored and s.score == 0 and s.note == note
+
+
+def test_html_and_script_are_not_sections() -> None:
+    s = RULES.score(HTML_CARD)
+    assert s.score == 0
+    # evidence never carries markup through from a comment
+    assert all(e is None for e in s.evidence)
+
+
+def test_binary_looking_card() -> None:
+    blob = "".join(chr(c) for c in range(0, 32)) * 200 + "\ufffd" * 500
+    assert looks_binary(blob)
+    s = RULES.score(blob)
+    assert s.score == 0 and s.note == "binary-looking card"
+    s2 = RULES.score(bytes(range(256)) * 10)  # bytes are decoded leniently, never crash
+    assert s2.scored
+
+
+def test_huge_card_is_bounded_and_scored() -> None:
+    huge = FULL_CARD + ("lorem ipsum dolor sit amet " * 100_000)  # ~2.7 MB
+    s = RULES.score(huge)
+    assert s.score == 5
+
+
+def test_pathological_whitespace_is_fast() -> None:
+    # a regression case: indented HTML-like lines once made a regex backtrack for seconds
+    card = "apa\n" + ("        <div\n\t\t\tstyle='x'>\n" * 2000)
+    s = RULES.score(card)
+    assert s.scored
+
+
+def test_score_many_matches_score() -> None:
+    texts = [FULL_CARD, None, SYNONYM_CARD, HTML_CARD]
+    assert RULES.score_many(texts) == [RULES.score(t) for t in texts]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=3000))
+def test_any_text_gives_a_score_between_0_and_5(text: str) -> None:
+    s = RULES.score(text)
+    assert s.scored
+    assert 0 <= s.score <= 5
+    assert all((e is None) != p for e, p in zip(s.evidence, s.present))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.sampled_from(["## Usage\nrun the model with pipeline('x')\n",
+                                 "## Training\nTrained for 3 epochs on wikitext.\n",
+                                 "## Evaluation\nAccuracy: 0.91\n",
+                                 "## Limitations\nFails on long inputs.\n",
+                                 "## Model description\nA small BERT for Dutch NER.\n",
+                                 "## Notes\nMore information needed\n"]), max_size=6))
+def test_score_counts_distinct_filled_sections(parts: list[str]) -> None:
+    card = "# m\n\n" + "\n".join(parts)
+    expected = len({p.split("\n")[0] for p in parts if "More information" not in p})
+    assert RULES.score(card).score == expected
