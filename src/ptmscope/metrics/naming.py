@@ -62,7 +62,9 @@ def naming(backend: Any, *, snapshot_id: str | None = None, top_types: int = 15,
     p = backend.table("packages")
     p = p.filter(p.snapshot_id == chosen.snapshot_id)
     n_all = int(p.count().execute())
-    name = p.package_id.split("/")[-1]
+    # the name after the namespace; a regex rather than split()[-1], which Ibis compiles
+    # to an invalid index 0 on PySpark
+    name = p.package_id.re_replace(r"^.*/", "")
     q = p.filter(p.model_type.notnull() & (_norm(p.model_type) != "")).mutate(
         mt=p.model_type.lower(), names=_norm(name).contains(_norm(p.model_type)).cast("int64")
     )
