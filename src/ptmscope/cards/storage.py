@@ -120,7 +120,7 @@ def score_snapshot(
     store.snapshot(snapshot_id)  # raises StoreError when absent
     con = store.con
     ensure_table(con)
-    total = con.execute("SELECT count(*) FROM cards WHERE snapshot_id = ?", [snapshot_id]).fetchone()[0]
+    total = con.execute("SELECT count(*) FROM cards WHERE snapshot_id = ?", [snapshot_id]).fetchall()[0][0]
     if total == 0:
         raise StoreError(
             f"{store.path}: snapshot {snapshot_id} has no cards (import it with its cards file, e.g. "
@@ -167,7 +167,7 @@ def score_snapshot(
     mean = con.execute(
         "SELECT avg(score) FROM card_scores WHERE snapshot_id = ? AND scorer_key = ? AND scored",
         [snapshot_id, scorer.key],
-    ).fetchone()[0]
+    ).fetchall()[0][0]
     return ScoreRun(snapshot_id, scorer.name, scorer.key, int(total), int(skipped), n_scored, n_unscored,
                     n_missing, seconds, None if mean is None else float(mean))
 

@@ -1,0 +1,183 @@
+"""Metadata availability, documentation score, the C3 test, storage and CLI on a hand-built store."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy import stats as sps
+
+from ptmscope.cards import SECTIONS, CardScore
+from ptmscope.cards.storage import score_snapshot
+from ptmscope.metrics.docs import c3_test
+from ptmscope.metrics.metadata import NotMeasurable, flags_from_tags, metadata_availability
+from ptmscope.schema import Snapshot, SnapshotBatch, to_table
+from ptmscope.store import Store
+
+SID = "hf-2022-02-15-aaaaaaaa"
+
+# model -> (downloads, likes, author, model_type, tags, license, task, library?, card text or None)
+MODELS = {
+    "o/a": (100, 5, "o", "bert", ["dataset:x", "en", "arxiv:1"], "mit", "fill-mask", True, "five"),
+    "o/b": (90, 4, "o", "bert", ["dataset:x", "en", "arxiv:1"], "mit", "fill-mask", True, "five again"),
+    "o/c": (80, 3, "o", None, [], None, None, False, "zero"),
+    "d": (1, 0, None, None, None, None, None, False, None),
+    "o/e": (0, 0, None, None, None, None, None, False, "zero too"),
+    "z/f": (0, 0, "z", None, [], None, None, False, "one"),
+}
+CARD_SCORES = {"five": 5, "five again": 5, "zero": 0, "zero too": 0, "one": 1}
+# hand-computed metadata scores over the 10 fields an hf-api snapshot can hold
+META = {"o/a": 0.9, "o/b": 1.0, "o/c": 0.1, "d": 0.0, "o/e": 0.0, "z/f": 0.1}
+
+
+class FixedScorer:
+    """Scores from a lookup table, so these tests do not depend on the rules."""
+
+    name = "fixed"
+    key = "fixed-v1"
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def score(self, text: str | None) -> CardScore:
+        self.calls += 1
+        if text is None:
+            return CardScore.empty("no card")
+        n = CARD_SCORES[text]
+        return CardScore.from_flags({s: i < n for i, s in enumerate(SECTIONS)}, {s: "fixed" for s in SECTIONS})
+
+    def score_many(self, texts: Sequence[str | None]) -> list[CardScore]:
+        return [self.score(t) for t in texts]
+
+
+def build_store(path: Path) -> Store:
+    ids = list(MODELS)
+    col = lambda i: [MODELS[m][i] for m in ids]  # noqa: E731
+    cards_text = col(8)
+    tables = {
+        "packages": to_table("packages", {"package_id": ids, "raw_id": ids, "downloads": col(0), "likes": col(1),
+                                          "author": col(2), "model_type": col(3), "tags": col(4), "license": col(5),
+                                          "task": col(6)}, SID),
+        "package_libraries": to_table("package_libraries", {"package_id": [m for m in ids if MODELS[m][7]],
+                                                            "library": ["transformers", "transformers"],
+                                                            "origin": ["tag", "tag"]}, SID),
+        "lineage": to_table("lineage", {"child": ["o/b"], "parent_ref": ["o/a"], "parent_id": ["o/a"],
+                                        "relation": ["finetune"], "origin": ["base_model_tag"]}, SID),
+        "cards": to_table("cards", {"package_id": ids, "text": cards_text,
+                                    "text_sha256": [None if t is None else f"sha-{t}" for t in cards_text],
+                                    "missing": [t is None for t in cards_text]}, SID),
+    }
+    snap = Snapshot(SID, "hf", dt.date(2022, 2, 15), "hf-api", "model_infos.jsonl.gz", "a" * 64, len(ids), "test")
+    st = Store(path)
+    st.add_batch(SnapshotBatch(snap, tables))
+    return st
+
+
+def test_metadata_availability_hand_computed(store_path: Path) -> None:
+    st = build_store(store_path)
+    r = metadata_availability(st.backend, SID)
+    assert r.fields_used == ("architecture", "author", "base_model", "datasets", "language", "library", "license",
+                             "paper", "tags", "task")
+    assert set(r.fields_excluded) == {"hardware", "github_repo"}
+    assert r.mean_score == pytest.approx(np.mean(list(META.values())))
+    assert r.field_share["base_model"] == pytest.approx(1 / 6)
+    assert r.to_dict()["inputs"] == {"snapshot_id": SID, "source_format": "hf-api"}
+
+
+def test_unknown_source_excludes_fields_nobody_has(store_path: Path) -> None:
+    st = build_store(store_path)
+    st.con.execute("UPDATE snapshots SET source_format = 'mystery' WHERE snapshot_id = ?", [SID])
+    st.con.execute("UPDATE packages SET tags = NULL, license = NULL")
+    r = metadata_availability(st.backend, SID)
+    for f in ("datasets", "language", "paper", "tags", "license"):
+        assert f in r.fields_excluded and f not in r.fields_used
+
+
+def test_flags_from_tags() -> None:
+    f = flags_from_tags(["license:mit", "de", "tf", "arxiv:1910.1", "dataset:squad"])
+    assert f == {"datasets": True, "language": True, "license": True, "paper": True, "tags": True}
+    assert flags_from_tags(["tf"])["language"] is False
+    assert flags_from_tags(None) == dict.fromkeys(f, False)
+
+
+def test_score_store_and_resume(store_path: Path) -> None:
+    st = build_store(store_path)
+    sc = FixedScorer()
+    run = score_snapshot(st, SID, sc)
+    assert (run.n_cards, run.n_scored, run.n_skipped, run.n_missing) == (6, 6, 0, 1)
+    assert run.mean_score == pytest.approx(11 / 6)
+    again = score_snapshot(st, SID, sc)
+    assert (again.n_scored, again.n_skipped) == (0, 6)
+    assert sc.calls == 6
+    # a changed card text is rescored, the rest is not
+    st.con.execute("UPDATE cards SET text = 'one', text_sha256 = 'sha-one-b' WHERE package_id = 'o/c'")
+    third = score_snapshot(st, SID, sc)
+    assert (third.n_scored, third.n_skipped) == (1, 5)
+    rows = st.con.execute("SELECT count(*), sum(score) FROM card_scores WHERE snapshot_id = ?", [SID]).fetchall()[0]
+    assert rows == (6, 12)
+    st.delete_snapshot(SID)
+    assert st.con.execute("SELECT count(*) FROM card_scores").fetchall()[0][0] == 0
+
+
+def test_c3_hand_computed(store_path: Path) -> None:
+    st = build_store(store_path)
+    score_snapshot(st, SID, FixedScorer())
+    r = c3_test(st.backend, top=2, n_boot=200)
+    doc = {m: (CARD_SCORES.get(MODELS[m][8], 0) / 5 + META[m]) / 2 for m in MODELS}
+    assert r.mean_documentation_score == pytest.approx(np.mean(list(doc.values())))
+    comps = {c.measure: c for c in r.comparisons}
+    assert set(comps) == {"downloads", "likes"}  # only one model has descendants: no test
+    assert any("descendants" in n for n in r.notes)
+    top = [doc["o/a"], doc["o/b"]]
+    d = comps["downloads"]
+    bottom = [doc["o/e"], doc["z/f"]]  # 0 downloads each; ties broken by id
+    assert sorted(d.top_scores) == pytest.approx(sorted(top))
+    assert sorted(d.bottom_scores) == pytest.approx(sorted(bottom))
+    ref = sps.ttest_ind(top, bottom, equal_var=False, alternative="greater")
+    assert d.welch.p == pytest.approx(ref.pvalue)
+    assert d.mean_diff.estimate == pytest.approx(np.mean(top) - np.mean(bottom))
+    assert d.cliffs_delta == pytest.approx(1.0)
+    likes = comps["likes"]
+    assert sorted(likes.bottom_scores) == pytest.approx(sorted([doc["d"], doc["o/e"]]))
+    # Holm over the two measures: the smaller p doubled, the larger kept (never below the smaller adjusted)
+    ps = sorted([d.welch.p, likes.welch.p])
+    adj = sorted([d.p_welch_holm, likes.p_welch_holm])
+    assert adj[0] == pytest.approx(min(1.0, 2 * ps[0]))
+    assert adj[1] == pytest.approx(max(adj[0], ps[1]))
+    out = r.to_dict()
+    assert out["inputs"]["top"] == 2 and out["inputs"]["scorer_key"] == "fixed-v1"
+    json.dumps(out)
+
+
+def test_c3_needs_scores(store_path: Path) -> None:
+    st = build_store(store_path)
+    with pytest.raises(NotMeasurable, match="cards score"):
+        c3_test(st.backend)
+
+
+def test_cli_score_and_metric_docs(cli, store_path: Path, tmp_path: Path) -> None:
+    build_store(store_path).close()
+    code, out, err = cli("cards", "score", "--store", store_path, "--json")
+    assert code == 0, err
+    run = json.loads(out)
+    assert run["inputs"]["scorer_key"].startswith("rules-") and run["n_cards"] == 6
+    code, out, err = cli("cards", "score", "--store", store_path, "--json")
+    assert json.loads(out)["n_skipped"] == 6
+    svg = tmp_path / "c3.svg"
+    code, out, err = cli("metric", "docs", "--store", store_path, "--top", "2", "--by", "downloads,likes",
+                         "--n-boot", "50", "--json", "--plot", svg)
+    assert code == 0, err
+    res = json.loads(out)
+    assert [c["measure"] for c in res["comparisons"]] == ["downloads", "likes"]
+    text = svg.read_text()
+    assert text.lstrip().startswith("<?xml") and "<script" not in text
+    code, out, err = cli("metric", "docs", "--store", store_path, "--by", "stars")
+    assert code == 1 and "stars" in err
+    code, out, err = cli("cards", "score", "--store", store_path, "--snapshot", "nope")
+    assert code == 1 and "nope" in err
+    code, out, err = cli("cards", "score", "--store", store_path, "--scorer", "llm")
+    assert code == 1 and "--endpoint" in err

@@ -1,0 +1,190 @@
+"""The LLM scorer against a local fake OpenAI-compatible server (127.0.0.1 only)."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from werkzeug import Request, Response
+
+from ptmscope.cards import SECTIONS
+from ptmscope.cards.llm import PROMPT, LLMScorer, parse_answer
+from ptmscope.errors import PtmscopeError
+
+pytest.importorskip("pytest_httpserver")
+
+SECRET = "sk-test-DO-NOT-LEAK-1234567890"
+GOOD = {"Model description": True, "Limitations": False, "How to use": True, "Training": "true", "Evaluation": "false"}
+
+
+def completion(content: str) -> dict:
+    return {"id": "x", "object": "chat.completion", "choices": [{"index": 0, "message": {"role": "assistant", "content": content}}]}
+
+
+@pytest.fixture
+def scorer_factory(httpserver, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("PTMSCOPE_TEST_KEY", SECRET)
+
+    def make(**kw) -> LLMScorer:
+        opts = dict(endpoint=httpserver.url_for("/v1"), model="fake-1", api_key_env="PTMSCOPE_TEST_KEY",
+                    cache_dir=tmp_path / "cache", backoff=0.01, timeout=5.0)
+        opts.update(kw)
+        return LLMScorer(**opts)
+
+    return make
+
+
+# -- parsing -------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "answer,expected",
+    [
+        ('{"Model description": true, "Limitations": true, "How to use": true, "Training": true, "Evaluation": true}', 5),
+        ("```json\n" + json.dumps(GOOD) + "\n```", 3),
+        ('Here you go:\n{"1. Model description": "yes", "2. Limitations": "no"}\nHope this helps', 1),
+        ('{"model_description": 1, "how_to_use": 0, "training": {"present": true}}', 2),
+        ('{"result": {"description": true, "evaluation": true}}', 2),
+    ],
+)
+def test_parse_good_answers(answer: str, expected: int) -> None:
+    s = parse_answer(answer)
+    assert s.scored and s.score == expected
+
+
+def test_parse_missing_keys_are_absent() -> None:
+    s = parse_answer('{"Training": true}')
+    assert s.scored and s.score == 1 and s.has("training")
+    assert "description" in s.note
+
+
+@pytest.mark.parametrize("answer", ["", "I cannot help with that.", "{not json", '{"colour": "blue"}', "[1, 2, 3]", None, 42])
+def test_parse_garbage_is_unscored(answer) -> None:
+    s = parse_answer(answer)
+    assert not s.scored and s.score is None
+
+
+# -- HTTP ------------------------------------------------------------------------
+def test_sends_the_paper_prompt_verbatim_with_key(httpserver, scorer_factory) -> None:
+    seen: list[dict] = []
+
+    def handler(request: Request) -> Response:
+        seen.append({"auth": request.headers.get("Authorization"), "body": request.get_json()})
+        return Response(json.dumps(completion(json.dumps(GOOD))), content_type="application/json")
+
+    httpserver.expect_request("/v1/chat/completions", method="POST").respond_with_handler(handler)
+    s = scorer_factory().score("# card\nhello")
+    assert s.scored and s.score == 3
+    body = seen[0]["body"]
+    assert body["model"] == "fake-1" and body["temperature"] == 0
+    content = body["messages"][0]["content"]
+    assert content.startswith(
+        "You will receive a model card and are expected to analyze it for the following details: 1. Model description: "
+        "A description of the model itself 2. Limitations: Any limitations of the model 3. How to use: Instructions on "
+        "how to use the model downstream 4. Training: Details of the training process or data 5. Evaluation: Reports on "
+        "the model's performance evaluation. Please respond with a JSON object indicating whether each of these points "
+        "is present with true/false. Here is the model card to evaluate:"
+    )
+    assert content == PROMPT + "\n\n# card\nhello"
+    assert seen[0]["auth"] == f"Bearer {SECRET}"
+
+
+def test_cache_hit_skips_the_endpoint(httpserver, scorer_factory, tmp_path: Path) -> None:
+    httpserver.expect_request("/v1/chat/completions").respond_with_json(completion(json.dumps(GOOD)))
+    a = scorer_factory()
+    assert a.score("card one").score == 3
+    n = len(httpserver.log)
+    b = scorer_factory()  # a new scorer, same cache dir and model
+    assert b.score("card one").score == 3
+    assert len(httpserver.log) == n
+    assert b.stats.cache_hits == 1
+    # another model does not reuse the answer
+    c = scorer_factory(model="fake-2")
+    c.score("card one")
+    assert len(httpserver.log) == n + 1
+    # the key is in no cache file
+    for f in (tmp_path / "cache").rglob("*.json"):
+        assert SECRET not in f.read_text()
+
+
+def test_malformed_answer_is_unscored_and_not_cached(httpserver, scorer_factory, tmp_path: Path) -> None:
+    httpserver.expect_request("/v1/chat/completions").respond_with_json(completion("Sorry, I can't."))
+    s = scorer_factory().score("card")
+    assert not s.scored
+    assert not list((tmp_path / "cache").rglob("*.json"))
+
+
+def test_non_completion_json_is_unscored(httpserver, scorer_factory) -> None:
+    httpserver.expect_request("/v1/chat/completions").respond_with_data("<html>oops</html>", content_type="text/html")
+    s = scorer_factory().score("card")
+    assert not s.scored and "not a chat completion" in s.note
+
+
+def test_retries_5xx_then_succeeds(httpserver, scorer_factory) -> None:
+    calls = {"n": 0}
+
+    def handler(request: Request) -> Response:
+        calls["n"] += 1
+        if calls["n"] < 3:
+            return Response("busy", status=503)
+        return Response(json.dumps(completion(json.dumps(GOOD))), content_type="application/json")
+
+    httpserver.expect_request("/v1/chat/completions").respond_with_handler(handler)
+    sc = scorer_factory(retries=3)
+    assert sc.score("card").score == 3
+    assert calls["n"] == 3 and sc.stats.retries == 2
+
+
+def test_gives_up_after_retries_without_leaking_the_key(httpserver, scorer_factory) -> None:
+    httpserver.expect_request("/v1/chat/completions").respond_with_data("down", status=500)
+    sc = scorer_factory(retries=2)
+    s = sc.score("card")
+    assert not s.scored and "HTTP 500" in s.note
+    assert len(httpserver.log) == 3
+    assert SECRET not in s.note and SECRET not in repr(sc)
+
+
+def test_client_errors_are_not_retried(httpserver, scorer_factory) -> None:
+    httpserver.expect_request("/v1/chat/completions").respond_with_data("bad key", status=401)
+    s = scorer_factory(retries=3).score("card")
+    assert not s.scored and "HTTP 401" in s.note
+    assert len(httpserver.log) == 1
+
+
+def test_unreachable_endpoint_is_unscored() -> None:
+    sc = LLMScorer(endpoint="http://127.0.0.1:9/v1", retries=1, backoff=0.01, timeout=1.0, cache_dir=None)
+    s = sc.score("card")
+    assert not s.scored and "connection error" in s.note
+
+
+def test_bounded_concurrency(httpserver, scorer_factory) -> None:
+    lock = threading.Lock()
+    state = {"now": 0, "max": 0}
+
+    def handler(request: Request) -> Response:
+        with lock:
+            state["now"] += 1
+            state["max"] = max(state["max"], state["now"])
+        time.sleep(0.05)
+        with lock:
+            state["now"] -= 1
+        return Response(json.dumps(completion(json.dumps(GOOD))), content_type="application/json")
+
+    httpserver.expect_request("/v1/chat/completions").respond_with_handler(handler)
+    sc = scorer_factory(concurrency=2)
+    out = sc.score_many([f"card {i}" for i in range(8)] + [None])
+    assert [s.score for s in out] == [3] * 8 + [0]
+    assert out[-1].note == "no card"
+    assert state["max"] <= 2
+
+
+def test_bad_configuration() -> None:
+    with pytest.raises(PtmscopeError, match="--endpoint"):
+        LLMScorer(endpoint=None)
+    with pytest.raises(PtmscopeError, match="http"):
+        LLMScorer(endpoint="file:///etc/passwd")
+
+
+def test_sections_order_is_the_papers() -> None:
+    assert SECTIONS == ("description", "limitations", "how_to_use", "training", "evaluation")

@@ -1,0 +1,103 @@
+"""Validation helpers against human labels: hand-computed cases and the real dev set."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ptmscope.cards.rules import RulesScorer
+from ptmscope.cards.validate import load_dev_set, prf, roc_auc, validate
+from ptmscope.errors import InputError
+
+from cards_samples import FULL_CARD, TRAINER_PLACEHOLDER_CARD
+from conftest import shared_path
+
+
+def test_roc_auc_hand_computed() -> None:
+    # the textbook example: 3 of the 4 positive/negative pairs are ordered correctly
+    assert roc_auc([0.1, 0.4, 0.35, 0.8], [0, 0, 1, 1]) == pytest.approx(0.75)
+    # ties count one half
+    assert roc_auc([1, 1], [0, 1]) == pytest.approx(0.5)
+    assert np.isnan(roc_auc([1, 2], [1, 1]))
+
+
+def test_prf_hand_computed() -> None:
+    pred = np.array([1, 1, 0, 0, 1], bool)
+    ref = np.array([1, 0, 1, 0, 1], bool)
+    p, r, f = prf(pred, ref)  # tp=2 fp=1 fn=1
+    assert (p, r) == pytest.approx((2 / 3, 2 / 3))
+    assert f == pytest.approx(2 / 3)
+
+
+def _write_dev(tmp_path: Path, label_rows: list[str]) -> tuple[Path, Path]:
+    labels = tmp_path / "labels.csv"
+    labels.write_text(
+        "modelId,has_description,has_uses,has_limitations_and_bias,has_training,has_evaluation,quality_high\n"
+        + "\n".join(label_rows) + "\n"
+    )
+    cards = tmp_path / "cards.jsonl.gz"
+    with gzip.open(cards, "wt") as f:
+        f.write(json.dumps({"modelId": "a/full", "tags": ["license:mit", "dataset:x"], "modelcard_text": FULL_CARD}) + "\n")
+        f.write(json.dumps({"modelId": "b/empty", "tags": [], "modelcard_text": TRAINER_PLACEHOLDER_CARD}) + "\n")
+    return labels, cards
+
+
+def test_validate_on_two_cards(tmp_path: Path) -> None:
+    labels, cards = _write_dev(tmp_path, ["a/full,1,1,1,1,1,1", "b/empty,0,0,0,0,0,0"])
+    dev = load_dev_set(labels, cards)
+    r = validate(RulesScorer(), dev)
+    d = r.to_dict()
+    assert d["n_cards"] == 2
+    assert all(s["f1"] == 1.0 for s in d["sections"])
+    assert d["auc_card_score"] == 1.0 and d["auc_documentation_score"] == 1.0
+    assert d["inputs"]["labels"] == str(labels)
+
+
+def test_bad_label_names_file_line_and_column(tmp_path: Path) -> None:
+    labels, cards = _write_dev(tmp_path, ["a/full,1,1,1,1,1,1", "b/empty,0,0,maybe,0,0,0"])
+    with pytest.raises(InputError, match=r"labels\.csv:3 \(column has_limitations_and_bias\)"):
+        load_dev_set(labels, cards)
+
+
+def test_labelled_model_without_card(tmp_path: Path) -> None:
+    labels, cards = _write_dev(tmp_path, ["a/full,1,1,1,1,1,1", "c/none,0,0,0,0,0,0"])
+    with pytest.raises(InputError, match="no card"):
+        load_dev_set(labels, cards)
+
+
+def test_cards_file_not_json(tmp_path: Path) -> None:
+    labels, _ = _write_dev(tmp_path, ["a/full,1,1,1,1,1,1"])
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"modelId": "a/full", "modelcard_text": "x"}\n{oops\n')
+    with pytest.raises(InputError, match=r"bad\.jsonl:2"):
+        load_dev_set(labels, bad)
+
+
+def test_cli_validate_json(cli, tmp_path: Path) -> None:
+    labels, cards = _write_dev(tmp_path, ["a/full,1,1,1,1,1,1", "b/empty,0,0,0,0,0,0"])
+    code, out, err = cli("cards", "validate", "--labels", labels, "--cards", cards, "--scorer", "rules", "--json")
+    assert code == 0, err
+    res = json.loads(out)["results"]
+    assert [r["inputs"]["scorer"] for r in res] == ["rules"]
+    code, out, err = cli("cards", "validate", "--labels", tmp_path / "nope.csv", "--cards", cards)
+    assert code == 1 and "nope.csv" in err
+
+
+@pytest.mark.realdata
+def test_rules_on_the_human_labelled_dev_set() -> None:
+    base = shared_path("hf", "model-card-quality")
+    dev = load_dev_set(base / "labels_dev.csv", base / "cards_dev.jsonl.gz", base / "section_annotations_dev.csv")
+    r = validate(RulesScorer(), dev)
+    f1 = {(s.section, s.reference): s.f1 for s in r.sections}
+    # floors a little under what docs/cards.md reports, so a regression fails here
+    assert f1[("description", "has_description")] >= 0.88
+    assert f1[("limitations", "has_limitations_and_bias")] >= 0.85
+    assert f1[("how_to_use", "how_from_headings")] >= 0.85
+    assert f1[("training", "has_training")] >= 0.83
+    assert f1[("evaluation", "has_evaluation")] >= 0.78
+    assert r.auc_card_score >= 0.70
+    assert not [s for s in r.sections if s.reference == "has_uses" and s.reliable]
