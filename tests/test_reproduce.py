@@ -11,7 +11,7 @@ import pytest
 
 from ptmscope.reproduce import PAPER_DATES, nearest_files
 
-from conftest import shared_path
+from realdata import shared_path
 
 
 def write_pypi(d: Path, date: str, names: list[str]) -> str:

@@ -269,7 +269,7 @@ def test_fitted_parameters_match_the_real_dump():
     import importlib.util
     from pathlib import Path
 
-    from conftest import shared_path
+    from realdata import shared_path
 
     dump = shared_path("hf", "2022-02_hub-dump", "model_infos.jsonl.gz")
     spec = importlib.util.spec_from_file_location(

@@ -14,7 +14,7 @@ from ptmscope.cards.validate import load_dev_set, prf, roc_auc, validate
 from ptmscope.errors import InputError
 
 from cards_samples import FULL_CARD, TRAINER_PLACEHOLDER_CARD
-from conftest import shared_path
+from realdata import shared_path
 
 
 def test_roc_auc_hand_computed() -> None:

@@ -11,7 +11,7 @@ import pytest
 from ptmscope.errors import InputError, PtmscopeError
 from ptmscope.metrics.descendants import analyse_pairs, descendants, descendants_from_pairs, read_pairs
 
-from conftest import shared_path
+from realdata import shared_path
 from metric_tables import mem_backend
 
 SID = "hf-2022-02-21-test"

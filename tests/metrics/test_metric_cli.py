@@ -9,7 +9,7 @@ import pytest
 
 from ptmscope.store import Store
 
-from conftest import shared_path
+from realdata import shared_path
 from metric_tables import add_snapshot
 
 

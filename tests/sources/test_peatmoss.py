@@ -9,7 +9,7 @@ import pytest
 
 from ptmscope.errors import InputError
 from ptmscope.sources import detect_format, plan
-from tests.conftest import shared_path
+from realdata import shared_path
 
 
 def _db(tmp_path, with_base=True):

@@ -17,7 +17,7 @@ import pytest
 
 from ptmscope.aliases import builtin_aliases
 from ptmscope.sources import detect_format, plan
-from tests.conftest import shared_path
+from realdata import shared_path
 
 pytestmark = pytest.mark.realdata
 
