@@ -82,7 +82,7 @@ def top_curve(sorted_desc: np.ndarray, n_points: int = 60) -> list[list[float]]:
 def concentration(
     backend: Any, *, snapshot_id: str | None = None, n_boot: int = 500, seed: int = 0, top_n: int = 10
 ) -> ConcentrationResult:
-    chosen = pick_snapshot(backend, need=("downloads",), snapshot_id=snapshot_id, min_rows=10, what="concentration")
+    chosen = pick_snapshot(backend, need=("downloads",), snapshot_id=snapshot_id, min_rows=1, what="concentration")
     p = backend.table("packages")
     p = p.filter(p.snapshot_id == chosen.snapshot_id)
     counts = p.aggregate(n=p.count(), n_null=p.downloads.isnull().sum()).execute().iloc[0]

@@ -58,7 +58,7 @@ def wilson(k: int, n: int) -> list[float]:
 
 
 def naming(backend: Any, *, snapshot_id: str | None = None, top_types: int = 15, n_examples: int = 5) -> NamingResult:
-    chosen = pick_snapshot(backend, need=("model_type",), snapshot_id=snapshot_id, min_rows=10, what="naming")
+    chosen = pick_snapshot(backend, need=("model_type",), snapshot_id=snapshot_id, min_rows=1, what="naming")
     p = backend.table("packages")
     p = p.filter(p.snapshot_id == chosen.snapshot_id)
     n_all = int(p.count().execute())
