@@ -164,31 +164,57 @@ def run_descendants(backend: Any, params: dict[str, Any]) -> tuple[Any, dict[str
 
 
 def run_docs(backend: Any, params: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
-    from .metrics._select import NotMeasurable
+    from .metrics.docs import c3_test
 
-    try:
-        from .metrics import docs as docs_mod  # issue 4 (C3)
-    except ImportError:
-        raise NotMeasurable("docs (C3): the documentation-quality metric is not installed in this build") from None
-    fn = getattr(docs_mod, "docs", None) or getattr(docs_mod, "doc_quality", None)
-    if fn is None:
-        raise NotMeasurable("docs (C3): ptmscope.metrics.docs has no entry point docs()")
-    res = fn(backend, **{k: v for k, v in params.items() if k != "include"})
+    res = c3_test(backend, n_boot=int(params.get("n_boot", 1000)), top=int(params.get("top", 1000)))
     data = res.to_dict()
-    data.setdefault("summary", _docs_summary(data))
+    data["summary"] = _docs_summary(data)
     return res, data
 
 
 def _docs_summary(d: dict[str, Any]) -> dict[str, Any]:
-    """Pull the rank correlation between documentation score and downloads."""
-    from .claims.verdicts import lookup
+    """The paper's C3 test by downloads: top-N vs bottom-N documentation score."""
+    comp = next((c for c in d.get("comparisons", []) if c.get("measure") == "downloads"), None)
+    if comp is None:
+        return {"measure": "downloads", "n_per_group": 0, "p_holm": None, "mean_diff": None,
+                "mean_diff_low": None, "mean_diff_high": None}
+    md = comp.get("mean_difference") or {}
+    return {
+        "formula": "documentation score, top-N vs bottom-N models by downloads: one-sided Welch t "
+        "(Holm over the popularity measures) and a bootstrap CI of the mean difference",
+        "measure": "downloads",
+        "n_per_group": comp.get("n_per_group"),
+        "p_holm": comp.get("p_welch_holm"),
+        "mean_diff": md.get("estimate"),
+        "mean_diff_low": md.get("low"),
+        "mean_diff_high": md.get("high"),
+        "cohens_d": comp.get("cohens_d"),
+    }
 
-    for path in ("spearman", "correlation", "stats.spearman"):
-        c = lookup(d, path)
-        if isinstance(c, dict) and "coef" in c:
-            ci = c.get("ci") or [None, None]
-            return {"correlation": c["coef"], "ci_low": ci[0], "ci_high": ci[1], "n": c.get("n"), "source": path}
-    return {"correlation": None, "ci_low": None, "ci_high": None, "n": None, "source": None}
+
+def cards_snapshot(con: Any) -> str | None:
+    """The hf snapshot with most card texts (the one C3 and under-documentation use)."""
+    row = con.execute(
+        "SELECT c.snapshot_id FROM cards c JOIN snapshots s USING (snapshot_id) "
+        "WHERE s.registry = 'hf' AND s.status = 'complete' AND NOT c.missing AND c.text IS NOT NULL "
+        "GROUP BY c.snapshot_id ORDER BY count(*) DESC, max(s.taken_at) DESC, c.snapshot_id DESC LIMIT 1"
+    ).fetchall()
+    return row[0][0] if row else None
+
+
+def score_cards(store: Any, progress: Progress | None = None) -> str | None:
+    """Score the cards of :func:`cards_snapshot` with the rules scorer (already scored ones are
+    reused), so that C3 (docs) and under-documentation read stored card scores."""
+    from .cards import get_scorer
+    from .cards.storage import score_snapshot
+
+    sid = cards_snapshot(store.con)
+    if sid is None:
+        return None
+    if progress:
+        progress(f"card scores (rules scorer) for {sid}")
+    score_snapshot(store, sid, get_scorer("rules"))
+    return sid
 
 
 def _simple(fn_path: str) -> Callable[[Any, dict[str, Any]], tuple[Any, dict[str, Any]]]:
@@ -527,6 +553,7 @@ def run(config_path: str | Path, *, progress: Progress | None = None, out: str |
     cfg = load_config(config_path)
     with Store(cfg.store) as store:
         ingest_sources(store, cfg.sources, progress)
+        score_cards(store, progress)
     backend = connect(cfg.store)
     try:
         analysis = analyse(backend, include=cfg.include, params=cfg.params, catalogue_path=cfg.catalogue,
@@ -568,6 +595,7 @@ def demo(out: str | Path = "ptmscope-demo", *, seed: int = 0, models: int = DEMO
     cfg = SynthConfig(models=models, snapshots=DEMO_SNAPSHOTS, seed=seed)
     with Store(store_path) as store:
         write_store(store, cfg, progress)
+        score_cards(store, progress)
     backend = connect(store_path)
     try:
         analysis = analyse(backend, params={"turnover": {"k": min(1000, max(10, models // 5))}}, progress=progress)

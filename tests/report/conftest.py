@@ -12,7 +12,13 @@ from world import make_world  # noqa: E402
 
 @pytest.fixture(scope="module")
 def world_store(tmp_path_factory) -> Path:
-    return make_world(tmp_path_factory.mktemp("world") / "world.duckdb")
+    from ptmscope.pipeline import score_cards
+    from ptmscope.store import Store
+
+    path = make_world(tmp_path_factory.mktemp("world") / "world.duckdb")
+    with Store(path) as st:
+        score_cards(st)
+    return path
 
 
 @pytest.fixture(scope="module")

@@ -202,6 +202,18 @@ def test_underdoc_hand_computed(tmp_path):
     assert r.missing_share_models["limitations"] == pytest.approx(3 / 4)
     assert r.sections_missing_in_half == 4
     assert r.score_distribution == {"0": 0, "1": 2, "2": 0, "3": 0, "4": 0, "5": 1}
+    assert r.scores_from == "scored on the fly"
+    # the same numbers from the stored card scores (aggregated in the backend)
+    from ptmscope.pipeline import score_cards
+
+    b.disconnect()
+    with Store(tmp_path / "u.duckdb") as st:
+        score_cards(st)
+    r2 = underdoc(connect(tmp_path / "u.duckdb"))
+    assert r2.scores_from == "stored card_scores"
+    d1, d2 = r.to_dict(), r2.to_dict()
+    d1.pop("scores_from"), d2.pop("scores_from")
+    assert d1 == d2
 
 
 def test_not_measurable_reasons(tmp_path):

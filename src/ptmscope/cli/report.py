@@ -30,6 +30,11 @@ def report_cmd(
     rules: Annotated[Path | None, typer.Option("--rules", help="Verdict rules TOML (default: built-in).")] = None,
     catalogue: Annotated[Path | None, typer.Option("--catalogue", help="Claims TOML (default: built-in).")] = None,
     k: Annotated[int, typer.Option("--k", min=1, help="K of the top-K turnover.")] = 1000,
+    score_cards: Annotated[
+        bool,
+        typer.Option("--score-cards/--no-score-cards",
+                     help="Score not-yet-scored model cards with the rules scorer first (stored in the store)."),
+    ] = True,
 ) -> None:
     """Compute every metric and claim verdict on the store and write the report."""
     from ..engine import connect
@@ -38,8 +43,14 @@ def report_cmd(
     from ..store import resolve_store_path
 
     path = resolve_store_path(store)
-    if engine.value == "duckdb" and not path.exists():
+    if not path.exists():
         raise PtmscopeError(f"{path}: no store here (run `ptmscope ingest` first, or pass --store)")
+    if score_cards:
+        from ..pipeline import score_cards as _score
+        from ..store import Store
+
+        with Store(path) as st:
+            _score(st, _progress)
     backend: Any = connect(path, engine.value)
     try:
         analysis = analyse(backend, include=metric or None, params={"turnover": {"k": k}},

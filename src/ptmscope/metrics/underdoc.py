@@ -10,8 +10,10 @@ evaluation).  For each section s:
   all models of the snapshot (a missing card documents nothing).
 
 ``sections_missing_in_half`` counts the sections missing from at least half
-of the scored cards.  Each share has a Wilson 95% interval.  Identical card
-texts are scored once (by sha256).
+of the scored cards.  Each share has a Wilson 95% interval.  The scores are
+read from the store's ``card_scores`` table (``ptmscope cards score``; the
+pipeline runs the rules scorer first) and aggregated there; without stored
+scores the cards are scored on the fly (identical texts once, by sha256).
 
 Not in the paper (extra claim C5); the paper scored cards only to correlate
 their score with popularity (C3).  Card texts are treated as hostile input:
@@ -38,6 +40,7 @@ class UnderdocResult:
     taken_at: str
     synthetic: bool
     scorer: str
+    scores_from: str  # "stored card_scores" or "scored on the fly"
     n_models: int
     n_cards: int  # models with a card text
     n_scored: int
@@ -72,6 +75,40 @@ def _card_snapshot(backend: Any, snapshot_id: str | None) -> Any:
     return pick_snapshot(backend, snapshot_id=str(j.iloc[0]["snapshot_id"]))
 
 
+def _stored_scores(backend: Any, sid: str, key: str) -> tuple[int, dict[str, int], list[tuple[int, int]]] | None:
+    from ..cards import SECTIONS
+
+    try:
+        cs = backend.table("card_scores")
+    except Exception:  # no scores table in this store
+        return None
+    cs = cs.filter((cs.snapshot_id == sid) & (cs.scorer_key == key) & (cs.missing == False) & cs.scored)  # noqa: E712
+    aggs = {f"miss_{s}": (~cs[s].fill_null(False)).cast("int64").sum() for s in SECTIONS}
+    row = cs.aggregate(n=cs.count(), **aggs).execute().iloc[0]
+    n = int(row["n"])
+    if n == 0:
+        return None
+    dist = cs.group_by("score").aggregate(k=ibis._.count()).order_by("score").execute()
+    return n, {s: int(row[f"miss_{s}"] or 0) for s in SECTIONS}, [(int(a), int(b)) for a, b in zip(dist["score"], dist["k"])]
+
+
+def _score_here(c: Any, sc: Any, sections: tuple[str, ...]) -> tuple[int, dict[str, int], list[tuple[int, int]]]:
+    """No stored scores: score the texts now (identical texts once)."""
+    df = c.select("package_id", "text", "text_sha256").order_by("package_id").execute()
+    keys = [str(h) if h is not None else _sha(t) for t, h in zip(df["text"], df["text_sha256"])]
+    texts: dict[str, str] = {}
+    for k, t in zip(keys, df["text"]):
+        texts.setdefault(k, t)
+    order = sorted(texts)
+    scored = dict(zip(order, sc.score_many([texts[k] for k in order])))
+    ok = [scored[k] for k in keys if scored[k].scored]
+    missing = {s: sum(1 for x in ok if not x.has(s)) for s in sections}
+    dist: dict[int, int] = {}
+    for x in ok:
+        dist[int(x.score)] = dist.get(int(x.score), 0) + 1
+    return len(ok), missing, sorted(dist.items())
+
+
 def underdoc(backend: Any, *, snapshot_id: str | None = None, scorer: str = "rules") -> UnderdocResult:
     from ..cards import SECTIONS, get_scorer
 
@@ -79,38 +116,39 @@ def underdoc(backend: Any, *, snapshot_id: str | None = None, scorer: str = "rul
     sid = chosen.snapshot_id
     p = backend.table("packages")
     n_models = int(p.filter(p.snapshot_id == sid).count().execute())
+    sc = get_scorer(scorer)
     c = backend.table("cards")
     c = c.filter((c.snapshot_id == sid) & (c.missing == False) & c.text.notnull())  # noqa: E712
-    df = c.select("package_id", "text", "text_sha256").order_by("package_id").execute()
-    if df.empty:
+    n_cards = int(c.count().execute())
+    if n_cards == 0:
         raise NotMeasurable(f"underdoc: snapshot {sid} has no model-card texts")
-    sc = get_scorer(scorer)
-    texts: dict[str, str] = {}
-    for t, h in zip(df["text"], df["text_sha256"]):
-        texts.setdefault(str(h) if h is not None else _sha(t), t)
-    keys = sorted(texts)
-    scored = dict(zip(keys, sc.score_many([texts[k] for k in keys])))
-    per_card = [scored[str(h) if h is not None else _sha(t)] for t, h in zip(df["text"], df["text_sha256"])]
-    ok = [s for s in per_card if s.scored]
-    n_cards, n_scored = len(df), len(ok)
+    stored = _stored_scores(backend, sid, sc.key)
+    if stored is not None:
+        # the card scores of `ptmscope cards score`, aggregated in the backend
+        n_scored, missing_counts, dist_rows = stored
+        source = "stored card_scores"
+    else:
+        n_scored, missing_counts, dist_rows = _score_here(c, sc, SECTIONS)
+        source = "scored on the fly"
     if n_scored == 0:
         raise NotMeasurable(f"underdoc: none of the {n_cards} cards of {sid} could be scored")
     n_missing_card = max(0, n_models - n_cards)
     miss_cards, miss_ci, miss_models = {}, {}, {}
     for s in SECTIONS:
-        k = sum(1 for x in ok if not x.has(s))
+        k = missing_counts[s]
         miss_cards[s] = k / n_scored
         miss_ci[s] = wilson(k, n_scored)
         miss_models[s] = (k + n_missing_card) / max(1, n_scored + n_missing_card)
     dist: dict[str, int] = {str(i): 0 for i in range(len(SECTIONS) + 1)}
-    for x in ok:
-        dist[str(x.score)] += 1
+    for score, count in dist_rows:
+        dist[str(int(score))] += int(count)
     return UnderdocResult(
         metric="underdoc",
         snapshot_id=sid,
         taken_at=chosen.taken_at.isoformat(),
         synthetic=chosen.synthetic,
         scorer=sc.key,
+        scores_from=source,
         n_models=n_models,
         n_cards=n_cards,
         n_scored=n_scored,

@@ -158,12 +158,8 @@ def _figures_for(metric: str, obj: Any) -> list[tuple[str, Any]]:
 
         return [("descendants", descendants_figure(obj))]
     if metric == "docs":
-        try:
-            from ..figures import docs as fdocs  # issue 4
-        except ImportError:
-            return []
-        fn = next((getattr(fdocs, n) for n in ("docs_figure", "figure") if hasattr(fdocs, n)), None)
-        return [("docs", fn(obj))] if fn else []
+        from ..figures import docs as fdocs
+        return [("docs", fdocs.docs_figure(obj))]
     simple: dict[str, Callable[[], Any]] = {
         "growth": lambda: __import__("ptmscope.figures.growth", fromlist=["x"]).growth_figure(obj),
         "concentration": lambda: __import__("ptmscope.figures.concentration", fromlist=["x"]).concentration_figure(obj),
@@ -233,10 +229,16 @@ KEY_NUMBERS: dict[str, list[tuple[str, str]]] = {
         ("fit.slope_ci", "slope 95% CI"),
     ],
     "docs": [
-        ("summary.correlation", "rank correlation score vs downloads"),
-        ("summary.ci_low", "CI low"),
-        ("summary.ci_high", "CI high"),
-        ("summary.n", "n"),
+        ("inputs.snapshot_id", "snapshot"),
+        ("inputs.scorer_key", "card scorer"),
+        ("n_models", "models"),
+        ("mean_documentation_score", "mean documentation score"),
+        ("summary.n_per_group", "N per group (top / bottom by downloads)"),
+        ("summary.mean_diff", "mean difference top - bottom"),
+        ("summary.mean_diff_low", "95% CI low"),
+        ("summary.mean_diff_high", "95% CI high"),
+        ("summary.p_holm", "Welch p (Holm)"),
+        ("summary.cohens_d", "Cohen's d"),
     ],
     "attributes": [
         ("snapshot_id", "snapshot"),
@@ -330,6 +332,12 @@ def tables_for(metric: str, data: dict[str, Any]) -> list[tuple[str, list[str], 
         rows = [[r["library"], r["rate"], [r["ci_low"], r["ci_high"]], r["numerator"], r["denominator"]]
                 for r in data.get("libraries", [])[:10]]
         t.append(("Preservation rate by library (top 10)", ["library", "P_L", "95% CI", "kept", "descendants"], rows))
+    elif metric == "docs":
+        rows = [[c["measure"], c["n_per_group"], c["documentation_score"]["top_mean"],
+                 c["documentation_score"]["bottom_mean"], c["welch_t"]["p"], c["p_welch_holm"], c["cohens_d"]]
+                for c in data.get("comparisons", [])]
+        t.append(("Top-N vs bottom-N documentation score", ["popularity", "N", "top mean", "bottom mean",
+                  "Welch p", "p (Holm)", "Cohen's d"], rows))
     elif metric == "descendants":
         rows = [[r["base"], r["count"], r["popularity"]] for r in data.get("top_bases", [])[:10]]
         t.append(("Base models with most direct descendants", ["base model", "descendants", "popularity"], rows))
