@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from functools import lru_cache
 from dataclasses import dataclass
 
 #: Cards longer than this are cut (the largest real 2022 card is ~400 kB;
@@ -108,6 +109,7 @@ def strip_markup(text: str) -> str:
     return _TAG.sub(" ", text)
 
 
+@lru_cache(maxsize=65536)
 def normalise_heading(heading: str) -> str:
     """Lower-case words only: '## 🚀 How to use:' -> 'how to use'."""
     return " ".join(_WORDS.findall(heading.lower()))
@@ -229,8 +231,10 @@ class ParsedCard:
 
 # One pass over the text finds every line that can matter: fences, ATX
 # headings, setext underlines and bold-only lines.  Everything else is prose.
+# The leading literal newline lets the regex engine jump from line to line
+# (the text is scanned with "\n" prepended), several times faster than ^ with re.M.
 _STRUCTURE = re.compile(
-    r"^[ \t]{0,3}(?:"
+    r"\n[ \t]{0,3}(?:"
     r"(?P<fence>```+|~~~+)[^\n]*"
     r"|(?P<atx>#{1,6})(?:[ \t]+(?P<atxt>[^\n]*?))?[ \t#]*"
     r"|(?P<setext>=+|-+)[ \t]*"
@@ -247,6 +251,7 @@ def parse_card(text: object) -> ParsedCard:
     if "<" in body:
         body = _HTML_COMMENT.sub("\n", body)
         body = _SCRIPT_STYLE.sub("\n", body)
+    body = "\n" + body
     sections: list[Section] = []
     heading, level, start_pos = "", 0, 0
     prose: list[str] = []
@@ -255,10 +260,13 @@ def parse_card(text: object) -> ParsedCard:
     fence: str | None = None
     fence_start = 0
 
+    counted = [0, 0]  # (position, line number there): lines are counted incrementally (leading "\n" is line 0)
+
     def close(end: int) -> None:
         h = _TAG.sub(" ", heading).strip() if "<" in heading else heading.strip()
-        line = body.count("\n", 0, start_pos) + 1
-        sections.append(Section(h, level, normalise_heading(h), "".join(prose), "".join(code), line))
+        counted[1] += body.count("\n", counted[0], start_pos)
+        counted[0] = start_pos
+        sections.append(Section(h, level, normalise_heading(h), "".join(prose), "".join(code), max(1, counted[1])))
 
     for m in _STRUCTURE.finditer(body):
         kind = m.lastgroup
@@ -276,13 +284,13 @@ def parse_card(text: object) -> ParsedCard:
         if m.group("atx") is not None:
             prose.append(body[pos : m.start()])
             close(m.start())
-            heading, level, start_pos = m.group("atxt") or "", len(m.group("atx")), m.start()
+            heading, level, start_pos = m.group("atxt") or "", len(m.group("atx")), m.start() + 1
             prose, code, pos = [], [], m.end()
             continue
         if m.group("setext") is not None:
             # the previous line, if it is plain prose, is the heading
-            line_start = body.rfind("\n", 0, max(m.start() - 1, 0)) + 1
-            prev = body[line_start : max(m.start() - 1, line_start)]
+            line_start = body.rfind("\n", 0, m.start()) + 1
+            prev = body[line_start : m.start()]
             if line_start < pos or not prev.strip() or prev.lstrip()[:1] in ("-", "*", "|", ">", "+"):
                 continue
             if m.group("setext")[0] == "-" and len(m.group("setext")) < 2:
@@ -295,7 +303,7 @@ def parse_card(text: object) -> ParsedCard:
         if m.group("bold") is not None:
             prose.append(body[pos : m.start()])
             close(m.start())
-            heading, level, start_pos = m.group("bold"), 7, m.start()
+            heading, level, start_pos = m.group("bold"), 7, m.start() + 1
             prose, code, pos = [], [], m.end()
             continue
     if fence is not None:  # unclosed fence: the rest is code
