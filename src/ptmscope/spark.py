@@ -15,7 +15,9 @@ exits (or by :func:`close_spark`).
 
 Spark settings: ``conf`` entries override the defaults below, which keep a
 local session small and quiet (UI off, 4 shuffle partitions, warehouse in a
-temporary folder, UTC session time zone).
+temporary folder, UTC session time zone).  Without code changes (e.g. from
+the CLI's ``--engine spark``), ``PTMSCOPE_SPARK_MASTER`` sets the master URL
+and ``PTMSCOPE_SPARK_CONF`` adds settings as ``key=value;key=value``.
 """
 
 from __future__ import annotations
@@ -54,6 +56,17 @@ def _cleanup() -> None:
 atexit.register(_cleanup)
 
 
+def _env_conf() -> dict[str, str]:
+    raw = os.environ.get("PTMSCOPE_SPARK_CONF", "").strip()
+    out: dict[str, str] = {}
+    for item in filter(None, (x.strip() for x in raw.split(";"))):
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise PtmscopeError(f"PTMSCOPE_SPARK_CONF: expected key=value, got {item!r}")
+        out[key.strip()] = value.strip()
+    return out
+
+
 def spark_session(master: str | None = None, conf: dict[str, str] | None = None, app_name: str = "ptmscope") -> Any:
     """A (possibly existing) SparkSession with ptmscope's defaults and quiet logs."""
     try:
@@ -65,6 +78,7 @@ def spark_session(master: str | None = None, conf: dict[str, str] | None = None,
         wh = tempfile.mkdtemp(prefix="ptmscope-spark-warehouse-")
         _TEMP_DIRS.append(wh)
         settings["spark.sql.warehouse.dir"] = wh
+    settings.update(_env_conf())
     settings.update(conf or {})
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # workers use this interpreter
     builder = SparkSession.builder.appName(app_name).master(master or os.environ.get("PTMSCOPE_SPARK_MASTER", "local[*]"))

@@ -179,3 +179,14 @@ def real_engines(spark, tmp_path_factory):
 def test_parity_real_data(real_engines, name):
     fn = dict(_metrics(True))[name]
     _compare(*real_engines, name, fn)
+
+
+def test_spark_conf_from_the_environment(monkeypatch):
+    from ptmscope.errors import PtmscopeError
+    from ptmscope.spark import _env_conf
+
+    monkeypatch.setenv("PTMSCOPE_SPARK_CONF", "spark.executor.memory=2g; spark.sql.shuffle.partitions = 8")
+    assert _env_conf() == {"spark.executor.memory": "2g", "spark.sql.shuffle.partitions": "8"}
+    monkeypatch.setenv("PTMSCOPE_SPARK_CONF", "nonsense")
+    with pytest.raises(PtmscopeError, match="key=value"):
+        _env_conf()
