@@ -99,6 +99,8 @@ def concentration(
     s1, k1 = top_share(d, 0.01)
     s10, k10 = top_share(d, 0.10)
     g = gini(d)
+    # the bootstrap draws an n_boot x n index matrix: cap it near 20M cells for huge author counts
+    n_boot = min(n_boot, max(100, 20_000_000 // len(d)))
     ci = bootstrap_ci(d, gini, n_boot=n_boot, seed=seed)
     nons = float(df.loc[df["a"] == NO_NAMESPACE, "d"].sum()) / total if total > 0 else 0.0
     top_pk = p.select("package_id", "downloads").order_by([ibis.desc("downloads"), "package_id"]).limit(top_n)
