@@ -181,3 +181,12 @@ def test_cli_score_and_metric_docs(cli, store_path: Path, tmp_path: Path) -> Non
     assert code == 1 and "nope" in err
     code, out, err = cli("cards", "score", "--store", store_path, "--scorer", "llm")
     assert code == 1 and "--endpoint" in err
+
+
+def test_tiny_p_values_survive_to_dict(store_path: Path) -> None:
+    st = build_store(store_path)
+    score_snapshot(st, SID, FixedScorer())
+    r = c3_test(st.backend, top=2, n_boot=50)
+    for c, d in zip(r.comparisons, r.to_dict()["comparisons"]):
+        assert d["p_welch_holm"] == pytest.approx(c.p_welch_holm, rel=1e-5)
+        assert (d["p_welch_holm"] > 0) == (c.p_welch_holm > 0)

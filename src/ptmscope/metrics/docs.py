@@ -79,8 +79,8 @@ class GroupComparison:
     bottom_scores: tuple[float, ...] = field(repr=False, default=())
 
     def to_dict(self) -> dict[str, Any]:
-        def r(x: float) -> float | None:
-            return None if x is None or not np.isfinite(x) else round(float(x), 6)
+        def r(x: float) -> float | None:  # 6 significant digits: p-values like 1e-154 must survive
+            return None if x is None or not np.isfinite(x) else float(f"{float(x):.6g}")
 
         return {
             "measure": self.measure,
@@ -145,9 +145,9 @@ class DocsResult:
             "n_missing_card": self.n_missing_card,
             "n_unscored_excluded": self.n_unscored,
             "n_no_card_row_excluded": self.n_no_card_row,
-            "mean_documentation_score": round(self.mean_documentation_score, 6),
-            "mean_card_score_0_5": round(self.mean_card_score, 6),
-            "mean_metadata_score": round(self.mean_metadata_score, 6),
+            "mean_documentation_score": float(f"{self.mean_documentation_score:.6g}"),
+            "mean_card_score_0_5": float(f"{self.mean_card_score:.6g}"),
+            "mean_metadata_score": float(f"{self.mean_metadata_score:.6g}"),
             "metadata_fields_used": list(self.metadata_fields_used),
             "metadata_fields_excluded": dict(sorted(self.metadata_fields_excluded.items())),
             "comparisons": [c.to_dict() for c in self.comparisons],
