@@ -37,6 +37,7 @@ def _cmd(hub: FakeHub, store) -> list[str]:
 def _env() -> dict[str, str]:
     env = dict(os.environ)
     env.pop("HF_TOKEN", None)
+    env.pop("HF_HUB_OFFLINE", None)  # another test module may have set it in this process
     env["HF_HUB_DISABLE_IMPLICIT_TOKEN"] = "1"
     return env
 
