@@ -12,8 +12,9 @@ each phase in a fresh subprocess so peak memory (max RSS) is per phase:
   baseline computes too): turnover (hf, K=1000, all S snapshots), preservation
   (``paper`` = eq. 1 and ``artifact``), descendants (``own`` and the code's
   ``descendants_sum``);
-* ``pipeline``: all of the above in one process, plus npm and PyPI turnover,
-  with the metrics' default statistics (bootstrap intervals included);
+* ``pipeline``: all of the above in one process, plus npm and PyPI turnover
+  (point estimates); ``pipeline_stats``: the same with the metrics' default
+  statistics (bootstrap intervals, correlations), up to ``--stats-max``;
 * ``spark``: Spark local mode: session + export + views, then each metric;
 * ``baseline``: ``benchmarks/baseline_pandas.py`` on frames loaded from the
   store (loading not timed), each algorithm capped at ``--budget`` seconds
@@ -106,24 +107,33 @@ def phase_ingest(a: argparse.Namespace) -> dict[str, Any]:
             "store_mb": p.stat().st_size / 1e6}
 
 
+def _import_metrics() -> None:
+    # imports (scipy, statsmodels ...) are not part of a metric's cost
+    import ptmscope.metrics.descendants  # noqa: F401
+    import ptmscope.metrics.preservation  # noqa: F401
+    import ptmscope.metrics.turnover  # noqa: F401
+
+
 def phase_metric(a: argparse.Namespace) -> dict[str, Any]:
     from ptmscope.engine import connect
 
+    _import_metrics()
     t0 = time.perf_counter()
     be = connect(a.store)
     run_metric(be, a.metric)
     return {"seconds": time.perf_counter() - t0, "maxrss_mb": maxrss_mb()}
 
 
-def phase_pipeline(a: argparse.Namespace) -> dict[str, Any]:
+def phase_pipeline(a: argparse.Namespace, n_boot: int | None = 0) -> dict[str, Any]:
     from ptmscope.engine import connect
 
+    _import_metrics()
     t0 = time.perf_counter()
     be = connect(a.store)
     parts = {}
     for name in METRICS:
         t1 = time.perf_counter()
-        run_metric(be, name, n_boot=None)
+        run_metric(be, name, n_boot=n_boot)
         parts[name] = time.perf_counter() - t1
     for reg in ("npm", "pypi"):
         t1 = time.perf_counter()
@@ -147,6 +157,7 @@ def _jvm_peak_mb(backend: Any) -> float | None:
 def phase_spark(a: argparse.Namespace) -> dict[str, Any]:
     from ptmscope.spark import connect_spark
 
+    _import_metrics()
     t0 = time.perf_counter()
     be = connect_spark(a.store, conf={"spark.driver.memory": a.spark_memory})
     out: dict[str, Any] = {"connect_seconds": time.perf_counter() - t0, "metrics": {}}
@@ -186,7 +197,12 @@ def phase_baseline(a: argparse.Namespace) -> dict[str, Any]:
     return out
 
 
+def phase_pipeline_stats(a: argparse.Namespace) -> dict[str, Any]:
+    return phase_pipeline(a, n_boot=None)
+
+
 PHASES = {"ingest": phase_ingest, "metric": phase_metric, "pipeline": phase_pipeline,
+          "pipeline_stats": phase_pipeline_stats,
           "spark": phase_spark, "baseline": phase_baseline}
 
 
@@ -268,6 +284,9 @@ def main_run(a: argparse.Namespace) -> dict[str, Any]:
         print("  duckdb", {m: round(v.get("seconds", -1), 2) for m, v in r["duckdb"].items()}, flush=True)
         r["pipeline"] = sub("pipeline", a)
         print("  pipeline", r["pipeline"], flush=True)
+        if n <= parse_size(a.stats_max):
+            r["pipeline_stats"] = sub("pipeline_stats", a)
+            print("  pipeline with default statistics", r["pipeline_stats"], flush=True)
         if not a.no_spark and (a.spark_max is None or n <= parse_size(a.spark_max)):
             r["spark"] = sub("spark", a)
             print("  spark", r["spark"], flush=True)
@@ -311,14 +330,15 @@ def render(report: dict[str, Any]) -> str:
         "",
         "### Ingest and pipeline (DuckDB)",
         "",
-        "| models/snapshot | rows written | ingest s | ingest peak MB | store MB | pipeline s | pipeline peak MB | ingest + pipeline s |",
-        "|---|---|---|---|---|---|---|---|",
+        "| models/snapshot | rows written | ingest s | ingest peak MB | store MB | pipeline s | pipeline peak MB | ingest + pipeline s | pipeline with default statistics s |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for label, v in report["sizes"].items():
         ing, pip = v["ingest"], v["pipeline"]
         tot = (ing.get("seconds") or 0) + (pip.get("seconds") or 0) if "seconds" in ing and "seconds" in pip else None
         lines.append(f"| {label} | {f(ing.get('rows'))} | {f(ing.get('seconds'), 1)} | {f(ing.get('maxrss_mb'), 0)} | "
-                     f"{f(ing.get('store_mb'), 0)} | {f(pip.get('seconds'), 1)} | {f(pip.get('maxrss_mb'), 0)} | {f(tot, 1)} |")
+                     f"{f(ing.get('store_mb'), 0)} | {f(pip.get('seconds'), 1)} | {f(pip.get('maxrss_mb'), 0)} | {f(tot, 1)} | "
+                     f"{f(v.get('pipeline_stats', {}).get('seconds'), 1)} |")
     lines += ["", "### Each metric: DuckDB vs Spark local vs the paper's pandas code (point estimates, seconds)", "",
               "| models/snapshot | metric | DuckDB s | DuckDB peak MB | Spark s | pandas baseline s | baseline / DuckDB |",
               "|---|---|---|---|---|---|---|"]
@@ -379,6 +399,8 @@ def main() -> None:
     ap.add_argument("--spark-max", default=None, help="largest size to run on Spark (e.g. 1m)")
     ap.add_argument("--spark-memory", default="4g")
     ap.add_argument("--no-baseline", action="store_true")
+    ap.add_argument("--stats-max", default="100k",
+                    help="largest size for the pipeline with default bootstrap statistics")
     ap.add_argument("--workdir", default="/tmp/ptmscope-bench")
     ap.add_argument("--keep", action="store_true", help="keep the benchmark stores")
     ap.add_argument("--docs", default=str(ROOT / "docs" / "scale.md"))

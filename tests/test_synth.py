@@ -284,3 +284,24 @@ def test_fitted_parameters_match_the_real_dump():
     assert fit["p_tail"] == pytest.approx(FIT["p_tail"], abs=0.001)
     assert fit["body_mu"] == pytest.approx(FIT["body_mu"], abs=0.001)
     assert fit["body_sigma"] == pytest.approx(FIT["body_sigma"], abs=0.001)
+
+
+def test_a_failure_mid_snapshot_leaves_no_partial_snapshot(store_path, monkeypatch):
+    calls = {"n": 0}
+    real = HubWorld.lineage_table
+
+    def flaky(self, rows, alive):
+        calls["n"] += 1
+        if calls["n"] == 2:  # inside the second snapshot's transaction
+            raise RuntimeError("disk on fire")
+        return real(self, rows, alive)
+
+    monkeypatch.setattr(HubWorld, "lineage_table", flaky)
+    with pytest.raises(RuntimeError, match="disk on fire"):
+        write_store(store_path, TINY)
+    with Store(store_path, read_only=True) as st_:
+        assert [s.registry for s in st_.snapshots()] == ["hf"]  # only the committed first one
+        assert st_.con.execute("SELECT count(DISTINCT snapshot_id) FROM packages").fetchone()[0] == 1
+    monkeypatch.setattr(HubWorld, "lineage_table", real)
+    res = write_store(store_path, TINY)  # resumes: the rest is written, the first is skipped
+    assert [r.created for r in res].count(False) == 1 and len(res) == 9
