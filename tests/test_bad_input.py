@@ -55,6 +55,14 @@ def _cases(tmp: Path) -> dict[str, tuple[list[str], str]]:
     edges = tmp / "edges" / "edges.csv"
     edges.parent.mkdir()
     edges.write_text("parent,child\na,b\n")
+    nodata = tmp / "nodata"
+    nodata.mkdir()
+    (nodata / "README.md").write_text("nothing here\n")
+    nested = tmp / "nested"
+    (nested / "pypi").mkdir(parents=True)
+    (nested / "pypi" / "2020-01-01_top-pypi-packages.json").write_text(pypi.read_text())
+    cards = tmp / "model_cards.jsonl"
+    cards.write_text(json.dumps({"modelId": "a/b", "readme": "# hi", "readme_missing": False}) + "\n")
     return {
         "truncated gzip": ([str(trunc)], "truncated gzip"),
         "invalid JSON line": ([str(badline)], f"{badline}:4 (column 32): invalid JSON"),
@@ -69,6 +77,9 @@ def _cases(tmp: Path) -> dict[str, tuple[list[str], str]]:
         "missing path": ([str(tmp / "nope.json")], "no such file"),
         "bad date": ([str(pypi), "--date", "2020-13-45"], "not a date"),
         "no date": ([str(nonnum.with_name("ok.csv"))], "--date"),
+        "directory without data": ([str(nodata)], f"{nodata}: empty directory: no data files"),
+        "data only in sub-directories": ([str(nested)], f"sub-directories are not searched; ingest them one by one, e.g. {nested / 'pypi'}"),
+        "cards file given as data": ([str(cards)], "model-card file; pass it with --cards"),
     }
 
 
@@ -77,7 +88,8 @@ def _cases(tmp: Path) -> dict[str, tuple[list[str], str]]:
     [
         "truncated gzip", "invalid JSON line", "wrong --format", "missing required column", "missing edge column",
         "non-numeric downloads", "negative downloads", "negative downloads json", "empty file", "empty gzip",
-        "missing path", "bad date", "no date",
+        "missing path", "bad date", "no date", "directory without data", "data only in sub-directories",
+        "cards file given as data",
     ],
 )
 def test_bad_input_leaves_store_unchanged(case, tmp_path, cli, seeded):
@@ -94,6 +106,25 @@ def test_bad_input_leaves_store_unchanged(case, tmp_path, cli, seeded):
     assert needle in lines[0], lines[0]
     assert lines[0].startswith("error: ")
     assert _sha(seeded) == before
+
+
+@pytest.mark.parametrize(
+    "args, needle",
+    [
+        (["info", "nope"], "no snapshot 'nope'"),
+        (["metric", "turnover", "--registry", "npm", "--snapshots", "nope"], "no snapshot 'nope'"),
+        (["metric", "turnover", "--registry", "pypi"], "no complete snapshots of registry 'pypi'"),
+        (["metric", "preservation", "--plot", "fig.gif"], "unsupported figure format .gif"),
+    ],
+)
+def test_unknown_snapshot_and_bad_plot_suffix(args, needle, tmp_path, cli, seeded):
+    before = _sha(seeded)
+    code, out, err = cli(*args, "--store", seeded)
+    lines = [ln for ln in err.splitlines() if ln.strip()]
+    assert code == 1 and out == ""
+    assert len(lines) == 1 and lines[0].startswith("error: ") and needle in lines[0], err
+    assert _sha(seeded) == before
+    assert not (tmp_path / "fig.gif").exists()
 
 
 def test_bad_input_never_creates_a_store(tmp_path, cli):

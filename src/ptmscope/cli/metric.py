@@ -61,6 +61,16 @@ def _connect(store: Path | None, engine: EngineChoice) -> Any:
     return connect(path, engine.value)
 
 
+def _check_plot(plot: Path | None) -> None:
+    """Refuse a figure suffix before computing anything (save() would only fail at the end)."""
+    from ..figures._style import FORMATS
+
+    if plot is not None and plot.suffix.lower() not in FORMATS:
+        raise PtmscopeError(
+            f"{plot}: unsupported figure format {plot.suffix or '(none)'}; use one of {', '.join(FORMATS)}"
+        )
+
+
 def _save(fig: Any, plot: Path) -> None:
     from ..figures._style import save
 
@@ -91,6 +101,7 @@ def turnover_cmd(
     """Top-K turnover (paper eqs. 2-4): Remained / Newcomers / Returning per snapshot."""
     from ..metrics import turnover, turnover_sensitivity
 
+    _check_plot(plot)
     regs = _registries(registry)
     ids = _ids(snapshots)
     backend = _connect(store, engine)
@@ -159,6 +170,7 @@ def preservation_cmd(
     """Library preservation rate P_L (paper eq. 1) per library, with bootstrap intervals."""
     from ..metrics import preservation
 
+    _check_plot(plot)
     ids = _ids(snapshots)
     if ids and len(ids) > 1:
         raise PtmscopeError("preservation runs on one snapshot; pass a single id to --snapshots")
@@ -207,6 +219,9 @@ def descendants_cmd(
     """Descendant count vs popularity (paper Fig. 7): log-log OLS, Spearman, Kendall."""
     from ..metrics import descendants, descendants_from_pairs
 
+    _check_plot(plot)
+    if pairs is not None and (snapshots or transitive):
+        raise PtmscopeError("--pairs analyses the file alone; drop --snapshots/--transitive (they apply to the store)")
     if pairs is not None:
         res = descendants_from_pairs(pairs, mode=mode.value, n_boot=n_boot, seed=seed)
     else:

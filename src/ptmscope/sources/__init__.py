@@ -82,6 +82,8 @@ def detect_format(path: Path) -> str:
         raise InputError(path, "empty file")
     hits = [f for f in _DETECT_ORDER if IMPORTERS[f].detect(path, head)]
     if not hits:
+        if hf_api.is_cards_file(head):
+            raise InputError(path, "this is a model-card file; pass it with --cards beside its Hub API dump (hf-api)")
         raise InputError(path, f"cannot tell the format from the name and content; pass --format ({', '.join(FORMATS)})")
     return hits[0]
 
@@ -147,6 +149,13 @@ def plan(
     if path.is_dir() and not (format in (None, "lineage-edges") and lineage_edges.detect(path, b"")):
         files = _files_of(path)
         if not files:
+            subdirs = [p.name for p in sorted(path.iterdir()) if p.is_dir() and not p.name.startswith(".")]
+            if subdirs:
+                raise InputError(
+                    path,
+                    "no data files at the top level (sub-directories are not searched; "
+                    f"ingest them one by one, e.g. {path / subdirs[0]})",
+                )
             raise InputError(path, "empty directory: no data files")
         cards_files = [f for f in files if hf_api.is_cards_file(_head(f))]
         files = [f for f in files if f not in cards_files]
