@@ -188,3 +188,33 @@ def test_bad_configuration() -> None:
 
 def test_sections_order_is_the_papers() -> None:
     assert SECTIONS == ("description", "limitations", "how_to_use", "training", "evaluation")
+
+
+def test_cli_scores_a_store_with_the_llm_and_never_prints_the_key(cli, httpserver, store_path: Path, tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    from test_docs import build_store
+
+    build_store(store_path).close()
+    monkeypatch.setenv("PTMSCOPE_TEST_KEY", SECRET)
+    calls = {"n": 0}
+
+    def handler(request: Request) -> Response:
+        calls["n"] += 1
+        assert request.headers.get("Authorization") == f"Bearer {SECRET}"
+        text = request.get_json()["messages"][0]["content"]
+        if text.endswith("zero too"):  # one card gets garbage: unscored, retried next run
+            return Response(json.dumps(completion("no idea")), content_type="application/json")
+        return Response(json.dumps(completion(json.dumps(GOOD))), content_type="application/json")
+
+    httpserver.expect_request("/v1/chat/completions").respond_with_handler(handler)
+    args = ("cards", "score", "--store", store_path, "--scorer", "llm", "--endpoint", httpserver.url_for("/v1"),
+            "--model", "fake-1", "--api-key-env", "PTMSCOPE_TEST_KEY", "--cache-dir", tmp_path / "c", "--json")
+    code, out, err = cli(*args)
+    assert code == 0, err
+    run = json.loads(out)
+    assert (run["n_scored"], run["n_unscored"], run["n_missing"]) == (5, 1, 1)
+    assert calls["n"] == 5  # the missing card is never sent
+    code, out2, err2 = cli(*args)
+    again = json.loads(out2)
+    assert again["n_skipped"] == 5 and calls["n"] == 6  # only the unscored card is asked again
+    assert SECRET not in out + err + out2 + err2

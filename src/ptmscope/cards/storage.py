@@ -137,6 +137,10 @@ def score_snapshot(
     """
     rows = con.execute(todo_sql, [snapshot_id, scorer.key]).fetchall()
     skipped = total - len(rows)
+    # rows to replace exist only when this key scored the snapshot before (changed text, unscored)
+    had_rows = con.execute(
+        "SELECT count(*) FROM card_scores WHERE snapshot_id = ? AND scorer_key = ?", [snapshot_id, scorer.key]
+    ).fetchall()[0][0] > 0
     t0 = time.perf_counter()
     n_scored = n_unscored = n_missing = 0
     for start in range(0, len(rows), batch_size):
@@ -151,11 +155,12 @@ def score_snapshot(
         n_missing += sum(missing)
         table = _rows(snapshot_id, scorer, ids, shas, missing, scores)
         with store.transaction() as tx:
-            tx.execute(
-                "DELETE FROM card_scores WHERE snapshot_id = ? AND scorer_key = ? AND package_id IN "
-                "(SELECT unnest(?::VARCHAR[]))",
-                [snapshot_id, scorer.key, ids],
-            )
+            if had_rows:
+                tx.execute(
+                    "DELETE FROM card_scores WHERE snapshot_id = ? AND scorer_key = ? AND package_id IN "
+                    "(SELECT unnest(?::VARCHAR[]))",
+                    [snapshot_id, scorer.key, ids],
+                )
             tx.register("_ptmscope_card_scores", table)
             try:
                 tx.execute(f"INSERT INTO card_scores ({', '.join(_COLUMNS)}) SELECT * FROM _ptmscope_card_scores")
