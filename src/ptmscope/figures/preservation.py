@@ -28,9 +28,13 @@ def preservation_figure(result: PreservationResult, top: int = 10) -> Any:
         ax.set_ylim(0, 1.15)
         ax.set_yticks([0, 0.25, 0.5, 0.75, 1.0])
         ax.set_xlabel("Library")
-        what = "P_L (eq. 1)" if result.mode == "paper" else "share of multi-library descendants (artifact)"
-        ax.set_ylabel(what)
-        ax.set_title(f"Library preservation, {result.snapshot.snapshot_id}")
+        if result.mode == "paper":
+            ax.set_ylabel("Preservation rate $P_L$ (eq. 1)")
+            what = "paper eq. 1"
+        else:
+            ax.set_ylabel("Share of multi-library\ndescendants with $L$")
+            what = "artifact: the published code's quantity"
+        ax.set_title(f"Library preservation ({what})\n{result.snapshot.snapshot_id}; bars: 95% bootstrap CI", fontsize=9)
         if not rows:
             ax.text(0.5, 0.5, "no library has enough descendants", transform=ax.transAxes, ha="center")
         fig.tight_layout()
