@@ -131,6 +131,9 @@ _CODE_USE = re.compile(
 )
 _MODEL_INDEX_RESULTS = re.compile(r"^\s*-?\s*(?:value|metrics):", re.M)
 _MIN_DESC_WORDS = 8
+# Content checks read the first 20,000 characters of prose: the items they look for
+# come early, and the cost per card stays bounded on very long cards.
+_MAX_CONTENT_CHARS = 20_000
 
 
 class RulesScorer:
@@ -212,7 +215,7 @@ def score_parsed(card: ParsedCard) -> CardScore:
     if len(found) == len(SECTIONS):
         return CardScore.from_flags(dict.fromkeys(found, True), found)
     # 2. content checks over the prose, template sentences and placeholder lines removed
-    prose = strip_boilerplate(card.prose)
+    prose = strip_boilerplate(card.prose[:_MAX_CONTENT_CHARS])
     low = prose.lower()
     for name in SECTIONS:
         if name in found or name == "limitations":  # limitations: headings only (see docs/cards.md)
@@ -230,7 +233,7 @@ def score_parsed(card: ParsedCard) -> CardScore:
             found[name] = "text: " + _first_sentence(span, prose)
             continue
         if name == "how_to_use":
-            code = card.code
+            code = card.code[:_MAX_CONTENT_CHARS]
             mc = _CODE_USE.search(code) if code else None
             if mc:
                 found[name] = "code: " + _first_sentence(mc, code)
