@@ -16,7 +16,10 @@ from metric_tables import mem_backend
 SID = "hf-2022-02-21-test"
 
 
-def backend(libs: dict[str, list[str]], edges: list[tuple[str | None, str]]) -> Any:
+def backend(
+    libs: dict[str, list[str]], edges: list[tuple[str | None, str]], missing: frozenset[str] = frozenset()
+) -> Any:
+    """A one-snapshot backend; every model is in packages except those in ``missing`` (edge-only children)."""
     pl = {"snapshot_id": [], "package_id": [], "library": [], "origin": []}
     for pkg, ls in libs.items():
         for lib in ls:
@@ -32,7 +35,7 @@ def backend(libs: dict[str, list[str]], edges: list[tuple[str | None, str]]) -> 
         "relation": ["finetune"] * len(edges),
         "origin": ["card_text"] * len(edges),
     }
-    pk = sorted(set(libs) | {c for _, c in edges} | {p for p, _ in edges if p})
+    pk = sorted((set(libs) | {c for _, c in edges} | {p for p, _ in edges if p}) - missing)
     packages = {"snapshot_id": [SID] * len(pk), "package_id": pk, "raw_id": pk}
     return mem_backend([(SID, "hf", "2022-02-21")], {"packages": packages, "package_libraries": pl, "lineage": lin})
 
@@ -75,8 +78,11 @@ def test_paper_formula_hand_computed():
 def test_paper_interval_brackets_estimate_and_sorting():
     res = preservation(backend(LIBS, EDGES), n_boot=300, seed=1)
     for lib in res.libraries:
-        if lib.rate is not None:
+        if lib.rate is not None and lib.n_bases_with_descendants >= 2:
             assert 0 <= lib.ci_low <= lib.rate <= lib.ci_high <= 1
+        else:  # one contributing base (pytorch: only A) cannot give a cluster-bootstrap interval
+            assert lib.ci_low is None and lib.ci_high is None
+    assert by_lib(res)["transformers"].ci_low is not None  # A and B contribute
     rated = [x.rate for x in res.libraries if x.rate is not None]
     assert rated == sorted(rated, reverse=True)
     assert {x.library for x in res.libraries[-2:]} == {"jax", "onnx"}  # undefined rates sort last
@@ -160,3 +166,19 @@ def test_property_renaming_models_changes_nothing(g):
     b = preservation(backend({ren(k): sorted(v) for k, v in libs.items()}, [(ren(p), ren(c)) for p, c in edges]), SID, n_boot=0)
     key = lambda r: [(x.library, x.numerator, x.denominator, x.n_bases) for x in r.libraries]  # noqa: E731
     assert key(a) == key(b)
+
+
+def test_descendants_without_metadata_are_unknown_not_losses():
+    """A lineage child missing from packages has unknown libraries: it must not count as S(d, L) = 0."""
+    libs = {"A": ["transformers", "pytorch"], "a1": ["transformers"], "a2": []}
+    edges = [("A", "a1"), ("A", "a2"), ("A", "ghost1"), ("A", "ghost2"), ("C", "ghost3")]
+    # the ghosts are not in packages (edge-only children of an edge list); a2 is (known, no library)
+    b = backend(libs, edges, missing=frozenset({"ghost1", "ghost2", "ghost3"}))
+    res = preservation(b, SID, n_boot=0)
+    r = by_lib(res)
+    # D_A = {a1, a2}: a1 kept transformers, a2 (no library) kept neither
+    assert (r["transformers"].numerator, r["transformers"].denominator) == (1, 2)
+    assert (r["pytorch"].numerator, r["pytorch"].denominator) == (0, 2)
+    assert res.unknown_descendants == 2  # ghost1, ghost2 (C is not a multi-library base)
+    assert res.to_dict()["unknown_descendants"] == 2
+    assert any("2 descendants of multi-library bases have no metadata" in n for n in res.notes)

@@ -11,13 +11,20 @@ i.e. of all descendants of multi-library bases that support L, the share
 that kept L.  Reported per library: P_L, numerator, denominator, |B_L| (and
 how many of them have descendants), and a 95% percentile bootstrap interval
 that resamples base models (a cluster bootstrap: a base's descendants are not
-independent of each other).  A descendant with several parents in B_L counts
+independent of each other; no interval when only one base contributes).  A descendant with several parents in B_L counts
 once per parent, as the double sum says.  Bases without descendants add 0 to
 both sums; P_L is undefined (None) when the denominator is 0.  B_L is taken
 literally: every model supporting L and another library, whether or not it
 has descendants (``n_bases``); ``n_bases_with_descendants`` says how many
 actually contribute, and the bootstrap resamples those (the others change
 neither sum).
+
+Descendants without metadata in the snapshot (lineage children that are not
+in its ``packages`` table, e.g. the 6,171 edge-only children of the 2025-04
+model-tree data) have *unknown* libraries, not an empty set: counting them
+as S(d, L) = 0 would push every P_L towards 0.  They are left out of D_b and
+counted in ``unknown_descendants`` (with a note).  A descendant that is in
+``packages`` but carries no library is known, and counts as not preserving L.
 
 ``mode="artifact"`` computes what the paper's published code
 (``proportion_DirectDescendantsToLibrary.py``) actually computed: among all
@@ -73,6 +80,7 @@ class PreservationResult:
     level: float
     min_denominator: int
     notes: tuple[str, ...] = ()
+    unknown_descendants: int = 0  # (base, descendant) pairs left out: descendant without metadata (paper mode)
 
     def top(self, n: int = 10) -> list[LibraryRate]:
         return [r for r in self.libraries if r.rate is not None and r.denominator >= self.min_denominator][:n]
@@ -90,6 +98,7 @@ class PreservationResult:
                 "min_denominator": self.min_denominator,
             },
             "libraries": [r.to_dict() for r in self.libraries],
+            "unknown_descendants": self.unknown_descendants,
             "notes": list(self.notes),
         }
 
@@ -110,12 +119,26 @@ def _sort(rows: list[LibraryRate]) -> tuple[LibraryRate, ...]:
     return tuple(sorted(rows, key=lambda r: (r.rate is None, -(r.rate or 0.0), -r.denominator, r.library)))
 
 
-def _paper(backend: Any, sid: str, n_boot: int, seed: int, level: float, min_den: int) -> list[LibraryRate]:
+def _known_packages(backend: Any, sid: str) -> ibis.Table:
+    p = backend.table("packages")
+    p = p.filter((p.snapshot_id == sid) & p.package_id.notnull())
+    return p.select(known=p.package_id).distinct()
+
+
+def _paper(
+    backend: Any, sid: str, n_boot: int, seed: int, level: float, min_den: int
+) -> tuple[list[LibraryRate], int]:
     libs = _libs(backend, sid)
     nlibs = libs.group_by("pkg").aggregate(n=libs.count())
     multi = nlibs.filter(nlibs.n >= 2).select(base=nlibs.pkg)
     bl = libs.join(multi, libs.pkg == multi.base).select("base", "library")  # (b, L) with b ∈ B_L
-    edges = _edges(backend, sid)
+    all_edges = _edges(backend, sid)
+    known = _known_packages(backend, sid)
+    # descendants without metadata have unknown libraries: out of D_b, counted
+    unknown = all_edges.anti_join(known, all_edges.child == known.known)
+    unknown = unknown.semi_join(multi, unknown.parent == multi.base)
+    n_unknown = int(unknown.count().to_pandas())
+    edges = all_edges.semi_join(known, all_edges.child == known.known)
     be = bl.left_join(edges, bl.base == edges.parent).select("base", "library", "child")
     child_libs = libs.select(c_pkg=libs.pkg, c_lib=libs.library, kept=ibis.literal(1))
     j = be.left_join(child_libs, (be.child == child_libs.c_pkg) & (be.library == child_libs.c_lib))
@@ -132,7 +155,8 @@ def _paper(backend: Any, sid: str, n_boot: int, seed: int, level: float, min_den
         tot_n, tot_d = int(num.sum()), int(den.sum())
         rate = tot_n / tot_d if tot_d else None
         lo = hi = None
-        if tot_d and n_boot > 0 and tot_d >= min_den:
+        # one contributing base gives a zero-width "interval": no interval rather than a false certainty
+        if tot_d and n_boot > 0 and tot_d >= min_den and int((den > 0).sum()) >= 2:
 
             def ratio(picks: list[int], num: np.ndarray = num, den: np.ndarray = den) -> float:
                 idx = np.fromiter(picks, dtype=np.int64, count=len(picks))
@@ -155,7 +179,7 @@ def _paper(backend: Any, sid: str, n_boot: int, seed: int, level: float, min_den
                 ci_high=hi,
             )
         )
-    return out
+    return out, n_unknown
 
 
 def _artifact(backend: Any, sid: str, n_boot: int, seed: int, level: float, min_den: int) -> list[LibraryRate]:
@@ -208,9 +232,17 @@ def preservation(
     if mode not in MODES:
         raise PtmscopeError(f"unknown mode {mode!r}; choose one of {', '.join(MODES)}")
     snap = pick_snapshot(backend, registry, snapshot_id, needs="lineage")
-    fn = _paper if mode == "paper" else _artifact
-    rows = fn(backend, snap.snapshot_id, n_boot, seed, level, min_denominator)
+    n_unknown = 0
+    if mode == "paper":
+        rows, n_unknown = _paper(backend, snap.snapshot_id, n_boot, seed, level, min_denominator)
+    else:
+        rows = _artifact(backend, snap.snapshot_id, n_boot, seed, level, min_denominator)
     notes = []
+    if n_unknown:
+        notes.append(
+            f"{n_unknown:,} descendants of multi-library bases have no metadata in this snapshot "
+            "(libraries unknown) and are left out of the denominators"
+        )
     if not rows:
         notes.append(
             "no library has a multi-library base model with descendants"
@@ -226,4 +258,5 @@ def preservation(
         level=level,
         min_denominator=min_denominator,
         notes=tuple(notes),
+        unknown_descendants=n_unknown,
     )
