@@ -34,10 +34,13 @@ reproduces the last two choices (raw ids, first step = K); ties stay
 deterministic because an arbitrary order cannot be reproduced.
 
 Coverage check: each snapshot is compared with its neighbours in the list;
-a warning is raised when it has fewer than K rankable rows, far fewer rows
-than its neighbours, a K-th download count far below theirs, or a different
-download window.  Such a snapshot is probably a partial listing and its
-turnover is inflated.
+a warning is raised when it has fewer than K rankable rows, a K-th download
+count far below theirs, or a different download window.  Such a snapshot is
+probably a partial listing and its turnover is inflated.  Far fewer rows
+than its neighbours is used only as a fallback, when the K-th downloads
+cannot be compared and the snapshot is not a ranked list: a top-N list
+(top-pypi, npm-high-impact) with N >= K holds the whole top K however short
+it is next to a full listing, so its row count says nothing.
 """
 
 from __future__ import annotations
@@ -157,6 +160,13 @@ def _top_table(cand: ibis.Table, k: int, tie_rule: str) -> ibis.Table:
     return t.filter(t.pos < k).select("snapshot_id", "pid")
 
 
+def _ranked_lists(cand: ibis.Table) -> set[str]:
+    """Snapshots whose every rankable row carries the source's rank: top-N lists."""
+    t = cand.filter(cand.downloads.notnull() | cand.src_rank.notnull())
+    df = t.group_by("snapshot_id").aggregate(n=t.count(), ranked=t.src_rank.count()).to_pandas()
+    return {str(r.snapshot_id) for r in df.itertuples(index=False) if int(r.ranked) == int(r.n)}
+
+
 def _snapshot_facts(cand: ibis.Table, k: int) -> dict[str, tuple[int, int | None]]:
     """snapshot_id -> (rankable rows, downloads of the K-th row or None)."""
     t = cand.filter(cand.downloads.notnull() | cand.src_rank.notnull())
@@ -180,7 +190,11 @@ def _windows(backend: Any, snaps: Sequence[SnapshotRef]) -> dict[str, str | None
 
 
 def _coverage(
-    snaps: Sequence[SnapshotRef], facts: dict[str, tuple[int, int | None]], windows: dict[str, str | None], k: int
+    snaps: Sequence[SnapshotRef],
+    facts: dict[str, tuple[int, int | None]],
+    windows: dict[str, str | None],
+    k: int,
+    ranked: set[str] = frozenset(),  # type: ignore[assignment]
 ) -> list[CoverageWarning]:
     out: list[CoverageWarning] = []
     for i, s in enumerate(snaps):
@@ -196,9 +210,13 @@ def _coverage(
         nbrs = [snaps[j] for j in (i - 1, i + 1) if 0 <= j < len(snaps)]
         if not nbrs:
             continue
+        n_kth = [facts.get(n.snapshot_id, (0, None))[1] for n in nbrs]
+        n_kth = [v for v in n_kth if v]
+        kth_comparable = kth is not None and bool(n_kth)
         n_rows = [facts.get(n.snapshot_id, (0, None))[0] for n in nbrs]
         n_rows = [r for r in n_rows if r > 0]
-        if n_rows and rows < ROWS_RATIO * statistics.median(n_rows):
+        rows_tell = not kth_comparable and s.snapshot_id not in ranked and rows >= k
+        if rows_tell and n_rows and rows < ROWS_RATIO * statistics.median(n_rows):
             out.append(
                 CoverageWarning(
                     s.snapshot_id,
@@ -207,9 +225,7 @@ def _coverage(
                     "probably a partial listing, so its turnover is inflated",
                 )
             )
-        n_kth = [facts.get(n.snapshot_id, (0, None))[1] for n in nbrs]
-        n_kth = [v for v in n_kth if v]
-        if kth is not None and n_kth and kth < KTH_RATIO * statistics.median(n_kth):
+        if kth_comparable and kth < KTH_RATIO * statistics.median(n_kth):
             out.append(
                 CoverageWarning(
                     s.snapshot_id,
@@ -268,7 +284,7 @@ def turnover(
             usable.append(s)
     if not usable:
         raise PtmscopeError(f"none of the {len(snaps)} snapshot(s) has downloads or ranks to rank by")
-    warnings.extend(_coverage(usable, facts, _windows(backend, usable), k))
+    warnings.extend(_coverage(usable, facts, _windows(backend, usable), k, _ranked_lists(cand)))
 
     seq = ibis.memtable(
         {"snapshot_id": [s.snapshot_id for s in usable], "seq": list(range(len(usable)))},
