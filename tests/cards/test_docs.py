@@ -190,3 +190,21 @@ def test_tiny_p_values_survive_to_dict(store_path: Path) -> None:
     for c, d in zip(r.comparisons, r.to_dict()["comparisons"]):
         assert d["p_welch_holm"] == pytest.approx(c.p_welch_holm, rel=1e-5)
         assert (d["p_welch_holm"] > 0) == (c.p_welch_holm > 0)
+
+
+@pytest.mark.spark
+@pytest.mark.slow
+def test_same_results_on_spark(store_path: Path) -> None:
+    import shutil
+
+    pytest.importorskip("pyspark", reason="pyspark not installed (extra [spark])")
+    if shutil.which("java") is None:
+        pytest.skip("no Java runtime on PATH (Spark needs Java 17+)")
+    from ptmscope.engine import connect
+
+    st = build_store(store_path)
+    score_snapshot(st, SID, FixedScorer())
+    duck = (c3_test(st.backend, top=2, n_boot=50).to_dict(), metadata_availability(st.backend, SID).to_dict())
+    st.close()
+    spark = connect(store_path, "spark")
+    assert (c3_test(spark, top=2, n_boot=50).to_dict(), metadata_availability(spark, SID).to_dict()) == duck
