@@ -208,3 +208,13 @@ def test_same_results_on_spark(store_path: Path) -> None:
     st.close()
     spark = connect(store_path, "spark")
     assert (c3_test(spark, top=2, n_boot=50).to_dict(), metadata_availability(spark, SID).to_dict()) == duck
+
+
+def test_peatmoss_excludes_architecture_and_task(store_path: Path) -> None:
+    st = build_store(store_path)
+    st.con.execute("UPDATE snapshots SET source_format = 'peatmoss' WHERE snapshot_id = ?", [SID])
+    r = metadata_availability(st.backend, SID)
+    assert {"architecture", "task", "hardware", "github_repo"} <= set(r.fields_excluded)
+    # 8 fields remain; o/b has all of them, d none
+    assert len(r.fields_used) == 8
+    assert r.mean_score == pytest.approx((7 / 8 + 1 + 1 / 8 + 0 + 0 + 1 / 8) / 6)

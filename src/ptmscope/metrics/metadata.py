@@ -23,10 +23,12 @@ github_repo    never in the canonical tables (PeaTMOSS-only field)
 =============  ===========================================================
 
 Fields the source cannot have are excluded from the denominator and listed
-with the reason: those ``SOURCE_EXCLUSIONS`` names for the snapshot's
-``source_format``, those not in the canonical schema, and -- for a source
-this module does not know -- every field that no model of the snapshot has
-(a source that never records a field cannot be blamed on the models).
+with the reason: those not in the canonical schema, those
+``SOURCE_EXCLUSIONS`` names for the snapshot's ``source_format`` (PeaTMOSS:
+architecture, task), and -- for every format except ``hf-api``, whose
+``ModelInfo`` records always carry all fields -- every field that no model of
+the snapshot has (listings and PeaTMOSS exports vary by file; a source that
+never records a field cannot be blamed on the models).
 
 Differences from the paper: the paper used PeaTMOSS's metadata columns (its
 field list is not published in full); here the list is the table above,
@@ -71,18 +73,14 @@ NOT_IN_SCHEMA: dict[str, str] = {
 #: Per source format, fields that source cannot have, with the reason.
 SOURCE_EXCLUSIONS: dict[str, dict[str, str]] = {
     "hf-api": {},  # ModelInfo records carry every other field
-    "hf-listing-csv": {
-        "architecture": "listing CSV has no config",
-        "author": "listing CSV has no author column (only un-namespaced ids lack one)",
-        "base_model": "listing CSV has no tags or card",
-        "datasets": "listing CSV has no tags",
-        "language": "listing CSV has no tags",
-        "library": "listing CSV has no library column",
-        "license": "listing CSV has no licence column",
-        "paper": "listing CSV has no tags",
-        "tags": "listing CSV has no tags",
+    "peatmoss": {
+        "architecture": "the PeaTMOSS import has no config.model_type column",
+        "task": "the PeaTMOSS import fills no task column",
     },
 }
+#: Formats whose records always carry every field they can have: a field
+#: nobody in the snapshot has is then a real absence, not a gap of the source.
+COMPLETE_RECORD_FORMATS: frozenset[str] = frozenset({"hf-api"})
 
 _LANGUAGE_TAG = r"^(?:language:.+|[a-z]{2})$"
 _NOT_LANGUAGE = ("tf",)  # two-letter tags that are not languages (TensorFlow)
@@ -167,10 +165,9 @@ def _source_format(backend: Any, snapshot_id: str) -> str:
 def choose_fields(source_format: str, shares: dict[str, float]) -> tuple[tuple[str, ...], dict[str, str]]:
     """Fields in the denominator and the excluded ones with reasons."""
     excluded = dict(NOT_IN_SCHEMA)
-    known = SOURCE_EXCLUSIONS.get(source_format)
-    if known is not None:
-        excluded.update(known)
-    else:
+    excluded.update(SOURCE_EXCLUSIONS.get(source_format, {}))
+    if source_format not in COMPLETE_RECORD_FORMATS:
+        # listings and PeaTMOSS exports vary by file: a field no model has is taken as one the file lacks
         for f, share in shares.items():
             if share == 0 and f not in excluded:
                 excluded[f] = f"no model of this {source_format!r} snapshot has it (source does not record it)"
