@@ -269,7 +269,6 @@ def parse_card(text: object) -> ParsedCard:
         sections.append(Section(h, level, normalise_heading(h), "".join(prose), "".join(code), max(1, counted[1])))
 
     for m in _STRUCTURE.finditer(body):
-        kind = m.lastgroup
         f = m.group("fence")
         if fence is not None:
             if f is not None and f[0] == fence[0] and len(f) >= len(fence) and m.group(0).strip() == f:
