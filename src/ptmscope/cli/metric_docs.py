@@ -12,6 +12,10 @@ from ..metrics.docs import DEFAULT_TOP, MEASURES
 from ._apps import JsonOpt, StoreOpt, console, metric_app, out, print_json
 
 
+def _p(v: float) -> str:
+    return "< 1e-300" if v == 0 else f"{v:.2g}"  # a p-value that underflowed double precision
+
+
 def _measures(by: str) -> list[str]:
     got = [m.strip() for m in by.split(",") if m.strip()]
     for m in got:
@@ -69,7 +73,7 @@ def docs_cmd(
         t.add_column(col, justify="left" if col == "by" else "right")
     for c in result.comparisons:
         t.add_row(c.measure, str(c.n), f"{c.top_mean:.3f}", f"{c.bottom_mean:.3f}", f"{c.welch.statistic:.2f}",
-                  f"{c.p_welch_holm:.2g}", f"{c.p_mann_whitney_holm:.2g}", f"{c.cohens_d:.2f}",
+                  _p(c.p_welch_holm), _p(c.p_mann_whitney_holm), f"{c.cohens_d:.2f}",
                   f"{c.cliffs_delta:.2f}", f"[{c.mean_diff.low:.3f}, {c.mean_diff.high:.3f}]")
     out.print(t)
     for n in result.notes:
