@@ -160,3 +160,22 @@ def test_failure_while_writing_leaves_no_trace(tmp_path, monkeypatch):
     for name in DATA_TABLES:
         assert store.con.execute(f"SELECT count(*) FROM {name}").fetchone()[0] == 0
     store.close()
+
+
+def test_snapshots_table_is_one_line_per_snapshot(tmp_path, cli):
+    """Long coverage notes used to wrap every row over a dozen lines at 80 columns."""
+    store = tmp_path / "s.duckdb"
+    d = tmp_path / "dump"
+    d.mkdir()
+    rows = [json.dumps({"modelId": f"org/m{i}", "lastModified": "2022-01-0%dT00:00:00Z" % (1 + i % 9), "downloads": i})
+            for i in range(5)] + [json.dumps({"modelId": "org/nodl", "lastModified": "2022-01-01T00:00:00Z"})]
+    (d / "model_infos.jsonl").write_text("\n".join(rows) + "\n")
+    assert cli("ingest", d / "model_infos.jsonl", "--store", store)[0] == 0
+    code, out, err = cli("snapshots", "--store", store)
+    assert code == 0, err
+    (sid,) = [s["snapshot_id"] for s in json.loads(cli("snapshots", "--store", store, "--json")[1])["snapshots"]]
+    assert "registry" in out.splitlines()[1]
+    hits = [ln for ln in out.splitlines() if sid in ln]
+    assert len(hits) == 1 and " hf " in hits[0]
+    assert len(out.splitlines()) == 5  # top rule, header, header rule, the row, bottom rule
+    assert all(len(ln) <= 80 for ln in out.splitlines())

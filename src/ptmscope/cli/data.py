@@ -167,23 +167,32 @@ def snapshots_cmd(
     if json:
         print_json({"snapshots": [_snapshot_dict(s) for s in snaps]})
         return
+    # one line per snapshot: long notes (and source names) are cut to the terminal width here;
+    # `info ID` and --json give them in full
+    rows = [
+        (s.snapshot_id, s.registry, s.taken_at.isoformat(), f"{s.row_count:,}", s.source_format,
+         Path(s.source_file).name, s.notes or "")
+        for s in snaps
+    ]
+    heads = ["snapshot", "registry", "date", "rows", "format", "source", "notes"]
+    widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(heads)]
+    widths[5] = min(widths[5], 28)
+    room = out.width - sum(widths[:5]) - 3 * 5 - 1  # what is left beside the five short columns
+    if room < widths[5] + 3 + 12:  # no room for source and some notes: show notes only, or neither
+        heads, widths, rows = heads[:5] + heads[6:], widths[:5] + widths[6:], [r[:5] + r[6:] for r in rows]
+        if room < 3 + 12:
+            heads, widths, rows = heads[:5], widths[:5], [r[:5] for r in rows]
+    if heads[-1] == "notes":
+        widths[-1] = out.width - sum(widths[:-1]) - 3 * len(heads) - 1
     t = Table()
-    t.add_column("snapshot", no_wrap=True)
-    t.add_column("date", no_wrap=True)
-    for name in ("rows", "format", "source"):
-        t.add_column(name)
-    t.add_column("notes", ratio=1)
-    for s in snaps:
-        t.add_row(
-            s.snapshot_id,
-            s.taken_at.isoformat(),
-            f"{s.row_count:,}",
-            s.source_format,
-            Path(s.source_file).name,
-            s.notes or "",
-        )
+    for i, h in enumerate(heads):
+        fixed = h in ("source", "notes")
+        t.add_column(h, no_wrap=fixed or h == "snapshot", overflow="ellipsis" if fixed else "fold",
+                     justify="right" if h == "rows" else "left", width=widths[i] if fixed else None)
+    for r in rows:
+        t.add_row(*r)
     out.print(t)
-    console.print(f"{len(snaps)} snapshots", highlight=False)
+    console.print(f"{len(snaps)} snapshots (full notes: `ptmscope info ID` or --json)", highlight=False)
 
 
 def _find_snapshot(st, key: str):  # noqa: ANN001, ANN202

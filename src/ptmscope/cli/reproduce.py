@@ -7,14 +7,21 @@ from typing import Annotated
 
 import typer
 
-from ._apps import JsonOpt, StoreOpt, console, out, print_json, reproduce_app
+from ._apps import JsonOpt, console, out, print_json, reproduce_app
 
 
 @reproduce_app.command("esem24")
 def esem24_cmd(
     data: Annotated[Path, typer.Option("--data", help="Folder laid out like ../shared/data (see its README).")],
     out_dir: Annotated[Path, typer.Option("--out", help="Where to write esem24.md, esem24.json and the figures.")],
-    store: StoreOpt = None,
+    store: Annotated[
+        Path | None,
+        typer.Option(
+            "--store",
+            help="Store file (DuckDB) to ingest into and read. Default: OUT/esem24.duckdb ($PTMSCOPE_STORE is not used).",
+            show_default=False,
+        ),
+    ] = None,
     n_boot: Annotated[int, typer.Option("--n-boot", min=0, help="Bootstrap resamples for the intervals.")] = 1000,
     seed: Annotated[int, typer.Option("--seed", help="Bootstrap seed.")] = 0,
     no_figures: Annotated[bool, typer.Option("--no-figures", help="Skip the figures.")] = False,
