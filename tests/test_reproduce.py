@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import gzip
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -87,9 +88,26 @@ def test_real_data_reproduction(cli, tmp_path):
     assert code == 0, err
     rep = json.loads(stdout)
     rows = {r["metric"]: r for r in rep["rows"]}
-    npm = int(rows["npm top-1000 distinct ever over 4 snapshots"]["ours"].replace(",", ""))
-    pypi = int(rows["pypi top-1000 distinct ever over 4 snapshots"]["ours"].replace(",", ""))
-    assert 1000 < npm < 1500 and 1000 < pypi < 1600
+    npm_row = rows["npm top-1000 distinct ever over 4 snapshots"]
+    pypi_row = rows["pypi top-1000 distinct ever over 4 snapshots"]
+    # oracle: the union of the top 1000 of the four files the row names, recomputed from the raw files
+    pypi_files = re.findall(r"\S+_top-pypi-packages-30-days\.json\.gz", pypi_row["data"])
+    npm_files = re.findall(r"\d+\.\d+\.\d+_top-download\.js\.gz", npm_row["data"])
+    assert len(pypi_files) == len(npm_files) == 4
+    pypi_union: set[str] = set()
+    for f in pypi_files:
+        with gzip.open(data / "pypi" / "top-pypi-packages" / f, "rt") as fh:
+            top = sorted(json.load(fh)["rows"], key=lambda r: -r["download_count"])
+        # the 1000th and 1001st differ on these dates, so ties at K do not matter here
+        assert top[999]["download_count"] > top[1000]["download_count"]
+        pypi_union |= {re.sub(r"[-_.]+", "-", r["project"]).lower() for r in top[:1000]}
+    npm_union: set[str] = set()
+    for f in npm_files:
+        with gzip.open(data / "npm" / "npm-high-impact" / f, "rt") as fh:
+            names = re.findall(r"'([^']+)'|\"([^\"]+)\"", fh.read())
+        npm_union |= {(a or b).lower() for a, b in names[:1000]}
+    assert int(pypi_row["ours"].replace(",", "")) == len(pypi_union)
+    assert int(npm_row["ours"].replace(",", "")) == len(npm_union)
     hf = rows["HF top-1000 distinct ever"]
     assert hf["comparable"] == "no" and "hf-2022-06" in hf["why"]  # the partial 2022-06 listing is flagged
     assert any("partial listing" in w for w in rep["warnings"])
