@@ -157,3 +157,18 @@ def test_real_paper_pairs_via_cli(cli, tmp_path):
     d = json.loads(out)
     assert d["n_bases"] == 3471 and d["dropped_duplicates"] > 0
     assert 0.1 < d["fit"]["slope"] < 0.2
+
+
+def test_turnover_registry_follows_the_named_snapshots(cli, small_store):
+    ids = json.loads(cli("snapshots", "--registry", "pypi", "--json", "--store", small_store)[1])["snapshots"]
+    pypi_ids = ",".join(s["snapshot_id"] for s in ids)
+    # no --registry: taken from the snapshots (it used to default to hf and refuse them)
+    code, out, err = cli("metric", "turnover", "--snapshots", pypi_ids, "--top", "2", "--no-sensitivity", "--json",
+                         "--store", small_store)
+    assert code == 0, err
+    assert json.loads(out)["inputs"]["registry"] == "pypi"
+    # several registries: each must be named by --snapshots (hf used to fall back silently to all its snapshots)
+    code, _, err = cli("metric", "turnover", "--registry", "pypi,hf", "--snapshots", pypi_ids, "--store", small_store)
+    assert code == 1 and "names no hf snapshot" in err
+    code, _, err = cli("metric", "turnover", "--registry", "hf", "--snapshots", pypi_ids, "--store", small_store)
+    assert code == 1 and "is from registry 'pypi', not hf" in err

@@ -85,8 +85,14 @@ def _fmt(v: float | None, digits: int = 3) -> str:
 @metric_app.command("turnover")
 def turnover_cmd(
     registry: Annotated[
-        str, typer.Option("--registry", help=f"Registry, or several comma-separated ({', '.join(REGISTRIES)}).")
-    ] = "hf",
+        str | None,
+        typer.Option(
+            "--registry",
+            help=f"Registry, or several comma-separated ({', '.join(REGISTRIES)}). "
+            "Default: the registries of --snapshots, else hf.",
+            show_default=False,
+        ),
+    ] = None,
     snapshots: SnapshotsOpt = None,
     top: Annotated[int, typer.Option("--top", min=1, help="K: size of the top list.")] = 1000,
     mode: ModeOpt = ModeChoice("paper"),  # type: ignore[call-arg]
@@ -102,17 +108,32 @@ def turnover_cmd(
     from ..metrics import turnover, turnover_sensitivity
 
     _check_plot(plot)
-    regs = _registries(registry)
     ids = _ids(snapshots)
+    regs = _registries(registry) if registry is not None else None
     backend = _connect(store, engine)
+    per_registry: dict[str, list[str] | None]
+    if ids:
+        from ..metrics._common import list_snapshots
+
+        reg_of = {s.snapshot_id: s.registry for s in list_snapshots(backend)}
+        for i in ids:
+            if i not in reg_of:
+                raise PtmscopeError(f"no snapshot {i!r} in the store (see `ptmscope snapshots`)")
+        if regs is None:
+            regs = list(dict.fromkeys(reg_of[i] for i in ids))
+        for i in ids:
+            if reg_of[i] not in regs:
+                raise PtmscopeError(f"snapshot {i!r} is from registry {reg_of[i]!r}, not {', '.join(regs)}")
+        per_registry = {r: [i for i in ids if reg_of[i] == r] for r in regs}
+        for r, mine in per_registry.items():
+            if not mine:
+                raise PtmscopeError(f"--snapshots names no {r} snapshot; drop {r} from --registry or name its snapshots")
+    else:
+        regs = regs or ["hf"]
+        per_registry = {r: None for r in regs}
     results, sens = [], []
     for reg in regs:
-        reg_ids = ids
-        if ids and len(regs) > 1:
-            from ..metrics._common import list_snapshots
-
-            mine = {s.snapshot_id for s in list_snapshots(backend, reg)}
-            reg_ids = [i for i in ids if i in mine] or None
+        reg_ids = per_registry[reg]
         res = turnover(backend, reg, reg_ids, k=top, tie_rule=ties.value, normalise=not raw_ids, mode=mode.value)
         results.append(res)
         if sensitivity:
