@@ -179,3 +179,17 @@ def test_snapshots_table_is_one_line_per_snapshot(tmp_path, cli):
     assert len(hits) == 1 and " hf " in hits[0]
     assert len(out.splitlines()) == 5  # top rule, header, header rule, the row, bottom rule
     assert all(len(ln) <= 80 for ln in out.splitlines())
+
+
+def test_a_date_from_the_user_is_recorded_in_the_notes(tmp_path, cli):
+    store = tmp_path / "s.duckdb"
+    listing = tmp_path / "listing.csv"
+    listing.write_text("model,downloads\na/b,5\n")
+    code, out, err = cli("ingest", listing, "--date", "2022-07-02", "--store", store, "--json")
+    assert code == 0, err
+    (res,) = json.loads(out)["results"]
+    assert res["taken_at"] == "2022-07-02" and "date 2022-07-02 given with --date" in res["notes"]
+    dated = tmp_path / "2.20250101.0_counts.json"
+    dated.write_text(json.dumps({"a": 3}))
+    (res,) = json.loads(cli("ingest", dated, "--store", store, "--json")[1])["results"]
+    assert "--date" not in (res["notes"] or "")

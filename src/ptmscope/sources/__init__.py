@@ -11,6 +11,7 @@ the module docstrings and in ``docs/formats.md``.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import gzip
 import zlib
@@ -189,6 +190,10 @@ def plan(
         else:
             check_format(f, fmt)
         batch = IMPORTERS[fmt].read(f, opts)
+        if taken_at is not None:  # provenance: say the date is the user's, not the data's
+            snap = batch.snapshot
+            note = f"date {taken_at.isoformat()} given with --date"
+            batch.snapshot = dataclasses.replace(snap, notes=f"{snap.notes}; {note}" if snap.notes else note)
         out.append(Planned(f, fmt, batch))
     return out
 
