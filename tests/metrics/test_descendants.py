@@ -147,3 +147,13 @@ def test_paper_pairs_reproduce_the_published_fit():
     corrected = descendants_from_pairs(csv_path, mode="paper", n_boot=0)
     assert corrected.dropped_zero_popularity == int((d == 0).sum())
     assert not math.isclose(corrected.fit.slope, r.fit.slope, rel_tol=1e-6)
+
+
+def test_pairs_result_pins_the_file_by_sha256(tmp_path):
+    import hashlib
+
+    p = tmp_path / "pairs.csv"
+    p.write_text("downloads,count\n1,2\n10,3\n100,4\n")
+    d = descendants_from_pairs(p, n_boot=0).to_dict()
+    assert d["inputs"]["source_sha256"] == hashlib.sha256(p.read_bytes()).hexdigest()
+    assert d["inputs"]["source"] == str(p)

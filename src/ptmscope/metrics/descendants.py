@@ -72,12 +72,14 @@ class DescendantsResult:
     top_bases: tuple[tuple[str, int, int], ...] = ()  # (base, count, popularity), largest counts
     popularity_values: np.ndarray = field(default_factory=lambda: np.zeros(0), repr=False, compare=False)
     count_values: np.ndarray = field(default_factory=lambda: np.zeros(0), repr=False, compare=False)
+    source_sha256: str | None = None  # of the pairs file (a path alone does not pin the data)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "metric": "descendants",
             "inputs": {
                 "source": self.source,
+                "source_sha256": self.source_sha256,
                 "snapshot_id": self.snapshot.snapshot_id if self.snapshot else None,
                 "snapshot": self.snapshot.to_dict() if self.snapshot else None,
                 "mode": self.mode,
@@ -281,7 +283,10 @@ def descendants_from_pairs(
     path: str | Path, *, mode: Mode = "paper", n_boot: int = 1000, seed: int = 0
 ) -> DescendantsResult:
     """The descendants statistics on a precomputed (downloads, count) table."""
+    import hashlib
+
     x, y, labels = read_pairs(path)
+    sha = hashlib.sha256(Path(path).read_bytes()).hexdigest()
     fit, rho, tau, n_fit, d0, ddup = analyse_pairs(x, y, mode=mode, n_boot=n_boot, seed=seed)
     order = np.lexsort((np.arange(y.size), -y))[:10]
     names = labels if labels is not None else [f"row {i + 2}" for i in range(y.size)]
@@ -305,4 +310,5 @@ def descendants_from_pairs(
         top_bases=top,
         popularity_values=x,
         count_values=y,
+        source_sha256=sha,
     )
