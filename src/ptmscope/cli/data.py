@@ -88,7 +88,7 @@ def ingest_cmd(
     store: StoreOpt = None,
     json: JsonOpt = False,
 ) -> None:
-    """Import data into the store: validated first, then one transaction per snapshot."""
+    """Import data into the store: every file is read and validated first, then all new snapshots are written in one transaction."""
     from ..store import Store
 
     taken_at = _date(date)

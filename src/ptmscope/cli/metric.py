@@ -22,7 +22,11 @@ EngineChoice = enum.Enum("EngineChoice", {e: e for e in ENGINES}, type=str)  # t
 
 SnapshotsOpt = Annotated[
     str | None,
-    typer.Option("--snapshots", help="Comma-separated snapshot ids (default: all of the registry / the newest)."),
+    typer.Option("--snapshots", help="Comma-separated snapshot ids, in any order (default: every complete snapshot of the registry)."),
+]
+OneSnapshotOpt = Annotated[
+    str | None,
+    typer.Option("--snapshots", help="One snapshot id (default: the newest snapshot of the registry that has lineage)."),
 ]
 ModeOpt = Annotated[
     ModeChoice,
@@ -104,7 +108,7 @@ def turnover_cmd(
     store: StoreOpt = None,
     engine: EngineOpt = EngineChoice("duckdb"),  # type: ignore[call-arg]
 ) -> None:
-    """Top-K turnover (paper eqs. 2-4): Remained / Newcomers / Returning per snapshot."""
+    """Top-K turnover (paper equations 2-4): Remained / Newcomers / Returning per snapshot."""
     from ..metrics import turnover, turnover_sensitivity
 
     _check_plot(plot)
@@ -177,7 +181,7 @@ def turnover_cmd(
 @metric_app.command("preservation")
 def preservation_cmd(
     registry: Annotated[str, typer.Option("--registry", help="Registry (the Hub has libraries and lineage).")] = "hf",
-    snapshots: SnapshotsOpt = None,
+    snapshots: OneSnapshotOpt = None,
     top: Annotated[int, typer.Option("--top", min=1, help="Libraries to show and plot.")] = 10,
     mode: ModeOpt = ModeChoice("paper"),  # type: ignore[call-arg]
     min_descendants: Annotated[int, typer.Option("--min-descendants", min=1, help="Rank only libraries with at least this denominator.")] = 1,
@@ -188,7 +192,7 @@ def preservation_cmd(
     store: StoreOpt = None,
     engine: EngineOpt = EngineChoice("duckdb"),  # type: ignore[call-arg]
 ) -> None:
-    """Library preservation rate P_L (paper eq. 1) per library, with bootstrap intervals."""
+    """Library preservation rate P_L (paper equation 1) per library, with bootstrap intervals."""
     from ..metrics import preservation
 
     _check_plot(plot)
@@ -222,7 +226,7 @@ def preservation_cmd(
 @metric_app.command("descendants")
 def descendants_cmd(
     registry: Annotated[str, typer.Option("--registry", help="Registry (the Hub has lineage).")] = "hf",
-    snapshots: SnapshotsOpt = None,
+    snapshots: OneSnapshotOpt = None,
     mode: ModeOpt = ModeChoice("paper"),  # type: ignore[call-arg]
     popularity: Annotated[
         PopularityChoice,
@@ -237,7 +241,7 @@ def descendants_cmd(
     store: StoreOpt = None,
     engine: EngineOpt = EngineChoice("duckdb"),  # type: ignore[call-arg]
 ) -> None:
-    """Descendant count vs popularity (paper Fig. 7): log-log OLS, Spearman, Kendall."""
+    """Descendant count vs popularity (paper Figure 7): log-log OLS, Spearman, Kendall."""
     from ..metrics import descendants, descendants_from_pairs
 
     _check_plot(plot)
