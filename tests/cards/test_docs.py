@@ -218,3 +218,12 @@ def test_peatmoss_excludes_architecture_and_task(store_path: Path) -> None:
     # 8 fields remain; o/b has all of them, d none
     assert len(r.fields_used) == 8
     assert r.mean_score == pytest.approx((7 / 8 + 1 + 1 / 8 + 0 + 0 + 1 / 8) / 6)
+
+
+def test_no_card_share_per_group(store_path: Path) -> None:
+    st = build_store(store_path)
+    score_snapshot(st, SID, FixedScorer())
+    comps = {c.measure: c for c in c3_test(st.backend, top=2, n_boot=20).comparisons}
+    assert comps["downloads"].bottom_no_card_share == 0.0  # o/e and z/f both have a card
+    assert comps["likes"].bottom_no_card_share == 0.5  # d has none, o/e has one
+    assert comps["likes"].top_no_card_share == 0.0

@@ -68,6 +68,8 @@ class GroupComparison:
     bottom_card_mean: float
     top_metadata_mean: float
     bottom_metadata_mean: float
+    top_no_card_share: float  # share of the group whose model has no card at all
+    bottom_no_card_share: float
     welch: stats.TestResult
     mann_whitney: stats.TestResult
     p_welch_holm: float
@@ -97,6 +99,7 @@ class GroupComparison:
             },
             "card_score_0_5": {"top_mean": r(self.top_card_mean), "bottom_mean": r(self.bottom_card_mean)},
             "metadata_score": {"top_mean": r(self.top_metadata_mean), "bottom_mean": r(self.bottom_metadata_mean)},
+            "no_card_share": {"top": r(self.top_no_card_share), "bottom": r(self.bottom_no_card_share)},
             "welch_t": self.welch.to_dict(),
             "mann_whitney_u": self.mann_whitney.to_dict(),
             "p_welch_holm": r(self.p_welch_holm),
@@ -295,7 +298,7 @@ def c3_test(
             notes.append(f"{measure}: N capped at {n} ({why})")
         ranked_desc = have.mutate(_r=ibis.row_number().over(order_by=[ibis.desc(have[measure]), have.package_id]))
         ranked_asc = have.mutate(_r=ibis.row_number().over(order_by=[have[measure], have.package_id]))
-        cols = ["documentation_score", "card_score", "metadata_score", measure]
+        cols = ["documentation_score", "card_score", "metadata_score", "card_missing", measure]
         top_df = ranked_desc.filter(ranked_desc._r < n).select(*cols).execute()
         bot_df = ranked_asc.filter(ranked_asc._r < n).select(*cols).execute()
         bottom_cut = float(bot_df[measure].max())
@@ -310,6 +313,8 @@ def c3_test(
             bottom_card_mean=float(bot_df["card_score"].mean()),
             top_metadata_mean=float(top_df["metadata_score"].mean()),
             bottom_metadata_mean=float(bot_df["metadata_score"].mean()),
+            top_no_card_share=float(top_df["card_missing"].astype(float).mean()),
+            bottom_no_card_share=float(bot_df["card_missing"].astype(float).mean()),
         )
         raw.append(
             _compare(measure, top_df["documentation_score"].to_numpy(float), bot_df["documentation_score"].to_numpy(float),
