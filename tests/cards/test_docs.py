@@ -227,3 +227,15 @@ def test_no_card_share_per_group(store_path: Path) -> None:
     assert comps["downloads"].bottom_no_card_share == 0.0  # o/e and z/f both have a card
     assert comps["likes"].bottom_no_card_share == 0.5  # d has none, o/e has one
     assert comps["likes"].top_no_card_share == 0.0
+
+
+def test_with_card_only_drops_models_without_a_card(store_path: Path) -> None:
+    st = build_store(store_path)
+    score_snapshot(st, SID, FixedScorer())
+    r = c3_test(st.backend, top=2, n_boot=20, by=("likes",), with_card_only=True)
+    (likes,) = r.comparisons
+    assert likes.bottom_no_card_share == 0.0 and likes.top_no_card_share == 0.0
+    doc_e = (0 / 5 + META["o/e"]) / 2
+    doc_f = (1 / 5 + META["z/f"]) / 2
+    assert sorted(likes.bottom_scores) == pytest.approx(sorted([doc_e, doc_f]))  # d (no card) is gone
+    assert r.to_dict()["inputs"]["with_card_only"] is True

@@ -38,6 +38,9 @@ def docs_cmd(
     ] = None,
     n_boot: Annotated[int, typer.Option("--n-boot", min=1, help="Bootstrap resamples for the mean-difference CI.")] = 2000,
     seed: Annotated[int, typer.Option("--seed", help="Bootstrap seed.")] = 0,
+    with_card_only: Annotated[
+        bool, typer.Option("--with-card-only", help="Compare only models that have a card (sensitivity check).")
+    ] = False,
     plot: Annotated[Path | None, typer.Option("--plot", help="Write the box plots to FILE (.svg, .png or .pdf).")] = None,
     store: StoreOpt = None,
     json: JsonOpt = False,
@@ -49,7 +52,7 @@ def docs_cmd(
     measures = _measures(by)
     with Store(store, read_only=True) as st:
         result = c3_test(st.backend, snapshot_id=snapshot, scorer_key=scorer, top=top, by=measures, n_boot=n_boot,
-                         seed=seed)
+                         seed=seed, with_card_only=with_card_only)
     if plot is not None:
         from ..figures._style import save
         from ..figures.docs import docs_figure

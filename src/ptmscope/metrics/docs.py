@@ -120,6 +120,7 @@ class DocsResult:
     by: tuple[str, ...]
     n_boot: int
     seed: int
+    with_card_only: bool
     n_models: int
     n_missing_card: int
     n_unscored: int  # left out: the scorer could not judge the card
@@ -142,6 +143,7 @@ class DocsResult:
                 "by": list(self.by),
                 "n_boot": self.n_boot,
                 "seed": self.seed,
+                "with_card_only": self.with_card_only,
                 "alternative": "greater (top > bottom)",
             },
             "n_models": self.n_models,
@@ -260,8 +262,14 @@ def c3_test(
     by: Sequence[str] = MEASURES,
     n_boot: int = 2000,
     seed: int = 0,
+    with_card_only: bool = False,
 ) -> DocsResult:
-    """Documentation scores and the C3 top-N vs bottom-N tests (see module docstring)."""
+    """Documentation scores and the C3 top-N vs bottom-N tests (see module docstring).
+
+    ``with_card_only`` restricts both groups to models that have a card (a
+    sensitivity check: does popularity go with *better* cards, or only with
+    having one?).
+    """
     by = tuple(dict.fromkeys(by))
     bad = [m for m in by if m not in MEASURES]
     if bad or not by:
@@ -277,6 +285,8 @@ def c3_test(
         no_row=(~t.has_score_row).cast("int64").sum(),
     ).execute().iloc[0]
     usable = t.filter(t.scored)
+    if with_card_only:
+        usable = usable.filter(~usable.card_missing)
     means = usable.aggregate(
         doc=usable.documentation_score.mean(), card=usable.card_score.mean(), meta=usable.metadata_score.mean()
     ).execute().iloc[0]
@@ -332,6 +342,7 @@ def c3_test(
         by=by,
         n_boot=n_boot,
         seed=seed,
+        with_card_only=with_card_only,
         n_models=int(counts["n"]),
         n_missing_card=int(counts["missing"] or 0),
         n_unscored=int(counts["unscored"] or 0),
