@@ -32,6 +32,7 @@ import re
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -211,6 +212,10 @@ class LLMScorer:
         self.max_card_chars = min(max_card_chars, MAX_CARD_CHARS)
         self._lock = threading.Lock()
         self._requests = self._hits = self._retries = self._failures = 0
+        # a local endpoint is never sent through an HTTP proxy from the environment
+        host = urllib.parse.urlsplit(self.url).hostname or ""
+        local = host in ("127.0.0.1", "localhost", "::1")
+        self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({})) if local else urllib.request.build_opener()
 
     def __repr__(self) -> str:  # never shows the key
         return f"LLMScorer(url={self.url!r}, model={self.model!r}, api_key_env={self.api_key_env!r})"
@@ -264,7 +269,7 @@ class LLMScorer:
             try:
                 with self._lock:
                     self._requests += 1
-                with urllib.request.urlopen(req, timeout=self.timeout) as resp:  # noqa: S310 (user-chosen endpoint)
+                with self._opener.open(req, timeout=self.timeout) as resp:  # noqa: S310 (user-chosen endpoint)
                     raw = resp.read(10_000_000)
                 payload = json.loads(raw.decode("utf-8", "replace"))
                 content = payload["choices"][0]["message"]["content"]
