@@ -80,6 +80,10 @@ def test_clean_ref_forms():
     assert clean_ref("huggingface.co/org/model/") == "org/model"
     assert clean_ref("https://huggingface.co/models/org/model?x=1") == "org/model"
     assert clean_ref(" org/model.git ") == "org/model"
+    # a doubled slash after the prefix (seen in 2025 cards); a local path behind the prefix stays a path
+    assert clean_ref("https://huggingface.co//meta-llama/Llama-2-7b-chat-hf") == "meta-llama/Llama-2-7b-chat-hf"
+    assert clean_ref("https://huggingface.co//home/ec2-user/SageMaker/marian_large").startswith("/home/")
+    assert clean_ref("/org/model") == "/org/model"  # no Hub prefix: a local path, not an id
 
 
 def test_resolver_case_aliases_and_ambiguity():

@@ -195,10 +195,16 @@ def clean_ref(ref: str) -> str:
     """A reference reduced to the shape of a Hub id (``owner/name`` or ``name``).
 
     Strips Hub URLs (``https://huggingface.co/``, ``hf.co/``), ``models/``,
-    ``/tree/main``-style suffixes, trailing slashes and ``.git``.
+    ``/tree/main``-style suffixes, trailing slashes and ``.git``; a doubled slash
+    after the Hub prefix in front of an ``owner/name`` id.
     """
     s = ref.strip().strip("<>\"'` ")
-    s = _HUB_URL.sub("", s)
+    stripped = _HUB_URL.sub("", s)
+    if stripped != s and stripped.startswith("/") and stripped.strip("/").count("/") == 1:
+        # "https://huggingface.co//org/model" (a doubled slash in cards): an owner/name id;
+        # a local path behind the prefix ("//home/user/run") has more parts and stays as it is
+        stripped = stripped.lstrip("/")
+    s = stripped
     if s.startswith("models/"):
         s = s[len("models/") :]
     s = s.split("?", 1)[0].split("#", 1)[0]
