@@ -88,10 +88,7 @@ def _metrics(real: bool) -> list[tuple[str, Callable[[Any], Any]]]:
 
 
 # Known engine differences, kept visible (strict: the test fails once they are fixed).
-XFAIL = {
-    "naming": "Ibis 12 compiles `split(...)[-1]` to Spark `element_at(arr, 0)`, which Spark rejects "
-    "(INVALID_INDEX_OF_ZERO); metrics/naming.py needs another way to take the last path segment",
-}
+XFAIL: dict[str, str] = {}  # name -> reason; none at present
 
 
 def _compare(duck: Any, spark_be: Any, name: str, fn: Callable[[Any], Any]) -> None:
