@@ -137,15 +137,25 @@ def run_preservation(backend: Any, params: dict[str, Any]) -> tuple[Any, dict[st
     from .metrics.preservation import preservation
 
     min_den = int(params.get("min_denominator_other", 30))
+    # a rival needs descendants from several base models: one family with many
+    # children (e.g. 4 diffusers bases in the 2025-04 trees) is not evidence
+    min_bases = int(params.get("min_bases_other", 10))
     res = preservation(backend, n_boot=int(params.get("n_boot", 1000)))
     data = res.to_dict()
     libs = {r.library: r for r in res.libraries}
     t = libs.get("transformers")
-    others = [r for r in res.libraries if r.library != "transformers" and r.rate is not None and r.denominator >= min_den]
+    others = [
+        r
+        for r in res.libraries
+        if r.library != "transformers"
+        and r.rate is not None
+        and r.denominator >= min_den
+        and r.n_bases_with_descendants >= min_bases
+    ]
     best = max(others, key=lambda r: (r.rate, r.denominator, r.library), default=None)
     data["summary"] = {
         "formula": "transformers P_L minus the highest P_L of any other library with denominator >= "
-        f"{min_den}",
+        f"{min_den} and descendants from >= {min_bases} base models",
         "transformers_rate": t.rate if t else None,
         "transformers_denominator": t.denominator if t else 0,
         "transformers_ci": [t.ci_low, t.ci_high] if t else None,

@@ -1,0 +1,51 @@
+"""The C1 summary the verdict reads: which libraries count as rivals of Transformers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+
+from ptmscope import pipeline
+from ptmscope.metrics.preservation import LibraryRate
+
+
+@dataclass
+class _FakeResult:
+    libraries: tuple[LibraryRate, ...]
+
+    def to_dict(self) -> dict:
+        return {"libraries": [lib.library for lib in self.libraries]}
+
+
+def _lib(name: str, rate: float, den: int, bases: int) -> LibraryRate:
+    return LibraryRate(name, rate, round(rate * den), den, bases, bases, None, None)
+
+
+@pytest.fixture
+def fake_preservation(monkeypatch):
+    def install(*libs: LibraryRate) -> None:
+        import sys
+
+        mod = sys.modules["ptmscope.metrics.preservation"]  # the package re-exports a function of this name
+        monkeypatch.setattr(mod, "preservation", lambda backend, **kw: _FakeResult(tuple(libs)))
+
+    return install
+
+
+def test_one_large_family_is_not_a_rival(fake_preservation):
+    # diffusers: 204 descendants but from only 4 base models -> ignored; safetensors is the rival
+    fake_preservation(_lib("diffusers", 0.88, 204, 4), _lib("safetensors", 0.67, 1863, 51), _lib("transformers", 0.48, 1687, 48))
+    _, data = pipeline.run_preservation(None, {})
+    s = data["summary"]
+    assert s["best_other_library"] == "safetensors"
+    assert s["transformers_minus_best_other"] == pytest.approx(0.48 - 0.67)
+
+
+def test_rival_with_enough_bases_counts(fake_preservation):
+    fake_preservation(_lib("diffusers", 0.88, 204, 12), _lib("transformers", 0.9, 1687, 48))
+    _, data = pipeline.run_preservation(None, {"min_bases_other": 10})
+    assert data["summary"]["best_other_library"] == "diffusers"
+    assert data["summary"]["transformers_minus_best_other"] == pytest.approx(0.02)
+    _, data = pipeline.run_preservation(None, {"min_bases_other": 13})
+    assert data["summary"]["best_other_library"] is None
