@@ -38,7 +38,7 @@ def test_turnover_panels_log_scale_legend_and_partial_marker():
     ax_hf, ax_pypi = fig.axes[:2]
     assert ax_hf.get_yscale() == "log" and ax_pypi.get_yscale() == "log"
     assert ax_hf.get_title().startswith("Hugging Face") and ax_pypi.get_title().startswith("PyPI")
-    assert "19 distinct ever" in ax_hf.get_title()
+    assert "19 distinct ever" in ax_hf.get_title() and "top 10, 4 snapshots" in ax_hf.get_title()
     legend = [t.get_text() for t in fig.legends[0].get_texts()]
     assert legend == ["Remained", "Newcomers", "Returning", "possibly partial listing"]
     assert _tick_texts(ax_hf) == ["2020-01-01", "2020-01-08", "2020-01-15", "2020-01-22"]  # one month: full dates

@@ -41,7 +41,7 @@ def turnover_figure(results: Sequence[TurnoverResult]) -> Any:
     n = max(1, len(results))
     ratios = [_panel_ratio(len(r.steps)) for r in results] or [1.0]
     fig, axes = new_figure(
-        ncols=n, width=min(14.0, max(4.0, 2.6 * sum(ratios))), height=3.4, sharey=True, squeeze=False,
+        ncols=n, width=min(14.0, max(4.0, 2.9 * sum(ratios))), height=3.4, sharey=True, squeeze=False,
         gridspec_kw={"width_ratios": ratios},
     )
     axes = axes[0]
@@ -79,7 +79,7 @@ def turnover_figure(results: Sequence[TurnoverResult]) -> Any:
             ax.set_xticks(ticks)
             ax.set_xticklabels([labels[i] for i in ticks], rotation=45, ha="right", rotation_mode="anchor")
             name = REGISTRY_NAMES.get(res.registry, res.registry)
-            ax.set_title(f"{name}\nK={res.k:,}, {len(steps)} snapshots, {res.distinct_ever:,} distinct ever", fontsize=9)
+            ax.set_title(f"{name}\ntop {res.k:,}, {len(steps)} snapshots\n{res.distinct_ever:,} distinct ever", fontsize=9)
             ax.set_xlabel("Snapshot")
             ax.yaxis.grid(True, which="major", linewidth=0.4, alpha=0.6)
             ax.set_axisbelow(True)
@@ -90,6 +90,6 @@ def turnover_figure(results: Sequence[TurnoverResult]) -> Any:
                 seen.setdefault(lab, h)
         labels = sorted(seen, key=lambda lab: lab == PARTIAL_LABEL)  # the series first, the marker last
         fig.legend([seen[lab] for lab in labels], labels, loc="upper center", ncol=len(seen), frameon=False,
-                   bbox_to_anchor=(0.5, 1.09))
+                   bbox_to_anchor=(0.5, 1.1))
         fig.tight_layout()
     return fig
