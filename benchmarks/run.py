@@ -161,10 +161,13 @@ def phase_spark(a: argparse.Namespace) -> dict[str, Any]:
     t0 = time.perf_counter()
     be = connect_spark(a.store, conf={"spark.driver.memory": a.spark_memory})
     out: dict[str, Any] = {"connect_seconds": time.perf_counter() - t0, "metrics": {}}
+    print(json.dumps({**out, "partial": True}), flush=True)
     for name in METRICS:
         t1 = time.perf_counter()
         run_metric(be, name)
         out["metrics"][name] = time.perf_counter() - t1
+        # partial results survive a --spark-timeout kill
+        print(json.dumps({**out, "partial": True, "jvm_peak_mb": _jvm_peak_mb(be)}), flush=True)
     out["maxrss_mb"] = maxrss_mb()
     out["jvm_peak_mb"] = _jvm_peak_mb(be)
     be._session.stop()
@@ -213,12 +216,26 @@ def sub(phase: str, a: argparse.Namespace, **extra: Any) -> dict[str, Any]:
     for k, v in extra.items():
         cmd += [f"--{k}", str(v)]
     t0 = time.perf_counter()
-    p = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "PYTHONHASHSEED": "0"})
-    if p.returncode != 0:
-        print(p.stderr[-3000:], file=sys.stderr)
-        return {"error": p.stderr.strip().splitlines()[-1] if p.stderr.strip() else f"exit {p.returncode}",
+    timeout = a.spark_timeout if phase == "spark" and a.spark_timeout > 0 else None
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         env={**os.environ, "PYTHONHASHSEED": "0"}, start_new_session=True)
+    timed_out = False
+    try:
+        stdout, stderr = p.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        timed_out = True
+        os.killpg(p.pid, 9)  # the phase and its children (e.g. the Spark JVM) only
+        stdout, stderr = p.communicate()
+    lines = [ln for ln in (stdout or "").strip().splitlines() if ln.startswith("{")]
+    if timed_out:
+        res = json.loads(lines[-1]) if lines else {}
+        res["timeout"] = f"stopped after {timeout:.0f} s"
+    elif p.returncode != 0 or not lines:
+        print((stderr or "")[-3000:], file=sys.stderr)
+        return {"error": stderr.strip().splitlines()[-1] if (stderr or "").strip() else f"exit {p.returncode}",
                 "wall_seconds": time.perf_counter() - t0}
-    res = json.loads(p.stdout.strip().splitlines()[-1])
+    else:
+        res = json.loads(lines[-1])
     res["wall_seconds"] = time.perf_counter() - t0
     return res
 
@@ -370,8 +387,10 @@ def render(report: dict[str, Any]) -> str:
     for label, v in report["sizes"].items():
         sp = v.get("spark")
         if sp and "connect_seconds" in sp:
+            extra = f"; {sp['timeout']}, metrics not finished: " + ", ".join(
+                m for m in METRICS if m not in sp.get("metrics", {})) if sp.get("timeout") else ""
             lines.append(f"- {label}: {f(sp['connect_seconds'], 1)} s; driver (Python) peak {f(sp.get('maxrss_mb'), 0)} MB, "
-                         f"JVM peak {f(sp.get('jvm_peak_mb'), 0)} MB")
+                         f"JVM peak {f(sp.get('jvm_peak_mb'), 0)} MB{extra}")
         elif sp:
             lines.append(f"- {label}: error: {sp.get('error')}")
     lines += ["", "Scaling exponent k (time ∝ N^k, least squares on log-log over the sizes above):", ""]
@@ -411,6 +430,8 @@ def main() -> None:
     ap.add_argument("--no-spark", action="store_true")
     ap.add_argument("--spark-max", default=None, help="largest size to run on Spark (e.g. 1m)")
     ap.add_argument("--spark-memory", default="4g")
+    ap.add_argument("--spark-timeout", type=float, default=0,
+                    help="stop the Spark phase after this many seconds (0: never), keeping the metrics it finished")
     ap.add_argument("--no-baseline", action="store_true")
     ap.add_argument("--stats-max", default="100k",
                     help="largest size for the pipeline with default bootstrap statistics")
