@@ -420,7 +420,9 @@ class HubWorld:
                 combo_mat[ci, li[lib]] = True
         libs = combo_mat[combo]
         keep_p = np.array([KEEP_P.get(n_, KEEP_DEFAULT) for n_ in self.lib_names])
-        keep = rng.random((u, len(self.lib_names))) < keep_p
+        keep = np.empty((u, len(self.lib_names)), dtype=bool)
+        for j, p in enumerate(keep_p):  # column by column: no (u x libraries) float matrix in memory
+            keep[:, j] = rng.random(u) < p
         # children: parent's libraries thinned by retention; children whose parent kept nothing
         # keep their own draw.  Chains resolve in creation order (same fixed point as above).
         for _ in range(64):
