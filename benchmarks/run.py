@@ -197,6 +197,41 @@ def phase_baseline(a: argparse.Namespace) -> dict[str, Any]:
         out["metrics"][r.name] = {"seconds": r.seconds, "extrapolated": r.extrapolated,
                                   "groups_done": r.groups_done, "groups_total": r.groups_total}
     out["maxrss_mb"] = maxrss_mb()
+    out["agreement"] = agreement(a.store, {r.name: r for r in runs})
+    return out
+
+
+def agreement(store: str, runs: dict[str, Any]) -> dict[str, Any]:
+    """Does the pandas baseline compute what ptmscope's corresponding mode computes? (untimed)"""
+    from ptmscope.engine import connect
+    from ptmscope.metrics.descendants import descendants
+    from ptmscope.metrics.preservation import preservation
+    from ptmscope.metrics.turnover import turnover
+
+    be = connect(store)
+    out: dict[str, Any] = {}
+    r = runs["turnover"].result
+    t = turnover(be, "hf", k=1000, mode="artifact")
+    mine = [{"Newcomers": s.newcomers, "Returning": s.returning, "Remained": s.remained} for s in t.steps]
+    out["turnover (artifact mode)"] = mine == r["steps"] and t.distinct_ever == r["distinct_ever"]
+    for bname, mode in (("preservation_artifact", "artifact"), ("preservation_eq1", "paper")):
+        b = runs[bname]
+        if b.extrapolated:
+            out[f"preservation ({mode} mode)"] = None
+            continue
+        col = "prop" if mode == "artifact" else "rate"
+        want = {str(k): v for k, v in zip(b.result["library"], b.result[col]) if v == v and v is not None}
+        got = {x.library: x.rate for x in preservation(be, mode=mode, n_boot=0).libraries if x.rate is not None}
+        out[f"preservation ({mode} mode)"] = want.keys() == got.keys() and all(
+            abs(want[k] - got[k]) < 1e-12 for k in want)
+    b = runs["descendants"]
+    if b.extrapolated:
+        out["descendants (descendants_sum, artifact mode)"] = None
+    else:
+        d = descendants(be, popularity="descendants_sum", mode="artifact", n_boot=0)
+        pairs = sorted(zip(b.result["pairs"]["count"].tolist(), b.result["pairs"]["downloads"].tolist()))
+        mine = sorted(zip(d.count_values.astype(int).tolist(), d.popularity_values.astype(int).tolist()))
+        out["descendants (descendants_sum, artifact mode)"] = pairs == mine and abs(d.fit.slope - b.result["slope"]) < 1e-9
     return out
 
 
@@ -383,6 +418,12 @@ def render(report: dict[str, Any]) -> str:
             r2 = None if not bs or not warm else bs / warm
             lines.append(f"| {label} | {met} | {f(d.get('seconds'))} | {f(warm)} | {f(d.get('maxrss_mb'), 0)} | {f(sp)} | "
                          f"{f(bs)}{mark} | {(f(r1, 1) if r1 >= 1 else f'{r1:.2f}') + 'x' if r1 else '–'} | {(f(r2, 1) if r2 >= 1 else f'{r2:.2f}') + 'x' if r2 else '–'} |")
+    lines += ["", "Does the baseline compute the same numbers as ptmscope's matching mode (checked, untimed)?", ""]
+    for label, v in report["sizes"].items():
+        ag = v.get("baseline", {}).get("agreement")
+        if ag:
+            lines.append(f"- {label}: " + "; ".join(
+                f"{k}: {'same' if ok else 'not checked (extrapolated)' if ok is None else 'DIFFERENT'}" for k, ok in ag.items()))
     lines += ["", "Spark session start + store export + views:"]
     for label, v in report["sizes"].items():
         sp = v.get("spark")
