@@ -114,3 +114,17 @@ def test_real_data_reproduction(cli, tmp_path):
     slope = float(rows["Fig. 7 log-log slope, artifact fit (dedupe pairs, log10(x+1e-5))"]["ours"].split()[1])
     assert 0.1 < slope < 0.2
     assert (out / "esem24.md").is_file() and (out / "esem24.json").is_file()
+
+
+def test_hub_dump_without_cards_skips_c1_and_says_why(cli, layout, tmp_path):
+    dump = layout / "hf" / "2022-02_hub-dump"
+    dump.mkdir(parents=True)
+    recs = [{"modelId": f"m/{i}", "lastModified": "2022-02-15T00:00:00Z", "downloads": i, "tags": ["pytorch"]} for i in range(5)]
+    with gzip.open(dump / "model_infos.jsonl.gz", "wt") as fh:
+        fh.write("\n".join(json.dumps(r) for r in recs) + "\n")
+    out = tmp_path / "out"
+    code, stdout, err = cli("reproduce", "esem24", "--data", layout, "--out", out, "--n-boot", "0", "--json", "--no-figures")
+    assert code == 0, err
+    rep = json.loads(stdout)
+    assert any("model_cards.jsonl.gz (C1 and descendants need the lineage" in m for m in rep["missing"])
+    assert not any(r["metric"].startswith("C1") for r in rep["rows"])

@@ -201,7 +201,10 @@ def reproduce_esem24(
             ids["hf"].append(sid)
             used["hf"].append(f"{rel.split('/')[1]}")
             if rel.startswith("hf/2022-02_hub-dump"):
-                hub_dump_id = sid
+                if c is not None:
+                    hub_dump_id = sid
+                else:  # no cards, no lineage: C1 and descendants cannot run on the dump
+                    rep.missing.append(f"{cards} (C1 and descendants need the lineage in the cards)")
         backend = store.backend
 
         # --- C2: Figure 7 from the paper's own pairs --------------------------------

@@ -172,3 +172,14 @@ def test_turnover_registry_follows_the_named_snapshots(cli, small_store):
     assert code == 1 and "names no hf snapshot" in err
     code, _, err = cli("metric", "turnover", "--registry", "hf", "--snapshots", pypi_ids, "--store", small_store)
     assert code == 1 and "is from registry 'pypi', not hf" in err
+
+
+def test_a_named_snapshot_without_lineage_is_an_error_not_an_empty_result(cli, small_store):
+    from metric_tables import add_snapshot
+
+    with Store(small_store) as s:
+        sid = add_snapshot(s, "hf", "2022-06-15", {"package_id": ["x", "y"], "downloads": [3, 2]})
+    for metric in ("descendants", "preservation"):
+        code, out, err = cli("metric", metric, "--snapshots", sid, "--store", small_store)
+        assert code == 1 and out == ""
+        assert f"snapshot '{sid}' has no rows in table 'lineage'" in err

@@ -97,9 +97,19 @@ def resolve_snapshots(
 
 
 def pick_snapshot(backend: Any, registry: str, snapshot_id: str | None, *, needs: str) -> SnapshotRef:
-    """One snapshot: the one named, else the newest of ``registry`` with rows in table ``needs``."""
+    """One snapshot: the one named, else the newest of ``registry`` with rows in table ``needs``.
+
+    A named snapshot without rows in ``needs`` is an error (an empty result would look like a finding).
+    """
     if snapshot_id:
-        return resolve_snapshots(backend, registry, [snapshot_id])[0]
+        snap = resolve_snapshots(backend, registry, [snapshot_id])[0]
+        t = backend.table(needs)
+        if int(t.filter(t.snapshot_id == snap.snapshot_id).count().to_pandas()) == 0:
+            raise PtmscopeError(
+                f"snapshot {snapshot_id!r} has no rows in table {needs!r} "
+                "(e.g. a listing without lineage); name one that has, or omit --snapshots"
+            )
+        return snap
     snaps = resolve_snapshots(backend, registry, None)
     t = backend.table(needs)
     have = set(t.select("snapshot_id").distinct().to_pandas()["snapshot_id"].astype(str))
