@@ -317,4 +317,23 @@ def test_row_count_is_the_fallback_when_downloads_cannot_be_compared():
         ],
     )
     kinds = {(w.snapshot_id, w.kind) for w in turnover(b, "npm", k=20).warnings}
-    assert kinds == {("npm-2022-02-01", "few_rows")}
+    assert {(sid, kind) for sid, kind in kinds if kind != "measure"} == {("npm-2022-02-01", "few_rows")}
+
+
+def test_mixing_ranked_lists_and_download_counts_is_flagged():
+    """npm-high-impact (ranked, no counts) next to npm download-counts: two popularity measures in one series."""
+    names = [f"p{i:03d}" for i in range(50)]
+    b = backend_of(
+        "npm",
+        [
+            ("2022-01-01", {"package_id": names, "rank": list(range(1, 51))}),
+            ("2022-02-01", {"package_id": names, "rank": list(range(1, 51))}),
+            ("2022-03-01", {"package_id": names, "downloads": list(range(500, 450, -1)), "rank": list(range(1, 51))}),
+        ],
+    )
+    w = [x for x in turnover(b, "npm", k=20).warnings if x.kind == "measure"]
+    assert [(x.snapshot_id, x.kind) for x in w] == [("npm-2022-02-01", "measure"), ("npm-2022-03-01", "measure")]
+    assert "by download counts, unlike its neighbour(s) npm-2022-02-01" in w[1].message
+    same = backend_of("npm", [("2022-01-01", {"package_id": names, "rank": list(range(1, 51))}),
+                              ("2022-02-01", {"package_id": names, "rank": list(range(1, 51))})])
+    assert turnover(same, "npm", k=20).warnings == ()

@@ -35,7 +35,9 @@ deterministic because an arbitrary order cannot be reproduced.
 
 Coverage check: each snapshot is compared with its neighbours in the list;
 a warning is raised when it has fewer than K rankable rows, a K-th download
-count far below theirs, or a different download window.  Such a snapshot is
+count far below theirs, a different download window, or a different ranking
+measure (download counts next to a ranked list without counts, as when
+npm-high-impact lists and npm download-counts files are mixed).  Such a snapshot is
 probably a partial listing and its turnover is inflated.  Far fewer rows
 than its neighbours is used only as a fallback, when the K-th downloads
 cannot be compared and the snapshot is not a ranked list: a top-N list
@@ -85,7 +87,7 @@ class TurnoverStep:
 @dataclass(frozen=True)
 class CoverageWarning:
     snapshot_id: str
-    kind: str  # "fewer_than_k", "few_rows", "low_kth", "window", "unrankable"
+    kind: str  # "fewer_than_k", "few_rows", "low_kth", "window", "measure", "unrankable"
     message: str
 
     def to_dict(self) -> dict[str, Any]:
@@ -160,11 +162,17 @@ def _top_table(cand: ibis.Table, k: int, tie_rule: str) -> ibis.Table:
     return t.filter(t.pos < k).select("snapshot_id", "pid")
 
 
-def _ranked_lists(cand: ibis.Table) -> set[str]:
-    """Snapshots whose every rankable row carries the source's rank: top-N lists."""
+def _list_kinds(cand: ibis.Table) -> tuple[set[str], set[str]]:
+    """(top-N lists: every rankable row carries the source's rank, snapshots with download counts)."""
     t = cand.filter(cand.downloads.notnull() | cand.src_rank.notnull())
-    df = t.group_by("snapshot_id").aggregate(n=t.count(), ranked=t.src_rank.count()).to_pandas()
-    return {str(r.snapshot_id) for r in df.itertuples(index=False) if int(r.ranked) == int(r.n)}
+    df = (
+        t.group_by("snapshot_id")
+        .aggregate(n=t.count(), ranked=t.src_rank.count(), counted=t.downloads.count())
+        .to_pandas()
+    )
+    ranked = {str(r.snapshot_id) for r in df.itertuples(index=False) if int(r.ranked) == int(r.n)}
+    counted = {str(r.snapshot_id) for r in df.itertuples(index=False) if int(r.counted) > 0}
+    return ranked, counted
 
 
 def _snapshot_facts(cand: ibis.Table, k: int) -> dict[str, tuple[int, int | None]]:
@@ -195,6 +203,7 @@ def _coverage(
     windows: dict[str, str | None],
     k: int,
     ranked: set[str] = frozenset(),  # type: ignore[assignment]
+    counted: set[str] | None = None,
 ) -> list[CoverageWarning]:
     out: list[CoverageWarning] = []
     for i, s in enumerate(snaps):
@@ -234,6 +243,18 @@ def _coverage(
                     "in its neighbours; probably a partial listing or a different download window",
                 )
             )
+        if counted is not None:
+            other = [n.snapshot_id for n in nbrs if (n.snapshot_id in counted) != (s.snapshot_id in counted)]
+            if other:
+                how = "by download counts" if s.snapshot_id in counted else "by the source's rank, without counts"
+                out.append(
+                    CoverageWarning(
+                        s.snapshot_id,
+                        "measure",
+                        f"{s.snapshot_id}: ranked {how}, unlike its neighbour(s) {', '.join(other)}; "
+                        "the two rankings measure popularity differently",
+                    )
+                )
         w = windows.get(s.snapshot_id)
         nw = {windows.get(n.snapshot_id) for n in nbrs} - {None}
         if w and nw and any(x != w for x in nw):
@@ -284,7 +305,8 @@ def turnover(
             usable.append(s)
     if not usable:
         raise PtmscopeError(f"none of the {len(snaps)} snapshot(s) has downloads or ranks to rank by")
-    warnings.extend(_coverage(usable, facts, _windows(backend, usable), k, _ranked_lists(cand)))
+    ranked, counted = _list_kinds(cand)
+    warnings.extend(_coverage(usable, facts, _windows(backend, usable), k, ranked, counted))
 
     seq = ibis.memtable(
         {"snapshot_id": [s.snapshot_id for s in usable], "seq": list(range(len(usable)))},
