@@ -66,7 +66,7 @@ def _progress() -> Progress:
 
 @app.command("ingest")
 def ingest_cmd(
-    path: Annotated[Path, typer.Argument(help="A data file, or a directory of data files (e.g. the top-pypi folder).")],
+    path: Annotated[Path, typer.Argument(metavar="PATH", help="A data file, or a directory of data files (e.g. the top-pypi folder).")],
     format: Annotated[
         FormatChoice | None,  # type: ignore[valid-type]
         typer.Option("--format", "-f", help="Source format; detected from name and content when omitted."),
@@ -211,7 +211,7 @@ def _find_snapshot(st, key: str):  # noqa: ANN001, ANN202
 
 @app.command("info")
 def info_cmd(
-    snapshot: Annotated[str, typer.Argument(help="Snapshot id (or a unique prefix of one).")],
+    snapshot: Annotated[str, typer.Argument(metavar="SNAPSHOT", help="Snapshot id (or a unique prefix of one).")],
     store: StoreOpt = None,
     json: JsonOpt = False,
 ) -> None:
