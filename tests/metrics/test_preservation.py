@@ -148,6 +148,10 @@ def oracle(libs: dict[str, set[str]], edges: list[tuple[str, str]]) -> dict[str,
 @given(graphs)
 def test_property_bounds_and_oracle(g):
     libs, edges = g
+    if not edges:  # a named snapshot without lineage is refused, not answered with an empty table
+        with pytest.raises(PtmscopeError, match="no rows in table 'lineage'"):
+            preservation(backend({k: sorted(v) for k, v in libs.items()}, edges), SID, n_boot=0)
+        return
     res = preservation(backend({k: sorted(v) for k, v in libs.items()}, edges), SID, n_boot=0)
     got = {r.library: (r.numerator, r.denominator) for r in res.libraries}
     assert got == oracle(libs, edges)
@@ -161,6 +165,8 @@ def test_property_bounds_and_oracle(g):
 @given(graphs)
 def test_property_renaming_models_changes_nothing(g):
     libs, edges = g
+    if not edges:
+        return  # refused (see above), nothing to compare
     a = preservation(backend({k: sorted(v) for k, v in libs.items()}, edges), SID, n_boot=0)
     ren = lambda m: "org/" + m[::-1]  # noqa: E731
     b = preservation(backend({ren(k): sorted(v) for k, v in libs.items()}, [(ren(p), ren(c)) for p, c in edges]), SID, n_boot=0)
