@@ -269,3 +269,19 @@ def test_dedupe_keeps_first_occurrences_in_order(ids):
     expected = [i for i, v in enumerate(ids) if v not in ids[:i]]
     assert keep == expected
     assert bool(notes.warnings) == (len(expected) != len(ids))
+
+
+@pytest.mark.parametrize(
+    ("name", "window"),
+    [
+        ("2018-01-31_top-pypi-packages.json.gz", "unknown"),  # the early bare file: ~12x the 30-day counts
+        ("2018-02-07_top-pypi-packages-30-days.json.gz", "30d"),
+        ("2019-01-01_top-pypi-packages-365-days.json.gz", "365d"),
+    ],
+)
+def test_top_pypi_window_from_the_file_kind(tmp_path, name, window):
+    f = tmp_path / name
+    f.write_bytes(gzip.compress(json.dumps([{"download_count": 9, "project": "a"}]).encode()))
+    p = _one(f)
+    assert _rows(p)[0]["downloads_window"] == window
+    assert ("download window unknown" in p.batch.snapshot.notes) == (window == "unknown")

@@ -8,7 +8,10 @@ Mapping: ``project`` -> ``raw_id`` (``package_id`` is its PEP 503 name),
 ``download_count`` -> ``downloads``, position in the file -> ``rank`` (the
 files are sorted by downloads, most first).  Window: ``30d`` (30 days before
 ``last_update``, BigQuery/pypinfo) or ``previous-month`` when ``source`` is
-ClickHouse (from 2025-07).  Date: ``--date``, else ``last_update``, else the
+ClickHouse (from 2025-07); ``365d`` for a ``-365-days`` file; ``unknown`` for
+the bare ``top-pypi-packages.json`` of January 2018, whose counts are ~12x
+those of the 30-day files that follow (so not 30 days, though its
+``snapshots.csv`` row says so).  Date: ``--date``, else ``last_update``, else the
 ``snapshot_date`` of a ``snapshots.csv`` beside the file, else a date in the
 file name.  The lists are top-N cuts (1,000 .. 15,000 rows): each snapshot's
 notes say so.
@@ -47,10 +50,20 @@ def detect(path: Path, head: bytes) -> bool:
     return b'"project"' in h and b'"download_count"' in h
 
 
-def _window(obj: Any, side: dict[str, str] | None) -> str:
+def _window(path: Path, obj: Any, side: dict[str, str] | None) -> str:
     src = obj.get("source") if isinstance(obj, dict) else None
     text = f"{src or ''} {(side or {}).get('backend', '')}".lower()
-    return "previous-month" if "clickhouse" in text else "30d"
+    if "clickhouse" in text:
+        return "previous-month"
+    name = (side or {}).get("source_path") or path.name
+    if "365-days" in name:
+        return "365d"
+    if "30-days" not in name and "top-pypi-packages.json" in name:
+        # the bare top-pypi-packages.json of January 2018 predates the -30-days file: its counts are
+        # ~12x those of the 30-day files that follow (simplejson 270M; pip 15.5M a week later), so
+        # it is not a 30-day window, whatever snapshots.csv says; we do not know which it is
+        return "unknown"
+    return "30d"
 
 
 def read(path: Path, opts: ReadOptions | None = None) -> SnapshotBatch:
@@ -84,7 +97,12 @@ def read(path: Path, opts: ReadOptions | None = None) -> SnapshotBatch:
         raise InputError(path, "download_count must be a number, got a boolean", column="download_count")
     dls = count_array(dl_arr, path=path, field_name="download_count", line_offset=None)
     side = sidecar_for(path, opts)
-    window = _window(obj, side)
+    window = _window(path, obj, side)
+    if window == "unknown":
+        notes.add(
+            "download window unknown: this early top-pypi-packages.json (no -30-days in its name) has counts "
+            "about 12x those of the 30-day files that follow, so it is not a 30-day count"
+        )
     cols = {
         "raw_id": raw,
         "downloads": dls,
