@@ -285,3 +285,9 @@ def test_top_pypi_window_from_the_file_kind(tmp_path, name, window):
     p = _one(f)
     assert _rows(p)[0]["downloads_window"] == window
     assert ("download window unknown" in p.batch.snapshot.notes) == (window == "unknown")
+
+
+def test_top_pypi_modern_file_with_a_bare_name_stays_30d(tmp_path):
+    f = tmp_path / "2020-01-01_top-pypi-packages.json"
+    f.write_text(json.dumps({"last_update": "2020-01-01 00:00:00", "rows": [{"download_count": 3, "project": "a"}]}))
+    assert _rows(_one(f))[0]["downloads_window"] == "30d"

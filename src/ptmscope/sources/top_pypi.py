@@ -9,7 +9,7 @@ Mapping: ``project`` -> ``raw_id`` (``package_id`` is its PEP 503 name),
 files are sorted by downloads, most first).  Window: ``30d`` (30 days before
 ``last_update``, BigQuery/pypinfo) or ``previous-month`` when ``source`` is
 ClickHouse (from 2025-07); ``365d`` for a ``-365-days`` file; ``unknown`` for
-the bare ``top-pypi-packages.json`` of January 2018, whose counts are ~12x
+the bare-list ``top-pypi-packages.json`` files of January 2018, whose counts are ~12x
 those of the 30-day files that follow (so not 30 days, though its
 ``snapshots.csv`` row says so).  Date: ``--date``, else ``last_update``, else the
 ``snapshot_date`` of a ``snapshots.csv`` beside the file, else a date in the
@@ -58,7 +58,7 @@ def _window(path: Path, obj: Any, side: dict[str, str] | None) -> str:
     name = (side or {}).get("source_path") or path.name
     if "365-days" in name:
         return "365d"
-    if "30-days" not in name and "top-pypi-packages.json" in name:
+    if isinstance(obj, list) and "30-days" not in name and "top-pypi-packages.json" in name:
         # the bare top-pypi-packages.json of January 2018 predates the -30-days file: its counts are
         # ~12x those of the 30-day files that follow (simplejson 270M; pip 15.5M a week later), so
         # it is not a 30-day window, whatever snapshots.csv says; we do not know which it is
