@@ -95,6 +95,20 @@ def test_concentration_hand_computed(tmp_path):
     assert r.top_curve[-1] == [1.0, 1.0]
 
 
+def test_concentration_legacy_share_counts_ids_whatever_their_author(tmp_path):
+    from ptmscope.metrics.concentration import concentration
+
+    # the Hub API names "huggingface" as author of legacy ids: they still count as un-namespaced
+    b, _ = _store(
+        tmp_path / "c2.duckdb",
+        {"package_id": ["bert-base-uncased", "gpt2", "a/x", "b/y"], "downloads": [50, 25, 20, 5],
+         "author": ["huggingface", None, "a", None]},
+    )
+    r = concentration(b, n_boot=50)
+    assert r.no_namespace_share == pytest.approx(0.75)
+    assert {x["author"] for x in r.top_authors} == {"huggingface", "(no namespace)", "a", "b"}
+
+
 @settings(max_examples=40, deadline=None)
 @given(st.lists(st.integers(0, 10**6), min_size=1, max_size=300))
 def test_top_share_properties(values):

@@ -45,7 +45,7 @@ class ConcentrationResult:
     gini: float
     gini_ci: list[float]
     n_boot: int
-    no_namespace_share: float  # share of downloads on legacy un-namespaced ids
+    no_namespace_share: float  # share of downloads on legacy un-namespaced ids (whatever their author)
     top_authors: list[dict[str, Any]]
     top_packages: list[dict[str, Any]]
     lorenz: list[list[float]]  # [share of authors (smallest first), share of downloads], 101 points
@@ -85,7 +85,12 @@ def concentration(
     chosen = pick_snapshot(backend, need=("downloads",), snapshot_id=snapshot_id, min_rows=1, what="concentration")
     p = backend.table("packages")
     p = p.filter(p.snapshot_id == chosen.snapshot_id)
-    counts = p.aggregate(n=p.count(), n_null=p.downloads.isnull().sum()).execute().iloc[0]
+    counts = p.aggregate(
+        n=p.count(),
+        n_null=p.downloads.isnull().sum(),
+        # legacy ids (no '/'), whoever the author column names (the Hub API says "huggingface" for them)
+        d_nons=p.downloads.sum(where=~p.package_id.contains("/")),
+    ).execute().iloc[0]
     p = p.filter(p.downloads.notnull())
     author = ibis.coalesce(p.author, namespace_expr(p.package_id), ibis.literal(NO_NAMESPACE))
     by_author = p.mutate(a=author).group_by("a").aggregate(d=ibis._.downloads.sum()).order_by(
@@ -102,7 +107,8 @@ def concentration(
     # the bootstrap draws an n_boot x n index matrix: cap it near 20M cells for huge author counts
     n_boot = min(n_boot, max(100, 20_000_000 // len(d)))
     ci = bootstrap_ci(d, gini, n_boot=n_boot, seed=seed)
-    nons = float(df.loc[df["a"] == NO_NAMESPACE, "d"].sum()) / total if total > 0 else 0.0
+    d_nons = counts["d_nons"]
+    nons = float(d_nons) / total if total > 0 and d_nons is not None and d_nons == d_nons else 0.0
     top_pk = p.select("package_id", "downloads").order_by([ibis.desc("downloads"), "package_id"]).limit(top_n)
     tp = top_pk.execute()
     return ConcentrationResult(
