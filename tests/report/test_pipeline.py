@@ -79,3 +79,19 @@ def test_demo(tmp_path, cli):
     assert r["synthetic"] is True
     assert all(s["synthetic"] for s in r["snapshots"])
     assert sum(m["status"] == "ok" for m in r["metrics"].values()) >= 6
+
+
+def test_numerical_warnings_kept_library_deprecations_dropped(monkeypatch):
+    import warnings
+
+    from ptmscope import pipeline
+
+    def fake(backend, params):
+        warnings.warn("x is deprecated", DeprecationWarning)
+        warnings.warn("option goes away", FutureWarning)
+        warnings.warn("invalid value encountered in divide", RuntimeWarning)
+        return None, {"metric": "fake"}
+
+    monkeypatch.setitem(pipeline.RUNNERS, "fake", fake)
+    out = pipeline.compute_metrics(None, include=["fake"])
+    assert out["fake"].data["runtime_warnings"] == ["RuntimeWarning: invalid value encountered in divide"]
