@@ -146,3 +146,9 @@ def test_contradictory_rule_is_inconclusive():
     )
     assert evaluate(r, {"a": 5}).verdict == "inconclusive"
     assert evaluate(r, {"a": 0.5}).verdict == "supported"
+
+
+def test_counts_stay_integers_in_the_numbers_used():
+    v = evaluate(RULES["C2-turnover"], {"summary": {"n_steps": 3, "median_turnover_share": 0.5}})
+    assert v.numbers["summary.n_steps"] == 3 and isinstance(v.numbers["summary.n_steps"], int)
+    assert isinstance(v.numbers["summary.median_turnover_share"], float)

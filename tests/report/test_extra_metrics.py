@@ -130,6 +130,18 @@ def test_top_share_properties(values):
 # -- naming ---------------------------------------------------------------------------
 
 
+def test_wilson_bounds_are_exact_at_the_edges():
+    from ptmscope.metrics.naming import wilson
+
+    assert wilson(0, 2820)[0] == 0.0 and wilson(2820, 2820)[1] == 1.0
+    lo, hi = wilson(3, 5)
+    # Wilson 95% interval for 3/5, by hand: (p + z²/2n ± z·sqrt(p(1-p)/n + z²/4n²)) / (1 + z²/n)
+    z, n, p = 1.959963984540054, 5, 0.6
+    c = (p + z * z / (2 * n)) / (1 + z * z / n)
+    h = z * ((p * (1 - p) / n + z * z / (4 * n * n)) ** 0.5) / (1 + z * z / n)
+    assert lo == pytest.approx(c - h) and hi == pytest.approx(c + h)
+
+
 def test_naming_hand_computed(tmp_path):
     from ptmscope.metrics.naming import naming
 

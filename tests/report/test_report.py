@@ -41,6 +41,19 @@ def test_data_text_is_escaped(world_report):
     assert "onerror=alert(1)>" not in html
 
 
+def test_figures_are_numbered_and_captioned(world_report):
+    html = (world_report / "index.html").read_text(encoding="utf-8")
+    caps = re.findall(r"<figcaption>(.*?)</figcaption>", html)
+    assert len(caps) >= 5
+    for i, cap in enumerate(caps, 1):
+        assert cap.startswith(f"Figure {i}: ") and "()" not in cap, cap
+    r = json.loads((world_report / "results.json").read_text())
+    growth = next(c for c in caps if r["metric_names"]["growth"] in c)
+    assert f"(snapshot {r['metrics']['growth']['result']['snapshot_id']})" in growth
+    md = (world_report / "report.md").read_text(encoding="utf-8")
+    assert md.count("*Figure ") == len(caps)
+
+
 def test_synthetic_is_labelled(world_report):
     html = (world_report / "index.html").read_text(encoding="utf-8")
     assert "<title>SYNTHETIC DATA" in html
@@ -120,6 +133,10 @@ def test_claims_cli_reads_results(world_report, cli):
     code, out, err = cli("claims", "--json", "--results", world_report / "results.json")
     assert code == 0, err
     d = json.loads(out)
+    r = json.loads((world_report / "results.json").read_text())
+    want = {c["id"]: c["overall"] for c in r["claims"]}
     c7 = next(c for c in d["claims"] if c["id"] == "C7")
-    assert c7["overall"] in ("supported", "not supported", "inconclusive")
+    assert c7["overall"] == want["C7"] and c7["overall"] in ("supported", "not supported", "inconclusive")
     assert c7["verdicts"][0]["rule"] == "C7-growth"
+    assert {c["id"]: c["overall"] for c in d["claims"] if c["metrics"]} == {
+        k: v for k, v in want.items() if next(c for c in r["claims"] if c["id"] == k)["metrics"]}

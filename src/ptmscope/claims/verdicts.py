@@ -22,6 +22,7 @@ import operator
 import tomllib
 from dataclasses import dataclass
 from importlib import resources
+from numbers import Integral
 from pathlib import Path
 from typing import Any, Literal, get_args
 
@@ -82,7 +83,7 @@ class Verdict:
     metric: str
     verdict: str
     reason: str
-    numbers: dict[str, float | None]
+    numbers: dict[str, float | int | None]
     conditions: dict[str, list[str]]
 
     def to_dict(self) -> dict[str, Any]:
@@ -191,9 +192,11 @@ def lookup(result: Any, path: str) -> Any:
     return cur
 
 
-def _number(v: Any) -> float | None:
+def _number(v: Any) -> float | int | None:
     if v is _MISSING or v is None or isinstance(v, bool):
         return None
+    if isinstance(v, Integral):
+        return int(v)  # counts stay counts in results.json and the report
     try:
         f = float(v)
     except (TypeError, ValueError):
@@ -209,12 +212,12 @@ def evaluate(rule: Rule, result: dict[str, Any] | None) -> Verdict:
         "not_supported": [c.text() for c in rule.not_supported],
     }
 
-    def verdict(label: str, reason: str, numbers: dict[str, float | None]) -> Verdict:
+    def verdict(label: str, reason: str, numbers: dict[str, float | int | None]) -> Verdict:
         return Verdict(rule.id, rule.claim, rule.metric, label, reason, numbers, conds)
 
     if result is None:
         return verdict("inconclusive", f"metric {rule.metric!r} has no result on this data", {})
-    numbers: dict[str, float | None] = {}
+    numbers: dict[str, float | int | None] = {}
     missing = []
     for c in (*rule.require, *rule.supported, *rule.not_supported):
         v = _number(lookup(result, c.path))

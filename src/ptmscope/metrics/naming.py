@@ -54,7 +54,8 @@ def wilson(k: int, n: int) -> list[float]:
     from statsmodels.stats.proportion import proportion_confint
 
     lo, hi = proportion_confint(k, n, alpha=0.05, method="wilson")
-    return [float(lo), float(hi)]
+    # the Wilson bound is exactly 0 at k = 0 and 1 at k = n; floating point leaves 1e-16 residues
+    return [0.0 if k == 0 else float(lo), 1.0 if k == n else float(hi)]
 
 
 def naming(backend: Any, *, snapshot_id: str | None = None, top_types: int = 15, n_examples: int = 5) -> NamingResult:
@@ -99,7 +100,7 @@ def naming(backend: Any, *, snapshot_id: str | None = None, top_types: int = 15,
         share_naming=share,
         share_naming_ci=ci,
         share_not_naming=1 - share,
-        share_not_naming_ci=[1 - ci[1], 1 - ci[0]],
+        share_not_naming_ci=wilson(n - k, n),
         by_model_type=[
             {"model_type": str(r.mt), "n": int(r.n), "naming": int(r.naming), "share": int(r.naming) / int(r.n)}
             for r in per.itertuples()

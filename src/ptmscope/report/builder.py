@@ -129,6 +129,7 @@ def build_results(analysis: Any) -> dict[str, Any]:
         "claims": claims,
         "hypotheses": [h.to_dict() for h in cat.hypotheses],
         "rules": [r.to_dict() for r in analysis.rules],
+        "metric_names": {k: v.get("name", k) for k, v in sorted(cat.metrics.items())},
         "metrics": {k: o.to_dict() for k, o in sorted(analysis.outcomes.items())},
         "snapshots": analysis.snapshots,
         "inputs": analysis.inputs,
@@ -286,6 +287,22 @@ KEY_NUMBERS: dict[str, list[tuple[str, str]]] = {
 }
 
 
+def figure_caption(number: int, metric: str, results: dict[str, Any]) -> str:
+    """'Figure N: <what the metric measures> (<the snapshot(s) it used>)'."""
+    data = results["metrics"][metric].get("result") or {}
+    inputs = data.get("inputs") or {}
+    sid = data.get("snapshot_id") or inputs.get("snapshot_id")
+    sids = inputs.get("snapshot_ids") or []
+    if sid:
+        used = f"snapshot {sid}"
+    elif sids:
+        used = f"{len(sids)} hf snapshots, {sids[0]} to {sids[-1]}" if len(sids) > 1 else f"snapshot {sids[0]}"
+    else:
+        used = ""
+    name = (results.get("metric_names") or {}).get(metric) or metric
+    return f"Figure {number}: {name}" + (f" ({used})" if used else "")
+
+
 def key_numbers(metric: str, data: dict[str, Any]) -> list[tuple[str, Any]]:
     from ..claims.verdicts import _MISSING, lookup
 
@@ -294,7 +311,9 @@ def key_numbers(metric: str, data: dict[str, Any]) -> list[tuple[str, Any]]:
         v = lookup(data, path)
         if v is _MISSING:
             continue
-        if isinstance(v, list) and v and not all(isinstance(x, (int, float)) or x is None for x in v):
+        if isinstance(v, list) and not v:
+            v = "none"
+        elif isinstance(v, list) and not all(isinstance(x, (int, float)) or x is None for x in v):
             v = ", ".join(str(x) for x in v)
         out.append((label, v))
     return out
@@ -436,6 +455,7 @@ def render_html(results: dict[str, Any], figures: dict[str, list[tuple[str, str]
     a('<h2 id="claims">Claims</h2>')
     metrics = results["metrics"]
     shown_fig: set[str] = set()
+    n_fig = 0
     for c in results["claims"]:
         a(f'<h3 id="claim-{esc(c["id"])}">{esc(c["id"])} ({esc(c["theme"])}): {esc(c["text"])}</h3>')
         a(f'<p class="note">Source of this text: {esc(c["source"])}. Basis in the literature: '
@@ -464,8 +484,9 @@ def render_html(results: dict[str, Any], figures: dict[str, list[tuple[str, str]
             data = md["result"]
             if m not in shown_fig:
                 for stem, svg in figures.get(m, []):
-                    a(f'<figure id="fig-{esc(stem)}">{svg}<figcaption>Figure: {esc(stem)} '
-                      f"({esc((results['metrics'][m]['result'].get('snapshot_id') or ''))})</figcaption></figure>")
+                    n_fig += 1
+                    a(f'<figure id="fig-{esc(stem)}">{svg}'
+                      f"<figcaption>{esc(figure_caption(n_fig, m, results))}</figcaption></figure>")
                 shown_fig.add(m)
             kn = key_numbers(m, data)
             if kn:
@@ -548,6 +569,7 @@ def render_md(results: dict[str, Any], figure_files: dict[str, list[str]]) -> st
     a("## Claims")
     a("")
     shown: set[str] = set()
+    n_fig = 0
     for c in results["claims"]:
         a(f"### {md_escape(c['id'])} ({md_escape(c['theme'])}): {md_escape(c['text'])}")
         a("")
@@ -568,7 +590,10 @@ def render_md(results: dict[str, Any], figure_files: dict[str, list[str]]) -> st
                 continue
             if m not in shown:
                 for fn in figure_files.get(m, []):
+                    n_fig += 1
                     a(f"![{md_escape(m)}]({fn})")
+                    a("")
+                    a(f"*{md_escape(figure_caption(n_fig, m, results))}*")
                     a("")
                 shown.add(m)
             kn = key_numbers(m, md["result"])
