@@ -162,6 +162,14 @@ def run_preservation(backend: Any, params: dict[str, Any]) -> tuple[Any, dict[st
         "best_other_library": best.library if best else None,
         "best_other_rate": best.rate if best else None,
         "transformers_minus_best_other": (t.rate - best.rate) if (t and best and t.rate is not None) else None,
+        # the rival's point estimate against transformers' bootstrap CI: a verdict should not
+        # rest on a difference the family-level resampling cannot tell from noise
+        "transformers_ci_low_minus_best_other": (
+            (t.ci_low - best.rate) if (t and best and t.ci_low is not None) else None
+        ),
+        "transformers_ci_high_minus_best_other": (
+            (t.ci_high - best.rate) if (t and best and t.ci_high is not None) else None
+        ),
     }
     return res, data
 

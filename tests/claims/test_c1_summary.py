@@ -49,3 +49,16 @@ def test_rival_with_enough_bases_counts(fake_preservation):
     assert data["summary"]["transformers_minus_best_other"] == pytest.approx(0.02)
     _, data = pipeline.run_preservation(None, {"min_bases_other": 13})
     assert data["summary"]["best_other_library"] is None
+
+
+def test_summary_compares_transformers_ci_with_the_rival(fake_preservation):
+    t = LibraryRate("transformers", 0.48, 807, 1687, 48, 48, 0.27, 0.75)
+    fake_preservation(_lib("safetensors", 0.67, 1863, 51), t)
+    _, data = pipeline.run_preservation(None, {})
+    s = data["summary"]
+    assert s["transformers_ci_low_minus_best_other"] == pytest.approx(0.27 - 0.67)
+    assert s["transformers_ci_high_minus_best_other"] == pytest.approx(0.75 - 0.67)
+    from ptmscope.claims import evaluate, load_rules
+
+    rule = next(r for r in load_rules() if r.id == "C1-preservation")
+    assert evaluate(rule, data).verdict == "inconclusive"  # the rival's rate is inside transformers' CI
