@@ -415,6 +415,12 @@ def load_config(path: str | Path) -> RunConfig:
         data = tomllib.loads(p.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise InputError(p, "no such file") from None
+    except IsADirectoryError:
+        raise InputError(p, "is a folder, not a run config (TOML file)") from None
+    except UnicodeDecodeError:
+        raise InputError(p, "not UTF-8 text: not a run config (TOML file)") from None
+    except OSError as exc:
+        raise InputError(p, f"cannot read: {exc.strerror or exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise InputError(p, f"not valid TOML: {exc}", line=toml_error_line(exc)) from None
     known = {"base_dir", "store", "sources", "metrics", "report", "catalogue", "rules"}
@@ -430,6 +436,8 @@ def load_config(path: str | Path) -> RunConfig:
         return q if q.is_absolute() else base / q
 
     sources = []
+    if not isinstance(data.get("sources", []), list):
+        raise InputError(p, "sources must be an array of tables: [[sources]] path = \"...\"")
     for i, s in enumerate(data.get("sources", [])):
         if not isinstance(s, dict) or "path" not in s:
             raise InputError(p, f"[[sources]] #{i + 1}: needs a path")
@@ -455,6 +463,8 @@ def load_config(path: str | Path) -> RunConfig:
     if bad:
         raise InputError(p, f"[metrics.{bad[0]}]: unknown metric; choose from {list(RUNNERS)}")
     rep = data.get("report", {})
+    if not isinstance(rep, dict):
+        raise InputError(p, "[report] must be a table")
     return RunConfig(
         path=p,
         base_dir=base,
@@ -573,8 +583,16 @@ def run(config_path: str | Path, *, progress: Progress | None = None, out: str |
     from .store import Store
 
     cfg = load_config(config_path)
+    target = Path(out) if out else cfg.out
+    # everything that can fail fast does so before the store is created or touched
+    for spec in cfg.sources:
+        for f in (spec.path, spec.options.get("cards")):
+            if isinstance(f, Path) and not f.exists():
+                raise InputError(f, f"source not found (listed in {cfg.path}; is ../shared/data present?)")
+    ensure_writable_dir(target)
     with Store(cfg.store) as store:
         ingest_sources(store, cfg.sources, progress)
+        require_hub_snapshot(store, cfg.store)
         score_cards(store, progress)
     backend = connect(cfg.store)
     try:
@@ -582,9 +600,35 @@ def run(config_path: str | Path, *, progress: Progress | None = None, out: str |
                            rules_path=cfg.rules, progress=progress)
     finally:
         _close(backend)
-    target = Path(out) if out else cfg.out
     write_report(analysis, target)
     return target
+
+
+def ensure_writable_dir(path: str | Path) -> Path:
+    """Create ``path`` (and parents) and check a file can be written in it; one-line error if not."""
+    p = Path(path)
+    try:
+        p.mkdir(parents=True, exist_ok=True)
+        probe = p / ".ptmscope-write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except FileExistsError:
+        raise PtmscopeError(f"{p}: exists and is not a folder; cannot write the report there") from None
+    except OSError as exc:
+        raise PtmscopeError(f"{p}: cannot write the report there: {exc.strerror or exc}") from None
+    return p
+
+
+def require_hub_snapshot(store: Any, path: str | Path) -> None:
+    """Every claim is about the Hugging Face Hub: refuse a store without any Hub snapshot."""
+    if not store.snapshots():
+        raise PtmscopeError(f"{path}: the store has no snapshots; ingest data first (`ptmscope ingest FILE`)")
+    if not store.snapshots("hf"):
+        regs = sorted({s.registry for s in store.snapshots()})
+        raise PtmscopeError(
+            f"{path}: no Hugging Face snapshot (only {', '.join(regs)}); every claim is about the Hub, "
+            "so ingest a Hub listing or dump first"
+        )
 
 
 def _close(backend: Any) -> None:
@@ -612,7 +656,7 @@ def demo(out: str | Path = "ptmscope-demo", *, seed: int = 0, models: int = DEMO
     from .synth import SynthConfig, write_store
 
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    ensure_writable_dir(out)
     store_path = out / "demo.duckdb"
     cfg = SynthConfig(models=models, snapshots=DEMO_SNAPSHOTS, seed=seed)
     with Store(store_path) as store:

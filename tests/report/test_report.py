@@ -110,12 +110,26 @@ def test_byte_reproducible(world_store, world_report, tmp_path):
         assert (again / f).read_bytes() == (world_report / f).read_bytes(), f
 
 
-def test_empty_store_reports_what_cannot_be_measured(tmp_path, cli):
+def test_empty_store_is_one_clear_error(tmp_path, cli):
     from ptmscope.store import Store
 
     Store(tmp_path / "empty.duckdb").close()
     code, out, err = cli("report", "--store", tmp_path / "empty.duckdb", "--out", tmp_path / "r")
-    assert code == 0, err
+    assert code == 1 and "no snapshots" in err and "Traceback" not in err
+    assert not (tmp_path / "r" / "index.html").exists()
+
+
+def test_store_without_enough_data_reports_what_cannot_be_measured(tmp_path):
+    from ptmscope.engine import connect
+    from ptmscope.pipeline import analyse
+    from ptmscope.report import write_report
+    from ptmscope.store import Store
+
+    Store(tmp_path / "empty.duckdb").close()
+    b = connect(tmp_path / "empty.duckdb")
+    a = analyse(b)
+    b.disconnect()
+    write_report(a, tmp_path / "r")
     r = json.loads((tmp_path / "r" / "results.json").read_text())
     assert all(m["status"] == "not measurable" and m["reason"] for m in r["metrics"].values())
     assert {c["overall"] for c in r["claims"]} <= {"inconclusive", "not measurable"}

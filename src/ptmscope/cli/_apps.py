@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape as rich_escape
 
 from .. import __version__
 from ..errors import PtmscopeError
@@ -91,7 +92,8 @@ def run_app(application: typer.Typer, argv: list[str]) -> int:
         if isinstance(rv, int) and not isinstance(rv, bool):
             return rv
     except PtmscopeError as exc:
-        console.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True, soft_wrap=True)
+        # the message is data (paths, TOML table names like [[sources]]): never markup
+        console.print(f"[bold red]error:[/] {rich_escape(str(exc))}", highlight=False, markup=True, soft_wrap=True)
         return 1
     except typer.Exit as exc:
         return exc.exit_code

@@ -42,14 +42,17 @@ def report_cmd(
     from ..report import write_report
     from ..store import resolve_store_path
 
+    from ..pipeline import ensure_writable_dir, require_hub_snapshot
+    from ..pipeline import score_cards as _score
+    from ..store import Store
+
     path = resolve_store_path(store)
     if not path.exists():
         raise PtmscopeError(f"{path}: no store here (run `ptmscope ingest` first, or pass --store)")
-    if score_cards:
-        from ..pipeline import score_cards as _score
-        from ..store import Store
-
-        with Store(path) as st:
+    ensure_writable_dir(out_dir)
+    with Store(path, read_only=not score_cards) as st:
+        require_hub_snapshot(st, path)
+        if score_cards:
             _score(st, _progress)
     backend: Any = connect(path, engine.value)
     try:
