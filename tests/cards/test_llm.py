@@ -146,16 +146,56 @@ def test_gives_up_after_retries_without_leaking_the_key(httpserver, scorer_facto
 
 
 def test_client_errors_are_not_retried(httpserver, scorer_factory) -> None:
-    httpserver.expect_request("/v1/chat/completions").respond_with_data("bad key", status=401)
+    httpserver.expect_request("/v1/chat/completions").respond_with_data("too long", status=400)
     s = scorer_factory(retries=3).score("card")
-    assert not s.scored and "HTTP 401" in s.note
+    assert not s.scored and "HTTP 400" in s.note
     assert len(httpserver.log) == 1
 
 
-def test_unreachable_endpoint_is_unscored() -> None:
-    sc = LLMScorer(endpoint="http://127.0.0.1:9/v1", retries=1, backoff=0.01, timeout=1.0, cache_dir=None)
+def test_refused_key_stops_at_once_without_leaking_it(httpserver, scorer_factory) -> None:
+    from ptmscope.cards.llm import EndpointError
+
+    httpserver.expect_request("/v1/chat/completions").respond_with_data("bad key", status=401)
+    sc = scorer_factory(retries=3, concurrency=2)
+    with pytest.raises(EndpointError, match="HTTP 401") as exc:
+        sc.score_many([f"card {i}" for i in range(20)])
+    assert SECRET not in str(exc.value) and "PTMSCOPE_TEST_KEY" in str(exc.value)
+    assert len(httpserver.log) <= 2  # one request per worker at most, no retries, the 18 queued cards never sent
+
+
+def test_endpoint_down_stops_after_consecutive_failures(httpserver, scorer_factory) -> None:
+    from ptmscope.cards.llm import EndpointError
+
+    httpserver.expect_request("/v1/chat/completions").respond_with_data("down", status=503)
+    sc = scorer_factory(retries=1, concurrency=1, max_consecutive_failures=3)
+    with pytest.raises(EndpointError, match="3 cards in a row"):
+        sc.score_many([f"card {i}" for i in range(50)])
+    assert len(httpserver.log) == 6  # 3 cards x (1 try + 1 retry), then nothing more
+
+
+def test_isolated_failures_do_not_stop_the_run(httpserver, scorer_factory) -> None:
+    calls = {"n": 0}
+
+    def handler(request: Request) -> Response:
+        calls["n"] += 1
+        if calls["n"] % 2:  # every other card fails: never 2 in a row
+            return Response("busy", status=500)
+        return Response(json.dumps(completion(json.dumps(GOOD))), content_type="application/json")
+
+    httpserver.expect_request("/v1/chat/completions").respond_with_handler(handler)
+    out = scorer_factory(retries=0, concurrency=1, max_consecutive_failures=2).score_many([f"c{i}" for i in range(10)])
+    assert [s.scored for s in out] == [False, True] * 5
+
+
+def test_unreachable_endpoint_is_unscored_then_stops() -> None:
+    from ptmscope.cards.llm import EndpointError
+
+    sc = LLMScorer(endpoint="http://127.0.0.1:9/v1", retries=1, backoff=0.01, timeout=1.0, cache_dir=None,
+                   max_consecutive_failures=2)
     s = sc.score("card")
     assert not s.scored and "connection error" in s.note
+    with pytest.raises(EndpointError, match="connection error"):
+        sc.score("card 2")
 
 
 def test_bounded_concurrency(httpserver, scorer_factory) -> None:
@@ -218,3 +258,37 @@ def test_cli_scores_a_store_with_the_llm_and_never_prints_the_key(cli, httpserve
     again = json.loads(out2)
     assert again["n_skipped"] == 5 and calls["n"] == 6  # only the unscored card is asked again
     assert SECRET not in out + err + out2 + err2
+
+
+def test_cli_endpoint_down_is_one_line_error_and_store_unchanged(cli, httpserver, store_path: Path, tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    from test_docs import build_store
+
+    build_store(store_path).close()
+    monkeypatch.setenv("PTMSCOPE_TEST_KEY", SECRET)
+    httpserver.expect_request("/v1/chat/completions").respond_with_data("no", status=403)
+    code, out, err = cli("cards", "score", "--store", store_path, "--scorer", "llm", "--endpoint",
+                         httpserver.url_for("/v1"), "--api-key-env", "PTMSCOPE_TEST_KEY", "--cache-dir", tmp_path / "c")
+    assert code == 1 and "HTTP 403" in err and len(err.strip().splitlines()) == 1
+    assert SECRET not in out + err
+    import duckdb
+
+    with duckdb.connect(str(store_path), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM card_scores").fetchone()[0] == 0
+
+
+def test_cli_score_never_creates_a_store(cli, tmp_path: Path) -> None:
+    missing = tmp_path / "none.duckdb"
+    code, _, err = cli("cards", "score", "--store", missing)
+    assert code == 1 and "no store here" in err
+    assert not missing.exists()
+
+
+def test_cli_validate_with_only_garbage_answers_is_an_error(cli, httpserver, tmp_path: Path) -> None:
+    from test_validate import _write_dev
+
+    labels, cards = _write_dev(tmp_path, ["a/full,1,1,1,1,1,1", "b/empty,0,0,0,0,0,0"])
+    httpserver.expect_request("/v1/chat/completions").respond_with_json(completion("I would rather not."))
+    code, out, err = cli("cards", "validate", "--labels", labels, "--cards", cards, "--scorer", "llm", "--endpoint",
+                         httpserver.url_for("/v1"), "--cache-dir", tmp_path / "c", "--json")
+    assert code == 1 and "scored none of the 2 cards" in err and out == ""

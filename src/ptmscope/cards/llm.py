@@ -17,7 +17,11 @@ a crash.
 * At most ``concurrency`` requests are in flight; a request that fails with a
   connection error, HTTP 429 or 5xx is retried up to ``retries`` times with
   exponential backoff (honouring a short ``Retry-After``); other HTTP errors
-  (400, 401, 404 ...) are not retried.
+  (400, 404 ...) are not retried.
+* An endpoint that is down is not hammered card after card: HTTP 401/403
+  (the key) stops the run at once, and ``max_consecutive_failures`` cards in
+  a row without any answer stop it too, with :class:`EndpointError`.
+  Batches already stored are kept, so the next run resumes.
 
 Differences from the paper: the paper used ChatGPT-4 through OpenAI's API;
 the endpoint and model are the user's choice here, so results depend on them.
@@ -59,6 +63,11 @@ PROMPT = (
 )
 
 DEFAULT_KEY_ENV = "OPENAI_API_KEY"
+
+
+class EndpointError(PtmscopeError):
+    """The endpoint refused the key or failed on many cards in a row: stop, do not record every card as unscored."""
+
 DEFAULT_MODEL = "gpt-4"
 
 # normalised key (letters only) -> item
@@ -193,6 +202,7 @@ class LLMScorer:
         backoff: float = 1.0,
         timeout: float = 60.0,
         max_card_chars: int = 60_000,
+        max_consecutive_failures: int = 10,
     ) -> None:
         if not endpoint:
             raise PtmscopeError("the llm scorer needs --endpoint (an OpenAI-compatible base URL, e.g. http://127.0.0.1:8000/v1)")
@@ -210,6 +220,9 @@ class LLMScorer:
         self.backoff = backoff
         self.timeout = timeout
         self.max_card_chars = min(max_card_chars, MAX_CARD_CHARS)
+        self.max_consecutive_failures = max(1, max_consecutive_failures)
+        self._consecutive_failures = 0
+        self._stopped: str | None = None
         self._lock = threading.Lock()
         self._requests = self._hits = self._retries = self._failures = 0
         # a local endpoint is never sent through an HTTP proxy from the environment
@@ -278,6 +291,9 @@ class LLMScorer:
                 return content
             except urllib.error.HTTPError as exc:
                 last = f"HTTP {exc.code}"
+                if exc.code in (401, 403):  # the key, not the card: every other card would fail the same way
+                    hint = f"${self.api_key_env} is not set" if not key else f"check the key in ${self.api_key_env}"
+                    raise EndpointError(f"{self.url}: HTTP {exc.code}, the endpoint refused the request ({hint})")
                 if exc.code != 429 and exc.code < 500:
                     break  # a client error will not get better
                 ra = exc.headers.get("Retry-After") if exc.headers else None
@@ -305,12 +321,28 @@ class LLMScorer:
             with self._lock:
                 self._hits += 1
             return parse_answer(cached)
+        if self._stopped is not None:  # another card already found the endpoint down
+            raise EndpointError(self._stopped)
         try:
             content = self._post(card_message(card, self.max_card_chars))
+        except EndpointError as exc:
+            self._stopped = str(exc)
+            raise
         except PtmscopeError as exc:
+            reason = str(exc).split(": ", 1)[-1]
             with self._lock:
                 self._failures += 1
-            return CardScore.unscored(f"endpoint failed: {str(exc).split(': ', 1)[-1]}")
+                self._consecutive_failures += 1
+                down = self._consecutive_failures >= self.max_consecutive_failures
+            if down:
+                self._stopped = (
+                    f"{self.url}: no answer for {self.max_consecutive_failures} cards in a row (last: {reason}); "
+                    "stopped (scores stored so far are kept; run again to resume)"
+                )
+                raise EndpointError(self._stopped) from None
+            return CardScore.unscored(f"endpoint failed: {reason}")
+        with self._lock:
+            self._consecutive_failures = 0
         result = parse_answer(content)
         if result.scored:
             self._cache_put(path, content)
@@ -319,5 +351,8 @@ class LLMScorer:
     def score_many(self, texts: Sequence[str | None]) -> list[CardScore]:
         if self.concurrency == 1 or len(texts) <= 1:
             return [self.score(t) for t in texts]
-        with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
+        pool = ThreadPoolExecutor(max_workers=self.concurrency)
+        try:
             return list(pool.map(self.score, texts))
+        finally:  # after an EndpointError, cards still queued are never sent
+            pool.shutdown(wait=True, cancel_futures=True)

@@ -70,8 +70,11 @@ def score_cmd(
 ) -> None:
     """Score every model card of a snapshot and store the scores (resumable: scored cards are skipped)."""
     from ..cards.storage import score_snapshot
-    from ..store import Store
+    from ..store import Store, resolve_store_path
 
+    path = resolve_store_path(store)
+    if not path.exists():  # scoring never creates an empty store
+        raise PtmscopeError(f"{path}: no store here (run `ptmscope ingest` first, or pass --store)")
     sc = _make(scorer.value, _llm_options(endpoint, model, api_key_env, cache_dir, concurrency, retries))
     with Store(store) as st:
         sid = snapshot or _default_snapshot(st)
@@ -128,6 +131,9 @@ def validate_cmd(
             names.append("llm")
     llm = _llm_options(endpoint, model, api_key_env, cache_dir, concurrency, retries)
     results = [validate(_make(n, llm), dev) for n in names]
+    for r in results:
+        if r.n_scored == 0:  # every metric below would be 0 or nan: say why instead
+            raise PtmscopeError(f"{r.scorer_key} scored none of the {r.n_cards} cards (every answer was unusable)")
     if json:
         print_json({"results": [r.to_dict() for r in results]})
         return
@@ -135,12 +141,15 @@ def validate_cmd(
 
     for r in results:
         t = Table(title=f"{r.scorer_key} on {r.n_cards} cards ({r.n_scored} scored)", title_justify="left")
-        for col in ("section", "reference", "reliable", "precision", "recall", "F1", "support", "predicted"):
-            t.add_column(col, justify="left" if col in ("section", "reference") else "right")
+        # short headers and folding (not "…") keep every value readable at 80 columns
+        for col in ("section", "reference", "reliable", "P", "R", "F1", "true", "pred."):
+            t.add_column(col, justify="left" if col in ("section", "reference") else "right", overflow="fold")
         for s in r.sections:
             t.add_row(s.section, s.reference, "yes" if s.reliable else "NO", f"{s.precision:.3f}", f"{s.recall:.3f}",
                       f"{s.f1:.3f}", str(s.support), str(s.predicted))
         out.print(t)
+        out.print("P/R/F1: precision, recall, F1; true: cards with the item by the reference; pred.: by the scorer",
+                  highlight=False)
         out.print(
             f"AUC for quality_high: card score {r.auc_card_score:.3f}, documentation score "
             f"{r.auc_documentation_score:.3f}; {r.cards_per_second:.1f} cards/s",

@@ -70,14 +70,26 @@ def docs_cmd(
         f"{result.mean_metadata_score:.3f}); {result.n_missing_card} without a card",
         highlight=False,
     )
+    # one column per measure (at most three): readable at 80 columns, where ten columns were cut to "2.4e…"
     t = Table(title="C3: top-N vs bottom-N (one-sided, top > bottom)", title_justify="left")
-    for col in ("by", "N", "top mean", "bottom mean", "Welch t", "p (Holm)", "MWU p (Holm)", "Cohen's d",
-                "Cliff's δ", "mean diff 95% CI"):
-        t.add_column(col, justify="left" if col == "by" else "right")
+    t.add_column("", justify="left", no_wrap=True)
     for c in result.comparisons:
-        t.add_row(c.measure, str(c.n), f"{c.top_mean:.3f}", f"{c.bottom_mean:.3f}", f"{c.welch.statistic:.2f}",
-                  _p(c.p_welch_holm), _p(c.p_mann_whitney_holm), f"{c.cohens_d:.2f}",
-                  f"{c.cliffs_delta:.2f}", f"[{c.mean_diff.low:.3f}, {c.mean_diff.high:.3f}]")
+        t.add_column(f"by {c.measure}", justify="right", no_wrap=True)
+    rows: list[tuple[str, list[str]]] = [
+        ("N per group", [str(c.n) for c in result.comparisons]),
+        ("top / bottom mean", [f"{c.top_mean:.3f} / {c.bottom_mean:.3f}" for c in result.comparisons]),
+        ("Welch t (df)", [f"{c.welch.statistic:.2f} ({c.welch.df or float('nan'):.0f})" for c in result.comparisons]),
+        ("Welch p (Holm)", [_p(c.p_welch_holm) for c in result.comparisons]),
+        ("MWU p (Holm)", [_p(c.p_mann_whitney_holm) for c in result.comparisons]),
+        ("Cohen's d", [f"{c.cohens_d:.2f}" for c in result.comparisons]),
+        ("Cliff's δ", [f"{c.cliffs_delta:.2f}" for c in result.comparisons]),
+        ("mean difference", [f"{c.mean_diff.estimate:.3f}" for c in result.comparisons]),
+        ("  its 95% CI", [f"[{c.mean_diff.low:.3f}, {c.mean_diff.high:.3f}]" for c in result.comparisons]),
+    ]
+    for label, values in rows:
+        t.add_row(label, *values)
     out.print(t)
+    out.print("top / bottom mean: documentation score (0-1); MWU: Mann-Whitney U; mean difference: bootstrap CI",
+              highlight=False)
     for n in result.notes:
         console.print(f"note: {n}", highlight=False)

@@ -48,6 +48,7 @@ def docs_figure(result: DocsResult) -> Any:
             axes[0][0].text(0.5, 0.5, "no popularity measure could be tested", ha="center",
                             transform=axes[0][0].transAxes)
         axes[0][0].set_ylabel("documentation score")
-        fig.suptitle(f"Documentation score, top vs bottom ({result.snapshot_id}, {result.scorer_key})", fontsize=9)
+        fig.suptitle(f"Documentation score, top vs bottom ({result.snapshot_id}, {result.scorer_key})\n"
+                     "box: quartiles and median; ◇ mean; whiskers 1.5 × IQR", fontsize=9)
         fig.tight_layout()
     return fig
