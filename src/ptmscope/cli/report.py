@@ -10,9 +10,11 @@ import typer
 
 from ..engine import ENGINES
 from ..errors import PtmscopeError
+from ..pipeline import METRIC_NAMES
 from ._apps import StoreOpt, app, console, out
 
 EngineChoice = enum.Enum("EngineChoice", {e: e for e in ENGINES}, type=str)  # type: ignore[misc]
+MetricChoice = enum.Enum("MetricChoice", {m: m for m in METRIC_NAMES}, type=str)  # type: ignore[misc]
 
 
 def _progress(msg: str) -> None:
@@ -25,7 +27,7 @@ def report_cmd(
     store: StoreOpt = None,
     engine: Annotated[EngineChoice, typer.Option("--engine", help="Ibis backend to compute on.")] = EngineChoice("duckdb"),  # type: ignore[assignment]
     metric: Annotated[
-        list[str] | None, typer.Option("--metric", help="Only these metrics (repeatable); default all.")
+        list[MetricChoice] | None, typer.Option("--metric", help="Only these metrics (repeatable); default all.")
     ] = None,
     rules: Annotated[Path | None, typer.Option("--rules", help="Verdict rules TOML (default: built-in).")] = None,
     catalogue: Annotated[Path | None, typer.Option("--catalogue", help="Claims TOML (default: built-in).")] = None,
@@ -56,7 +58,7 @@ def report_cmd(
             _score(st, _progress)
     backend: Any = connect(path, engine.value)
     try:
-        analysis = analyse(backend, include=metric or None, params={"turnover": {"k": k}},
+        analysis = analyse(backend, include=[m.value for m in metric] if metric else None, params={"turnover": {"k": k}},
                            catalogue_path=catalogue, rules_path=rules, progress=_progress)
     finally:
         _close(backend)
@@ -66,8 +68,10 @@ def report_cmd(
 
 @app.command("run")
 def run_cmd(
-    config: Annotated[Path, typer.Argument(help="Run config TOML (sources, metrics, report).")],
-    out_dir: Annotated[Path | None, typer.Option("--out", help="Report folder (overrides [report] out).")] = None,
+    config: Annotated[Path, typer.Argument(metavar="CONFIG", help="Run config TOML (sources, metrics, report).")],
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", help="Report folder (overrides the config's report.out).")
+    ] = None,
 ) -> None:
     """Ingest the config's sources (skipping those already in the store), compute everything, write the report."""
     from ..pipeline import run
