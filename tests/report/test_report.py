@@ -154,3 +154,14 @@ def test_claims_cli_reads_results(world_report, cli):
     assert c7["verdicts"][0]["rule"] == "C7-growth"
     assert {c["id"]: c["overall"] for c in d["claims"] if c["metrics"]} == {
         k: v for k, v in want.items() if next(c for c in r["claims"] if c["id"] == k)["metrics"]}
+
+
+def test_underflowed_p_values_are_not_printed_as_zero():
+    from ptmscope.report.builder import _table, fmt_p, is_p_label
+
+    assert fmt_p(0.0) == "< 1e-300" and fmt_p(0.0123) == "0.012" and fmt_p(2.5e-18) == "2.5e-18"
+    assert is_p_label("Welch p (Holm)") and is_p_label("summary.p_holm") and not is_p_label("top1_share")
+    html = _table(["term", "estimate", "p"], [["x", 0.0, 0.0]])
+    assert "<td class=\"num\">0.000</td>" in html and "&lt; 1e-300" in html  # estimate 0 stays 0
+    html = _table(["statistic", "value"], [["Welch p (Holm)", 0.0], ["mean difference", 0.0]])
+    assert html.count("&lt; 1e-300") == 1

@@ -72,6 +72,21 @@ def fmt(v: Any) -> str:
     return str(v)
 
 
+_P_LABEL = re.compile(r"(^|[\s._(])p($|[\s_)])")
+
+
+def is_p_label(label: str) -> bool:
+    """'p', 'Welch p (Holm)', 'summary.p_holm', 'dl_min_p_holm' ... name a p-value."""
+    return bool(_P_LABEL.search(str(label)))
+
+
+def fmt_p(v: Any) -> str:
+    # a p-value that underflowed to 0.0 is smaller than the smallest double the test returns
+    if isinstance(v, float) and v == 0.0:
+        return "< 1e-300"
+    return fmt(v)
+
+
 # ---------------------------------------------------------------------------
 # results.json
 # ---------------------------------------------------------------------------
@@ -385,14 +400,24 @@ def _badge(label: str) -> str:
     return f'<span class="badge {VERDICT_CLASS.get(label, "unk")}">{esc(label)}</span>'
 
 
-def _cell(v: Any) -> str:
+def _cell(v: Any, p_value: bool = False) -> str:
     cls = ' class="num"' if isinstance(v, (int, float)) and not isinstance(v, bool) else ""
-    return f"<td{cls}>{esc(fmt(v))}</td>"
+    return f"<td{cls}>{esc(fmt_p(v) if p_value else fmt(v))}</td>"
+
+
+def _p_flags(header: list[str], row: list[Any]) -> list[bool]:
+    """Which cells hold p-values: by column header, or (label/value tables) by the row's label."""
+    by_col = [is_p_label(h) for h in header]
+    if len(row) == 2 and isinstance(row[0], str) and is_p_label(row[0]):
+        return [False, True]
+    return by_col
 
 
 def _table(header: list[str], rows: list[list[Any]]) -> str:
     h = "".join(f"<th>{esc(x)}</th>" for x in header)
-    body = "".join("<tr>" + "".join(_cell(v) for v in r) + "</tr>" for r in rows)
+    body = "".join(
+        "<tr>" + "".join(_cell(v, f) for v, f in zip(r, _p_flags(header, r))) + "</tr>" for r in rows
+    )
     return f"<table><thead><tr>{h}</tr></thead><tbody>{body}</tbody></table>"
 
 
@@ -536,7 +561,7 @@ def render_html(results: dict[str, Any], figures: dict[str, list[tuple[str, str]
 def _md_table(header: list[str], rows: list[list[Any]]) -> list[str]:
     out = ["| " + " | ".join(md_escape(h) for h in header) + " |", "|" + "---|" * len(header)]
     for r in rows:
-        out.append("| " + " | ".join(md_escape(fmt(v)) for v in r) + " |")
+        out.append("| " + " | ".join(md_escape(fmt_p(v) if f else fmt(v)) for v, f in zip(r, _p_flags(header, r))) + " |")
     return out + [""]
 
 
@@ -580,7 +605,7 @@ def render_md(results: dict[str, Any], figure_files: dict[str, list[str]]) -> st
         for v in c["verdicts"]:
             a(f"- rule `{v['rule']}`: **{v['verdict']}** — {md_escape(v['reason'])}")
             for k, val in sorted(v["numbers"].items()):
-                a(f"  - {md_escape(k)} = {md_escape(fmt(val))}")
+                a(f"  - {md_escape(k)} = {md_escape(fmt_p(val) if is_p_label(k) else fmt(val))}")
         a("")
         for m in c["metrics"]:
             md = results["metrics"].get(m, {})
