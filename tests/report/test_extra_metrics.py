@@ -188,6 +188,11 @@ def test_attributes_recovers_known_effects(tmp_path):
     assert r.levels["task"][0] == "fill-mask"  # reference = most common (tie broken alphabetically)
     assert r.blocks["task"]["p_holm"] < 1e-10
     assert r.dl_partial_r2 > 0.5
+    from ptmscope.figures.attributes import attributes_figure
+
+    fig = attributes_figure(r)
+    # the contrasts are against the reference levels: the figure says which
+    assert "task = fill-mask" in fig.axes[0].get_xlabel() and "library = transformers" in fig.axes[0].get_xlabel()
 
 
 def test_attributes_level_names_never_evaluated(tmp_path):

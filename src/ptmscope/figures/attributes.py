@@ -25,7 +25,9 @@ def attributes_figure(result: AttributesResult) -> Any:
         ax.axvline(0, color="#8d96a3", linewidth=0.8, linestyle="--")
         ax.set_yticks(y)
         ax.set_yticklabels([c["term"] for c in rows])
-        ax.set_xlabel("Effect on log(1 + downloads), 95% CI (HC3)")
+        # categorical terms are contrasts against the first (most common) level: say which
+        refs = ", ".join(f"{k} = {v[0]}" for k, v in sorted(result.levels.items()) if v)
+        ax.set_xlabel("Effect on ln(1 + downloads), 95% CI (HC3)" + (f"\nreference levels: {refs}" if refs else ""))
         ax.set_title(f"C4: attributes vs downloads (n={result.n:,}, R²={result.r2:.2f})")
         fig.tight_layout()
     return fig

@@ -260,6 +260,8 @@ KEY_NUMBERS: dict[str, list[tuple[str, str]]] = {
         ("snapshot_id", "snapshot"),
         ("n", "models"),
         ("formula", "model"),
+        ("levels.task.0", "reference task (most common)"),
+        ("levels.library.0", "reference library (most common)"),
         ("r2", "R²"),
         ("r2_adj", "adjusted R²"),
         ("dl_partial_r2", "partial R² of task + library"),
