@@ -42,6 +42,11 @@ def test_stopped_crawl_exits_75_names_cursor_then_resume_and_abort(cli, hub, sto
     code, out, err = cli("crawl", "status", "--store", store_path, "--json")
     (st,) = json.loads(out)
     assert st["pages"] == 1 and st["models"] == 100 and st["next_cursor"] not in ("none", "first page")
+    # `snapshots` says there is an unfinished crawl; `--all` lists it, marked
+    code, out, err = cli("snapshots", "--store", store_path)
+    assert code == 0 and st["snapshot_id"] not in out and "1 unfinished (in_progress) not shown" in err
+    code, out, err = cli("snapshots", "--store", store_path, "--all")
+    assert code == 0 and f"{st['snapshot_id']}*" in out and "1 unfinished (status in_progress)" in err
     # other parameters are refused with exit 1; --resume takes the stored ones
     code, out, err = cli("crawl", "hf", "--store", store_path, "--endpoint", hub.url, "--page-size", "7")
     assert code == 1 and "other parameters" in err

@@ -164,13 +164,16 @@ def snapshots_cmd(
 
     with Store(store, read_only=True) as st:
         snaps = st.snapshots(registry.value if registry is not None else None, include_incomplete=all_)
+        n_hidden = 0 if all_ else len(st.snapshots(registry.value if registry is not None else None,
+                                                   include_incomplete=True)) - len(snaps)
     if json:
         print_json({"snapshots": [_snapshot_dict(s) for s in snaps]})
         return
     # one line per snapshot: long notes (and source names) are cut to the terminal width here;
     # `info ID` and --json give them in full
+    # an unfinished crawl must not look like a finished snapshot: its id is starred (footnote below)
     rows = [
-        (s.snapshot_id, s.registry, s.taken_at.isoformat(), f"{s.row_count:,}", s.source_format,
+        (s.snapshot_id + ("" if s.status == "complete" else "*"), s.registry, s.taken_at.isoformat(), f"{s.row_count:,}", s.source_format,
          Path(s.source_file).name, s.notes or "")
         for s in snaps
     ]
@@ -193,6 +196,13 @@ def snapshots_cmd(
         t.add_row(*r)
     out.print(t)
     console.print(f"{len(snaps)} snapshots (full notes: `ptmscope info ID` or --json)", highlight=False)
+    n_open = sum(1 for s in snaps if s.status != "complete")
+    if n_open:
+        console.print(f"* {n_open} unfinished (status in_progress): `ptmscope crawl status`; resume with the same "
+                      "`ptmscope crawl hf` command, or discard with `ptmscope crawl hf --abort`", highlight=False)
+    if n_hidden:
+        console.print(f"{n_hidden} unfinished (in_progress) not shown: `ptmscope snapshots --all`, "
+                      "`ptmscope crawl status`", highlight=False)
 
 
 def _find_snapshot(st, key: str):  # noqa: ANN001, ANN202
