@@ -12,7 +12,11 @@ Not in the paper (extra claim C6).  Approximation: substring matching
 counts ``distilbert-x`` as naming ``bert`` and misses names that use a
 product name (``llama`` for family ``mistral`` fine-tunes are correctly
 "not naming"); it is a lower-effort proxy for the DARA-style checks of the
-naming literature.
+naming literature.  It is strict: family aliases count as *not* naming the
+architecture (``opus-mt`` for ``marian``, ``MiniLM`` for ``bert``,
+``DialoGPT`` for ``gpt2``), which on the 2022-02 Hub dump is most of the
+gpt2 and marian families; read the share as an upper bound of names that
+do not convey the architecture.
 """
 
 from __future__ import annotations
