@@ -380,8 +380,16 @@ def tables_for(metric: str, data: dict[str, Any]) -> list[tuple[str, list[str], 
     return t
 
 
+# what a reader must know to read a metric's number right (from the metric's docstring)
+CAVEATS: dict[str, str] = {
+    "naming": "the check is a substring match of config.model_type in the name, so family aliases "
+    "(opus-mt for marian, MiniLM for bert, DialoGPT for gpt2) count as not naming the architecture: "
+    "the share not naming it is an upper bound.",
+}
+
+
 def warnings_for(metric: str, data: dict[str, Any]) -> list[str]:
-    w = []
+    w = [f"caveat: {CAVEATS[metric]}"] if metric in CAVEATS else []
     for x in data.get("warnings", []) or []:
         w.append(x.get("message", str(x)) if isinstance(x, dict) else str(x))
     for x in data.get("notes", []) or []:
