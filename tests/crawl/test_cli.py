@@ -71,3 +71,24 @@ def test_bad_arguments_exit_1(cli, hub, store_path):
     assert code == 1 and "--endpoint" in err
     code, out, err = cli("crawl", "hf", "--store", store_path, "--sort", "nonsense")
     assert code == 2
+
+
+def test_status_and_abort_never_create_or_write_a_store(cli, store_path, tmp_path):
+    missing = tmp_path / "none.duckdb"
+    for args in (("crawl", "status"), ("crawl", "hf", "--abort")):
+        code, _, err = cli(*args, "--store", missing)
+        assert code == 1 and "no store here" in err and len(err.strip().splitlines()) == 1
+        assert not missing.exists()
+    # a store that never saw a crawl: status reads it without adding the crawl tables
+    from ptmscope.store import Store
+
+    Store(store_path).close()
+    before = store_path.read_bytes()
+    code, out, err = cli("crawl", "status", "--store", store_path, "--json")
+    assert code == 0 and json.loads(out) == []
+    assert store_path.read_bytes() == before
+
+
+def test_abort_and_resume_together_are_refused(cli, hub, store_path):
+    code, _, err = cli("crawl", "hf", "--store", store_path, "--abort", "--resume")
+    assert code == 1 and "exclude each other" in err

@@ -27,7 +27,7 @@ from ..crawl import (
     status,
 )
 from ..crawl.hub import MAX_PAGE_SIZE
-from ..store import Store
+from ..store import Store, resolve_store_path
 from ._apps import JsonOpt, StoreOpt, console, crawl_app, out, print_json
 
 EXIT_RESUMABLE = 75
@@ -163,6 +163,10 @@ def crawl_hf_cmd(
     command after a crash, a rate limit or a network failure to continue.
     Exits 0 only when the snapshot is complete (75 when stopped and resumable).
     """
+    if abort_ and resume:
+        raise CrawlArgumentError("--abort and --resume exclude each other")
+    if abort_ and not resolve_store_path(store).exists():  # nothing to discard; never create an empty store
+        raise CrawlArgumentError(f"{resolve_store_path(store)}: no store here (nothing to abort)")
     with Store(store) as st:
         if abort_:
             ids = abort(st)
@@ -229,7 +233,7 @@ def crawl_hf_cmd(
 @crawl_app.command("status")
 def crawl_status_cmd(store: StoreOpt = None, json_: JsonOpt = False) -> None:
     """Unfinished crawls in the store: pages and models committed, cursor to resume from."""
-    with Store(store) as st:
+    with Store(store, read_only=True) as st:
         rows = status(st)
     if json_:
         print_json(rows)

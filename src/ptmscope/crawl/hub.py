@@ -699,8 +699,18 @@ def abort(store: Store, registry: str = REGISTRY) -> list[str]:
 
 
 def status(store: Store, registry: str = REGISTRY) -> list[dict[str, Any]]:
-    """Unfinished crawls: snapshot id, pages and models committed, the cursor to resume from."""
-    ensure_tables(store)
+    """Unfinished crawls: snapshot id, pages and models committed, the cursor to resume from.
+
+    Works on a read-only store (a store that never saw a crawl has none).
+    """
+    if store.read_only:
+        # information_schema, not Store.has_table: ibis' list_tables fails on a read-only DuckDB connection here
+        if not store.con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'crawl_state'"
+        ).fetchall()[0][0]:
+            return []
+    else:
+        ensure_tables(store)
     out = []
     for st in in_progress_crawls(store, registry):
         out.append(
