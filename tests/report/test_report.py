@@ -54,6 +54,14 @@ def test_figures_are_numbered_and_captioned(world_report):
     assert md.count("*Figure ") == len(caps)
 
 
+def test_paraphrased_hypotheses_are_flagged(world_report):
+    html = (world_report / "index.html").read_text(encoding="utf-8")
+    r = json.loads((world_report / "results.json").read_text())
+    para = [h["id"] for h in r["hypotheses"] if h["wording"] == "paraphrase"]
+    assert para  # the shipped catalogue paraphrases Table 4's hypothesised results
+    assert f"{', '.join(para)} are ptmscope's paraphrase" in html
+
+
 def test_synthetic_is_labelled(world_report):
     html = (world_report / "index.html").read_text(encoding="utf-8")
     assert "<title>SYNTHETIC DATA" in html

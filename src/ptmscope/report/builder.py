@@ -483,6 +483,10 @@ def render_html(results: dict[str, Any], figures: dict[str, list[tuple[str, str]
 
     # hypotheses
     a('<h2 id="hypotheses">Hypotheses (the paper\'s Table 4)</h2>')
+    para = [h["id"] for h in results["hypotheses"] if h.get("wording") != "verbatim"]
+    if para:
+        a(f'<p class="note">Claim → metric pairs as in the paper\'s artifact; the hypothesised results of '
+          f'{esc(", ".join(para))} are ptmscope\'s paraphrase, not the paper\'s wording.</p>')
     a(_table(["id", "claim", "metric", "hypothesised result"],
              [[h["id"], h["claim"], h["metric_name"], h["hypothesis"]] for h in results["hypotheses"]]))
 
@@ -599,6 +603,10 @@ def render_md(results: dict[str, Any], figure_files: dict[str, list[str]]) -> st
     a("")
     a("## Hypotheses (Table 4)")
     a("")
+    para = [h["id"] for h in results["hypotheses"] if h.get("wording") != "verbatim"]
+    if para:
+        a(f"Hypothesised results of {md_escape(', '.join(para))} are ptmscope's paraphrase, not the paper's wording.")
+        a("")
     L.extend(_md_table(["id", "claim", "metric", "hypothesised result"],
                        [[h["id"], h["claim"], h["metric_name"], h["hypothesis"]] for h in results["hypotheses"]]))
     a("## Claims")
