@@ -187,6 +187,7 @@ def test_attributes_recovers_known_effects(tmp_path):
     assert coef["has_paper"]["ci_low"] < 0.8 < coef["has_paper"]["ci_high"]
     assert r.levels["task"][0] == "fill-mask"  # reference = most common (tie broken alphabetically)
     assert r.blocks["task"]["p_holm"] < 1e-10
+    assert r.blocks["task"]["df"] == 1 and isinstance(r.blocks["task"]["df"], int)  # one contrast: 2 tasks
     assert r.dl_partial_r2 > 0.5
     from ptmscope.figures.attributes import attributes_figure
 

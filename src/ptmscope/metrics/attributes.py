@@ -215,7 +215,7 @@ def attributes(
         for r, c in enumerate(bcols):
             R[r, names_all.index(c)] = 1.0
         w = fit.wald_test(R, use_f=True, scalar=True)
-        blocks[key] = {"df": float(len(bcols)), "F": float(np.squeeze(w.statistic)), "p": float(w.pvalue)}
+        blocks[key] = {"df": len(bcols), "F": float(np.squeeze(w.statistic)), "p": float(w.pvalue)}
     formula = "log1p(downloads) ~ " + " + ".join(
         [f"C({b})" for b in DL_BLOCKS if b in block_cols] + [b for b in block_cols if b not in DL_BLOCKS]
     )
