@@ -52,6 +52,9 @@ CASES = [
      "not supported"),
     ("C3-docs", {"summary": {"n_per_group": 1000, "p_holm": 0.2, "mean_diff_low": -0.01, "mean_diff_high": 0.04}},
      "inconclusive"),
+    # no effect, measured precisely (the synthetic demo world): CI [-0.016, 0.007] -> not supported
+    ("C3-docs", {"summary": {"n_per_group": 1000, "p_holm": 1.0, "mean_diff_low": -0.016, "mean_diff_high": 0.007}},
+     "not supported"),
     ("C3-docs", {"summary": {"n_per_group": 10, "p_holm": 1e-6, "mean_diff_low": 0.05, "mean_diff_high": 0.1}},
      "inconclusive"),
     ("C4-attributes", {"n": 5000, "dl_min_p_holm": 1e-9, "dl_partial_r2": 0.08}, "supported"),
