@@ -83,7 +83,7 @@ class _Bar:
         if self.progress is None:
             return
         rate = ev.models_this_run / ev.elapsed_s if ev.elapsed_s > 0 else 0.0
-        desc = f"p{ev.pages}"
+        desc = f"page {ev.pages}"
         if ev.phase == "resumed":
             console.print(f"resuming {ev.snapshot_id} after {ev.pages} committed pages ({ev.models} models)")
         elif ev.phase == "started":
@@ -218,6 +218,12 @@ def crawl_hf_cmd(
                 )
             console.print(f"[bold red]crawl stopped:[/] {exc}.{where}", highlight=False, soft_wrap=True)
             raise typer.Exit(EXIT_RESUMABLE) from None
+        except KeyboardInterrupt:
+            pend = status(st)
+            done = f" {pend[-1]['pages']} pages of {pend[-1]['snapshot_id']} are committed;" if pend else ""
+            console.print(f"interrupted:{done} rerun the same command (or --resume) to continue, --abort to discard.",
+                          highlight=False, soft_wrap=True)
+            raise typer.Exit(130) from None
     if json_:
         print_json(result.to_dict())
     else:
