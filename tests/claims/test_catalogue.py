@@ -100,3 +100,18 @@ def test_cli_claims_table(cli):
     code, out, err = cli("claims")
     assert code == 0, err
     assert "256" in out and "C12" in out
+
+
+def test_folder_or_binary_instead_of_a_file_is_one_clear_error(tmp_path, cli):
+    from ptmscope.claims import load_rules
+
+    with pytest.raises(InputError, match="is a folder"):
+        load_catalogue(tmp_path)
+    with pytest.raises(InputError, match="is a folder"):
+        load_rules(tmp_path)
+    binary = tmp_path / "x.toml"
+    binary.write_bytes(b"\xff\xfe\x00bad")
+    with pytest.raises(InputError, match="not UTF-8"):
+        load_rules(binary)
+    code, out, err = cli("claims", "--results", tmp_path)
+    assert code == 1 and "is a folder" in err and "Traceback" not in err

@@ -259,6 +259,12 @@ def load_catalogue(path: str | Path | None = None) -> Catalogue:
         data = tomllib.loads(p.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise InputError(p, "no such file") from None
+    except IsADirectoryError:
+        raise InputError(p, "is a folder, not a file") from None
+    except UnicodeDecodeError:
+        raise InputError(p, "not UTF-8 text") from None
+    except OSError as exc:
+        raise InputError(p, f"cannot read: {exc.strerror or exc}") from None
     except tomllib.TOMLDecodeError as exc:
         line = toml_error_line(exc)
         raise InputError(p, f"not valid TOML: {exc}", line=line) from None

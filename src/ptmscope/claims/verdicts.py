@@ -166,6 +166,12 @@ def load_rules(path: str | Path | None = None, *, claim_ids: set[str] | None = N
         data = tomllib.loads(p.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise InputError(p, "no such file") from None
+    except IsADirectoryError:
+        raise InputError(p, "is a folder, not a file") from None
+    except UnicodeDecodeError:
+        raise InputError(p, "not UTF-8 text") from None
+    except OSError as exc:
+        raise InputError(p, f"cannot read: {exc.strerror or exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise InputError(p, f"not valid TOML: {exc}", line=toml_error_line(exc)) from None
     return parse_rules(data, p, claim_ids=claim_ids)

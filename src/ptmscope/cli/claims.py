@@ -40,6 +40,12 @@ def claims_cmd(
                 overall[c["id"]] = c.get("overall")
         except FileNotFoundError:
             raise InputError(results, "no such file") from None
+        except IsADirectoryError:
+            raise InputError(results, "is a folder, not a file") from None
+        except UnicodeDecodeError:
+            raise InputError(results, "not UTF-8 text") from None
+        except OSError as exc:
+            raise InputError(results, f"cannot read: {exc.strerror or exc}") from None
         except (json.JSONDecodeError, KeyError, TypeError) as exc:
             raise InputError(results, f"not a ptmscope results.json: {exc}") from None
     if as_json:
