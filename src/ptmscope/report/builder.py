@@ -353,10 +353,12 @@ def tables_for(metric: str, data: dict[str, Any]) -> list[tuple[str, list[str], 
         t.append(("Block tests (Wald F, Holm-adjusted)", ["block", "df", "F", "p", "p (Holm)"],
                   [[k, v.get("df"), v.get("F"), v.get("p"), v.get("p_holm")] for k, v in sorted(data.get("blocks", {}).items())]))
     elif metric == "underdoc":
+        from ..figures.underdoc import LABELS  # the figure's names for the sections
+
         secs = data.get("sections", [])
         t.append(("Share of cards missing each section", ["section", "share of cards", "95% CI", "share of all models"],
-                  [[s, data["missing_share_cards"][s], data["missing_share_cards_ci"][s], data["missing_share_models"][s]]
-                   for s in secs]))
+                  [[LABELS.get(s, s), data["missing_share_cards"][s], data["missing_share_cards_ci"][s],
+                    data["missing_share_models"][s]] for s in secs]))
     elif metric == "turnover":
         rows = []
         for reg, v in sorted(data.get("summary", {}).get("by_registry", {}).items()):
