@@ -139,10 +139,32 @@ def test_store_without_enough_data_reports_what_cannot_be_measured(tmp_path):
     b.disconnect()
     write_report(a, tmp_path / "r")
     r = json.loads((tmp_path / "r" / "results.json").read_text())
+    assert not list((tmp_path / "r" / "figures").glob("*.svg"))
     assert all(m["status"] == "not measurable" and m["reason"] for m in r["metrics"].values())
     assert {c["overall"] for c in r["claims"]} <= {"inconclusive", "not measurable"}
     html = (tmp_path / "r" / "index.html").read_text()
     assert "What could not be measured" in html
+
+
+def test_stale_figures_of_an_earlier_report_are_removed(world_report, tmp_path):
+    import shutil
+
+    from ptmscope.engine import connect
+    from ptmscope.pipeline import analyse
+    from ptmscope.report import write_report
+    from ptmscope.store import Store
+
+    target = tmp_path / "r"
+    shutil.copytree(world_report, target)
+    (target / "figures" / "notes.txt").write_text("mine", encoding="utf-8")
+    assert list((target / "figures").glob("*.svg"))
+    Store(tmp_path / "empty.duckdb").close()
+    b = connect(tmp_path / "empty.duckdb")
+    a = analyse(b)
+    b.disconnect()
+    write_report(a, target)  # nothing measurable now: no figure may survive from the earlier report
+    assert not list((target / "figures").glob("*.svg"))
+    assert (target / "figures" / "notes.txt").read_text(encoding="utf-8") == "mine"  # not ours: kept
 
 
 def test_report_cli_refuses_missing_store(tmp_path, cli):

@@ -684,6 +684,13 @@ def write_report(analysis: Any, out_dir: str | Path) -> Path:
             name = f"figures/{stem}.svg"
             (out / name).write_text('<?xml version="1.0" encoding="utf-8" standalone="no"?>\n' + svg, encoding="utf-8")
             files.setdefault(metric, []).append(name)
+    # a figure left from an earlier report into this folder would sit next to numbers it does not match
+    written = {n for names in files.values() for n in names}
+    known = set(KEY_NUMBERS) | {stem for figs in figures.values() for stem, _ in figs}
+    for stem in sorted(known):
+        old_fig = out / f"figures/{stem}.svg"
+        if f"figures/{stem}.svg" not in written and old_fig.is_file():
+            old_fig.unlink()
     (out / "results.json").write_text(
         json.dumps(results, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False) + "\n", encoding="utf-8"
     )
