@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import math
 
 import numpy as np
 import pytest
@@ -258,4 +257,3 @@ def test_not_measurable_reasons(tmp_path):
         growth(b)
     with pytest.raises(NotMeasurable, match="model_type"):
         naming(b)
-    assert math.isfinite(1.0)
