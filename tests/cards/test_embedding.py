@@ -37,3 +37,15 @@ def test_key_names_model_and_thresholds(scorer: EmbeddingScorer) -> None:
     assert scorer.key != other.key and "all-MiniLM-L6-v2" in scorer.key
     # one card scored alone equals the same card scored in a batch
     assert other.score(FULL_CARD) == other.score_many([HTML_CARD, FULL_CARD])[1]
+
+
+@pytest.mark.slow
+def test_hostile_and_placeholder_cards(scorer: EmbeddingScorer) -> None:
+    from cards_samples import TRAINER_PLACEHOLDER_CARD
+
+    blob = "".join(chr(c) for c in range(0, 32)) * 200 + "\ufffd" * 500
+    huge = FULL_CARD + ("lorem ipsum dolor sit amet " * 100_000)  # ~2.7 MB
+    binary, big, placeholder = scorer.score_many([blob, huge, TRAINER_PLACEHOLDER_CARD])
+    assert binary.score == 0 and binary.note == "binary-looking card"
+    assert big.score == 5, big.to_dict()
+    assert placeholder.score == 0, placeholder.to_dict()

@@ -292,3 +292,25 @@ def test_cli_validate_with_only_garbage_answers_is_an_error(cli, httpserver, tmp
     code, out, err = cli("cards", "validate", "--labels", labels, "--cards", cards, "--scorer", "llm", "--endpoint",
                          httpserver.url_for("/v1"), "--cache-dir", tmp_path / "c", "--json")
     assert code == 1 and "scored none of the 2 cards" in err and out == ""
+
+
+def test_hostile_cards(httpserver, scorer_factory) -> None:
+    from cards_samples import HTML_CARD
+
+    sent: list[str] = []
+
+    def handler(request: Request) -> Response:
+        sent.append(request.get_json()["messages"][0]["content"])
+        return Response(json.dumps(completion(json.dumps(GOOD))), content_type="application/json")
+
+    httpserver.expect_request("/v1/chat/completions").respond_with_handler(handler)
+    sc = scorer_factory(max_card_chars=1000)
+    huge = "# m\n" + "lorem ipsum " * 300_000  # 3.6 MB
+    blob = "".join(chr(c) for c in range(0, 32)) * 200 + "\ufffd" * 500
+    big, binary, html, empty, nul = sc.score_many([huge, blob, HTML_CARD, "", "# model card\n\nA model for Dutch news\x00 texts.\n"])
+    assert big.score == 3 and html.score == 3 and nul.score == 3
+    assert binary.scored and binary.score == 0 and binary.note == "binary-looking card"
+    assert empty.scored and empty.score == 0 and empty.note == "empty card"
+    assert len(sent) == 3  # the binary and the empty card are never sent
+    assert max(len(m) for m in sent) <= len(PROMPT) + 2 + 1000  # the huge card is cut
+    assert not any("\x00" in m for m in sent)

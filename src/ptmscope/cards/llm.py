@@ -46,7 +46,7 @@ from typing import Any
 
 from ..errors import PtmscopeError
 from .base import SECTIONS, CardScore
-from .parse import MAX_CARD_CHARS, clean_text
+from .parse import MAX_CARD_CHARS, clean_text, looks_binary
 
 VERSION = "1"
 
@@ -312,6 +312,8 @@ class LLMScorer:
     def score(self, text: str | None) -> CardScore:
         if text is None:
             return CardScore.empty("no card")
+        if looks_binary(text if isinstance(text, str) else ""):  # as the other scorers: never paid for
+            return CardScore.empty("binary-looking card")
         card = clean_text(text)
         if not card.strip():
             return CardScore.empty("empty card")
