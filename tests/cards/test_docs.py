@@ -141,6 +141,12 @@ def test_c3_hand_computed(store_path: Path) -> None:
     assert d.welch.p == pytest.approx(ref.pvalue)
     assert d.mean_diff.estimate == pytest.approx(np.mean(top) - np.mean(bottom))
     assert d.cliffs_delta == pytest.approx(1.0)
+    mwu = sps.mannwhitneyu(top, bottom, alternative="greater")
+    assert d.mann_whitney.p == pytest.approx(mwu.pvalue)
+    pooled = np.sqrt(((len(top) - 1) * np.var(top, ddof=1) + (len(bottom) - 1) * np.var(bottom, ddof=1))
+                     / (len(top) + len(bottom) - 2))
+    assert d.cohens_d == pytest.approx((np.mean(top) - np.mean(bottom)) / pooled)
+    assert d.mean_diff.low <= d.mean_diff.estimate <= d.mean_diff.high
     likes = comps["likes"]
     assert sorted(likes.bottom_scores) == pytest.approx(sorted([doc["d"], doc["o/e"]]))
     # Holm over the two measures: the smaller p doubled, the larger kept (never below the smaller adjusted)
