@@ -195,3 +195,33 @@ def test_underflowed_p_values_are_not_printed_as_zero():
     assert "<td class=\"num\">0.000</td>" in html and "&lt; 1e-300" in html  # estimate 0 stays 0
     html = _table(["statistic", "value"], [["Welch p (Holm)", 0.0], ["mean difference", 0.0]])
     assert html.count("&lt; 1e-300") == 1
+
+
+def test_every_number_in_the_html_is_in_results_json(world_report):
+    from ptmscope.report.builder import fmt, fmt_p
+
+    r = json.loads((world_report / "results.json").read_text())
+    shown: set[str] = set()
+
+    def walk(o):
+        if isinstance(o, dict):
+            for v in o.values():
+                walk(v)
+        elif isinstance(o, list):
+            if len(o) == 2 and all(isinstance(x, (int, float)) or x is None for x in o):
+                shown.add(fmt(o))
+            for v in o:
+                walk(v)
+        elif isinstance(o, (int, float)) and not isinstance(o, bool):
+            shown.update({fmt(o), fmt_p(o)})
+
+    walk(r)
+    html = (world_report / "index.html").read_text(encoding="utf-8")
+    cells = [htmlmod.unescape(c) for c in re.findall(r'<td class="num">([^<]*)</td>', html)]
+    assert len(cells) > 50
+    missing = sorted({c for c in cells if c not in shown})
+    assert not missing, missing[:10]
+    # CI cells ("[lo, hi]") are plain cells: each end must be a number of results.json (or "–": none)
+    pairs = [htmlmod.unescape(c) for c in re.findall(r"<td>(\[[^<\]]*\])</td>", html)]
+    ends = [e for p in pairs for e in p.strip("[]").split(", ")]
+    assert ends and all(e in shown or e == "–" for e in ends), [e for e in ends if e not in shown][:5]
