@@ -590,6 +590,8 @@ def run(config_path: str | Path, *, progress: Progress | None = None, out: str |
             if isinstance(f, Path) and not f.exists():
                 raise InputError(f, f"source not found (listed in {cfg.path}; is ../shared/data present?)")
     ensure_writable_dir(target)
+    cat = load_catalogue(cfg.catalogue)  # a broken catalogue or rules file fails before any ingest
+    load_rules(cfg.rules, claim_ids={c.id for c in cat.claims})
     with Store(cfg.store) as store:
         ingest_sources(store, cfg.sources, progress)
         require_hub_snapshot(store, cfg.store)

@@ -95,6 +95,17 @@ def test_missing_source_is_one_clear_error(tmp_path, cli):
     assert not (tmp_path / "s.duckdb").exists()  # checked before the store is created
 
 
+def test_broken_rules_file_fails_before_the_store_is_touched(tmp_path, cli):
+    a = _pypi(tmp_path / "2022-01-01_top-pypi-packages-30-days.json.gz", "2022-01-01", ["a", "b"])
+    (tmp_path / "my-rules.toml").write_text("schema_version = 1\n[[rules]\n", encoding="utf-8")
+    cfg = tmp_path / "run.toml"
+    cfg.write_text(f'store = "s.duckdb"\nrules = "my-rules.toml"\n[[sources]]\npath = "{a.name}"\n',
+                   encoding="utf-8")
+    code, out, err = cli("run", cfg)
+    assert code == 1 and "my-rules.toml:2" in err
+    assert not (tmp_path / "s.duckdb").exists()
+
+
 def test_example_config_points_at_shared_data():
     cfg = load_config(Path(__file__).resolve().parents[2] / "examples" / "real-data.toml")
     assert cfg.sources
