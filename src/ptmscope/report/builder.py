@@ -384,6 +384,9 @@ def tables_for(metric: str, data: dict[str, Any]) -> list[tuple[str, list[str], 
 
 # what a reader must know to read a metric's number right (from the metric's docstring)
 CAVEATS: dict[str, str] = {
+    "turnover": "turnover per step grows with the time between the two snapshots, and steps here are "
+    "not normalised by it: compare registries at similar gaps (the snapshot dates are in the "
+    "data and coverage table).",
     "naming": "the check is a substring match of config.model_type in the name, so family aliases "
     "(opus-mt for marian, MiniLM for bert, DialoGPT for gpt2) count as not naming the architecture: "
     "the share not naming it is an upper bound.",
