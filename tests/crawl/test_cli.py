@@ -92,3 +92,15 @@ def test_status_and_abort_never_create_or_write_a_store(cli, store_path, tmp_pat
 def test_abort_and_resume_together_are_refused(cli, hub, store_path):
     code, _, err = cli("crawl", "hf", "--store", store_path, "--abort", "--resume")
     assert code == 1 and "exclude each other" in err
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [("--page-size", "5000"), ("--limit", "0"), ("--max-retries", "-1"), ("--timeout", "0"), ("--resume",),
+     ("--backoff-base", "-1")],
+)
+def test_bad_arguments_never_create_the_store(cli, hub, tmp_path, bad):
+    store = tmp_path / "new.duckdb"
+    code, out, err = cli("crawl", "hf", "--store", store, "--endpoint", hub.url, "--quiet", *bad)
+    assert code == 1 and (bad[0] in err or "nothing to resume" in err)
+    assert not store.exists() and hub.requests["list"] == 0

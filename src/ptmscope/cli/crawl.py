@@ -165,9 +165,41 @@ def crawl_hf_cmd(
     """
     if abort_ and resume:
         raise CrawlArgumentError("--abort and --resume exclude each other")
-    if abort_ and not resolve_store_path(store).exists():  # nothing to discard; never create an empty store
-        raise CrawlArgumentError(f"{resolve_store_path(store)}: no store here (nothing to abort)")
-    with Store(store) as st:
+    path = resolve_store_path(store)
+    if (abort_ or resume) and not path.exists():  # nothing to discard or resume; never create an empty store
+        raise CrawlArgumentError(f"{path}: no store here (nothing to {'abort' if abort_ else 'resume'})")
+    # arguments are checked before the store is opened: a bad one must not create or touch it
+    for name, value, low in (("--max-retries", max_retries, 0), ("--backoff-base", backoff_base, 0),
+                             ("--backoff-max", backoff_max, 0), ("--max-retry-after", max_retry_after, 0)):
+        if value < low:
+            raise CrawlArgumentError(f"{name} must be >= {low}, not {value}")
+    if timeout <= 0:
+        raise CrawlArgumentError(f"--timeout must be > 0 seconds, not {timeout}")
+    policy = RetryPolicy(
+        max_retries=max_retries,
+        base_delay=backoff_base,
+        max_delay=backoff_max,
+        max_retry_after=max_retry_after,
+        timeout=timeout,
+    )
+    params = None
+    if not resume and not abort_:
+        params = CrawlParams(
+            endpoint=resolve_endpoint(endpoint),
+            sort=sort.value if sort is not None else None,
+            filters=_split(filter_),
+            author=author,
+            search=search,
+            limit=limit,
+            page_size=page_size,
+            expand=_split(expand) or DEFAULT_EXPAND,
+            cards=cards,
+            full=full,
+            since_snapshot=since_snapshot,
+            skip_bad_records=skip_bad_records,
+            card_workers=card_workers,
+        )
+    with Store(path) as st:
         if abort_:
             ids = abort(st)
             if json_:
@@ -175,34 +207,11 @@ def crawl_hf_cmd(
             else:
                 out.print("aborted " + ", ".join(ids) if ids else "no unfinished hf crawl in the store")
             return
-        policy = RetryPolicy(
-            max_retries=max_retries,
-            base_delay=backoff_base,
-            max_delay=backoff_max,
-            max_retry_after=max_retry_after,
-            timeout=timeout,
-        )
-        if resume:
+        if params is None:
             pending = status(st)
             if not pending:
                 raise CrawlArgumentError("--resume: no unfinished hf crawl in the store (start one without --resume)")
             params = CrawlParams.from_identity(pending[-1]["params"], card_workers=card_workers)
-        else:
-            params = CrawlParams(
-                endpoint=resolve_endpoint(endpoint),
-                sort=sort.value if sort is not None else None,
-                filters=_split(filter_),
-                author=author,
-                search=search,
-                limit=limit,
-                page_size=page_size,
-                expand=_split(expand) or DEFAULT_EXPAND,
-                cards=cards,
-                full=full,
-                since_snapshot=since_snapshot,
-                skip_bad_records=skip_bad_records,
-                card_workers=card_workers,
-            )
         try:
             with _Bar(enabled=not quiet) as bar:
                 result = crawl_hf(st, params, policy=policy, progress=bar)
