@@ -129,8 +129,8 @@ def crawl_hf_cmd(
         list[str] | None,
         typer.Option(
             "--expand",
-            help=f"Fields asked of the listing (repeatable or comma-separated). Default: {','.join(DEFAULT_EXPAND)}. "
-            f"Accepted: {','.join(EXPANDS)}.",
+            help=f"Fields asked of the listing (repeatable or comma-separated). Default: {', '.join(DEFAULT_EXPAND)}. "
+            f"Accepted: {', '.join(EXPANDS)}.",
             show_default=False,
         ),
     ] = None,
