@@ -245,3 +245,14 @@ def test_with_card_only_drops_models_without_a_card(store_path: Path) -> None:
     doc_f = (1 / 5 + META["z/f"]) / 2
     assert sorted(likes.bottom_scores) == pytest.approx(sorted([doc_e, doc_f]))  # d (no card) is gone
     assert r.to_dict()["inputs"]["with_card_only"] is True
+
+
+def test_snapshot_without_cards_is_refused_and_the_store_untouched(store_path: Path) -> None:
+    from ptmscope.errors import StoreError
+
+    st = build_store(store_path)
+    st.con.execute("DELETE FROM cards")
+    with pytest.raises(StoreError, match="has no cards"):
+        score_snapshot(st, SID, FixedScorer())
+    tables = {r[0] for r in st.con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+    assert "card_scores" not in tables

@@ -119,13 +119,13 @@ def score_snapshot(
     """
     store.snapshot(snapshot_id)  # raises StoreError when absent
     con = store.con
-    ensure_table(con)
     total = con.execute("SELECT count(*) FROM cards WHERE snapshot_id = ?", [snapshot_id]).fetchall()[0][0]
-    if total == 0:
+    if total == 0:  # checked before any table is created: the store stays as it was
         raise StoreError(
             f"{store.path}: snapshot {snapshot_id} has no cards (import it with its cards file, e.g. "
-            "`ptmscope ingest hf-api model_infos.jsonl.gz --cards model_cards.jsonl.gz`)"
+            "`ptmscope ingest model_infos.jsonl.gz --cards model_cards.jsonl.gz`)"
         )
+    ensure_table(con)
     keep = "AND s.scored" if rescore_unscored else ""
     todo_sql = f"""
         SELECT c.package_id, c.text, c.text_sha256, c.missing FROM cards c
