@@ -79,11 +79,19 @@ def score_cmd(
     with Store(store) as st:
         sid = snapshot or _default_snapshot(st)
 
+        stored = [0]
+
         def progress(done: int, total: int) -> None:
+            stored[0] = done
             if console.is_terminal:
                 console.print(f"scored {done}/{total}", end="\r")
 
-        run = score_snapshot(st, sid, sc, progress=progress)
+        try:
+            run = score_snapshot(st, sid, sc, progress=progress)
+        except KeyboardInterrupt:
+            console.print(f"interrupted: the scores of {stored[0]} models of {sid} are stored; rerun the same command "
+                          "to score the rest", highlight=False, soft_wrap=True)
+            raise typer.Exit(130) from None
     if json:
         print_json(run.to_dict())
         return
