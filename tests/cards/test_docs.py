@@ -256,3 +256,15 @@ def test_snapshot_without_cards_is_refused_and_the_store_untouched(store_path: P
         score_snapshot(st, SID, FixedScorer())
     tables = {r[0] for r in st.con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
     assert "card_scores" not in tables
+
+
+def test_models_without_a_score_are_left_out_with_a_note(store_path: Path) -> None:
+    st = build_store(store_path)
+    score_snapshot(st, SID, FixedScorer())
+    st.con.execute("DELETE FROM card_scores WHERE package_id IN ('o/c', 'z/f')")  # as if scoring stopped early
+    r = c3_test(st.backend, top=2, n_boot=20, by=("likes",))
+    assert r.n_no_card_row == 2
+    assert any(n.startswith("2 of 6 models have no fixed-v1 score") for n in r.notes)
+    kept = ["o/a", "o/b", "d", "o/e"]
+    doc = {m: (CARD_SCORES.get(MODELS[m][8], 0) / 5 + META[m]) / 2 for m in kept}
+    assert r.mean_documentation_score == pytest.approx(np.mean(list(doc.values())))

@@ -291,6 +291,12 @@ def c3_test(
         doc=usable.documentation_score.mean(), card=usable.card_score.mean(), meta=usable.metadata_score.mean()
     ).execute().iloc[0]
     notes: list[str] = []
+    # models left out of every group must be visible, not only a count in the JSON
+    if int(counts["no_row"] or 0):
+        notes.append(f"{int(counts['no_row'])} of {int(counts['n'])} models have no {key} score (scoring unfinished: "
+                     "rerun `ptmscope cards score`, or no card row): left out")
+    if int(counts["unscored"] or 0):
+        notes.append(f"{int(counts['unscored'])} models' cards could not be scored by {key}: left out")
     raw: list[dict[str, Any]] = []
     for measure in by:
         col = usable[measure]
