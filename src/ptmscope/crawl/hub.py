@@ -638,9 +638,10 @@ class HubCrawler:
             parts.append(f"{c['duplicates']} repeated listings dropped (first occurrence kept)")
         if p.get("cards"):
             parts.append(
-                f"cards: {c.get('cards_fetched', 0)} fetched, {c.get('cards_copied', 0)} copied from "
-                f"{p.get('since_snapshot') or 'none'}, {c.get('cards_missing', 0)} missing, "
-                f"{c.get('cards_unavailable', 0)} unavailable"
+                f"cards: {c.get('cards_fetched', 0)} requested ({c.get('cards_missing', 0)} of them without a "
+                f"README, {c.get('cards_unavailable', 0)} gated, private or gone), "
+                + (f"{c.get('cards_copied', 0)} copied from {p['since_snapshot']}" if p.get("since_snapshot")
+                   else "none copied (no base snapshot)")
             )
         if lineage_rows:
             parts.append(f"lineage: {lineage_rows} references, {lineage_rows - unresolved} resolved")
