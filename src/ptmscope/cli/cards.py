@@ -37,9 +37,14 @@ def _llm_options(endpoint: str | None, model: str, api_key_env: str, cache_dir: 
 
 
 def _make(name: str, llm: dict[str, Any]) -> Any:
+    import os
+
     from ..cards import get_scorer
 
-    return get_scorer(name, **(llm if name == "llm" else {}))
+    scorer = get_scorer(name, **(llm if name == "llm" else {}))
+    if name == "llm" and not os.environ.get(llm["api_key_env"]):  # fine for a local server, a 401 elsewhere
+        console.print(f"note: ${llm['api_key_env']} is not set: requests carry no API key", highlight=False)
+    return scorer
 
 
 def _default_snapshot(st: Any) -> str:
