@@ -97,6 +97,9 @@ def score_cmd(
             console.print(f"interrupted: the scores of {stored[0]} models of {sid} are stored; rerun the same command "
                           "to score the rest", highlight=False, soft_wrap=True)
             raise typer.Exit(130) from None
+    if run.n_unscored:
+        console.print(f"warning: {run.n_unscored} cards got no usable answer and are stored as unscored (left out of "
+                      "`metric docs`); rerun the same command to try them again", highlight=False)
     if json:
         print_json(run.to_dict())
         return
