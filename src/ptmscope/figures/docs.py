@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from typing import Any
 
 from ..metrics.docs import DocsResult
@@ -20,7 +21,14 @@ def docs_figure(result: DocsResult) -> Any:
     """Side-by-side box plots (top vs bottom) of the documentation score per measure."""
     comps = result.comparisons
     ncols = max(len(comps), 1)
-    fig, axes = new_figure(ncols=ncols, width=2.3 * ncols + 0.6, height=3.2, sharey=True, squeeze=False)
+    # long scorer keys (embedding settings) are wrapped to the figure's width, not allowed to widen it;
+    # the figure grows by the title lines so the panels keep their height
+    width_chars = max(34, int((2.3 * ncols + 0.6) * 11))
+    what = textwrap.fill(f"{result.snapshot_id}, {result.scorer_key}", width=width_chars, break_on_hyphens=True)
+    legend = textwrap.fill("box: quartiles and median; ◇ mean; whiskers 1.5 × IQR", width=width_chars)
+    title = f"Documentation score, top vs bottom\n{what}\n{legend}"
+    fig, axes = new_figure(ncols=ncols, width=2.3 * ncols + 0.6, height=2.9 + 0.14 * title.count("\n"),
+                           sharey=True, squeeze=False)
     with style():
         for ax, c in zip(axes[0], comps):
             bp = ax.boxplot(
@@ -38,17 +46,16 @@ def docs_figure(result: DocsResult) -> Any:
             ax.set_xticks([1, 2])
             ax.set_xticklabels([f"top {c.n}", f"bottom {c.n}"])
             ax.set_title(f"by {c.measure}")
-            ax.text(
-                0.5, -0.2,
+            ax.annotate(  # a fixed distance below the tick labels, whatever the panel's height
                 f"Welch {_p_text(c.p_welch_holm)} (Holm)\nd = {c.cohens_d:.2f}, Cliff's δ = {c.cliffs_delta:.2f}",
-                transform=ax.transAxes, ha="center", va="top", fontsize=7,
+                xy=(0.5, 0.0), xycoords="axes fraction", xytext=(0, -22), textcoords="offset points",
+                ha="center", va="top", fontsize=7,
             )
             ax.set_ylim(-0.03, 1.03)
         if not comps:
             axes[0][0].text(0.5, 0.5, "no popularity measure could be tested", ha="center",
                             transform=axes[0][0].transAxes)
         axes[0][0].set_ylabel("documentation score")
-        fig.suptitle(f"Documentation score, top vs bottom ({result.snapshot_id}, {result.scorer_key})\n"
-                     "box: quartiles and median; ◇ mean; whiskers 1.5 × IQR", fontsize=9)
+        fig.suptitle(title, fontsize=8)
         fig.tight_layout()
     return fig
