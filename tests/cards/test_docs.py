@@ -268,3 +268,22 @@ def test_models_without_a_score_are_left_out_with_a_note(store_path: Path) -> No
     kept = ["o/a", "o/b", "d", "o/e"]
     doc = {m: (CARD_SCORES.get(MODELS[m][8], 0) / 5 + META[m]) / 2 for m in kept}
     assert r.mean_documentation_score == pytest.approx(np.mean(list(doc.values())))
+
+
+def test_figure_width_does_not_grow_with_a_long_scorer_key(store_path: Path, tmp_path: Path) -> None:
+    import struct
+
+    from ptmscope.figures._style import save
+    from ptmscope.figures.docs import docs_figure
+
+    class LongKey(FixedScorer):
+        key = "embedding-all-MiniLM-L6-v2-v1-h0.7-c0.5-p0.2-0.6-0.3-0.5-0.4-and-some-more-settings"
+
+    st = build_store(store_path)
+    score_snapshot(st, SID, LongKey())
+    r = c3_test(st.backend, scorer_key=LongKey.key, top=2, n_boot=20, by=("likes",))
+    png = tmp_path / "one.png"
+    save(docs_figure(r), png)
+    width_px, height_px = struct.unpack(">II", png.read_bytes()[16:24])  # the PNG IHDR chunk
+    # one panel is 2.3 + 0.6 inches wide at 200 dpi; a title on one line would make it several times wider
+    assert width_px <= 3.3 * 200, (width_px, height_px)
