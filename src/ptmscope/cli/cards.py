@@ -44,6 +44,13 @@ def _make(name: str, llm: dict[str, Any]) -> Any:
     scorer = get_scorer(name, **(llm if name == "llm" else {}))
     if name == "llm" and not os.environ.get(llm["api_key_env"]):  # fine for a local server, a 401 elsewhere
         console.print(f"note: ${llm['api_key_env']} is not set: requests carry no API key", highlight=False)
+    elif name == "llm":
+        import urllib.parse
+
+        u = urllib.parse.urlsplit(llm["endpoint"] or "")
+        if u.scheme == "http" and u.hostname not in ("127.0.0.1", "localhost", "::1"):
+            console.print(f"warning: the API key from ${llm['api_key_env']} is sent unencrypted to {u.hostname} "
+                          "(http://); use https:// for a remote endpoint", highlight=False)
     return scorer
 
 
@@ -149,7 +156,8 @@ def validate_cmd(
     results = [validate(_make(n, llm), dev) for n in names]
     for r in results:
         if r.n_scored == 0:  # every metric below would be 0 or nan: say why instead
-            raise PtmscopeError(f"{r.scorer_key} scored none of the {r.n_cards} cards (every answer was unusable)")
+            raise PtmscopeError(f"{r.scorer_key} scored none of the {r.n_cards} cards (no usable answer: endpoint errors "
+                                 "or answers that do not parse)")
     if json:
         print_json({"results": [r.to_dict() for r in results]})
         return
