@@ -199,6 +199,14 @@ def crawl_hf_cmd(
             skip_bad_records=skip_bad_records,
             card_workers=card_workers,
         )
+    if params is not None:
+        import os
+        import urllib.parse
+
+        u = urllib.parse.urlsplit(params.endpoint)
+        if u.scheme == "http" and u.hostname not in ("127.0.0.1", "localhost", "::1") and os.environ.get("HF_TOKEN"):
+            console.print(f"warning: HF_TOKEN is sent unencrypted to {u.hostname} (http://); use https://",
+                          highlight=False)
     with Store(path) as st:
         if abort_:
             ids = abort(st)
