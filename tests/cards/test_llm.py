@@ -314,3 +314,19 @@ def test_hostile_cards(httpserver, scorer_factory) -> None:
     assert len(sent) == 3  # the binary and the empty card are never sent
     assert max(len(m) for m in sent) <= len(PROMPT) + 2 + 1000  # the huge card is cut
     assert not any("\x00" in m for m in sent)
+
+
+def test_slow_endpoint_times_out_and_is_retried(httpserver, scorer_factory) -> None:
+    calls = {"n": 0}
+
+    def handler(request: Request) -> Response:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            time.sleep(0.6)  # longer than the scorer's timeout (the test server is single-threaded: keep it short)
+        return Response(json.dumps(completion(json.dumps(GOOD))), content_type="application/json")
+
+    httpserver.expect_request("/v1/chat/completions").respond_with_handler(handler)
+    sc = scorer_factory(timeout=0.4, retries=2)
+    s = sc.score("card")
+    assert s.scored and s.score == 3
+    assert calls["n"] >= 2 and sc.stats.retries >= 1  # the first request timed out, a retry answered
