@@ -142,6 +142,9 @@ def validate_cmd(
     from ..cards.validate import load_dev_set, validate
 
     dev = load_dev_set(labels, cards, annotations)
+    if annotations is None:
+        console.print("note: without --annotations, 'how to use' is checked only against has_uses, which equals "
+                      "has_training on every row of the model-card-quality set (unreliable)", highlight=False)
     if scorer:
         names = [s.value for s in scorer]
     else:
