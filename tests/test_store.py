@@ -54,3 +54,11 @@ def test_failed_write_leaves_no_trace(store_path):
 def test_read_only_refuses_missing_store(tmp_path):
     with pytest.raises(StoreError, match="no store"):
         Store(tmp_path / "nope.duckdb", read_only=True)
+
+
+def test_has_table(store_path):
+    with Store(store_path) as s:
+        assert s.has_table("packages")
+        assert not s.has_table("card_scores_nope")
+    with Store(store_path, read_only=True) as s:
+        assert s.has_table("lineage")

@@ -94,7 +94,12 @@ class Store:
         return self.backend.table(name)
 
     def has_table(self, name: str) -> bool:
-        return name in self.backend.list_tables()
+        # information_schema, not backend.list_tables(): ibis 12 calls a DuckDB
+        # method (fetch_arrow_table) that DuckDB 2 removed
+        row = self.con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'main' AND table_name = ?", [name]
+        ).fetchone()
+        return bool(row and row[0])
 
     def snapshots(self, registry: str | None = None, *, include_incomplete: bool = False) -> list[Snapshot]:
         """Snapshots ordered by registry, date, id."""
