@@ -99,3 +99,38 @@ def test_mean_diff_ci_contains_true_difference():
     assert iv.low < 10 < iv.high
     d = iv.to_dict()
     assert d["estimate"] == pytest.approx(10.0)
+
+
+def test_share_ci_agrees_with_resampling_the_01_vector():
+    v = np.r_[np.ones(150), np.zeros(350)]
+    direct = stats.bootstrap_share_ci(150, 500, n_boot=4000, seed=1)
+    generic = stats.bootstrap_ci(v, np.mean, n_boot=4000, seed=1)
+    assert direct.estimate == pytest.approx(0.3)
+    assert direct.low == pytest.approx(generic.low, abs=0.01)
+    assert direct.high == pytest.approx(generic.high, abs=0.01)
+    with pytest.raises(PtmscopeError):
+        stats.bootstrap_share_ci(6, 5)
+
+
+def test_ratio_ci_agrees_with_the_generic_group_bootstrap():
+    rng = np.random.default_rng(7)
+    den = rng.integers(1, 40, 120).astype(float)
+    num = np.floor(den * rng.uniform(0.2, 0.9, 120))
+    fast = stats.bootstrap_ratio_ci(num, den, n_boot=3000, seed=2)
+    slow = stats.bootstrap_groups_ci(
+        list(range(120)), lambda g: num[g].sum() / den[g].sum(), n_boot=3000, seed=2
+    )
+    assert fast.estimate == pytest.approx(num.sum() / den.sum())
+    assert fast.low == pytest.approx(slow.low, abs=0.01)
+    assert fast.high == pytest.approx(slow.high, abs=0.01)
+    flat = stats.bootstrap_ratio_ci([1, 2, 3], [2, 4, 6], n_boot=100)
+    assert flat.low == flat.high == flat.estimate == 0.5
+
+
+def test_batches_cover_every_replicate(monkeypatch):
+    monkeypatch.setattr(stats, "_CHUNK_CELLS", 10)  # n=7 -> one replicate per batch
+    assert sum(stats._chunks(7, 5)) == 5 and len(list(stats._chunks(7, 5))) == 5
+    iv = stats.bootstrap_ci(np.arange(7.0), np.median, n_boot=50, seed=0)
+    assert iv.low <= iv.estimate <= iv.high
+    md = stats.mean_diff_ci(np.arange(7.0) + 3, np.arange(7.0), n_boot=50)
+    assert md.estimate == pytest.approx(3.0) and md.low <= 3.0 <= md.high

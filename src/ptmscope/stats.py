@@ -9,7 +9,7 @@ nothing silently (NaNs raise), and return small frozen dataclasses with
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
@@ -54,6 +54,26 @@ class Interval(_Dict):
     method: str = "percentile bootstrap"
 
 
+# Resampling draws at most this many indices at once, so memory stays bounded
+# (a 2000 x 3,000,000 index matrix would need 48 GB).
+_CHUNK_CELLS = 4_000_000
+
+
+def _chunks(n: int, n_boot: int) -> Iterator[int]:
+    """Sizes of successive batches of bootstrap replicates of a sample of n."""
+    step = max(1, min(n_boot, _CHUNK_CELLS // max(n, 1)))
+    done = 0
+    while done < n_boot:
+        k = min(step, n_boot - done)
+        yield k
+        done += k
+
+
+def _percentiles(boots: np.ndarray, level: float) -> tuple[float, float]:
+    lo, hi = np.nanquantile(boots, [(1 - level) / 2, 1 - (1 - level) / 2])
+    return float(lo), float(hi)
+
+
 def bootstrap_ci(
     values: Sequence[float],
     statistic: Callable[[np.ndarray], float] = np.mean,
@@ -62,15 +82,75 @@ def bootstrap_ci(
     seed: int = 0,
     level: float = 0.95,
 ) -> Interval:
-    """Percentile bootstrap interval of ``statistic`` over ``values``."""
+    """Percentile bootstrap interval of ``statistic`` over ``values``.
+
+    Replicates are drawn in batches of bounded size; ``np.mean`` is
+    vectorised over a batch, any other statistic is called per replicate.
+    """
     a = _arr(values, "values")
     if a.size == 0:
         return Interval(float("nan"), float("nan"), float("nan"), level, n_boot)
     rng = np.random.default_rng(seed)
-    idx = rng.integers(0, a.size, size=(n_boot, a.size))
-    boots = np.array([statistic(a[i]) for i in idx], dtype=float)
-    lo, hi = np.nanquantile(boots, [(1 - level) / 2, 1 - (1 - level) / 2])
-    return Interval(float(statistic(a)), float(lo), float(hi), level, n_boot)
+    parts = []
+    for k in _chunks(a.size, n_boot):
+        sample = a[rng.integers(0, a.size, size=(k, a.size))]
+        if statistic is np.mean:
+            parts.append(sample.mean(axis=1))
+        else:
+            parts.append(np.array([statistic(row) for row in sample], dtype=float))
+    lo, hi = _percentiles(np.concatenate(parts), level)
+    return Interval(float(statistic(a)), lo, hi, level, n_boot)
+
+
+def bootstrap_share_ci(successes: int, n: int, *, n_boot: int = 2000, seed: int = 0, level: float = 0.95) -> Interval:
+    """Bootstrap interval of a share ``successes / n``.
+
+    Resampling n 0/1 values with replacement gives a Binomial(n, p) count, so
+    the replicates are drawn from that directly: the same distribution as
+    :func:`bootstrap_ci` on the 0/1 vector, in O(n_boot) instead of O(n_boot * n).
+    """
+    if n <= 0:
+        return Interval(float("nan"), float("nan"), float("nan"), level, n_boot)
+    if not 0 <= successes <= n:
+        raise PtmscopeError(f"share: successes {successes} outside 0..{n}")
+    p = successes / n
+    boots = np.random.default_rng(seed).binomial(n, p, size=n_boot) / n
+    lo, hi = _percentiles(boots, level)
+    return Interval(p, lo, hi, level, n_boot, "percentile bootstrap (binomial replicates)")
+
+
+def bootstrap_ratio_ci(
+    numerators: Sequence[float],
+    denominators: Sequence[float],
+    *,
+    n_boot: int = 2000,
+    seed: int = 0,
+    level: float = 0.95,
+) -> Interval:
+    """Cluster bootstrap of a ratio of sums, sum(num) / sum(den).
+
+    Clusters (e.g. base models with their descendants) are resampled with
+    replacement; a replicate's counts per cluster are one multinomial draw,
+    so the ratio is two matrix products per batch.
+    """
+    num, den = _arr(numerators, "numerators"), _arr(denominators, "denominators")
+    if num.size != den.size:
+        raise PtmscopeError(f"numerators and denominators differ in length ({num.size} vs {den.size})")
+    n = num.size
+    total = den.sum()
+    est = float(num.sum() / total) if n and total else float("nan")
+    if n == 0:
+        return Interval(est, float("nan"), float("nan"), level, n_boot)
+    rng = np.random.default_rng(seed)
+    probs = np.full(n, 1.0 / n)
+    parts = []
+    for k in _chunks(n, n_boot):
+        w = rng.multinomial(n, probs, size=k).astype(float)
+        d = w @ den
+        with np.errstate(invalid="ignore", divide="ignore"):
+            parts.append(np.where(d > 0, (w @ num) / np.where(d > 0, d, 1.0), np.nan))
+    lo, hi = _percentiles(np.concatenate(parts), level)
+    return Interval(est, lo, hi, level, n_boot, "cluster percentile bootstrap")
 
 
 def bootstrap_groups_ci(
@@ -260,11 +340,13 @@ def mean_diff_ci(a: Any, b: Any, *, n_boot: int = 2000, seed: int = 0, level: fl
     if not aa.size or not ba.size:
         return Interval(est, float("nan"), float("nan"), level, n_boot)
     rng = np.random.default_rng(seed)
-    ia = rng.integers(0, aa.size, size=(n_boot, aa.size))
-    ib = rng.integers(0, ba.size, size=(n_boot, ba.size))
-    boots = aa[ia].mean(axis=1) - ba[ib].mean(axis=1)
-    lo, hi = np.quantile(boots, [(1 - level) / 2, 1 - (1 - level) / 2])
-    return Interval(est, float(lo), float(hi), level, n_boot)
+    parts = []
+    for k in _chunks(aa.size + ba.size, n_boot):
+        ia = rng.integers(0, aa.size, size=(k, aa.size))
+        ib = rng.integers(0, ba.size, size=(k, ba.size))
+        parts.append(aa[ia].mean(axis=1) - ba[ib].mean(axis=1))
+    lo, hi = _percentiles(np.concatenate(parts), level)
+    return Interval(est, lo, hi, level, n_boot)
 
 
 def gini(values: Any) -> float:

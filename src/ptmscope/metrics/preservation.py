@@ -157,15 +157,9 @@ def _paper(
         lo = hi = None
         # one contributing base gives a zero-width "interval": no interval rather than a false certainty
         if tot_d and n_boot > 0 and tot_d >= min_den and int((den > 0).sum()) >= 2:
-
-            def ratio(picks: list[int], num: np.ndarray = num, den: np.ndarray = den) -> float:
-                idx = np.fromiter(picks, dtype=np.int64, count=len(picks))
-                d = den[idx].sum()
-                return float(num[idx].sum() / d) if d else float("nan")
-
             # bases without descendants add 0 to both sums: resample the informative ones
-            informative = [i for i in range(len(g)) if den[i] > 0]
-            iv = stats.bootstrap_groups_ci(informative, ratio, n_boot=n_boot, seed=seed, level=level)
+            keep = den > 0
+            iv = stats.bootstrap_ratio_ci(num[keep], den[keep], n_boot=n_boot, seed=seed, level=level)
             lo, hi = iv.low, iv.high
         out.append(
             LibraryRate(
@@ -198,9 +192,7 @@ def _artifact(backend: Any, sid: str, n_boot: int, seed: int, level: float, min_
         cnt = int(g["pkg"].nunique())
         lo = hi = None
         if total and n_boot > 0 and total >= min_den:
-            ind = np.zeros(total)
-            ind[:cnt] = 1.0  # the statistic is a share, so order within the sample is irrelevant
-            iv = stats.bootstrap_ci(ind, np.mean, n_boot=n_boot, seed=seed, level=level)
+            iv = stats.bootstrap_share_ci(cnt, total, n_boot=n_boot, seed=seed, level=level)
             lo, hi = iv.low, iv.high
         out.append(
             LibraryRate(
