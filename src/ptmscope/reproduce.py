@@ -218,7 +218,7 @@ def reproduce_esem24(
             rep.rows.append(
                 Row(
                     "Fig. 7 log-log slope, artifact fit (dedupe pairs, log10(x+1e-5))",
-                    "the line drawn in Fig. 7 (the published descendents.py fit of this CSV)",
+                    "slope 0.15: the line drawn in Fig. 7 (the published descendents.py fit of this CSV)",
                     _fit_text(art),
                     f"{pairs.name}: {art.n_bases:,} base models (PeaTMOSS, Oct 2023), x = summed downloads of descendants",
                     "yes",
@@ -228,7 +228,7 @@ def reproduce_esem24(
             rep.rows.append(
                 Row(
                     "Fig. 7 log-log slope, corrected fit (all pairs, no offset)",
-                    "the line drawn in Fig. 7",
+                    "slope 0.15: the line drawn in Fig. 7",
                     _fit_text(cor)
                     + f"; Spearman {cor.spearman.coef:.3f} [{cor.spearman.ci[0]:.3f}, {cor.spearman.ci[1]:.3f}]",
                     f"{pairs.name}, all {cor.n_bases:,} pairs; {cor.dropped_zero_popularity} with 0 downloads left out of the fit",
@@ -354,7 +354,7 @@ def reproduce_esem24(
                 rep.rows.append(
                     Row(
                         f"Descendants vs popularity ({pop}, {mode} fit)",
-                        "Fig. 7 line (popularity = summed descendant downloads, artifact fit)",
+                        "slope 0.15: Fig. 7 line (popularity = summed descendant downloads, artifact fit)",
                         _fit_text(d) + (f"; Spearman {sp.coef:.3f} (p={sp.p:.2g}, n={sp.n})" if sp else ""),
                         f"{hub_dump_id}: {d.n_bases:,} base models with known popularity "
                         f"({d.dropped_unknown_popularity:,} without)",
