@@ -337,3 +337,66 @@ def test_mixing_ranked_lists_and_download_counts_is_flagged():
     same = backend_of("npm", [("2022-01-01", {"package_id": names, "rank": list(range(1, 51))}),
                               ("2022-02-01", {"package_id": names, "rank": list(range(1, 51))})])
     assert turnover(same, "npm", k=20).warnings == ()
+
+
+# --- the two-step top-K selection against a full sort -------------------------
+
+
+def full_sort_oracle(
+    rows: list[tuple[str, int | None, int | None]], k: int, ties: str
+) -> tuple[set[str], int | None, int]:
+    """(top set, downloads of the K-th row, rankable rows) by sorting every row on all keys, in plain Python."""
+    rankable = [r for r in rows if r[1] is not None or r[2] is not None]
+
+    def key4(r):  # downloads desc with nulls last, then rank asc with nulls last
+        pid, dl, rk = r
+        return (dl is None, -(dl or 0), rk is None, rk or 0)
+
+    ordered = sorted(rankable, key=lambda r: (*key4(r), r[0]))
+    kth = ordered[k - 1][1] if len(ordered) >= k else None
+    if ties == "id":
+        top = {r[0] for r in ordered[:k]}
+    else:  # rank = number of rows strictly ahead on the keys without the id
+        top = {r[0] for r in rankable if sum(key4(o) < key4(r) for o in rankable) < k}
+    return top, kth, len(rankable)
+
+
+tied_snapshot = st.lists(
+    st.tuples(
+        st.one_of(st.none(), st.integers(min_value=0, max_value=3)),  # few values: many ties
+        st.one_of(st.none(), st.integers(min_value=1, max_value=4)),
+    ),
+    min_size=0,
+    max_size=12,
+)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(tied_snapshot, min_size=1, max_size=3), st.integers(min_value=1, max_value=6), st.randoms())
+def test_property_two_step_selection_equals_a_full_sort(snapshots, k: int, rnd):
+    """Ties and nulls in downloads and ranks, snapshots shorter than K, ranked lists without counts."""
+    pool = [f"m{i:02d}" for i in range(20)]
+    data = []
+    for i, figures in enumerate(snapshots):
+        ids = rnd.sample(pool, len(figures))
+        rows = [(pid, dl, rk) for pid, (dl, rk) in zip(ids, figures)]
+        data.append((f"2022-{i + 1:02d}-01", rows))
+    b = backend_of(
+        "pypi",
+        [(d, {"package_id": [r[0] for r in rows], "downloads": [r[1] for r in rows], "rank": [r[2] for r in rows]})
+         for d, rows in data],
+    )
+    for ties in ("id", "all"):
+        expect = [(d, *full_sort_oracle(rows, k, ties)) for d, rows in data]
+        usable = [(d, top, kth, n) for d, top, kth, n in expect if n > 0]
+        if not usable:
+            with pytest.raises(PtmscopeError, match="none of the"):
+                turnover(b, "pypi", k=k, tie_rule=ties)
+            continue
+        r = turnover(b, "pypi", k=k, tie_rule=ties)
+        assert [s.snapshot_id for s in r.steps] == [f"pypi-{d}" for d, *_ in usable]
+        assert [(s.rows, s.kth_downloads) for s in r.steps] == [(n, kth) for _, _, kth, n in usable]
+        tops = [sorted(top) for _, top, _, _ in usable]
+        assert [s.in_top for s in r.steps] == [len(t) for t in tops]
+        assert [(s.remained, s.newcomers, s.returning) for s in r.steps] == oracle(tops)
+        assert r.distinct_ever == len(set().union(*map(set, tops)))

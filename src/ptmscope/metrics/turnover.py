@@ -151,42 +151,67 @@ def _order_keys(t: ibis.Table, with_id: bool) -> list[Any]:
     return keys
 
 
-def _top_table(cand: ibis.Table, k: int, tie_rule: str) -> ibis.Table:
-    t = cand.filter(cand.downloads.notnull() | cand.src_rank.notnull())
+def _rankable(cand: ibis.Table) -> ibis.Table:
+    return cand.filter(cand.downloads.notnull() | cand.src_rank.notnull())
+
+
+def _ranked_head(cand: ibis.Table, k: int) -> ibis.Table:
+    """The rankable rows that can be in the first K of their snapshot, with their exact positions.
+
+    Columns: snapshot_id, pid, downloads, ``pos`` (0-based place in the full
+    order, ties broken by id) and ``tie_pos`` (0-based rank without the id:
+    tied rows share it).  Sorting every row by all five keys (the last a
+    string) is what made turnover slow, so this works in two steps.  Step 1
+    ranks by downloads alone (null last) and keeps rows whose rank is < K:
+    the rows above the K-th row's downloads plus all tied with it (for a
+    ranked list without counts, every row).  A row never ranks lower by
+    downloads alone than by the full keys, and every row ahead of a kept row
+    in the full order is itself kept, so step 2's full ``row_number()`` and
+    ``rank()`` over the kept rows give each kept row the same position as
+    over the whole snapshot: the same top K and the same K-th row.
+    """
+    t = _rankable(cand)
+    coarse = ibis.rank().over(ibis.window(group_by="snapshot_id", order_by=_order_keys(t, False)[:2]))
+    t = t.mutate(_coarse=coarse)
+    t = t.filter(t._coarse < k).drop("_coarse")
     rn = ibis.row_number().over(ibis.window(group_by="snapshot_id", order_by=_order_keys(t, True)))
-    if tie_rule == "id":
-        t = t.mutate(pos=rn)
-    else:
-        rk = ibis.rank().over(ibis.window(group_by="snapshot_id", order_by=_order_keys(t, False)))
-        t = t.mutate(pos=rk)
-    return t.filter(t.pos < k).select("snapshot_id", "pid")
+    rk = ibis.rank().over(ibis.window(group_by="snapshot_id", order_by=_order_keys(t, False)))
+    return t.mutate(pos=rn, tie_pos=rk).select("snapshot_id", "pid", "downloads", "pos", "tie_pos")
 
 
-def _list_kinds(cand: ibis.Table) -> tuple[set[str], set[str]]:
-    """(top-N lists: every rankable row carries the source's rank, snapshots with download counts)."""
-    t = cand.filter(cand.downloads.notnull() | cand.src_rank.notnull())
+def _top_table(head: ibis.Table, k: int, tie_rule: str) -> ibis.Table:
+    pos = head.pos if tie_rule == "id" else head.tie_pos
+    return head.filter(pos < k).select("snapshot_id", "pid")
+
+
+def _list_facts(cand: ibis.Table) -> dict[str, tuple[int, int, int]]:
+    """snapshot_id -> (rankable rows, rows with the source's rank, rows with downloads), in one query."""
+    t = _rankable(cand)
     df = (
         t.group_by("snapshot_id")
         .aggregate(n=t.count(), ranked=t.src_rank.count(), counted=t.downloads.count())
         .to_pandas()
     )
-    ranked = {str(r.snapshot_id) for r in df.itertuples(index=False) if int(r.ranked) == int(r.n)}
-    counted = {str(r.snapshot_id) for r in df.itertuples(index=False) if int(r.counted) > 0}
+    return {str(r.snapshot_id): (int(r.n), int(r.ranked), int(r.counted)) for r in df.itertuples(index=False)}
+
+
+def _list_kinds(lists: dict[str, tuple[int, int, int]]) -> tuple[set[str], set[str]]:
+    """(top-N lists: every rankable row carries the source's rank, snapshots with download counts)."""
+    ranked = {sid for sid, (n, rk, _) in lists.items() if rk == n}
+    counted = {sid for sid, (_, _, c) in lists.items() if c > 0}
     return ranked, counted
 
 
-def _snapshot_facts(cand: ibis.Table, k: int) -> dict[str, tuple[int, int | None]]:
+def _snapshot_facts(
+    lists: dict[str, tuple[int, int, int]], head: ibis.Table, k: int
+) -> dict[str, tuple[int, int | None]]:
     """snapshot_id -> (rankable rows, downloads of the K-th row or None)."""
-    t = cand.filter(cand.downloads.notnull() | cand.src_rank.notnull())
-    rows = t.group_by("snapshot_id").aggregate(rows=t.count()).to_pandas()
-    rn = ibis.row_number().over(ibis.window(group_by="snapshot_id", order_by=_order_keys(t, True)))
-    kth = t.mutate(pos=rn)
-    kth = kth.filter(kth.pos == k - 1).select("snapshot_id", "downloads").to_pandas()
+    kth = head.filter(head.pos == k - 1).select("snapshot_id", "downloads").to_pandas()
     kth_map = {str(r.snapshot_id): r.downloads for r in kth.itertuples(index=False)}
     out = {}
-    for r in rows.itertuples(index=False):
-        v = kth_map.get(str(r.snapshot_id))
-        out[str(r.snapshot_id)] = (int(r.rows), None if v is None or v != v else int(v))
+    for sid, (n, _, _) in lists.items():
+        v = kth_map.get(sid)
+        out[sid] = (n, None if v is None or v != v else int(v))
     return out
 
 
@@ -289,44 +314,53 @@ def turnover(
         normalise = False
     snaps = resolve_snapshots(backend, registry, snapshot_ids)
     cand = _candidates(backend, snaps, registry, normalise)
-    facts = _snapshot_facts(cand, k)
-    warnings: list[CoverageWarning] = []
-    usable = []
-    for s in snaps:
-        if facts.get(s.snapshot_id, (0, None))[0] == 0:
-            warnings.append(
-                CoverageWarning(
-                    s.snapshot_id,
-                    "unrankable",
-                    f"{s.snapshot_id}: no downloads and no ranks, cannot take a top K; left out",
+    # run before cache(): executing registers the alias memtable; Ibis 12's PySpark cache() does not
+    lists = _list_facts(cand)
+    # the head is small (about K rows per snapshot); materialise it once for the queries below
+    head = _ranked_head(cand, k).cache()
+    try:
+        facts = _snapshot_facts(lists, head, k)
+        warnings: list[CoverageWarning] = []
+        usable = []
+        for s in snaps:
+            if facts.get(s.snapshot_id, (0, None))[0] == 0:
+                warnings.append(
+                    CoverageWarning(
+                        s.snapshot_id,
+                        "unrankable",
+                        f"{s.snapshot_id}: no downloads and no ranks, cannot take a top K; left out",
+                    )
                 )
-            )
-        else:
-            usable.append(s)
-    if not usable:
-        raise PtmscopeError(f"none of the {len(snaps)} snapshot(s) has downloads or ranks to rank by")
-    ranked, counted = _list_kinds(cand)
-    warnings.extend(_coverage(usable, facts, _windows(backend, usable), k, ranked, counted))
+            else:
+                usable.append(s)
+        if not usable:
+            raise PtmscopeError(f"none of the {len(snaps)} snapshot(s) has downloads or ranks to rank by")
+        ranked, counted = _list_kinds(lists)
+        warnings.extend(_coverage(usable, facts, _windows(backend, usable), k, ranked, counted))
 
-    seq = ibis.memtable(
-        {"snapshot_id": [s.snapshot_id for s in usable], "seq": list(range(len(usable)))},
-        schema={"snapshot_id": "string", "seq": "int64"},
-    )
-    top = _top_table(cand, k, tie_rule)
-    top = top.join(seq, "snapshot_id")
-    by_pid = ibis.window(group_by="pid", order_by="seq")
-    top = top.mutate(prev_seq=top.seq.lag().over(by_pid), first_seq=top.seq.min().over(ibis.window(group_by="pid")))
-    remained = (top.prev_seq.notnull() & (top.prev_seq == top.seq - 1)).cast("int64")
-    newcomer = (top.first_seq == top.seq).cast("int64")
-    agg = (
-        top.mutate(r=remained, n=newcomer)
-        .group_by("seq")
-        .aggregate(in_top=ibis._.count(), remained=ibis._.r.sum(), newcomers=ibis._.n.sum())
-        .order_by("seq")
-        .to_pandas()
-    )
-    counts = {int(r.seq): (int(r.in_top), int(r.remained), int(r.newcomers)) for r in agg.itertuples(index=False)}
-    distinct = int(top.pid.nunique().to_pandas()) if counts else 0
+        seq = ibis.memtable(
+            {"snapshot_id": [s.snapshot_id for s in usable], "seq": list(range(len(usable)))},
+            schema={"snapshot_id": "string", "seq": "int64"},
+        )
+        top = _top_table(head, k, tie_rule)
+        top = top.join(seq, "snapshot_id")
+        by_pid = ibis.window(group_by="pid", order_by="seq")
+        top = top.mutate(
+            prev_seq=top.seq.lag().over(by_pid), first_seq=top.seq.min().over(ibis.window(group_by="pid"))
+        )
+        remained = (top.prev_seq.notnull() & (top.prev_seq == top.seq - 1)).cast("int64")
+        newcomer = (top.first_seq == top.seq).cast("int64")
+        agg = (
+            top.mutate(r=remained, n=newcomer)
+            .group_by("seq")
+            .aggregate(in_top=ibis._.count(), remained=ibis._.r.sum(), newcomers=ibis._.n.sum())
+            .order_by("seq")
+            .to_pandas()
+        )
+        counts = {int(r.seq): (int(r.in_top), int(r.remained), int(r.newcomers)) for r in agg.itertuples(index=False)}
+        distinct = int(top.pid.nunique().to_pandas()) if counts else 0
+    finally:
+        head.release()
 
     steps = []
     so_far = 0
