@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import hashlib
 import statistics
-import tomllib
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -37,7 +36,7 @@ from typing import Any, Literal, get_args
 import ibis
 
 from .claims import Catalogue, Rule, Verdict, evaluate, load_catalogue, load_rules
-from .claims.catalogue import toml_error_line
+from .claims.catalogue import read_toml
 from .errors import InputError, PtmscopeError
 
 Progress = Callable[[str], None]
@@ -411,18 +410,7 @@ class RunConfig:
 
 def load_config(path: str | Path) -> RunConfig:
     p = Path(path)
-    try:
-        data = tomllib.loads(p.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(p, "no such file") from None
-    except IsADirectoryError:
-        raise InputError(p, "is a folder, not a run config (TOML file)") from None
-    except UnicodeDecodeError:
-        raise InputError(p, "not UTF-8 text: not a run config (TOML file)") from None
-    except OSError as exc:
-        raise InputError(p, f"cannot read: {exc.strerror or exc}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(p, f"not valid TOML: {exc}", line=toml_error_line(exc)) from None
+    data = read_toml(p, "run config (TOML file)")
     known = {"base_dir", "store", "sources", "metrics", "report", "catalogue", "rules"}
     extra = sorted(set(data) - known)
     if extra:

@@ -111,6 +111,23 @@ def toml_error_line(exc: Exception) -> int | None:
     return line
 
 
+def read_toml(path: str | Path, what: str = "TOML file") -> dict[str, Any]:
+    """Parse a TOML file; every way it can fail is one InputError naming it."""
+    p = Path(path)
+    try:
+        return tomllib.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(p, "no such file") from None
+    except IsADirectoryError:
+        raise InputError(p, f"is a folder, not a {what}") from None
+    except UnicodeDecodeError:
+        raise InputError(p, f"not UTF-8 text: not a {what}") from None
+    except OSError as exc:
+        raise InputError(p, f"cannot read: {exc.strerror or exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(p, f"not valid TOML: {exc}", line=toml_error_line(exc)) from None
+
+
 def default_catalogue_path() -> Path:
     return Path(str(resources.files("ptmscope.claims").joinpath("claims.toml")))
 
@@ -255,17 +272,5 @@ def parse_catalogue(data: dict[str, Any], path: Path) -> Catalogue:
 def load_catalogue(path: str | Path | None = None) -> Catalogue:
     """Load and validate a catalogue (default: the one shipped with ptmscope)."""
     p = Path(path) if path is not None else default_catalogue_path()
-    try:
-        data = tomllib.loads(p.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(p, "no such file") from None
-    except IsADirectoryError:
-        raise InputError(p, "is a folder, not a file") from None
-    except UnicodeDecodeError:
-        raise InputError(p, "not UTF-8 text") from None
-    except OSError as exc:
-        raise InputError(p, f"cannot read: {exc.strerror or exc}") from None
-    except tomllib.TOMLDecodeError as exc:
-        line = toml_error_line(exc)
-        raise InputError(p, f"not valid TOML: {exc}", line=line) from None
+    data = read_toml(p, "claims catalogue (TOML file)")
     return parse_catalogue(data, p)

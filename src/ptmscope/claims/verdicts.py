@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import math
 import operator
-import tomllib
 from dataclasses import dataclass
 from importlib import resources
 from numbers import Integral
@@ -27,7 +26,7 @@ from pathlib import Path
 from typing import Any, Literal, get_args
 
 from ..errors import InputError
-from .catalogue import toml_error_line
+from .catalogue import read_toml
 
 VerdictLabel = Literal["supported", "not supported", "inconclusive"]
 VERDICTS: tuple[str, ...] = get_args(VerdictLabel)
@@ -162,18 +161,7 @@ def parse_rules(data: dict[str, Any], path: Path, *, claim_ids: set[str] | None 
 
 def load_rules(path: str | Path | None = None, *, claim_ids: set[str] | None = None) -> tuple[Rule, ...]:
     p = Path(path) if path is not None else default_rules_path()
-    try:
-        data = tomllib.loads(p.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(p, "no such file") from None
-    except IsADirectoryError:
-        raise InputError(p, "is a folder, not a file") from None
-    except UnicodeDecodeError:
-        raise InputError(p, "not UTF-8 text") from None
-    except OSError as exc:
-        raise InputError(p, f"cannot read: {exc.strerror or exc}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(p, f"not valid TOML: {exc}", line=toml_error_line(exc)) from None
+    data = read_toml(p, "rules file (TOML)")
     return parse_rules(data, p, claim_ids=claim_ids)
 
 
