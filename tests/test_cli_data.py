@@ -26,14 +26,31 @@ def test_ingest_snapshots_info_json(tmp_path, cli):
     code, out, _ = cli("snapshots", "--store", store, "--json")
     (snap,) = json.loads(out)["snapshots"]
     assert set(snap) == {
-        "snapshot_id", "registry", "taken_at", "source_format", "source_file", "source_sha256", "row_count",
-        "importer_version", "notes", "status", "synthetic",
+        "snapshot_id",
+        "registry",
+        "taken_at",
+        "source_format",
+        "source_file",
+        "source_sha256",
+        "row_count",
+        "importer_version",
+        "notes",
+        "status",
+        "synthetic",
     }
     assert (snap["taken_at"], snap["row_count"], snap["status"]) == ("2025-01-01", 4, "complete")
 
     code, out, _ = cli("info", snap["snapshot_id"][:16], "--store", store, "--json")  # unique prefix
     info = json.loads(out)
-    assert info["counts"] == {"packages": 4, "package_libraries": 0, "lineage": 0, "cards": 0}
+    assert info["counts"] == {
+        "packages": 4,
+        "package_libraries": 0,
+        "lineage": 0,
+        "cards": 0,
+        "package_files": 0,
+        "commits": 0,
+        "dependents": 0,
+    }
     d = info["downloads"]
     assert (d["n"], d["nulls"], d["sum"], d["mean"]) == (4, 0, 100, 25.0)
     # linear-interpolated quantiles of 10, 20, 30, 40
@@ -60,7 +77,12 @@ def test_ingest_is_idempotent_and_refuses_changed_file(tmp_path, cli):
 def test_info_lineage_counts(tmp_path, cli):
     recs = [
         {"modelId": "base", "lastModified": "2022-01-01T00:00:00Z", "downloads": 5},
-        {"modelId": "u/a", "lastModified": "2022-01-02T00:00:00Z", "downloads": None, "tags": ["base_model:finetune:base", "base_model:gone/x"]},
+        {
+            "modelId": "u/a",
+            "lastModified": "2022-01-02T00:00:00Z",
+            "downloads": None,
+            "tags": ["base_model:finetune:base", "base_model:gone/x"],
+        },
     ]
     f = tmp_path / "dump.jsonl.gz"
     f.write_bytes(gzip.compress("\n".join(json.dumps(r) for r in recs).encode()))
@@ -70,7 +92,9 @@ def test_info_lineage_counts(tmp_path, cli):
     sid = json.loads(out)["results"][0]["snapshot_id"]
     info = json.loads(cli("info", sid, "--store", store, "--json")[1])
     assert info["lineage"] == {
-        "rows": 2, "resolved": 1, "unresolved": 1,
+        "rows": 2,
+        "resolved": 1,
+        "unresolved": 1,
         "by_origin": {"base_model_tag": {"rows": 2, "resolved": 1, "unresolved": 1}},
         "by_relation": {"finetune": 1, "unknown": 1},
     }
@@ -103,7 +127,9 @@ def test_dump_folder_pairs_cards_and_reingest_is_a_noop(tmp_path, cli):
     (d / "model_infos.jsonl").write_text(
         json.dumps({"modelId": "a/b", "sha": "x", "lastModified": "2022-02-01T00:00:00Z", "downloads": 1}) + "\n"
     )
-    (d / "model_cards.jsonl").write_text(json.dumps({"modelId": "a/b", "readme_missing": False, "readme": "# card"}) + "\n")
+    (d / "model_cards.jsonl").write_text(
+        json.dumps({"modelId": "a/b", "readme_missing": False, "readme": "# card"}) + "\n"
+    )
     store = tmp_path / "s.duckdb"
     code, out, err = cli("ingest", d, "--store", store, "--json")
     assert code == 0, err
@@ -112,7 +138,9 @@ def test_dump_folder_pairs_cards_and_reingest_is_a_noop(tmp_path, cli):
     info = json.loads(cli("info", res["snapshot_id"], "--store", store, "--json")[1])
     assert info["cards"] == {"rows": 1, "with_text": 1, "missing": 0}
     # the same folder given as file + --cards is the same source: nothing new
-    code, out, _ = cli("ingest", d / "model_infos.jsonl", "--cards", d / "model_cards.jsonl", "--store", store, "--json")
+    code, out, _ = cli(
+        "ingest", d / "model_infos.jsonl", "--cards", d / "model_cards.jsonl", "--store", store, "--json"
+    )
     assert code == 0 and json.loads(out)["results"][0]["created"] is False
 
 
@@ -125,7 +153,8 @@ def test_directory_of_snapshots_in_one_call(tmp_path, cli):
     code, out, _ = cli("ingest", d, "--store", store, "--json")
     assert code == 0
     assert [(r["taken_at"], r["rows"], r["created"]) for r in json.loads(out)["results"]] == [
-        ("2025-01-01", 2, True), ("2025-02-01", 1, True),
+        ("2025-01-01", 2, True),
+        ("2025-02-01", 1, True),
     ]
     code, out, _ = cli("ingest", d, "--store", store, "--json")
     assert [r["created"] for r in json.loads(out)["results"]] == [False, False]
@@ -167,8 +196,10 @@ def test_snapshots_table_is_one_line_per_snapshot(tmp_path, cli):
     store = tmp_path / "s.duckdb"
     d = tmp_path / "dump"
     d.mkdir()
-    rows = [json.dumps({"modelId": f"org/m{i}", "lastModified": "2022-01-0%dT00:00:00Z" % (1 + i % 9), "downloads": i})
-            for i in range(5)] + [json.dumps({"modelId": "org/nodl", "lastModified": "2022-01-01T00:00:00Z"})]
+    rows = [
+        json.dumps({"modelId": f"org/m{i}", "lastModified": f"2022-01-0{1 + i % 9}T00:00:00Z", "downloads": i})
+        for i in range(5)
+    ] + [json.dumps({"modelId": "org/nodl", "lastModified": "2022-01-01T00:00:00Z"})]
     (d / "model_infos.jsonl").write_text("\n".join(rows) + "\n")
     assert cli("ingest", d / "model_infos.jsonl", "--store", store)[0] == 0
     code, out, err = cli("snapshots", "--store", store)

@@ -15,7 +15,9 @@ from typing import Literal, get_args
 
 import pyarrow as pa
 
-Registry = Literal["hf", "npm", "pypi"]
+# "hf-datasets": dataset repositories of the Hugging Face Hub (a repo type of
+# the same Hub, listed and measured apart from its models)
+Registry = Literal["hf", "hf-datasets", "npm", "pypi"]
 REGISTRIES: tuple[str, ...] = get_args(Registry)
 
 LibraryOrigin = Literal["library_name", "tag", "peatmoss", "synthetic"]
@@ -41,6 +43,7 @@ PACKAGES = pa.schema(
         ("sha", pa.string()),
         ("model_type", pa.string()),  # config.model_type (architecture family) when known
         ("tags", pa.list_(pa.string())),
+        ("parameters", pa.int64()),  # parameter count when the source says (Hub safetensors.total)
     ]
 )
 
@@ -74,6 +77,38 @@ CARDS = pa.schema(
     ]
 )
 
+PACKAGE_FILES = pa.schema(
+    [
+        ("snapshot_id", pa.string()),
+        ("package_id", pa.string()),
+        ("path", pa.string()),  # file path in the repository (Hub siblings' rfilename)
+        ("size_bytes", pa.int64()),  # null when the source does not say
+    ]
+)
+
+COMMITS = pa.schema(
+    [
+        ("snapshot_id", pa.string()),
+        ("package_id", pa.string()),
+        ("commit_id", pa.string()),  # commit hash
+        ("committed_at", pa.timestamp("us", tz="UTC")),
+        ("author", pa.string()),
+        ("message", pa.string()),
+        ("files", pa.list_(pa.string())),  # files the commit touched, when known (may be partial)
+        ("formats", pa.list_(pa.string())),  # serialization format of each of ``files`` (same order), when known
+    ]
+)
+
+DEPENDENTS = pa.schema(
+    [
+        ("snapshot_id", pa.string()),
+        ("package_id", pa.string()),  # the package depended on (e.g. a Hub model id)
+        ("dependent", pa.string()),  # who depends on it, e.g. "github:owner/repo"
+        ("kind", pa.string()),  # "github" (a repository), "package" ...
+        ("license", pa.string()),  # licence the source records for the link, if any
+    ]
+)
+
 ALIASES = pa.schema(
     [
         ("registry", pa.string()),
@@ -88,6 +123,9 @@ DATA_TABLES: dict[str, pa.Schema] = {
     "package_libraries": PACKAGE_LIBRARIES,
     "lineage": LINEAGE,
     "cards": CARDS,
+    "package_files": PACKAGE_FILES,
+    "commits": COMMITS,
+    "dependents": DEPENDENTS,
 }
 
 SnapshotStatus = Literal["complete", "in_progress"]
@@ -111,7 +149,7 @@ CREATE TABLE IF NOT EXISTS snapshots (
 """
 
 
-def _duck_type(t: pa.DataType) -> str:
+def duck_type(t: pa.DataType) -> str:
     if pa.types.is_string(t):
         return "VARCHAR"
     if pa.types.is_int64(t):
@@ -123,12 +161,12 @@ def _duck_type(t: pa.DataType) -> str:
     if pa.types.is_timestamp(t):
         return "TIMESTAMPTZ" if t.tz else "TIMESTAMP"
     if pa.types.is_list(t):
-        return _duck_type(t.value_type) + "[]"
+        return duck_type(t.value_type) + "[]"
     raise TypeError(f"no DuckDB type for {t}")
 
 
 def table_ddl(name: str, schema: pa.Schema) -> str:
-    cols = ",\n    ".join(f"{f.name} {_duck_type(f.type)}" for f in schema)
+    cols = ",\n    ".join(f"{f.name} {duck_type(f.type)}" for f in schema)
     return f"CREATE TABLE IF NOT EXISTS {name} (\n    {cols}\n)"
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,7 +21,7 @@ import ibis
 import pyarrow as pa
 
 from .errors import StoreError
-from .schema import ALIASES, DATA_TABLES, SNAPSHOTS_DDL, Snapshot, SnapshotBatch, table_ddl
+from .schema import ALIASES, DATA_TABLES, SNAPSHOTS_DDL, Snapshot, SnapshotBatch, duck_type, table_ddl
 
 DEFAULT_STORE = "ptmscope.duckdb"
 STORE_ENV = "PTMSCOPE_STORE"
@@ -67,10 +67,8 @@ class Store:
 
     # -- lifecycle -------------------------------------------------------
     def close(self) -> None:
-        try:
+        with suppress(Exception):  # pragma: no cover - already closed
             self.backend.disconnect()
-        except Exception:  # pragma: no cover - already closed
-            pass
 
     def __enter__(self) -> Store:
         return self
@@ -87,7 +85,21 @@ class Store:
         self.con.execute(SNAPSHOTS_DDL)
         for name, schema in DATA_TABLES.items():
             self.con.execute(table_ddl(name, schema))
+            self._add_missing_columns(name, schema)
         self.con.execute(table_ddl("aliases", ALIASES))
+
+    def _add_missing_columns(self, name: str, schema: pa.Schema) -> None:
+        """A store written by an older ptmscope gains the columns added since (as nulls)."""
+        have = {
+            r[0]
+            for r in self.con.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_schema = 'main' AND table_name = ?",
+                [name],
+            ).fetchall()
+        }
+        for f in schema:
+            if f.name not in have:
+                self.con.execute(f'ALTER TABLE "{name}" ADD COLUMN "{f.name}" {duck_type(f.type)}')
 
     # -- reading -----------------------------------------------------------
     def table(self, name: str) -> ibis.Table:
@@ -117,7 +129,7 @@ class Store:
         cols = [d[0] for d in cur.description]
         out = []
         for row in cur.fetchall():
-            rec = dict(zip(cols, row))
+            rec = dict(zip(cols, row, strict=False))
             out.append(
                 Snapshot(
                     snapshot_id=rec["snapshot_id"],
@@ -230,7 +242,7 @@ class Store:
                 s.status,
                 s.synthetic,
                 s.manifest,
-                dt.datetime.now(dt.timezone.utc).replace(tzinfo=None),
+                dt.datetime.now(dt.UTC).replace(tzinfo=None),
             ],
         )
 
@@ -244,7 +256,7 @@ class Store:
         view = f"_ptmscope_batch_{name}"
         con.register(view, table)
         try:
-            con.execute(f"INSERT INTO {name} SELECT * FROM {view}")
+            con.execute(f"INSERT INTO {name} BY NAME SELECT * FROM {view}")
         finally:
             con.unregister(view)
 
@@ -275,6 +287,4 @@ class Store:
 
     def add_aliases(self, registry: str, pairs: list[tuple[str, str]], origin: str) -> None:
         with self.transaction() as con:
-            con.executemany(
-                "INSERT INTO aliases VALUES (?, ?, ?, ?)", [(registry, a, c, origin) for a, c in pairs]
-            )
+            con.executemany("INSERT INTO aliases VALUES (?, ?, ?, ?)", [(registry, a, c, origin) for a, c in pairs])

@@ -114,8 +114,16 @@ FIT: dict[str, Any] = {
     # be 1,332, so the empirical quantiles are used); 83% start with YAML front matter;
     # 13.5% contain the Trainer's "More information needed".
     "p_card": 16590 / 29432,
-    "card_len_quantiles": ((0.0, 40), (0.10, 88), (0.25, 824), (0.50, 2062), (0.75, 3496), (0.90, 4617),
-                           (0.99, 12753), (1.0, 60000)),
+    "card_len_quantiles": (
+        (0.0, 40),
+        (0.10, 88),
+        (0.25, 824),
+        (0.50, 2062),
+        (0.75, 3496),
+        (0.90, 4617),
+        (0.99, 12753),
+        (1.0, 60000),
+    ),
     "p_yaml": 0.83,
     # Models per author in the dump: 8,026 authors for 29,432 models (3.67 per author),
     # median 1, p99 36, largest 2,488 (8.5%): Zipf(1) over N/3.67 authors.
@@ -154,40 +162,89 @@ SAFETENSORS_P = 0.6
 
 # pipeline_tag shares in the 2022-02 dump (counts); None = no task.
 TASKS: tuple[tuple[str | None, int], ...] = (
-    (None, 9345), ("text-generation", 3935), ("text-classification", 3091), ("fill-mask", 2369),
-    ("text2text-generation", 2236), ("automatic-speech-recognition", 1477), ("translation", 1458),
-    ("token-classification", 1257), ("conversational", 1028), ("feature-extraction", 972),
-    ("question-answering", 967), ("sentence-similarity", 333), ("summarization", 320),
-    ("image-classification", 243), ("text-to-speech", 160), ("zero-shot-classification", 68),
-    ("audio-classification", 51), ("object-detection", 11), ("text-to-image", 8),
+    (None, 9345),
+    ("text-generation", 3935),
+    ("text-classification", 3091),
+    ("fill-mask", 2369),
+    ("text2text-generation", 2236),
+    ("automatic-speech-recognition", 1477),
+    ("translation", 1458),
+    ("token-classification", 1257),
+    ("conversational", 1028),
+    ("feature-extraction", 972),
+    ("question-answering", 967),
+    ("sentence-similarity", 333),
+    ("summarization", 320),
+    ("image-classification", 243),
+    ("text-to-speech", 160),
+    ("zero-shot-classification", 68),
+    ("audio-classification", 51),
+    ("object-detection", 11),
+    ("text-to-image", 8),
 )
 # config.model_type shares in the 2022-02 dump.
 MODEL_TYPES: tuple[tuple[str | None, int], ...] = (
-    (None, 8616), ("gpt2", 4853), ("bert", 4391), ("roberta", 1754), ("t5", 1574), ("marian", 1481),
-    ("wav2vec2", 1388), ("distilbert", 1109), ("xlm-roberta", 624), ("electra", 538), ("bart", 449),
-    ("albert", 276), ("camembert", 175), ("pegasus", 174), ("gpt_neo", 171), ("mt5", 170),
-    ("vit", 128), ("mbart", 115), ("encoder-decoder", 100), ("xlnet", 84),
+    (None, 8616),
+    ("gpt2", 4853),
+    ("bert", 4391),
+    ("roberta", 1754),
+    ("t5", 1574),
+    ("marian", 1481),
+    ("wav2vec2", 1388),
+    ("distilbert", 1109),
+    ("xlm-roberta", 624),
+    ("electra", 538),
+    ("bart", 449),
+    ("albert", 276),
+    ("camembert", 175),
+    ("pegasus", 174),
+    ("gpt_neo", 171),
+    ("mt5", 170),
+    ("vit", 128),
+    ("mbart", 115),
+    ("encoder-decoder", 100),
+    ("xlnet", 84),
 )
 # Relations: 2022 card text has only fine-tunes; the 2025-04 model trees (diffusion-heavy) are
 # 70% adapter / 25% finetune / 5% quantized / 0.5% merge.  A blend (assumption):
 RELATIONS_P: tuple[tuple[str, float], ...] = (
-    ("finetune", 0.60), ("adapter", 0.25), ("quantized", 0.12), ("merge", 0.03),
+    ("finetune", 0.60),
+    ("adapter", 0.25),
+    ("quantized", 0.12),
+    ("merge", 0.03),
 )
 LICENSES: tuple[tuple[str | None, float], ...] = (
-    (None, 0.55), ("apache-2.0", 0.2), ("mit", 0.12), ("cc-by-4.0", 0.05), ("openrail", 0.04),
+    (None, 0.55),
+    ("apache-2.0", 0.2),
+    ("mit", 0.12),
+    ("cc-by-4.0", 0.05),
+    ("openrail", 0.04),
     ("other", 0.04),
 )
 # Card headings and the share of real cards (2022-02 dump) that have them.
 SECTIONS: tuple[tuple[str, float], ...] = (
-    ("Model description", 0.239), ("How to use", 0.253), ("Training data", 0.233),
-    ("Intended uses & limitations", 0.22), ("Limitations and bias", 0.177),
-    ("Training procedure", 0.364), ("Evaluation results", 0.06), ("Usage", 0.081),
-    ("BibTeX entry and citation info", 0.058), ("Citation", 0.038), ("Preprocessing", 0.033),
-    ("Benchmarks", 0.081), ("Contact", 0.011),
+    ("Model description", 0.239),
+    ("How to use", 0.253),
+    ("Training data", 0.233),
+    ("Intended uses & limitations", 0.22),
+    ("Limitations and bias", 0.177),
+    ("Training procedure", 0.364),
+    ("Evaluation results", 0.06),
+    ("Usage", 0.081),
+    ("BibTeX entry and citation info", 0.058),
+    ("Citation", 0.038),
+    ("Preprocessing", 0.033),
+    ("Benchmarks", 0.081),
+    ("Contact", 0.011),
 )
 TRAINER_SECTIONS = (
-    "Model description", "Intended uses & limitations", "Training and evaluation data",
-    "Training procedure", "Training hyperparameters", "Training results", "Framework versions",
+    "Model description",
+    "Intended uses & limitations",
+    "Training and evaluation data",
+    "Training procedure",
+    "Training hyperparameters",
+    "Training results",
+    "Framework versions",
 )
 
 
@@ -341,7 +398,7 @@ class HubWorld:
     def __init__(self, cfg: SynthConfig) -> None:
         self.cfg = cfg
         n, s = cfg.models, cfg.snapshots
-        self.new_per_step = int(round(cfg.new_share * n)) if s > 1 else 0
+        self.new_per_step = round(cfg.new_share * n) if s > 1 else 0
         self.universe = u = n + (s - 1) * self.new_per_step
         rng = np.random.default_rng([cfg.seed, 1])
         self.dates = cfg.dates()
@@ -352,14 +409,14 @@ class HubWorld:
 
         # creation dates: the first n models before the first snapshot (exponential growth
         # from 2019-01-01), each later batch between two snapshots.
-        t0 = dt.datetime(2019, 1, 1, tzinfo=dt.timezone.utc)
-        first = dt.datetime.combine(self.dates[0], dt.time(), tzinfo=dt.timezone.utc)
+        t0 = dt.datetime(2019, 1, 1, tzinfo=dt.UTC)
+        first = dt.datetime.combine(self.dates[0], dt.time(), tzinfo=dt.UTC)
         span = (first - t0).total_seconds()
         g = 3.0
         x = np.sort(rng.random(n))
         secs = [span * np.log1p(x * (math.exp(g) - 1)) / g]
         for i in range(1, s):
-            a = dt.datetime.combine(self.dates[i - 1], dt.time(), tzinfo=dt.timezone.utc)
+            a = dt.datetime.combine(self.dates[i - 1], dt.time(), tzinfo=dt.UTC)
             secs.append((a - t0).total_seconds() + np.sort(rng.random(self.new_per_step)) * cfg.step_days * 86400)
         created_s = np.concatenate(secs)
         self.created_us = (created_s * 1e6).astype(np.int64) + int(t0.timestamp() * 1e6)
@@ -435,13 +492,13 @@ class HubWorld:
             if np.array_equal(new, libs):
                 break
             libs = new
-        st_from = int(dt.datetime.combine(SAFETENSORS_FROM, dt.time(), tzinfo=dt.timezone.utc).timestamp() * 1e6)
+        st_from = int(dt.datetime.combine(SAFETENSORS_FROM, dt.time(), tzinfo=dt.UTC).timestamp() * 1e6)
         late = (self.created_us >= st_from) & libs.any(axis=1) & (rng.random(u) < SAFETENSORS_P)
         libs[late, li["safetensors"]] = True
         self.libs = libs
 
         # authors: Zipf(1) over n / models_per_author authors, in random order
-        n_auth = max(1, int(round(u / FIT["models_per_author"])))
+        n_auth = max(1, round(u / FIT["models_per_author"]))
         w = 1.0 / np.arange(1, n_auth + 1)
         perm = rng.permutation(n_auth)
         self.author = perm[_categorical(rng, u, w)]
@@ -449,11 +506,7 @@ class HubWorld:
         self.has_card = rng.random(u) < FIT["p_card"]
         self.card_body = rng.integers(0, CARD_POOL, u)
         self.yaml = rng.random(u) < FIT["p_yaml"]
-        self.trainer = (
-            (self.relation == 0)
-            & self.libs[:, li["transformers"]]
-            & (rng.random(u) < 0.6)
-        )
+        self.trainer = (self.relation == 0) & self.libs[:, li["transformers"]] & (rng.random(u) < 0.6)
 
     # -- per snapshot ---------------------------------------------------------
     def alive_masks(self) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
@@ -484,14 +537,18 @@ class HubWorld:
         task_short = pa.array([(t or "base").split("-")[0] for t, _ in TASKS])
         author = _join(f"{MARKER}-u", _int_strings(self.author, 6))
         name = _join(
-            mt_names.take(pa.array(self.mtype)), "-", task_short.take(pa.array(self.task)), "-s",
+            mt_names.take(pa.array(self.mtype)),
+            "-",
+            task_short.take(pa.array(self.task)),
+            "-s",
             _int_strings(idx, 7),
         )
         pid = _join(author, "/", name)
         return {"package_id": pid, "author": author, "name": name}
 
-    def package_table(self, rows: np.ndarray, z: np.ndarray, snap: int, noise: np.ndarray, frac: np.ndarray,
-                      sha: pa.Array) -> pa.Table:
+    def package_table(
+        self, rows: np.ndarray, z: np.ndarray, snap: int, noise: np.ndarray, frac: np.ndarray, sha: pa.Array
+    ) -> pa.Table:
         """Packages of ``rows``; ``noise``, ``frac``, ``sha`` are this chunk's slices of per-snapshot draws
         (drawn once per snapshot so the chunk size does not change the data)."""
         st = self.static
@@ -499,7 +556,7 @@ class HubWorld:
         r = pa.array(rows)
         d = downloads_quantile(special.ndtr(z[rows])).astype(np.int64)
         likes = np.floor(np.expm1(0.45 * np.log1p(d) + 0.8 * noise - 1.5)).clip(0).astype(np.int64)
-        snap_us = int(dt.datetime.combine(self.dates[snap], dt.time(), tzinfo=dt.timezone.utc).timestamp() * 1e6)
+        snap_us = int(dt.datetime.combine(self.dates[snap], dt.time(), tzinfo=dt.UTC).timestamp() * 1e6)
         created = self.created_us[rows]
         modified = created + ((snap_us - created) * frac**2).astype(np.int64)
         task_arr = pa.array([t for t, _ in TASKS], pa.string()).take(pa.array(self.task[rows]))
@@ -523,6 +580,7 @@ class HubWorld:
             "sha": sha,
             "model_type": mt_arr,
             "tags": self._tags(rows, task_arr, mt_arr, lic_arr),
+            "parameters": pa.nulls(n, pa.int64()),
         }
         return pa.Table.from_arrays(list(cols.values()), schema=DATA_TABLES["packages"])
 
@@ -546,8 +604,12 @@ class HubWorld:
             sel = np.nonzero(par >= 0)[0]
             parts_rows.append(sel)
             parts_vals.append(
-                _join("base_model:", rel_names.take(pa.array(self.relation[rows[sel]])), ":",
-                      self.static["package_id"].take(pa.array(par[sel])))
+                _join(
+                    "base_model:",
+                    rel_names.take(pa.array(self.relation[rows[sel]])),
+                    ":",
+                    self.static["package_id"].take(pa.array(par[sel])),
+                )
             )
         parts_rows.append(np.arange(n))
         parts_vals.append(pa.array(np.full(n, MARKER, dtype=object), pa.string()))
@@ -612,32 +674,48 @@ class HubWorld:
         par = self.parent[rows]
         has_par = par >= 0
         par_id = pc.if_else(
-            pa.array(has_par), self.static["package_id"].take(pa.array(np.where(has_par, par, 0))),
+            pa.array(has_par),
+            self.static["package_id"].take(pa.array(np.where(has_par, par, 0))),
             pa.nulls(n, pa.string()),
         )
         empty = pa.array(np.full(n, "", dtype=object), pa.string())
         par2 = self.parent2[rows]
         has2 = par2 >= 0
         par2_id = pc.if_else(
-            pa.array(has2), self.static["package_id"].take(pa.array(np.where(has2, par2, 0))),
+            pa.array(has2),
+            self.static["package_id"].take(pa.array(np.where(has2, par2, 0))),
             pa.nulls(n, pa.string()),
         )
         base_single = pc.fill_null(_join("base_model: ", par_id, "\n"), "")
         base_list = _join("base_model:\n- ", par_id, "\n- ", par2_id, "\n")  # null unless a merge
         yaml = _join(
-            "---\nlicense: ", pc.fill_null(lic, "unknown"), "\ntags:\n- synthetic\n",
-            pc.coalesce(base_list, base_single), "---\n\n",
+            "---\nlicense: ",
+            pc.fill_null(lic, "unknown"),
+            "\ntags:\n- synthetic\n",
+            pc.coalesce(base_list, base_single),
+            "---\n\n",
         )
         yaml = pc.if_else(pa.array(self.yaml[rows]), yaml, empty)
         trainer_sentence = pc.fill_null(
-            _join("This model is a fine-tuned version of [", par_id, "](https://huggingface.co/", par_id,
-                  ") on the None dataset.\n\n"),
+            _join(
+                "This model is a fine-tuned version of [",
+                par_id,
+                "](https://huggingface.co/",
+                par_id,
+                ") on the None dataset.\n\n",
+            ),
             "",
         )
         trainer_sentence = pc.if_else(pa.array(self.trainer[rows]), trainer_sentence, empty)
-        text = _join(yaml, "# ", pid, "\n\n",
-                     "> SYNTHETIC model card generated by ptmscope synth (not a real model).\n\n",
-                     trainer_sentence, body)
+        text = _join(
+            yaml,
+            "# ",
+            pid,
+            "\n\n",
+            "> SYNTHETIC model card generated by ptmscope synth (not a real model).\n\n",
+            trainer_sentence,
+            body,
+        )
         shas = pa.array([hashlib.sha256(t.encode()).hexdigest() for t in text.to_pylist()], pa.string())
         return pa.Table.from_arrays(
             [pa.nulls(n, pa.string()), pid, text, shas, pa.array(np.zeros(n, dtype=bool))],
@@ -646,19 +724,59 @@ class HubWorld:
 
 
 CARD_POOL = 256
-_WORDS = (
-    "model fine-tuned dataset training evaluation accuracy loss batch learning rate epochs tokenizer "
-    "transformer encoder decoder layers attention pretrained checkpoint inference pipeline labels "
-    "benchmark results metrics validation split language english corpus vocabulary optimizer adam "
-    "weights bias limitations intended use downstream task classification generation speech image"
-).split()
+_WORDS = [
+    "model",
+    "fine-tuned",
+    "dataset",
+    "training",
+    "evaluation",
+    "accuracy",
+    "loss",
+    "batch",
+    "learning",
+    "rate",
+    "epochs",
+    "tokenizer",
+    "transformer",
+    "encoder",
+    "decoder",
+    "layers",
+    "attention",
+    "pretrained",
+    "checkpoint",
+    "inference",
+    "pipeline",
+    "labels",
+    "benchmark",
+    "results",
+    "metrics",
+    "validation",
+    "split",
+    "language",
+    "english",
+    "corpus",
+    "vocabulary",
+    "optimizer",
+    "adam",
+    "weights",
+    "bias",
+    "limitations",
+    "intended",
+    "use",
+    "downstream",
+    "task",
+    "classification",
+    "generation",
+    "speech",
+    "image",
+]
 
 
 def card_pool(seed: int) -> dict[str, pa.Array]:
     """256 card bodies with the dump's length quantiles and section mix, plus the Trainer template."""
     rng = np.random.default_rng([seed, 3])
     q = (np.arange(CARD_POOL) + 0.5) / CARD_POOL
-    qs, vs = zip(*FIT["card_len_quantiles"])
+    qs, vs = zip(*FIT["card_len_quantiles"], strict=False)
     lengths = np.exp(np.interp(q, qs, np.log(vs))).astype(int)  # log-linear between the dump's quantiles
     rng.shuffle(lengths)
     words = np.array(_WORDS)
@@ -670,10 +788,11 @@ def card_pool(seed: int) -> dict[str, pa.Array]:
         for name in secs:
             nw = max(3, per // 8)
             text = " ".join(words[rng.integers(0, len(words), nw)])
-            parts.append(f"## {name}\n\n{text[: per].capitalize()}.\n")
+            parts.append(f"## {name}\n\n{text[:per].capitalize()}.\n")
         bodies.append("\n".join(parts)[: int(target) + 200])
     trainer = "\n".join(
-        f"## {name}\n\nMore information needed\n" if name not in ("Training hyperparameters", "Framework versions")
+        f"## {name}\n\nMore information needed\n"
+        if name not in ("Training hyperparameters", "Framework versions")
         else f"## {name}\n\n- learning_rate: 2e-05\n- train_batch_size: 16\n- num_epochs: 3\n"
         if name == "Training hyperparameters"
         else f"## {name}\n\n- Transformers 4.30.2\n- Pytorch 2.0.1\n"
@@ -722,11 +841,22 @@ def top_list_tables(cfg: SynthConfig, registry: str) -> Iterator[tuple[int, pa.T
         r = pa.array(order)
         t = pa.Table.from_arrays(
             [
-                pa.nulls(n, pa.string()), norm.take(r), raw.take(r), pa.array(np.arange(1, n + 1, dtype=np.int64)),
-                pa.array(downloads), pa.array(np.full(n, window, dtype=object), pa.string()),
-                pa.nulls(n, pa.int64()), pa.nulls(n, pa.string()), pa.nulls(n, pa.timestamp("us", tz="UTC")),
-                pa.nulls(n, pa.timestamp("us", tz="UTC")), pa.nulls(n, pa.string()), pa.nulls(n, pa.string()),
-                pa.nulls(n, pa.string()), pa.nulls(n, pa.string()), pa.nulls(n, pa.list_(pa.string())),
+                pa.nulls(n, pa.string()),
+                norm.take(r),
+                raw.take(r),
+                pa.array(np.arange(1, n + 1, dtype=np.int64)),
+                pa.array(downloads),
+                pa.array(np.full(n, window, dtype=object), pa.string()),
+                pa.nulls(n, pa.int64()),
+                pa.nulls(n, pa.string()),
+                pa.nulls(n, pa.timestamp("us", tz="UTC")),
+                pa.nulls(n, pa.timestamp("us", tz="UTC")),
+                pa.nulls(n, pa.string()),
+                pa.nulls(n, pa.string()),
+                pa.nulls(n, pa.string()),
+                pa.nulls(n, pa.string()),
+                pa.nulls(n, pa.list_(pa.string())),
+                pa.nulls(n, pa.int64()),
             ],
             schema=DATA_TABLES["packages"],
         )
@@ -772,19 +902,31 @@ def _iter_snapshot_chunks(cfg: SynthConfig) -> Iterator[tuple[Snapshot, Iterator
             alive = np.zeros(world.universe, dtype=bool)
             alive[rows] = True
             want_cards = cfg.cards == "all" or (cfg.cards == "last" and i == cfg.snapshots - 1)
-            extra = f" Turnover target: {cfg.hf_remained:.0%} of the top-{min(cfg.turnover_k, cfg.models // 5)} remain per step."
+            extra = (
+                f" Turnover target: {cfg.hf_remained:.0%} of the top-{min(cfg.turnover_k, cfg.models // 5)} "
+                "remain per step."
+            )
             snap = _snapshot(cfg, "hf", i, len(rows), extra)
 
-            def chunks(rows: np.ndarray = rows, z: np.ndarray = z, alive: np.ndarray = alive,
-                       i: int = i, want_cards: bool = want_cards) -> Iterator[tuple[str, pa.Table]]:
+            def chunks(
+                rows: np.ndarray = rows,
+                z: np.ndarray = z,
+                alive: np.ndarray = alive,
+                i: int = i,
+                want_cards: bool = want_cards,
+            ) -> Iterator[tuple[str, pa.Table]]:
                 rng = np.random.default_rng([cfg.seed, 4, i])
                 noise, frac = rng.standard_normal(len(rows)), rng.random(len(rows))
                 sha = _hex_strings(rng, len(rows))
                 step = cfg.chunk_rows
                 for lo in range(0, len(rows), step):
                     part = rows[lo : lo + step]
-                    yield "packages", world.package_table(part, z, i, noise[lo : lo + step], frac[lo : lo + step],
-                                                          sha.slice(lo, step))
+                    yield (
+                        "packages",
+                        world.package_table(
+                            part, z, i, noise[lo : lo + step], frac[lo : lo + step], sha.slice(lo, step)
+                        ),
+                    )
                     yield "package_libraries", world.library_table(part)
                     yield "lineage", world.lineage_table(part, alive)
                 if want_cards:
@@ -820,8 +962,13 @@ class SynthResult:
     created: bool
 
     def to_dict(self) -> dict[str, Any]:
-        return {"snapshot_id": self.snapshot_id, "registry": self.registry,
-                "taken_at": self.taken_at.isoformat(), "rows": self.rows, "created": self.created}
+        return {
+            "snapshot_id": self.snapshot_id,
+            "registry": self.registry,
+            "taken_at": self.taken_at.isoformat(),
+            "rows": self.rows,
+            "created": self.created,
+        }
 
 
 def write_store(store: Any, cfg: SynthConfig = SMALL, progress: Progress | None = None) -> list[SynthResult]:
@@ -880,53 +1027,101 @@ def write_files(out_dir: str | Path, cfg: SynthConfig = SMALL, progress: Progres
             d = out / "hf" / date
             d.mkdir(parents=True, exist_ok=True)
             p_info, p_cards = d / "model_infos.jsonl.gz", d / "model_cards.jsonl.gz"
-            with gzip.open(p_info, "wt", encoding="utf-8", compresslevel=3) as fi, \
-                    gzip.open(p_cards, "wt", encoding="utf-8", compresslevel=3) as fc:
+            with (
+                gzip.open(p_info, "wt", encoding="utf-8", compresslevel=3) as fi,
+                gzip.open(p_cards, "wt", encoding="utf-8", compresslevel=3) as fc,
+            ):
                 libs_by_id: dict[str, str] = {}
                 for name, t in chunks:
                     if name == "package_libraries":
                         continue
                     if name == "packages":
                         for rec in t.to_pylist():
-                            lib = next((x for x in (rec["tags"] or []) if x in ("transformers", "sentence-transformers",
-                                        "spacy", "espnet", "keras", "adapter-transformers", "stanza", "flair",
-                                        "speechbrain", "timm")), None)
+                            lib = next(
+                                (
+                                    x
+                                    for x in (rec["tags"] or [])
+                                    if x
+                                    in (
+                                        "transformers",
+                                        "sentence-transformers",
+                                        "spacy",
+                                        "espnet",
+                                        "keras",
+                                        "adapter-transformers",
+                                        "stanza",
+                                        "flair",
+                                        "speechbrain",
+                                        "timm",
+                                    )
+                                ),
+                                None,
+                            )
                             libs_by_id[rec["package_id"]] = lib
-                            fi.write(json.dumps({
-                                "modelId": rec["package_id"], "sha": rec["sha"],
-                                "lastModified": rec["last_modified"].strftime("%Y-%m-%dT%H:%M:%S.000Z"),
-                                "createdAt": rec["created_at"].strftime("%Y-%m-%dT%H:%M:%S.000Z"),
-                                "tags": rec["tags"], "pipeline_tag": rec["task"],
-                                "config": {"model_type": rec["model_type"]} if rec["model_type"] else None,
-                                "private": False, "downloads": rec["downloads"], "likes": rec["likes"],
-                                "library_name": lib, "author": rec["author"],
-                            }, sort_keys=True) + "\n")
+                            fi.write(
+                                json.dumps(
+                                    {
+                                        "modelId": rec["package_id"],
+                                        "sha": rec["sha"],
+                                        "lastModified": rec["last_modified"].strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+                                        "createdAt": rec["created_at"].strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+                                        "tags": rec["tags"],
+                                        "pipeline_tag": rec["task"],
+                                        "config": {"model_type": rec["model_type"]} if rec["model_type"] else None,
+                                        "private": False,
+                                        "downloads": rec["downloads"],
+                                        "likes": rec["likes"],
+                                        "library_name": lib,
+                                        "author": rec["author"],
+                                    },
+                                    sort_keys=True,
+                                )
+                                + "\n"
+                            )
                     elif name == "cards":
                         for rec in t.to_pylist():
-                            fc.write(json.dumps({"modelId": rec["package_id"], "readme_missing": False,
-                                                 "readme": rec["text"]}, sort_keys=True) + "\n")
+                            fc.write(
+                                json.dumps(
+                                    {"modelId": rec["package_id"], "readme_missing": False, "readme": rec["text"]},
+                                    sort_keys=True,
+                                )
+                                + "\n"
+                            )
             written += [p_info, p_cards]
         else:
             t = next(tb for name, tb in chunks if name == "packages")
             if snap.registry == "pypi":
                 p = out / "pypi" / f"top-pypi-packages-{date}.json.gz"
                 p.parent.mkdir(parents=True, exist_ok=True)
-                rows = [{"download_count": d, "project": r}
-                        for r, d in zip(t.column("raw_id").to_pylist(), t.column("downloads").to_pylist())]
+                rows = [
+                    {"download_count": d, "project": r}
+                    for r, d in zip(t.column("raw_id").to_pylist(), t.column("downloads").to_pylist(), strict=False)
+                ]
                 with gzip.open(p, "wt", encoding="utf-8") as f:
                     json.dump({"last_update": f"{date} 00:00:00", "rows": rows}, f)
             else:
                 p = out / "npm" / date / "counts.json"
                 p.parent.mkdir(parents=True, exist_ok=True)
-                p.write_text(json.dumps(dict(zip(t.column("raw_id").to_pylist(), t.column("downloads").to_pylist()))))
+                p.write_text(
+                    json.dumps(
+                        dict(zip(t.column("raw_id").to_pylist(), t.column("downloads").to_pylist(), strict=False))
+                    )
+                )
             written.append(p)
         if progress:
             progress(f"{snap.registry} {date}: written (synthetic)")
     manifest = out / "SYNTHETIC.json"
-    manifest.write_text(json.dumps({
-        "synthetic": True,
-        "note": "SYNTHETIC data generated by ptmscope synth; not real registry data.",
-        "generator": GENERATOR_VERSION, "config": cfg.to_dict(),
-        "files": [str(p.relative_to(out)) for p in written],
-    }, indent=2, sort_keys=True))
+    manifest.write_text(
+        json.dumps(
+            {
+                "synthetic": True,
+                "note": "SYNTHETIC data generated by ptmscope synth; not real registry data.",
+                "generator": GENERATOR_VERSION,
+                "config": cfg.to_dict(),
+                "files": [str(p.relative_to(out)) for p in written],
+            },
+            indent=2,
+            sort_keys=True,
+        )
+    )
     return [*written, manifest]
