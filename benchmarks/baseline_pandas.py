@@ -64,8 +64,7 @@ def load(con: Any, snapshot_ids: list[str], registry: str = "hf") -> dict[str, p
         ids,
     ).df()
     m2base = con.execute(
-        f"SELECT snapshot_id, child AS model_id, parent_id AS base_model_name FROM lineage "
-        f"WHERE snapshot_id IN ({ph})",
+        f"SELECT snapshot_id, child AS model_id, parent_id AS base_model_name FROM lineage WHERE snapshot_id IN ({ph})",
         ids,
     ).df()
     return {"models": models, "model_to_library": m2lib, "model_to_base_model": m2base}
@@ -80,25 +79,38 @@ def descendants(models: pd.DataFrame, m2base: pd.DataFrame, budget_s: float = fl
     data: dict[str, list] = {"base_model": [], "count": [], "downloads": []}
     dfgb = m2base.groupby(by="base_model_name")
     total = dfgb.ngroups
-    done = 0
-    for bm, df in dfgb:
+    for done, (bm, df) in enumerate(dfgb, start=1):
         df = df.merge(right=models, on="model_id")
         data["base_model"].append(bm)
         data["count"].append(df.shape[0])
         data["downloads"].append(int(df["downloads"].sum()))
-        done += 1
         if time.perf_counter() - t0 > budget_s and done < total:
             el = time.perf_counter() - t0
-            return BaselineRun("descendants", el / done * total, True, done, total,
-                               notes=[f"stopped after {done:,} of {total:,} base models ({el:.0f} s)"])
+            return BaselineRun(
+                "descendants",
+                el / done * total,
+                True,
+                done,
+                total,
+                notes=[f"stopped after {done:,} of {total:,} base models ({el:.0f} s)"],
+            )
     metric = pd.DataFrame(data=data).sort_values(by="count", ascending=False, ignore_index=True)
     df = metric[["downloads", "count"]].drop_duplicates(subset=["downloads", "count"])
     eps = 1e-5
-    slope, intercept = (np.polyfit(np.log10(df["downloads"] + eps), np.log10(df["count"] + eps), 1)
-                        if len(df) >= 2 else (float("nan"), float("nan")))
+    slope, intercept = (
+        np.polyfit(np.log10(df["downloads"] + eps), np.log10(df["count"] + eps), 1)
+        if len(df) >= 2
+        else (float("nan"), float("nan"))
+    )
     el = time.perf_counter() - t0
-    return BaselineRun("descendants", el, False, total, total,
-                       result={"pairs": metric, "slope": float(slope), "intercept": float(intercept)})
+    return BaselineRun(
+        "descendants",
+        el,
+        False,
+        total,
+        total,
+        result={"pairs": metric, "slope": float(slope), "intercept": float(intercept)},
+    )
 
 
 # -- preservation --------------------------------------------------------------
@@ -131,8 +143,8 @@ def preservation_eq1(m2lib: pd.DataFrame, m2base: pd.DataFrame, budget_s: float 
     multi = libs[libs["model_id"].duplicated(keep=False)]  # bases supporting >= 2 libraries
     data: dict[str, list] = {"library": [], "numerator": [], "denominator": [], "rate": []}
     groups = multi.groupby(by="library")
-    total, done = groups.ngroups, 0
-    for lib, bl in groups:
+    total = groups.ngroups
+    for done, (lib, bl) in enumerate(groups, start=1):
         d = bl.rename(columns={"model_id": "base_model_name"}).merge(edges, on="base_model_name")
         den = len(d)
         child_has = libs[libs["library"] == lib]
@@ -141,7 +153,6 @@ def preservation_eq1(m2lib: pd.DataFrame, m2base: pd.DataFrame, budget_s: float 
         data["numerator"].append(num)
         data["denominator"].append(den)
         data["rate"].append(num / den if den else None)
-        done += 1
         if time.perf_counter() - t0 > budget_s and done < total:
             el = time.perf_counter() - t0
             return BaselineRun("preservation_eq1", el / done * total, True, done, total)
@@ -172,5 +183,11 @@ def turnover(history: list[pd.DataFrame], limit: int = 1000) -> BaselineRun:
         last_top = current_top
         have_ever_been_in_top.update(new_packages)
     el = time.perf_counter() - t0
-    return BaselineRun("turnover", el, False, len(tops), len(tops),
-                       result={"steps": turnover, "distinct_ever": len(have_ever_been_in_top)})
+    return BaselineRun(
+        "turnover",
+        el,
+        False,
+        len(tops),
+        len(tops),
+        result={"steps": turnover, "distinct_ever": len(have_ever_been_in_top)},
+    )

@@ -55,9 +55,16 @@ def bench_rules(texts: list[str]) -> dict:
     w0, c0 = time.perf_counter(), time.process_time()
     scores = sc.score_many(texts)
     wall, cpu = time.perf_counter() - w0, time.process_time() - c0
-    return {"scorer": sc.key, "cards": len(texts), "wall_s": round(wall, 3), "cpu_s": round(cpu, 3),
-            "cards_per_s_wall": round(len(texts) / wall, 1), "cards_per_s_cpu": round(len(texts) / cpu, 1),
-            "mean_score": round(sum(s.score for s in scores) / len(scores), 4), "target_cards_per_s": 5000}
+    return {
+        "scorer": sc.key,
+        "cards": len(texts),
+        "wall_s": round(wall, 3),
+        "cpu_s": round(cpu, 3),
+        "cards_per_s_wall": round(len(texts) / wall, 1),
+        "cards_per_s_cpu": round(len(texts) / cpu, 1),
+        "mean_score": round(sum(s.score for s in scores) / len(scores), 4),
+        "target_cards_per_s": 5000,
+    }
 
 
 def bench_embedding(texts: list[str]) -> dict:
@@ -73,16 +80,40 @@ def bench_embedding(texts: list[str]) -> dict:
     w0, c0 = time.perf_counter(), time.process_time()
     sc.score_many(texts)
     wall, cpu = time.perf_counter() - w0, time.process_time() - c0
-    return {"scorer": sc.key, "cards": len(texts), "wall_s": round(wall, 3), "cpu_s": round(cpu, 3),
-            "cards_per_s_wall": round(len(texts) / wall, 2), "cards_per_s_cpu": round(len(texts) / cpu, 2),
-            "torch_threads": 1}
+    return {
+        "scorer": sc.key,
+        "cards": len(texts),
+        "wall_s": round(wall, 3),
+        "cpu_s": round(cpu, 3),
+        "cards_per_s_wall": round(len(texts) / wall, 2),
+        "cards_per_s_cpu": round(len(texts) / cpu, 2),
+        "torch_threads": 1,
+    }
 
 
 class _Fake(BaseHTTPRequestHandler):
-    answer = json.dumps({"choices": [{"message": {"role": "assistant", "content": json.dumps(
-        {"Model description": True, "Limitations": False, "How to use": True, "Training": True, "Evaluation": False})}}]}).encode()
+    answer = json.dumps(
+        {
+            "choices": [
+                {
+                    "message": {
+                        "role": "assistant",
+                        "content": json.dumps(
+                            {
+                                "Model description": True,
+                                "Limitations": False,
+                                "How to use": True,
+                                "Training": True,
+                                "Evaluation": False,
+                            }
+                        ),
+                    }
+                }
+            ]
+        }
+    ).encode()
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         self.rfile.read(int(self.headers.get("Content-Length", "0")))
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
@@ -102,8 +133,13 @@ def bench_llm(texts: list[str]) -> dict:
     t.start()
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            sc = LLMScorer(endpoint=f"http://127.0.0.1:{server.server_port}/v1", model="fake", cache_dir=tmp,
-                           concurrency=8, api_key_env="PTMSCOPE_BENCH_NO_KEY")
+            sc = LLMScorer(
+                endpoint=f"http://127.0.0.1:{server.server_port}/v1",
+                model="fake",
+                cache_dir=tmp,
+                concurrency=8,
+                api_key_env="PTMSCOPE_BENCH_NO_KEY",
+            )
             w0 = time.perf_counter()
             sc.score_many(texts)
             cold = time.perf_counter() - w0
@@ -113,9 +149,15 @@ def bench_llm(texts: list[str]) -> dict:
     finally:
         server.shutdown()
         server.server_close()
-    return {"scorer": "llm (local fake endpoint)", "cards": len(texts), "cold_s": round(cold, 3), "cached_s": round(hot, 3),
-            "cards_per_s_cold": round(len(texts) / cold, 1), "cards_per_s_cached": round(len(texts) / hot, 1),
-            "concurrency": 8}
+    return {
+        "scorer": "llm (local fake endpoint)",
+        "cards": len(texts),
+        "cold_s": round(cold, 3),
+        "cached_s": round(hot, 3),
+        "cards_per_s_cold": round(len(texts) / cold, 1),
+        "cards_per_s_cached": round(len(texts) / hot, 1),
+        "concurrency": 8,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:

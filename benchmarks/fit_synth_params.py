@@ -60,7 +60,7 @@ def fit_downloads(d: np.ndarray) -> dict[str, float]:
         "ks": round(ks, 3),
         "body_mu": round(float(body.mean()), 3),
         "body_sigma": round(float(body.std()), 3),
-        "n": int(len(d)),
+        "n": len(d),
     }
 
 
@@ -71,21 +71,38 @@ def main(data: Path) -> None:
         import duckdb
 
         con = duckdb.connect()
-        d = con.execute(
-            f"SELECT downloads FROM read_csv_auto('{hf / '2022-07_huggingfaceR' / 'models_with_downloads.csv.gz'}') "
-            "WHERE downloads IS NOT NULL"
-        ).fetchnumpy()["downloads"].astype(float)
+        d = (
+            con.execute(
+                "SELECT downloads FROM read_csv_auto("
+                f"'{hf / '2022-07_huggingfaceR' / 'models_with_downloads.csv.gz'}') "
+                "WHERE downloads IS NOT NULL"
+            )
+            .fetchnumpy()["downloads"]
+            .astype(float)
+        )
         print("2022-07 listing:", fit_downloads(d))
-        d = con.execute(
-            f"SELECT downloads FROM '{hf / '2022-10_model-card-study' / 'model_info.parquet'}' WHERE downloads IS NOT NULL"
-        ).fetchnumpy()["downloads"].astype(float)
+        d = (
+            con.execute(
+                f"SELECT downloads FROM '{hf / '2022-10_model-card-study' / 'model_info.parquet'}' "
+                "WHERE downloads IS NOT NULL"
+            )
+            .fetchnumpy()["downloads"]
+            .astype(float)
+        )
         print("2022-10 listing:", fit_downloads(d))
-        c = con.execute(
-            f"SELECT count FROM read_csv_auto('{data / 'hf' / 'esem24-artifact' / 'direct_descendants_by_base_model.csv'}')"
-        ).fetchnumpy()["count"].astype(float)
+        c = (
+            con.execute(
+                "SELECT count FROM read_csv_auto("
+                f"'{data / 'hf' / 'esem24-artifact' / 'direct_descendants_by_base_model.csv'}')"
+            )
+            .fetchnumpy()["count"]
+            .astype(float)
+        )
         ks, xmin, a, n = fit_tail(c)
-        print(f"descendant counts (esem24 artifact): alpha={a:.3f} above {xmin:g} (KS {ks:.3f}, {n} bases); "
-              f"share with 1: {(c == 1).mean():.3f}")
+        print(
+            f"descendant counts (esem24 artifact): alpha={a:.3f} above {xmin:g} (KS {ks:.3f}, {n} bases); "
+            f"share with 1: {(c == 1).mean():.3f}"
+        )
     except Exception as exc:  # the comparison fits are informative only
         print("comparison fits skipped:", exc)
 

@@ -65,8 +65,10 @@ def main() -> None:
             total_snaps += len(res)
             print(f"{rel}: {len(res)} snapshots, {rows:,} rows, read {t2 - t1:.2f} s, write {t3 - t2:.2f} s")
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
-    print(f"TOTAL: {total_snaps} snapshots, {total_rows:,} package rows in {wall:.1f} s wall ({cpu:.1f} s CPU), "
-          f"store {store_path.stat().st_size / 1e6:.0f} MB, {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}")
+    print(
+        f"TOTAL: {total_snaps} snapshots, {total_rows:,} package rows in {wall:.1f} s wall ({cpu:.1f} s CPU), "
+        f"store {store_path.stat().st_size / 1e6:.0f} MB, {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}"
+    )
 
 
 if __name__ == "__main__":

@@ -103,14 +103,18 @@ def phase_ingest(a: argparse.Namespace) -> dict[str, Any]:
     t0 = time.perf_counter()
     res = write_store(p, cfg)
     el = time.perf_counter() - t0
-    return {"seconds": el, "maxrss_mb": maxrss_mb(), "rows": sum(r.rows for r in res),
-            "store_mb": p.stat().st_size / 1e6}
+    return {
+        "seconds": el,
+        "maxrss_mb": maxrss_mb(),
+        "rows": sum(r.rows for r in res),
+        "store_mb": p.stat().st_size / 1e6,
+    }
 
 
 def _import_metrics() -> None:
     # imports (scipy, statsmodels ...) are not part of a metric's cost
-    import ptmscope.metrics.descendants  # noqa: F401
-    import ptmscope.metrics.preservation  # noqa: F401
+    import ptmscope.metrics.descendants
+    import ptmscope.metrics.preservation
     import ptmscope.metrics.turnover  # noqa: F401
 
 
@@ -176,7 +180,6 @@ def phase_spark(a: argparse.Namespace) -> dict[str, Any]:
 
 def phase_baseline(a: argparse.Namespace) -> dict[str, Any]:
     import baseline_pandas as bp
-
     from ptmscope.store import Store
 
     with Store(a.store, read_only=True) as st:
@@ -194,8 +197,12 @@ def phase_baseline(a: argparse.Namespace) -> dict[str, Any]:
         bp.descendants(one["models"], one["model_to_base_model"], a.budget),
     ]
     for r in runs:
-        out["metrics"][r.name] = {"seconds": r.seconds, "extrapolated": r.extrapolated,
-                                  "groups_done": r.groups_done, "groups_total": r.groups_total}
+        out["metrics"][r.name] = {
+            "seconds": r.seconds,
+            "extrapolated": r.extrapolated,
+            "groups_done": r.groups_done,
+            "groups_total": r.groups_total,
+        }
     out["maxrss_mb"] = maxrss_mb()
     out["agreement"] = agreement(a.store, {r.name: r for r in runs})
     return out
@@ -220,18 +227,21 @@ def agreement(store: str, runs: dict[str, Any]) -> dict[str, Any]:
             out[f"preservation ({mode} mode)"] = None
             continue
         col = "prop" if mode == "artifact" else "rate"
-        want = {str(k): v for k, v in zip(b.result["library"], b.result[col]) if v == v and v is not None}
+        want = {str(k): v for k, v in zip(b.result["library"], b.result[col], strict=False) if v == v and v is not None}
         got = {x.library: x.rate for x in preservation(be, mode=mode, n_boot=0).libraries if x.rate is not None}
         out[f"preservation ({mode} mode)"] = want.keys() == got.keys() and all(
-            abs(want[k] - got[k]) < 1e-12 for k in want)
+            abs(want[k] - got[k]) < 1e-12 for k in want
+        )
     b = runs["descendants"]
     if b.extrapolated:
         out["descendants (descendants_sum, artifact mode)"] = None
     else:
         d = descendants(be, popularity="descendants_sum", mode="artifact", n_boot=0)
-        pairs = sorted(zip(b.result["pairs"]["count"].tolist(), b.result["pairs"]["downloads"].tolist()))
-        mine = sorted(zip(d.count_values.astype(int).tolist(), d.popularity_values.astype(int).tolist()))
-        out["descendants (descendants_sum, artifact mode)"] = pairs == mine and abs(d.fit.slope - b.result["slope"]) < 1e-9
+        pairs = sorted(zip(b.result["pairs"]["count"].tolist(), b.result["pairs"]["downloads"].tolist(), strict=False))
+        mine = sorted(zip(d.count_values.astype(int).tolist(), d.popularity_values.astype(int).tolist(), strict=False))
+        out["descendants (descendants_sum, artifact mode)"] = (
+            pairs == mine and abs(d.fit.slope - b.result["slope"]) < 1e-9
+        )
     return out
 
 
@@ -239,21 +249,47 @@ def phase_pipeline_stats(a: argparse.Namespace) -> dict[str, Any]:
     return phase_pipeline(a, n_boot=None)
 
 
-PHASES = {"ingest": phase_ingest, "metric": phase_metric, "pipeline": phase_pipeline,
-          "pipeline_stats": phase_pipeline_stats,
-          "spark": phase_spark, "baseline": phase_baseline}
+PHASES = {
+    "ingest": phase_ingest,
+    "metric": phase_metric,
+    "pipeline": phase_pipeline,
+    "pipeline_stats": phase_pipeline_stats,
+    "spark": phase_spark,
+    "baseline": phase_baseline,
+}
 
 
 def sub(phase: str, a: argparse.Namespace, **extra: Any) -> dict[str, Any]:
-    cmd = [sys.executable, __file__, "_phase", phase, "--store", str(a.store_for), "--size", str(a.size_now),
-           "--snapshots", str(a.snapshots), "--seed", str(a.seed), "--budget", str(a.budget),
-           "--spark-memory", a.spark_memory]
+    cmd = [
+        sys.executable,
+        __file__,
+        "_phase",
+        phase,
+        "--store",
+        str(a.store_for),
+        "--size",
+        str(a.size_now),
+        "--snapshots",
+        str(a.snapshots),
+        "--seed",
+        str(a.seed),
+        "--budget",
+        str(a.budget),
+        "--spark-memory",
+        a.spark_memory,
+    ]
     for k, v in extra.items():
         cmd += [f"--{k}", str(v)]
     t0 = time.perf_counter()
     timeout = a.spark_timeout if phase == "spark" and a.spark_timeout > 0 else None
-    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                         env={**os.environ, "PYTHONHASHSEED": "0"}, start_new_session=True)
+    p = subprocess.Popen(
+        cmd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONHASHSEED": "0"},
+        start_new_session=True,
+    )
     timed_out = False
     try:
         stdout, stderr = p.communicate(timeout=timeout)
@@ -267,8 +303,10 @@ def sub(phase: str, a: argparse.Namespace, **extra: Any) -> dict[str, Any]:
         res["timeout"] = f"stopped after {timeout:.0f} s"
     elif p.returncode != 0 or not lines:
         print((stderr or "")[-3000:], file=sys.stderr)
-        return {"error": stderr.strip().splitlines()[-1] if (stderr or "").strip() else f"exit {p.returncode}",
-                "wall_seconds": time.perf_counter() - t0}
+        return {
+            "error": stderr.strip().splitlines()[-1] if (stderr or "").strip() else f"exit {p.returncode}",
+            "wall_seconds": time.perf_counter() - t0,
+        }
     else:
         res = json.loads(lines[-1])
     res["wall_seconds"] = time.perf_counter() - t0
@@ -285,9 +323,14 @@ def machine() -> dict[str, Any]:
     import ibis
     import pandas
 
-    info: dict[str, Any] = {"python": platform.python_version(), "platform": platform.platform(),
-                            "cores": os.cpu_count(), "duckdb": duckdb.__version__, "ibis": ibis.__version__,
-                            "pandas": pandas.__version__}
+    info: dict[str, Any] = {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cores": os.cpu_count(),
+        "duckdb": duckdb.__version__,
+        "ibis": ibis.__version__,
+        "pandas": pandas.__version__,
+    }
     try:
         import pyspark
 
@@ -311,7 +354,7 @@ def machine() -> dict[str, Any]:
 def fit_k(sizes: list[int], secs: list[float]) -> float | None:
     import numpy as np
 
-    pts = [(n, s) for n, s in zip(sizes, secs) if s and s > 0]
+    pts = [(n, s) for n, s in zip(sizes, secs, strict=False) if s and s > 0]
     if len(pts) < 2:
         return None
     x, y = np.log([p[0] for p in pts]), np.log([p[1] for p in pts])
@@ -322,9 +365,14 @@ def main_run(a: argparse.Namespace) -> dict[str, Any]:
     sizes = [parse_size(s) for s in a.sizes.split(",")]
     work = Path(a.workdir)
     work.mkdir(parents=True, exist_ok=True)
-    report: dict[str, Any] = {"started": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-                              "machine": machine(), "snapshots": a.snapshots, "seed": a.seed,
-                              "budget_s": a.budget, "sizes": {}}
+    report: dict[str, Any] = {
+        "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "machine": machine(),
+        "snapshots": a.snapshots,
+        "seed": a.seed,
+        "budget_s": a.budget,
+        "sizes": {},
+    }
     for n in sizes:
         a.size_now = n
         a.store_for = work / f"bench-{fmt_size(n)}.duckdb"
@@ -349,7 +397,7 @@ def main_run(a: argparse.Namespace) -> dict[str, Any]:
         if not a.keep:
             a.store_for.unlink(missing_ok=True)
     report["machine"]["loadavg_end"] = os.getloadavg()
-    report["finished"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    report["finished"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     # scaling exponents
     ns = [v["n"] for v in report["sizes"].values()]
     k: dict[str, Any] = {}
@@ -390,21 +438,31 @@ def render(report: dict[str, Any]) -> str:
         "",
         "### Ingest and pipeline (DuckDB)",
         "",
-        "| models/snapshot | rows written | ingest s | ingest peak MB | store MB | pipeline s | pipeline peak MB | ingest + pipeline s | pipeline with default statistics s |",
+        (
+            "| models/snapshot | rows written | ingest s | ingest peak MB | store MB | pipeline s | pipeline peak MB "
+            "| ingest + pipeline s | pipeline with default statistics s |"
+        ),
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for label, v in report["sizes"].items():
         ing, pip = v["ingest"], v["pipeline"]
         tot = (ing.get("seconds") or 0) + (pip.get("seconds") or 0) if "seconds" in ing and "seconds" in pip else None
-        lines.append(f"| {label} | {f(ing.get('rows'))} | {f(ing.get('seconds'), 1)} | {f(ing.get('maxrss_mb'), 0)} | "
-                     f"{f(ing.get('store_mb'), 0)} | {f(pip.get('seconds'), 1)} | {f(pip.get('maxrss_mb'), 0)} | {f(tot, 1)} | "
-                     f"{f(v.get('pipeline_stats', {}).get('seconds'), 1)} |")
-    lines += ["", "### Each metric: DuckDB vs Spark local vs the paper's pandas code (point estimates, seconds)", "",
-              "Cold = a fresh process (connect, compile, first queries), as one CLI call; warm = the same call "
-              "inside the pipeline process. Ratios are baseline time / ptmscope time.", "",
-              "| models/snapshot | metric | DuckDB cold s | DuckDB warm s | DuckDB peak MB | Spark s | pandas baseline s "
-              "| baseline / cold | baseline / warm |",
-              "|---|---|---|---|---|---|---|---|---|"]
+        lines.append(
+            f"| {label} | {f(ing.get('rows'))} | {f(ing.get('seconds'), 1)} | {f(ing.get('maxrss_mb'), 0)} | "
+            f"{f(ing.get('store_mb'), 0)} | {f(pip.get('seconds'), 1)} | {f(pip.get('maxrss_mb'), 0)} | {f(tot, 1)} | "
+            f"{f(v.get('pipeline_stats', {}).get('seconds'), 1)} |"
+        )
+    lines += [
+        "",
+        "### Each metric: DuckDB vs Spark local vs the paper's pandas code (point estimates, seconds)",
+        "",
+        "Cold = a fresh process (connect, compile, first queries), as one CLI call; warm = the same call "
+        "inside the pipeline process. Ratios are baseline time / ptmscope time.",
+        "",
+        "| models/snapshot | metric | DuckDB cold s | DuckDB warm s | DuckDB peak MB | Spark s | pandas baseline s "
+        "| baseline / cold | baseline / warm |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     for label, v in report["sizes"].items():
         for met in METRICS:
             d = v["duckdb"][met]
@@ -413,25 +471,43 @@ def render(report: dict[str, Any]) -> str:
             bname = BASELINE_OF.get(met)
             b = v.get("baseline", {}).get("metrics", {}).get(bname) if bname else None
             bs = None if b is None else b["seconds"]
-            mark = "" if not b or not b["extrapolated"] else f" (extrapolated from {b['groups_done']:,}/{b['groups_total']:,} groups)"
+            mark = (
+                ""
+                if not b or not b["extrapolated"]
+                else f" (extrapolated from {b['groups_done']:,}/{b['groups_total']:,} groups)"
+            )
             r1 = None if not bs or not d.get("seconds") else bs / d["seconds"]
             r2 = None if not bs or not warm else bs / warm
-            lines.append(f"| {label} | {met} | {f(d.get('seconds'))} | {f(warm)} | {f(d.get('maxrss_mb'), 0)} | {f(sp)} | "
-                         f"{f(bs)}{mark} | {(f(r1, 1) if r1 >= 1 else f'{r1:.2f}') + 'x' if r1 else '–'} | {(f(r2, 1) if r2 >= 1 else f'{r2:.2f}') + 'x' if r2 else '–'} |")
+            lines.append(
+                f"| {label} | {met} | {f(d.get('seconds'))} | {f(warm)} | {f(d.get('maxrss_mb'), 0)} | {f(sp)} | "
+                f"{f(bs)}{mark} | {(f(r1, 1) if r1 >= 1 else f'{r1:.2f}') + 'x' if r1 else '–'} | "
+                f"{(f(r2, 1) if r2 >= 1 else f'{r2:.2f}') + 'x' if r2 else '–'} |"
+            )
     lines += ["", "Does the baseline compute the same numbers as ptmscope's matching mode (checked, untimed)?", ""]
     for label, v in report["sizes"].items():
         ag = v.get("baseline", {}).get("agreement")
         if ag:
-            lines.append(f"- {label}: " + "; ".join(
-                f"{k}: {'same' if ok else 'not checked (extrapolated)' if ok is None else 'DIFFERENT'}" for k, ok in ag.items()))
+            lines.append(
+                f"- {label}: "
+                + "; ".join(
+                    f"{k}: {'same' if ok else 'not checked (extrapolated)' if ok is None else 'DIFFERENT'}"
+                    for k, ok in ag.items()
+                )
+            )
     lines += ["", "Spark session start + store export + views:"]
     for label, v in report["sizes"].items():
         sp = v.get("spark")
         if sp and "connect_seconds" in sp:
-            extra = f"; {sp['timeout']}, metrics not finished: " + ", ".join(
-                m for m in METRICS if m not in sp.get("metrics", {})) if sp.get("timeout") else ""
-            lines.append(f"- {label}: {f(sp['connect_seconds'], 1)} s; driver (Python) peak {f(sp.get('maxrss_mb'), 0)} MB, "
-                         f"JVM peak {f(sp.get('jvm_peak_mb'), 0)} MB{extra}")
+            extra = (
+                f"; {sp['timeout']}, metrics not finished: "
+                + ", ".join(m for m in METRICS if m not in sp.get("metrics", {}))
+                if sp.get("timeout")
+                else ""
+            )
+            lines.append(
+                f"- {label}: {f(sp['connect_seconds'], 1)} s; driver (Python) peak {f(sp.get('maxrss_mb'), 0)} MB, "
+                f"JVM peak {f(sp.get('jvm_peak_mb'), 0)} MB{extra}"
+            )
         elif sp:
             lines.append(f"- {label}: error: {sp.get('error')}")
     lines += ["", "Scaling exponent k (time ∝ N^k, least squares on log-log over the sizes above):", ""]
@@ -467,15 +543,22 @@ def main() -> None:
     ap.add_argument("--sizes", default="100k,1m,3m")
     ap.add_argument("--snapshots", type=int, default=4)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--budget", type=float, default=300, help="seconds per pandas baseline algorithm before extrapolating")
+    ap.add_argument(
+        "--budget", type=float, default=300, help="seconds per pandas baseline algorithm before extrapolating"
+    )
     ap.add_argument("--no-spark", action="store_true")
     ap.add_argument("--spark-max", default=None, help="largest size to run on Spark (e.g. 1m)")
     ap.add_argument("--spark-memory", default="4g")
-    ap.add_argument("--spark-timeout", type=float, default=0,
-                    help="stop the Spark phase after this many seconds (0: never), keeping the metrics it finished")
+    ap.add_argument(
+        "--spark-timeout",
+        type=float,
+        default=0,
+        help="stop the Spark phase after this many seconds (0: never), keeping the metrics it finished",
+    )
     ap.add_argument("--no-baseline", action="store_true")
-    ap.add_argument("--stats-max", default="100k",
-                    help="largest size for the pipeline with default bootstrap statistics")
+    ap.add_argument(
+        "--stats-max", default="100k", help="largest size for the pipeline with default bootstrap statistics"
+    )
     ap.add_argument("--workdir", default="/tmp/ptmscope-bench")
     ap.add_argument("--keep", action="store_true", help="keep the benchmark stores")
     ap.add_argument("--docs", default=str(ROOT / "docs" / "scale.md"))

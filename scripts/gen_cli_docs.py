@@ -34,7 +34,7 @@ text, {width} columns; in a terminal the same text is drawn in panels).
 """
 
 
-def _commands(cmd, ctx, context_cls) -> Iterator[tuple[list[str], object, object]]:  # noqa: ANN001
+def _commands(cmd, ctx, context_cls) -> Iterator[tuple[list[str], object, object]]:
     """(path, command, context) for ``cmd`` and everything below it, depth first, in listing order."""
     yield ctx.command_path.split()[1:], cmd, ctx
     list_commands = getattr(cmd, "list_commands", None)
@@ -48,7 +48,7 @@ def _commands(cmd, ctx, context_cls) -> Iterator[tuple[list[str], object, object
         yield from _commands(sub, sub_ctx, context_cls)
 
 
-def _plain(cmd) -> None:  # noqa: ANN001
+def _plain(cmd) -> None:
     """Switch typer's rich help panels off for ``cmd`` and its sub-commands (plain click help)."""
     if hasattr(cmd, "rich_markup_mode"):
         cmd.rich_markup_mode = None

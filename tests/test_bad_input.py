@@ -34,11 +34,13 @@ def _jsonl_gz(path: Path, lines: list[str]) -> Path:
 
 def _cases(tmp: Path) -> dict[str, tuple[list[str], str]]:
     """name -> (ingest args, text the error must contain)."""
-    good = [json.dumps({"modelId": f"m/{i}", "lastModified": "2022-01-01T00:00:00Z", "downloads": i}) for i in range(400)]
+    good = [
+        json.dumps({"modelId": f"m/{i}", "lastModified": "2022-01-01T00:00:00Z", "downloads": i}) for i in range(400)
+    ]
     full = gzip.compress(("\n".join(good) + "\n").encode())
     trunc = tmp / "model_infos.jsonl.gz"
     trunc.write_bytes(full[: len(full) // 2])
-    badline = _jsonl_gz(tmp / "bad_line.jsonl.gz", good[:3] + ['{"modelId": "x", "downloads": 1'] + good[3:5])
+    badline = _jsonl_gz(tmp / "bad_line.jsonl.gz", [*good[:3], '{"modelId": "x", "downloads": 1', *good[3:5]])
     pypi = tmp / "2020-01-01_top-pypi-packages.json"
     pypi.write_text(json.dumps({"last_update": "2020-01-01 00:00:00", "rows": [{"download_count": 1, "project": "a"}]}))
     nocol = tmp / "listing.csv"
@@ -47,7 +49,10 @@ def _cases(tmp: Path) -> dict[str, tuple[list[str], str]]:
     nonnum.write_text("model,downloads\na/b,5\nc/d,lots\n")
     neg = tmp / "neg.csv"
     neg.write_text("model,downloads\na/b,5\nc/d,7\ne/f,-3\n")
-    negjson = _jsonl_gz(tmp / "neg.jsonl.gz", good[:2] + [json.dumps({"modelId": "z", "downloads": -1, "lastModified": "2022-01-01T00:00:00Z"})])
+    negjson = _jsonl_gz(
+        tmp / "neg.jsonl.gz",
+        [*good[:2], json.dumps({"modelId": "z", "downloads": -1, "lastModified": "2022-01-01T00:00:00Z"})],
+    )
     empty = tmp / "empty.jsonl"
     empty.write_bytes(b"")
     emptygz = tmp / "empty.jsonl.gz"
@@ -67,10 +72,16 @@ def _cases(tmp: Path) -> dict[str, tuple[list[str], str]]:
         "truncated gzip": ([str(trunc)], "truncated gzip"),
         "invalid JSON line": ([str(badline)], f"{badline}:4 (column 32): invalid JSON"),
         "wrong --format": ([str(pypi), "--format", "npm-high-impact"], "looks like format top-pypi"),
-        "missing required column": ([str(nocol), "--format", "hf-listing", "--date", "2022-01-01"], "missing required column"),
+        "missing required column": (
+            [str(nocol), "--format", "hf-listing", "--date", "2022-01-01"],
+            "missing required column",
+        ),
         "missing edge column": ([str(edges.parent)], "relation"),
         "non-numeric downloads": ([str(nonnum), "--date", "2022-01-01"], f"{nonnum}:3 (column downloads)"),
-        "negative downloads": ([str(neg), "--date", "2022-01-01"], f"{neg}:4 (column downloads): downloads must not be negative"),
+        "negative downloads": (
+            [str(neg), "--date", "2022-01-01"],
+            f"{neg}:4 (column downloads): downloads must not be negative",
+        ),
         "negative downloads json": ([str(negjson)], f"{negjson}:3 (column downloads)"),
         "empty file": ([str(empty)], "empty file"),
         "empty gzip": ([str(emptygz), "--format", "hf-api"], "empty file"),
@@ -78,7 +89,10 @@ def _cases(tmp: Path) -> dict[str, tuple[list[str], str]]:
         "bad date": ([str(pypi), "--date", "2020-13-45"], "not a date"),
         "no date": ([str(nonnum.with_name("ok.csv"))], "--date"),
         "directory without data": ([str(nodata)], f"{nodata}: empty directory: no data files"),
-        "data only in sub-directories": ([str(nested)], f"sub-directories are not searched; ingest them one by one, e.g. {nested / 'pypi'}"),
+        "data only in sub-directories": (
+            [str(nested)],
+            f"sub-directories are not searched; ingest them one by one, e.g. {nested / 'pypi'}",
+        ),
         "cards file given as data": ([str(cards)], "model-card file; pass it with --cards"),
     }
 
@@ -86,9 +100,21 @@ def _cases(tmp: Path) -> dict[str, tuple[list[str], str]]:
 @pytest.mark.parametrize(
     "case",
     [
-        "truncated gzip", "invalid JSON line", "wrong --format", "missing required column", "missing edge column",
-        "non-numeric downloads", "negative downloads", "negative downloads json", "empty file", "empty gzip",
-        "missing path", "bad date", "no date", "directory without data", "data only in sub-directories",
+        "truncated gzip",
+        "invalid JSON line",
+        "wrong --format",
+        "missing required column",
+        "missing edge column",
+        "non-numeric downloads",
+        "negative downloads",
+        "negative downloads json",
+        "empty file",
+        "empty gzip",
+        "missing path",
+        "bad date",
+        "no date",
+        "directory without data",
+        "data only in sub-directories",
         "cards file given as data",
     ],
 )
@@ -150,7 +176,9 @@ def test_unreadable_file(tmp_path, cli, seeded):
 def test_directory_with_one_bad_file_writes_nothing(tmp_path, cli, seeded):
     d = tmp_path / "pypi"
     d.mkdir()
-    (d / "2020-01-01_top-pypi-packages.json").write_text(json.dumps({"last_update": "2020-01-01", "rows": [{"download_count": 1, "project": "a"}]}))
+    (d / "2020-01-01_top-pypi-packages.json").write_text(
+        json.dumps({"last_update": "2020-01-01", "rows": [{"download_count": 1, "project": "a"}]})
+    )
     (d / "2020-02-01_top-pypi-packages.json").write_text('{"last_update": "2020-02-01", "rows": [')
     before = _sha(seeded)
     code, _, err = cli("ingest", d, "--store", seeded)
@@ -173,7 +201,14 @@ def test_duplicate_ids_are_kept_once_and_reported(tmp_path, cli, seeded):
 
 def test_top_pypi_bad_count_names_the_row(tmp_path, cli):
     p = tmp_path / "2020-01-01_top-pypi-packages.json"
-    p.write_text(json.dumps({"last_update": "2020-01-01", "rows": [{"download_count": 5, "project": "a"}, {"download_count": -2, "project": "b"}]}))
+    p.write_text(
+        json.dumps(
+            {
+                "last_update": "2020-01-01",
+                "rows": [{"download_count": 5, "project": "a"}, {"download_count": -2, "project": "b"}],
+            }
+        )
+    )
     code, _, err = cli("ingest", p, "--store", tmp_path / "s.duckdb")
     assert code == 1
     assert f"{p} (column download_count): download_count must not be negative, got -2 (row 2)" in err
@@ -184,7 +219,9 @@ def test_bad_cards_file_names_its_line(tmp_path, cli, seeded):
     dump = tmp_path / "infos.jsonl"
     dump.write_text(json.dumps({"modelId": "a/b", "sha": "x", "lastModified": "2022-01-01T00:00:00Z"}) + "\n")
     cards = tmp_path / "cards.jsonl"
-    cards.write_text(json.dumps({"modelId": "a/b", "readme": "x"}) + "\n" + json.dumps({"modelId": "c", "readme": 5}) + "\n")
+    cards.write_text(
+        json.dumps({"modelId": "a/b", "readme": "x"}) + "\n" + json.dumps({"modelId": "c", "readme": 5}) + "\n"
+    )
     before = _sha(seeded)
     code, _, err = cli("ingest", dump, "--cards", cards, "--store", seeded)
     assert code == 1 and f"{cards}:2 (column readme): card text must be a string" in err

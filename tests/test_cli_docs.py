@@ -30,7 +30,9 @@ def test_docs_cli_md_is_up_to_date(rendered):
         import difflib
 
         diff = "".join(
-            list(difflib.unified_diff(stored.splitlines(True), rendered.splitlines(True), "docs/cli.md", "generated"))[:40]
+            list(difflib.unified_diff(stored.splitlines(True), rendered.splitlines(True), "docs/cli.md", "generated"))[
+                :40
+            ]
         )
         pytest.fail(f"docs/cli.md is out of date; run scripts/gen_cli_docs.py\n{diff}")
 

@@ -61,8 +61,12 @@ def test_tags_with_and_without_relation():
 
 
 def test_trainer_sentence():
-    text = "This model is a fine-tuned version of [bert-base-uncased](https://huggingface.co/bert-base-uncased) on glue."
-    assert refs_from_card_text(text) == [LineageRef("https://huggingface.co/bert-base-uncased", "finetune", "card_text")]
+    text = (
+        "This model is a fine-tuned version of [bert-base-uncased](https://huggingface.co/bert-base-uncased) on glue."
+    )
+    assert refs_from_card_text(text) == [
+        LineageRef("https://huggingface.co/bert-base-uncased", "finetune", "card_text")
+    ]
     local = "This model is a fine-tuned version of [/content/ckpt](/content/ckpt) on None."
     assert refs_from_card_text(local) == [LineageRef("/content/ckpt", "finetune", "card_text")]
     assert refs_from_card_text("A fine-tuned model.") == []
@@ -70,7 +74,13 @@ def test_trainer_sentence():
 
 def test_relation_words():
     assert [relation_of(w) for w in ("finetune", "Adapter", "quantized", "merge", "lora", "weird", None)] == [
-        "finetune", "adapter", "quantized", "merge", "adapter", "unknown", "unknown",
+        "finetune",
+        "adapter",
+        "quantized",
+        "merge",
+        "adapter",
+        "unknown",
+        "unknown",
     ]
 
 
@@ -103,7 +113,13 @@ def test_resolver_case_aliases_and_ambiguity():
 def test_resolve_lineage_table_rewrites_parent_ids():
     t = to_table(
         "lineage",
-        {"child": ["c1", "c2"], "parent_ref": ["P/a", "zz"], "parent_id": [None, None], "relation": ["finetune"] * 2, "origin": ["card_yaml"] * 2},
+        {
+            "child": ["c1", "c2"],
+            "parent_ref": ["P/a", "zz"],
+            "parent_id": [None, None],
+            "relation": ["finetune"] * 2,
+            "origin": ["card_yaml"] * 2,
+        },
         "s",
     )
     out = resolve_lineage(t, ["p/a"])
@@ -115,8 +131,13 @@ _name = st.text(alphabet=string.ascii_letters + string.digits + "-_.", min_size=
 )
 
 
-@given(owner=_name, name=_name, prefix=st.sampled_from(["", "https://huggingface.co/", "http://www.huggingface.co/", "https://hf.co/", "hf.co/"]),
-       suffix=st.sampled_from(["", "/", "/tree/main", "/blob/main/README.md"]), upper=st.booleans())
+@given(
+    owner=_name,
+    name=_name,
+    prefix=st.sampled_from(["", "https://huggingface.co/", "http://www.huggingface.co/", "https://hf.co/", "hf.co/"]),
+    suffix=st.sampled_from(["", "/", "/tree/main", "/blob/main/README.md"]),
+    upper=st.booleans(),
+)
 def test_any_hub_url_of_an_id_resolves_to_it(owner, name, prefix, suffix, upper):
     pid = f"{owner}/{name}"
     ref = prefix + (pid.upper() if upper else pid) + suffix

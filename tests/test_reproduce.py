@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import gzip
 import json
 import re
@@ -11,7 +10,6 @@ from pathlib import Path
 import pytest
 
 from ptmscope.reproduce import PAPER_DATES, nearest_files
-
 from realdata import shared_path
 
 
@@ -56,7 +54,9 @@ def test_nearest_files_pick_one_per_paper_date(layout):
 
 def test_synthetic_layout_end_to_end(cli, layout, tmp_path):
     out = tmp_path / "out"
-    code, stdout, err = cli("reproduce", "esem24", "--data", layout, "--out", out, "--n-boot", "20", "--json", "--no-figures")
+    code, stdout, err = cli(
+        "reproduce", "esem24", "--data", layout, "--out", out, "--n-boot", "20", "--json", "--no-figures"
+    )
     assert code == 0, err
     rep = json.loads(stdout)
     rows = {r["metric"]: r for r in rep["rows"]}
@@ -84,7 +84,9 @@ def test_real_data_reproduction(cli, tmp_path):
     data = shared_path()
     shared_path("hf", "2022-02_hub-dump", "model_infos.jsonl.gz")
     out = tmp_path / "out"
-    code, stdout, err = cli("reproduce", "esem24", "--data", data, "--out", out, "--n-boot", "50", "--json", "--no-figures")
+    code, stdout, err = cli(
+        "reproduce", "esem24", "--data", data, "--out", out, "--n-boot", "50", "--json", "--no-figures"
+    )
     assert code == 0, err
     rep = json.loads(stdout)
     rows = {r["metric"]: r for r in rep["rows"]}
@@ -119,11 +121,16 @@ def test_real_data_reproduction(cli, tmp_path):
 def test_hub_dump_without_cards_skips_c1_and_says_why(cli, layout, tmp_path):
     dump = layout / "hf" / "2022-02_hub-dump"
     dump.mkdir(parents=True)
-    recs = [{"modelId": f"m/{i}", "lastModified": "2022-02-15T00:00:00Z", "downloads": i, "tags": ["pytorch"]} for i in range(5)]
+    recs = [
+        {"modelId": f"m/{i}", "lastModified": "2022-02-15T00:00:00Z", "downloads": i, "tags": ["pytorch"]}
+        for i in range(5)
+    ]
     with gzip.open(dump / "model_infos.jsonl.gz", "wt") as fh:
         fh.write("\n".join(json.dumps(r) for r in recs) + "\n")
     out = tmp_path / "out"
-    code, stdout, err = cli("reproduce", "esem24", "--data", layout, "--out", out, "--n-boot", "0", "--json", "--no-figures")
+    code, stdout, err = cli(
+        "reproduce", "esem24", "--data", layout, "--out", out, "--n-boot", "0", "--json", "--no-figures"
+    )
     assert code == 0, err
     rep = json.loads(stdout)
     assert any("model_cards.jsonl.gz (C1 and descendants need the lineage" in m for m in rep["missing"])

@@ -117,9 +117,7 @@ def test_ratio_ci_agrees_with_the_generic_group_bootstrap():
     den = rng.integers(1, 40, 120).astype(float)
     num = np.floor(den * rng.uniform(0.2, 0.9, 120))
     fast = stats.bootstrap_ratio_ci(num, den, n_boot=3000, seed=2)
-    slow = stats.bootstrap_groups_ci(
-        list(range(120)), lambda g: num[g].sum() / den[g].sum(), n_boot=3000, seed=2
-    )
+    slow = stats.bootstrap_groups_ci(list(range(120)), lambda g: num[g].sum() / den[g].sum(), n_boot=3000, seed=2)
     assert fast.estimate == pytest.approx(num.sum() / den.sum())
     assert fast.low == pytest.approx(slow.low, abs=0.01)
     assert fast.high == pytest.approx(slow.high, abs=0.01)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 
@@ -36,7 +37,7 @@ def tiny_batches():
 def test_same_seed_same_bytes_other_seed_other_data(tiny_batches):
     again = list(generate(TINY))
     assert [b.snapshot for b in again] == [b.snapshot for b in tiny_batches]
-    for a, b in zip(tiny_batches, again):
+    for a, b in zip(tiny_batches, again, strict=False):
         assert a.tables.keys() == b.tables.keys()
         for name in a.tables:
             assert a.tables[name].equals(b.tables[name]), name
@@ -84,7 +85,7 @@ def test_pypi_raw_names_need_pep503(tiny_batches):
     pypi = next(b for b in tiny_batches if b.snapshot.registry == "pypi").tables["packages"]
     raw, norm = pypi.column("raw_id").to_pylist(), pypi.column("package_id").to_pylist()
     assert [pep503(r) for r in raw] == norm
-    assert any(r != n for r, n in zip(raw, norm))
+    assert any(r != n for r, n in zip(raw, norm, strict=False))
 
 
 def test_lineage_points_to_earlier_models_and_resolves_only_present_parents(tiny_batches):
@@ -107,7 +108,7 @@ def test_snapshot_dates_and_churn(tiny_batches):
     assert [b.snapshot.taken_at for b in hf] == TINY.dates()
     ids = [set(b.tables["packages"].column("package_id").to_pylist()) for b in hf]
     new = round(TINY.new_share * TINY.models)
-    for a, b in zip(ids, ids[1:]):
+    for a, b in itertools.pairwise(ids):
         assert len(b - a) == new and len(a - b) == new  # as many arrive as leave
     for b in hf:  # nothing is created after its snapshot date
         created = b.tables["packages"].column("created_at").to_pandas()
@@ -162,7 +163,7 @@ def test_hub_turnover_hits_its_target():
     for b in generate(cfg):
         t = b.tables["packages"].to_pandas().sort_values(["downloads", "package_id"], ascending=[False, True])
         tops.append(set(t.package_id[:1000]))
-    remained = [len(a & b) / 1000 for a, b in zip(tops, tops[1:])]
+    remained = [len(a & b) / 1000 for a, b in itertools.pairwise(tops)]
     assert abs(np.mean(remained) - cfg.hf_remained) < 0.06, remained
 
 
@@ -228,22 +229,47 @@ def test_files_round_trip_through_the_importers(tmp_path, cli):
     store = tmp_path / "in.duckdb"
     date = cfg.dates()[0].isoformat()
     info = tmp_path / "world" / "hf" / date / "model_infos.jsonl.gz"
-    code, _, err = cli("ingest", str(info), "--store", str(store), "--date", date,
-                       "--cards", str(info.with_name("model_cards.jsonl.gz")))
+    code, _, err = cli(
+        "ingest",
+        str(info),
+        "--store",
+        str(store),
+        "--date",
+        date,
+        "--cards",
+        str(info.with_name("model_cards.jsonl.gz")),
+    )
     assert code == 0, err
     ref = next(b for b in generate(cfg) if b.snapshot.registry == "hf")
     with Store(store, read_only=True) as st_:
         got = dict(st_.con.execute("SELECT package_id, downloads FROM packages").fetchall())
-        want = dict(zip(ref.tables["packages"].column("package_id").to_pylist(),
-                        ref.tables["packages"].column("downloads").to_pylist()))
+        want = dict(
+            zip(
+                ref.tables["packages"].column("package_id").to_pylist(),
+                ref.tables["packages"].column("downloads").to_pylist(),
+                strict=False,
+            )
+        )
         assert got == want
         libs = set(st_.con.execute("SELECT package_id, library FROM package_libraries").fetchall())
-        want_libs = set(zip(ref.tables["package_libraries"].column("package_id").to_pylist(),
-                            ref.tables["package_libraries"].column("library").to_pylist()))
+        want_libs = set(
+            zip(
+                ref.tables["package_libraries"].column("package_id").to_pylist(),
+                ref.tables["package_libraries"].column("library").to_pylist(),
+                strict=False,
+            )
+        )
         assert want_libs <= libs
         edges = set(st_.con.execute("SELECT child, parent_id FROM lineage WHERE parent_id IS NOT NULL").fetchall())
-        want_edges = {(c, p) for c, p in zip(ref.tables["lineage"].column("child").to_pylist(),
-                                             ref.tables["lineage"].column("parent_id").to_pylist()) if p}
+        want_edges = {
+            (c, p)
+            for c, p in zip(
+                ref.tables["lineage"].column("child").to_pylist(),
+                ref.tables["lineage"].column("parent_id").to_pylist(),
+                strict=False,
+            )
+            if p
+        }
         assert want_edges <= edges
 
 

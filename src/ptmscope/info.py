@@ -54,7 +54,9 @@ def snapshot_info(backend: Any, snapshot: Snapshot) -> SnapshotInfo:
     n = counts["packages"]
     aggs = {"n_down": p.downloads.count(), "sum_down": p.downloads.sum(), "mean_down": p.downloads.mean()}
     for q in QUANTILES:
-        aggs[_qname(q)] = p.downloads.quantile(q) if 0.0 < q < 1.0 else (p.downloads.min() if q == 0.0 else p.downloads.max())
+        aggs[_qname(q)] = (
+            p.downloads.quantile(q) if 0.0 < q < 1.0 else (p.downloads.min() if q == 0.0 else p.downloads.max())
+        )
     for f in PACKAGES:
         if f.name != "snapshot_id":
             aggs[f"null_{f.name}"] = p[f.name].isnull().sum()
@@ -94,7 +96,11 @@ def snapshot_info(backend: Any, snapshot: Snapshot) -> SnapshotInfo:
     if total:
         g = lt.group_by("origin").aggregate(rows=lt.count(), resolved=lt.parent_id.notnull().sum()).execute()
         for r in g.itertuples():
-            by_origin[r.origin] = {"rows": int(r.rows), "resolved": int(r.resolved), "unresolved": int(r.rows - r.resolved)}
+            by_origin[r.origin] = {
+                "rows": int(r.rows),
+                "resolved": int(r.resolved),
+                "unresolved": int(r.rows - r.resolved),
+            }
         g = lt.group_by("relation").aggregate(rows=lt.count()).execute()
         by_relation = {r.relation: int(r.rows) for r in g.itertuples()}
     lineage = {
@@ -116,7 +122,11 @@ def snapshot_info(backend: Any, snapshot: Snapshot) -> SnapshotInfo:
     if counts["cards"]:
         c = tables["cards"].filter(tables["cards"].snapshot_id == sid)
         r = c.aggregate(rows=c.count(), with_text=c.text.notnull().sum(), missing=c.missing.sum()).execute().iloc[0]
-        cards = {"rows": int(r["rows"]), "with_text": int(num(r["with_text"]) or 0), "missing": int(num(r["missing"]) or 0)}
+        cards = {
+            "rows": int(r["rows"]),
+            "with_text": int(num(r["with_text"]) or 0),
+            "missing": int(num(r["missing"]) or 0),
+        }
 
     return SnapshotInfo(
         snapshot=_snapshot_dict(snapshot),

@@ -101,7 +101,7 @@ def parse_yaml_mapping(text: str | None) -> dict[str, Any] | None:
     if not text:
         return None
     try:
-        data = yaml.load(text, Loader=_SafeLoader)  # noqa: S506 - a safe loader (C or pure Python)
+        data = yaml.load(text, Loader=_SafeLoader)
     except (yaml.YAMLError, RecursionError, ValueError):
         return None
     return data if isinstance(data, dict) else None

@@ -25,6 +25,7 @@ being parsed again.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import statistics
 import warnings
@@ -68,7 +69,7 @@ class MetricOutcome:
 def _registries_with_snapshots(backend: Any, minimum: int) -> list[str]:
     s = backend.table("snapshots")
     df = s.filter(s.status == "complete").group_by("registry").aggregate(n=ibis._.count()).execute()
-    return sorted(str(r) for r, n in zip(df["registry"], df["n"]) if int(n) >= minimum)
+    return sorted(str(r) for r, n in zip(df["registry"], df["n"], strict=False) if int(n) >= minimum)
 
 
 PARTIAL_KINDS = ("fewer_than_k", "few_rows", "low_kth")
@@ -99,7 +100,7 @@ def run_turnover(backend: Any, params: dict[str, Any]) -> tuple[Any, dict[str, A
         # a step touching a snapshot the coverage check flags as a partial listing is
         # reported but left out of the median: partial lists inflate turnover
         flagged = {w.snapshot_id for w in res.warnings if w.kind in PARTIAL_KINDS}
-        steps = list(zip(res.steps[:-1], res.steps[1:]))
+        steps = list(zip(res.steps[:-1], res.steps[1:], strict=False))
         all_shares = [1 - b.remained / b.in_top for a, b in steps if b.in_top]
         shares = [
             1 - b.remained / b.in_top
@@ -127,7 +128,9 @@ def run_turnover(backend: Any, params: dict[str, Any]) -> tuple[Any, dict[str, A
         "flagged_snapshots": hf["flagged_snapshots"],
         "by_registry": per_reg,
     }
-    data["other_registries"] = {r: v.to_dict() for r, v in results.items() if r != "hf" and not isinstance(v, Exception)}
+    data["other_registries"] = {
+        r: v.to_dict() for r, v in results.items() if r != "hf" and not isinstance(v, Exception)
+    }
     objs = [v for _, v in sorted(results.items()) if not isinstance(v, Exception)]
     return objs, data
 
@@ -193,8 +196,14 @@ def _docs_summary(d: dict[str, Any]) -> dict[str, Any]:
     """The paper's C3 test by downloads: top-N vs bottom-N documentation score."""
     comp = next((c for c in d.get("comparisons", []) if c.get("measure") == "downloads"), None)
     if comp is None:
-        return {"measure": "downloads", "n_per_group": 0, "p_holm": None, "mean_diff": None,
-                "mean_diff_low": None, "mean_diff_high": None}
+        return {
+            "measure": "downloads",
+            "n_per_group": 0,
+            "p_holm": None,
+            "mean_diff": None,
+            "mean_diff_low": None,
+            "mean_diff_high": None,
+        }
     md = comp.get("mean_difference") or {}
     return {
         "formula": "documentation score, top-N vs bottom-N models by downloads: one-sided Welch t "
@@ -291,10 +300,13 @@ def compute_metrics(
                 warnings.simplefilter("always")
                 obj, data = RUNNERS[name](backend, dict(params.get(name, {})))
             # library deprecation notices (pandas, duckdb) say nothing about the numbers: dropped
-            msgs = sorted({
-                f"{w.category.__name__}: {w.message}" for w in caught
-                if not issubclass(w.category, (DeprecationWarning, PendingDeprecationWarning, FutureWarning))
-            })
+            msgs = sorted(
+                {
+                    f"{w.category.__name__}: {w.message}"
+                    for w in caught
+                    if not issubclass(w.category, (DeprecationWarning, PendingDeprecationWarning, FutureWarning))
+                }
+            )
             if msgs:
                 data["runtime_warnings"] = msgs
             out[name] = MetricOutcome(name, "ok", obj, data)
@@ -324,8 +336,19 @@ def judge(outcomes: dict[str, MetricOutcome], rules: tuple[Rule, ...]) -> list[V
 
 def snapshot_facts(backend: Any) -> list[dict[str, Any]]:
     s = backend.table("snapshots")
-    cols = ["snapshot_id", "registry", "taken_at", "source_format", "source_file", "source_sha256", "row_count",
-            "importer_version", "notes", "status", "synthetic"]
+    cols = [
+        "snapshot_id",
+        "registry",
+        "taken_at",
+        "source_format",
+        "source_file",
+        "source_sha256",
+        "row_count",
+        "importer_version",
+        "notes",
+        "status",
+        "synthetic",
+    ]
     df = s.select(*cols).order_by(["registry", "taken_at", "snapshot_id"]).execute()
     out = []
     for r in df.to_dict("records"):
@@ -425,7 +448,7 @@ def load_config(path: str | Path) -> RunConfig:
 
     sources = []
     if not isinstance(data.get("sources", []), list):
-        raise InputError(p, "sources must be an array of tables: [[sources]] path = \"...\"")
+        raise InputError(p, 'sources must be an array of tables: [[sources]] path = "..."')
     for i, s in enumerate(data.get("sources", [])):
         if not isinstance(s, dict) or "path" not in s:
             raise InputError(p, f"[[sources]] #{i + 1}: needs a path")
@@ -434,8 +457,14 @@ def load_config(path: str | Path) -> RunConfig:
             if isinstance(v, str) and k == "cards":
                 opts[k] = rel(v, f"[[sources]] #{i + 1} {k}")
         date = s.get("date")
-        sources.append(SourceSpec(rel(s["path"], f"[[sources]] #{i + 1} path"), s.get("format"),
-                                  str(date) if date is not None else None, opts))
+        sources.append(
+            SourceSpec(
+                rel(s["path"], f"[[sources]] #{i + 1} path"),
+                s.get("format"),
+                str(date) if date is not None else None,
+                opts,
+            )
+        )
     m = data.get("metrics", {})
     if not isinstance(m, dict):
         raise InputError(p, "[metrics] must be a table")
@@ -555,8 +584,9 @@ def _ingest_one(store: Any, spec: SourceSpec, progress: Progress | None = None) 
             taken = dt.date.fromisoformat(spec.date)
         except ValueError:
             raise InputError(spec.path, f"date {spec.date!r} in the run config is not YYYY-MM-DD") from None
-    planned = src.plan(spec.path, format=spec.format, registry=opts.get("registry"), taken_at=taken,
-                       cards_path=opts.get("cards"))
+    planned = src.plan(
+        spec.path, format=spec.format, registry=opts.get("registry"), taken_at=taken, cards_path=opts.get("cards")
+    )
     results = src.ingest(store, planned)
     for r in results:
         if progress:
@@ -586,8 +616,14 @@ def run(config_path: str | Path, *, progress: Progress | None = None, out: str |
         score_cards(store, progress)
     backend = connect(cfg.store)
     try:
-        analysis = analyse(backend, include=cfg.include, params=cfg.params, catalogue_path=cfg.catalogue,
-                           rules_path=cfg.rules, progress=progress)
+        analysis = analyse(
+            backend,
+            include=cfg.include,
+            params=cfg.params,
+            catalogue_path=cfg.catalogue,
+            rules_path=cfg.rules,
+            progress=progress,
+        )
     finally:
         _close(backend)
     write_report(analysis, target)
@@ -622,10 +658,8 @@ def require_hub_snapshot(store: Any, path: str | Path) -> None:
 
 
 def _close(backend: Any) -> None:
-    try:
+    with contextlib.suppress(Exception):  # pragma: no cover
         backend.disconnect()
-    except Exception:  # pragma: no cover
-        pass
 
 
 # ---------------------------------------------------------------------------
@@ -636,8 +670,9 @@ DEMO_MODELS = 4000
 DEMO_SNAPSHOTS = 4
 
 
-def demo(out: str | Path = "ptmscope-demo", *, seed: int = 0, models: int = DEMO_MODELS,
-         progress: Progress | None = None) -> Path:
+def demo(
+    out: str | Path = "ptmscope-demo", *, seed: int = 0, models: int = DEMO_MODELS, progress: Progress | None = None
+) -> Path:
     """Generate a seeded synthetic world into ``OUT/demo.duckdb``, analyse it and
     write the report to ``OUT/report``; returns the report folder."""
     from .engine import connect

@@ -220,7 +220,10 @@ def reproduce_esem24(
                     "Fig. 7 log-log slope, artifact fit (dedupe pairs, log10(x+1e-5))",
                     "slope 0.15: the line drawn in Fig. 7 (the published descendents.py fit of this CSV)",
                     _fit_text(art),
-                    f"{pairs.name}: {art.n_bases:,} base models (PeaTMOSS, Oct 2023), x = summed downloads of descendants",
+                    (
+                        f"{pairs.name}: {art.n_bases:,} base models (PeaTMOSS, Oct 2023), "
+                        "x = summed downloads of descendants"
+                    ),
                     "yes",
                     f"same data, same computation; {art.dropped_duplicates:,} duplicate pairs dropped as the code did",
                 )
@@ -231,9 +234,15 @@ def reproduce_esem24(
                     "slope 0.15: the line drawn in Fig. 7",
                     _fit_text(cor)
                     + f"; Spearman {cor.spearman.coef:.3f} [{cor.spearman.ci[0]:.3f}, {cor.spearman.ci[1]:.3f}]",
-                    f"{pairs.name}, all {cor.n_bases:,} pairs; {cor.dropped_zero_popularity} with 0 downloads left out of the fit",
+                    (
+                        f"{pairs.name}, all {cor.n_bases:,} pairs; "
+                        f"{cor.dropped_zero_popularity} with 0 downloads left out of the fit"
+                    ),
                     "partly",
-                    "same data; OLS on every base (duplicates kept, zero-download bases excluded instead of placed at log10(1e-5) = -5)",
+                    (
+                        "same data; OLS on every base (duplicates kept, "
+                        "zero-download bases excluded instead of placed at log10(1e-5) = -5)"
+                    ),
                 )
             )
             if figures:
@@ -251,7 +260,11 @@ def reproduce_esem24(
             raw = turnover(backend, reg, ids[reg], k=PAPER_K, normalise=False)
             sens = turnover_sensitivity(backend, reg, ids[reg])
             results.append(res)
-            rep.details[f"turnover_{reg}"] = {"normalised": res.to_dict(), "raw_ids": raw.to_dict(), "sensitivity": sens.to_dict()}
+            rep.details[f"turnover_{reg}"] = {
+                "normalised": res.to_dict(),
+                "raw_ids": raw.to_dict(),
+                "sensitivity": sens.to_dict(),
+            }
             rep.warnings += [w.message for w in res.warnings]
             src = (
                 "npm-high-impact ranked lists (npm last-week downloads, no counts)"
@@ -263,8 +276,7 @@ def reproduce_esem24(
                 + (
                     "; npm lists rank by last-week downloads and include only packages above 1M/week"
                     if reg == "npm"
-                    else "; PyPI ids PEP 503-normalised (raw ids give "
-                    + f"{raw.distinct_ever:,})"
+                    else "; PyPI ids PEP 503-normalised (raw ids give " + f"{raw.distinct_ever:,})"
                 )
             )
             rep.rows.append(
@@ -322,10 +334,13 @@ def reproduce_esem24(
             rep.details["preservation"] = {"paper": pres.to_dict(), "artifact": pres_art.to_dict()}
 
             def top3(r: Any) -> str:
-                return "; ".join(
-                    f"{x.library} {x.rate:.3f} [{_n(x.ci_low)}, {_n(x.ci_high)}] ({x.numerator}/{x.denominator})"
-                    for x in r.top(3)
-                ) or "no library qualifies"
+                return (
+                    "; ".join(
+                        f"{x.library} {x.rate:.3f} [{_n(x.ci_low)}, {_n(x.ci_high)}] ({x.numerator}/{x.denominator})"
+                        for x in r.top(3)
+                    )
+                    or "no library qualifies"
+                )
 
             rep.rows.append(
                 Row(
@@ -334,7 +349,10 @@ def reproduce_esem24(
                     top3(pres),
                     f"{hub_dump_id}: libraries from library_name + tags, lineage from card text/YAML",
                     "no",
-                    "different snapshot (Feb 2022, before base_model metadata existed) and the paper's figure shows the artifact quantity, not eq. 1",
+                    (
+                        "different snapshot (Feb 2022, before base_model metadata existed) "
+                        "and the paper's figure shows the artifact quantity, not eq. 1"
+                    ),
                 )
             )
             rep.rows.append(
@@ -362,7 +380,10 @@ def reproduce_esem24(
                         (
                             "same computation as the paper's code, on Feb 2022 lineage from card text/YAML"
                             if pop == "descendants_sum"
-                            else "the paper's text describes this x (the base model's own downloads); its code used summed descendant downloads"
+                            else (
+                                "the paper's text describes this x (the base model's own downloads); "
+                                "its code used summed descendant downloads"
+                            )
                         ),
                     )
                 )
@@ -393,7 +414,9 @@ def to_markdown(rep: Reproduction) -> str:
         "|---|---|---|---|---|---|",
     ]
     for r in rep.rows:
-        lines.append("| " + " | ".join(cell(x) for x in (r.metric, r.paper, r.ours, r.data, r.comparable, r.why)) + " |")
+        lines.append(
+            "| " + " | ".join(cell(x) for x in (r.metric, r.paper, r.ours, r.data, r.comparable, r.why)) + " |"
+        )
     if rep.warnings:
         lines += ["", "Coverage warnings:", ""] + [f"- {w}" for w in rep.warnings]
     if rep.missing:

@@ -81,7 +81,9 @@ def spark_session(master: str | None = None, conf: dict[str, str] | None = None,
     settings.update(_env_conf())
     settings.update(conf or {})
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # workers use this interpreter
-    builder = SparkSession.builder.appName(app_name).master(master or os.environ.get("PTMSCOPE_SPARK_MASTER", "local[*]"))
+    builder = SparkSession.builder.appName(app_name).master(
+        master or os.environ.get("PTMSCOPE_SPARK_MASTER", "local[*]")
+    )
     for k, v in settings.items():
         builder = builder.config(k, v)
     try:
@@ -101,9 +103,12 @@ def export_store(store_path: str | Path | None, export_dir: str | Path) -> dict[
     paths: dict[str, Path] = {}
     with Store(store_path, read_only=True) as store:
         con = store.con
-        names = [r[0] for r in con.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' ORDER BY table_name"
-        ).fetchall()]
+        names = [
+            r[0]
+            for r in con.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' ORDER BY table_name"
+            ).fetchall()
+        ]
         for name in names:
             p = out / f"{name}.parquet"
             # identifiers come from the catalogue, quoted; the path is a parameter-free literal we made

@@ -41,7 +41,10 @@ def _clean(v: float) -> float | None:
 class _Dict:
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)  # type: ignore[call-overload]
-        return {k: (_clean(v) if isinstance(v, float) else list(map(_clean, v)) if isinstance(v, tuple) else v) for k, v in d.items()}
+        return {
+            k: (_clean(v) if isinstance(v, float) else list(map(_clean, v)) if isinstance(v, tuple) else v)
+            for k, v in d.items()
+        }
 
 
 @dataclass(frozen=True)
@@ -203,7 +206,8 @@ def loglog_ols(x: Sequence[float], y: Sequence[float], *, offset: float = 0.0, l
     xs, ys = xa + offset, ya + offset
     if (xs <= 0).any() or (ys <= 0).any():
         raise PtmscopeError(
-            f"log-log fit needs positive values: {(xs <= 0).sum()} x and {(ys <= 0).sum()} y are <= 0 after offset {offset}"
+            f"log-log fit needs positive values: {(xs <= 0).sum()} x and {(ys <= 0).sum()} y "
+            f"are <= 0 after offset {offset}"
         )
     n = xa.size
     if n < 3:
@@ -287,7 +291,15 @@ def welch_t(a: Any, b: Any, *, alternative: Alternative = "greater") -> TestResu
     aa, ba = _arr(a, "a"), _arr(b, "b")
     r = sps.ttest_ind(aa, ba, equal_var=False, alternative=alternative)
     df = getattr(r, "df", None)
-    return TestResult("welch_t", float(r.statistic), float(r.pvalue), alternative, _clean(df) if df is not None else None, aa.size, ba.size)
+    return TestResult(
+        "welch_t",
+        float(r.statistic),
+        float(r.pvalue),
+        alternative,
+        _clean(df) if df is not None else None,
+        aa.size,
+        ba.size,
+    )
 
 
 def mann_whitney(a: Any, b: Any, *, alternative: Alternative = "greater") -> TestResult:

@@ -91,7 +91,8 @@ HUB_TEMPLATE_EMPTY = """# Model Card for Model ID
 
 <!-- Provide a longer summary of what this model is. -->
 
-This is the model card of a 🤗 transformers model that has been pushed on the Hub. This model card has been automatically generated.
+This is the model card of a 🤗 transformers model that has been pushed on the Hub. \
+This model card has been automatically generated.
 
 - **Developed by:** [More Information Needed]
 - **Model type:** [More Information Needed]
@@ -108,7 +109,8 @@ This is the model card of a 🤗 transformers model that has been pushed on the 
 
 ### Recommendations
 
-Users (both direct and downstream) should be made aware of the risks, biases and limitations of the model. More information needed for further recommendations.
+Users (both direct and downstream) should be made aware of the risks, biases and limitations of the model. \
+More information needed for further recommendations.
 
 ## How to Get Started with the Model
 

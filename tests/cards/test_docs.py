@@ -59,17 +59,51 @@ def build_store(path: Path) -> Store:
     col = lambda i: [MODELS[m][i] for m in ids]  # noqa: E731
     cards_text = col(8)
     tables = {
-        "packages": to_table("packages", {"package_id": ids, "raw_id": ids, "downloads": col(0), "likes": col(1),
-                                          "author": col(2), "model_type": col(3), "tags": col(4), "license": col(5),
-                                          "task": col(6)}, SID),
-        "package_libraries": to_table("package_libraries", {"package_id": [m for m in ids if MODELS[m][7]],
-                                                            "library": ["transformers", "transformers"],
-                                                            "origin": ["tag", "tag"]}, SID),
-        "lineage": to_table("lineage", {"child": ["o/b"], "parent_ref": ["o/a"], "parent_id": ["o/a"],
-                                        "relation": ["finetune"], "origin": ["base_model_tag"]}, SID),
-        "cards": to_table("cards", {"package_id": ids, "text": cards_text,
-                                    "text_sha256": [None if t is None else f"sha-{t}" for t in cards_text],
-                                    "missing": [t is None for t in cards_text]}, SID),
+        "packages": to_table(
+            "packages",
+            {
+                "package_id": ids,
+                "raw_id": ids,
+                "downloads": col(0),
+                "likes": col(1),
+                "author": col(2),
+                "model_type": col(3),
+                "tags": col(4),
+                "license": col(5),
+                "task": col(6),
+            },
+            SID,
+        ),
+        "package_libraries": to_table(
+            "package_libraries",
+            {
+                "package_id": [m for m in ids if MODELS[m][7]],
+                "library": ["transformers", "transformers"],
+                "origin": ["tag", "tag"],
+            },
+            SID,
+        ),
+        "lineage": to_table(
+            "lineage",
+            {
+                "child": ["o/b"],
+                "parent_ref": ["o/a"],
+                "parent_id": ["o/a"],
+                "relation": ["finetune"],
+                "origin": ["base_model_tag"],
+            },
+            SID,
+        ),
+        "cards": to_table(
+            "cards",
+            {
+                "package_id": ids,
+                "text": cards_text,
+                "text_sha256": [None if t is None else f"sha-{t}" for t in cards_text],
+                "missing": [t is None for t in cards_text],
+            },
+            SID,
+        ),
     }
     snap = Snapshot(SID, "hf", dt.date(2022, 2, 15), "hf-api", "model_infos.jsonl.gz", "a" * 64, len(ids), "test")
     st = Store(path)
@@ -80,8 +114,18 @@ def build_store(path: Path) -> Store:
 def test_metadata_availability_hand_computed(store_path: Path) -> None:
     st = build_store(store_path)
     r = metadata_availability(st.backend, SID)
-    assert r.fields_used == ("architecture", "author", "base_model", "datasets", "language", "library", "license",
-                             "paper", "tags", "task")
+    assert r.fields_used == (
+        "architecture",
+        "author",
+        "base_model",
+        "datasets",
+        "language",
+        "library",
+        "license",
+        "paper",
+        "tags",
+        "task",
+    )
     assert set(r.fields_excluded) == {"hardware", "github_repo"}
     assert r.mean_score == pytest.approx(np.mean(list(META.values())))
     assert r.field_share["base_model"] == pytest.approx(1 / 6)
@@ -143,8 +187,10 @@ def test_c3_hand_computed(store_path: Path) -> None:
     assert d.cliffs_delta == pytest.approx(1.0)
     mwu = sps.mannwhitneyu(top, bottom, alternative="greater")
     assert d.mann_whitney.p == pytest.approx(mwu.pvalue)
-    pooled = np.sqrt(((len(top) - 1) * np.var(top, ddof=1) + (len(bottom) - 1) * np.var(bottom, ddof=1))
-                     / (len(top) + len(bottom) - 2))
+    pooled = np.sqrt(
+        ((len(top) - 1) * np.var(top, ddof=1) + (len(bottom) - 1) * np.var(bottom, ddof=1))
+        / (len(top) + len(bottom) - 2)
+    )
     assert d.cohens_d == pytest.approx((np.mean(top) - np.mean(bottom)) / pooled)
     assert d.mean_diff.low <= d.mean_diff.estimate <= d.mean_diff.high
     likes = comps["likes"]
@@ -174,8 +220,21 @@ def test_cli_score_and_metric_docs(cli, store_path: Path, tmp_path: Path) -> Non
     code, out, err = cli("cards", "score", "--store", store_path, "--json")
     assert json.loads(out)["n_skipped"] == 6
     svg = tmp_path / "c3.svg"
-    code, out, err = cli("metric", "docs", "--store", store_path, "--top", "2", "--by", "downloads,likes",
-                         "--n-boot", "50", "--json", "--plot", svg)
+    code, out, err = cli(
+        "metric",
+        "docs",
+        "--store",
+        store_path,
+        "--top",
+        "2",
+        "--by",
+        "downloads,likes",
+        "--n-boot",
+        "50",
+        "--json",
+        "--plot",
+        svg,
+    )
     assert code == 0, err
     res = json.loads(out)
     assert [c["measure"] for c in res["comparisons"]] == ["downloads", "likes"]
@@ -193,7 +252,7 @@ def test_tiny_p_values_survive_to_dict(store_path: Path) -> None:
     st = build_store(store_path)
     score_snapshot(st, SID, FixedScorer())
     r = c3_test(st.backend, top=2, n_boot=50)
-    for c, d in zip(r.comparisons, r.to_dict()["comparisons"]):
+    for c, d in zip(r.comparisons, r.to_dict()["comparisons"], strict=False):
         assert d["p_welch_holm"] == pytest.approx(c.p_welch_holm, rel=1e-5)
         assert (d["p_welch_holm"] > 0) == (c.p_welch_holm > 0)
 

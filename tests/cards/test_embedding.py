@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from cards_samples import FULL_CARD, HTML_CARD, HUB_TEMPLATE_EMPTY, SYNONYM_CARD
 
 from ptmscope.cards import get_scorer
 from ptmscope.cards.embedding import EmbeddingScorer, available
-
-from cards_samples import FULL_CARD, HTML_CARD, HUB_TEMPLATE_EMPTY, SYNONYM_CARD
 
 pytestmark = pytest.mark.skipif(not available(), reason="embedding extra not installed (pip install 'ptmscope[embed]')")
 

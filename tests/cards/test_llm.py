@@ -21,7 +21,11 @@ GOOD = {"Model description": True, "Limitations": False, "How to use": True, "Tr
 
 
 def completion(content: str) -> dict:
-    return {"id": "x", "object": "chat.completion", "choices": [{"index": 0, "message": {"role": "assistant", "content": content}}]}
+    return {
+        "id": "x",
+        "object": "chat.completion",
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": content}}],
+    }
 
 
 @pytest.fixture
@@ -29,8 +33,14 @@ def scorer_factory(httpserver, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("PTMSCOPE_TEST_KEY", SECRET)
 
     def make(**kw) -> LLMScorer:
-        opts = dict(endpoint=httpserver.url_for("/v1"), model="fake-1", api_key_env="PTMSCOPE_TEST_KEY",
-                    cache_dir=tmp_path / "cache", backoff=0.01, timeout=5.0)
+        opts = dict(
+            endpoint=httpserver.url_for("/v1"),
+            model="fake-1",
+            api_key_env="PTMSCOPE_TEST_KEY",
+            cache_dir=tmp_path / "cache",
+            backoff=0.01,
+            timeout=5.0,
+        )
         opts.update(kw)
         return LLMScorer(**opts)
 
@@ -41,7 +51,11 @@ def scorer_factory(httpserver, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
 @pytest.mark.parametrize(
     "answer,expected",
     [
-        ('{"Model description": true, "Limitations": true, "How to use": true, "Training": true, "Evaluation": true}', 5),
+        (
+            '{"Model description": true, "Limitations": true, "How to use": true, '
+            '"Training": true, "Evaluation": true}',
+            5,
+        ),
         ("```json\n" + json.dumps(GOOD) + "\n```", 3),
         ('Here you go:\n{"1. Model description": "yes", "2. Limitations": "no"}\nHope this helps', 1),
         ('{"model_description": 1, "how_to_use": 0, "training": {"present": true}}', 2),
@@ -59,7 +73,9 @@ def test_parse_missing_keys_are_absent() -> None:
     assert "description" in s.note
 
 
-@pytest.mark.parametrize("answer", ["", "I cannot help with that.", "{not json", '{"colour": "blue"}', "[1, 2, 3]", None, 42])
+@pytest.mark.parametrize(
+    "answer", ["", "I cannot help with that.", "{not json", '{"colour": "blue"}', "[1, 2, 3]", None, 42]
+)
 def test_parse_garbage_is_unscored(answer) -> None:
     s = parse_answer(answer)
     assert not s.scored and s.score is None
@@ -80,11 +96,11 @@ def test_sends_the_paper_prompt_verbatim_with_key(httpserver, scorer_factory) ->
     assert body["model"] == "fake-1" and body["temperature"] == 0
     content = body["messages"][0]["content"]
     assert content.startswith(
-        "You will receive a model card and are expected to analyze it for the following details: 1. Model description: "
-        "A description of the model itself 2. Limitations: Any limitations of the model 3. How to use: Instructions on "
-        "how to use the model downstream 4. Training: Details of the training process or data 5. Evaluation: Reports on "
-        "the model's performance evaluation. Please respond with a JSON object indicating whether each of these points "
-        "is present with true/false. Here is the model card to evaluate:"
+        "You will receive a model card and are expected to analyze it for the following details: "
+        "1. Model description: A description of the model itself 2. Limitations: Any limitations of the model "
+        "3. How to use: Instructions on how to use the model downstream 4. Training: Details of the training process "
+        "or data 5. Evaluation: Reports on the model's performance evaluation. Please respond with a JSON object "
+        "indicating whether each of these points is present with true/false. Here is the model card to evaluate:"
     )
     assert content == PROMPT + "\n\n# card\nhello"
     assert seen[0]["auth"] == f"Bearer {SECRET}"
@@ -190,8 +206,14 @@ def test_isolated_failures_do_not_stop_the_run(httpserver, scorer_factory) -> No
 def test_unreachable_endpoint_is_unscored_then_stops() -> None:
     from ptmscope.cards.llm import EndpointError
 
-    sc = LLMScorer(endpoint="http://127.0.0.1:9/v1", retries=1, backoff=0.01, timeout=1.0, cache_dir=None,
-                   max_consecutive_failures=2)
+    sc = LLMScorer(
+        endpoint="http://127.0.0.1:9/v1",
+        retries=1,
+        backoff=0.01,
+        timeout=1.0,
+        cache_dir=None,
+        max_consecutive_failures=2,
+    )
     s = sc.score("card")
     assert not s.scored and "connection error" in s.note
     with pytest.raises(EndpointError, match="connection error"):
@@ -230,8 +252,9 @@ def test_sections_order_is_the_papers() -> None:
     assert SECTIONS == ("description", "limitations", "how_to_use", "training", "evaluation")
 
 
-def test_cli_scores_a_store_with_the_llm_and_never_prints_the_key(cli, httpserver, store_path: Path, tmp_path: Path,
-                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_scores_a_store_with_the_llm_and_never_prints_the_key(
+    cli, httpserver, store_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from test_docs import build_store
 
     build_store(store_path).close()
@@ -247,8 +270,23 @@ def test_cli_scores_a_store_with_the_llm_and_never_prints_the_key(cli, httpserve
         return Response(json.dumps(completion(json.dumps(GOOD))), content_type="application/json")
 
     httpserver.expect_request("/v1/chat/completions").respond_with_handler(handler)
-    args = ("cards", "score", "--store", store_path, "--scorer", "llm", "--endpoint", httpserver.url_for("/v1"),
-            "--model", "fake-1", "--api-key-env", "PTMSCOPE_TEST_KEY", "--cache-dir", tmp_path / "c", "--json")
+    args = (
+        "cards",
+        "score",
+        "--store",
+        store_path,
+        "--scorer",
+        "llm",
+        "--endpoint",
+        httpserver.url_for("/v1"),
+        "--model",
+        "fake-1",
+        "--api-key-env",
+        "PTMSCOPE_TEST_KEY",
+        "--cache-dir",
+        tmp_path / "c",
+        "--json",
+    )
     code, out, err = cli(*args)
     assert code == 0, err
     run = json.loads(out)
@@ -260,15 +298,28 @@ def test_cli_scores_a_store_with_the_llm_and_never_prints_the_key(cli, httpserve
     assert SECRET not in out + err + out2 + err2
 
 
-def test_cli_endpoint_down_is_one_line_error_and_store_unchanged(cli, httpserver, store_path: Path, tmp_path: Path,
-                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_endpoint_down_is_one_line_error_and_store_unchanged(
+    cli, httpserver, store_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from test_docs import build_store
 
     build_store(store_path).close()
     monkeypatch.setenv("PTMSCOPE_TEST_KEY", SECRET)
     httpserver.expect_request("/v1/chat/completions").respond_with_data("no", status=403)
-    code, out, err = cli("cards", "score", "--store", store_path, "--scorer", "llm", "--endpoint",
-                         httpserver.url_for("/v1"), "--api-key-env", "PTMSCOPE_TEST_KEY", "--cache-dir", tmp_path / "c")
+    code, out, err = cli(
+        "cards",
+        "score",
+        "--store",
+        store_path,
+        "--scorer",
+        "llm",
+        "--endpoint",
+        httpserver.url_for("/v1"),
+        "--api-key-env",
+        "PTMSCOPE_TEST_KEY",
+        "--cache-dir",
+        tmp_path / "c",
+    )
     assert code == 1 and "HTTP 403" in err and len(err.strip().splitlines()) == 1
     assert SECRET not in out + err
     import duckdb
@@ -289,8 +340,21 @@ def test_cli_validate_with_only_garbage_answers_is_an_error(cli, httpserver, tmp
 
     labels, cards = _write_dev(tmp_path, ["a/full,1,1,1,1,1,1", "b/empty,0,0,0,0,0,0"])
     httpserver.expect_request("/v1/chat/completions").respond_with_json(completion("I would rather not."))
-    code, out, err = cli("cards", "validate", "--labels", labels, "--cards", cards, "--scorer", "llm", "--endpoint",
-                         httpserver.url_for("/v1"), "--cache-dir", tmp_path / "c", "--json")
+    code, out, err = cli(
+        "cards",
+        "validate",
+        "--labels",
+        labels,
+        "--cards",
+        cards,
+        "--scorer",
+        "llm",
+        "--endpoint",
+        httpserver.url_for("/v1"),
+        "--cache-dir",
+        tmp_path / "c",
+        "--json",
+    )
     assert code == 1 and "scored none of the 2 cards" in err and out == ""
 
 
@@ -307,7 +371,9 @@ def test_hostile_cards(httpserver, scorer_factory) -> None:
     sc = scorer_factory(max_card_chars=1000)
     huge = "# m\n" + "lorem ipsum " * 300_000  # 3.6 MB
     blob = "".join(chr(c) for c in range(0, 32)) * 200 + "\ufffd" * 500
-    big, binary, html, empty, nul = sc.score_many([huge, blob, HTML_CARD, "", "# model card\n\nA model for Dutch news\x00 texts.\n"])
+    big, binary, html, empty, nul = sc.score_many(
+        [huge, blob, HTML_CARD, "", "# model card\n\nA model for Dutch news\x00 texts.\n"]
+    )
     assert big.score == 3 and html.score == 3 and nul.score == 3
     assert binary.scored and binary.score == 0 and binary.note == "binary-looking card"
     assert empty.scored and empty.score == 0 and empty.note == "empty card"

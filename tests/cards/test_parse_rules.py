@@ -3,13 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-
-from ptmscope.cards import SECTIONS, CardScore
-from ptmscope.cards.parse import is_placeholder, looks_binary, parse_card, split_front_matter, text_sha256
-from ptmscope.cards.rules import RulesScorer
-
 from cards_samples import (
     CODE_ONLY_HEADINGS,
     FULL_CARD,
@@ -18,12 +11,18 @@ from cards_samples import (
     SYNONYM_CARD,
     TRAINER_PLACEHOLDER_CARD,
 )
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from ptmscope.cards import SECTIONS, CardScore
+from ptmscope.cards.parse import is_placeholder, looks_binary, parse_card, split_front_matter, text_sha256
+from ptmscope.cards.rules import RulesScorer
 
 RULES = RulesScorer()
 
 
 def flags(card: CardScore) -> dict[str, bool]:
-    return dict(zip(SECTIONS, card.present))
+    return dict(zip(SECTIONS, card.present, strict=False))
 
 
 # -- parsing -------------------------------------------------------------------
@@ -170,16 +169,25 @@ def test_any_text_gives_a_score_between_0_and_5(text: str) -> None:
     s = RULES.score(text)
     assert s.scored
     assert 0 <= s.score <= 5
-    assert all((e is None) != p for e, p in zip(s.evidence, s.present))
+    assert all((e is None) != p for e, p in zip(s.evidence, s.present, strict=False))
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.sampled_from(["## Usage\nrun the model with pipeline('x')\n",
-                                 "## Training\nTrained for 3 epochs on wikitext.\n",
-                                 "## Evaluation\nAccuracy: 0.91\n",
-                                 "## Limitations\nFails on long inputs.\n",
-                                 "## Model description\nA small BERT for Dutch NER.\n",
-                                 "## Notes\nMore information needed\n"]), max_size=6))
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                "## Usage\nrun the model with pipeline('x')\n",
+                "## Training\nTrained for 3 epochs on wikitext.\n",
+                "## Evaluation\nAccuracy: 0.91\n",
+                "## Limitations\nFails on long inputs.\n",
+                "## Model description\nA small BERT for Dutch NER.\n",
+                "## Notes\nMore information needed\n",
+            ]
+        ),
+        max_size=6,
+    )
+)
 def test_score_counts_distinct_filled_sections(parts: list[str]) -> None:
     card = "# m\n\n" + "\n".join(parts)
     expected = len({p.split("\n")[0] for p in parts if "More information" not in p})

@@ -8,12 +8,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from cards_samples import FULL_CARD, TRAINER_PLACEHOLDER_CARD
 
 from ptmscope.cards.rules import RulesScorer
 from ptmscope.cards.validate import load_dev_set, prf, roc_auc, validate
 from ptmscope.errors import InputError
-
-from cards_samples import FULL_CARD, TRAINER_PLACEHOLDER_CARD
 from realdata import shared_path
 
 
@@ -37,11 +36,14 @@ def _write_dev(tmp_path: Path, label_rows: list[str]) -> tuple[Path, Path]:
     labels = tmp_path / "labels.csv"
     labels.write_text(
         "modelId,has_description,has_uses,has_limitations_and_bias,has_training,has_evaluation,quality_high\n"
-        + "\n".join(label_rows) + "\n"
+        + "\n".join(label_rows)
+        + "\n"
     )
     cards = tmp_path / "cards.jsonl.gz"
     with gzip.open(cards, "wt") as f:
-        f.write(json.dumps({"modelId": "a/full", "tags": ["license:mit", "dataset:x"], "modelcard_text": FULL_CARD}) + "\n")
+        f.write(
+            json.dumps({"modelId": "a/full", "tags": ["license:mit", "dataset:x"], "modelcard_text": FULL_CARD}) + "\n"
+        )
         f.write(json.dumps({"modelId": "b/empty", "tags": [], "modelcard_text": TRAINER_PLACEHOLDER_CARD}) + "\n")
     return labels, cards
 

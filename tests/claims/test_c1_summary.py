@@ -35,7 +35,9 @@ def fake_preservation(monkeypatch):
 
 def test_one_large_family_is_not_a_rival(fake_preservation):
     # diffusers: 204 descendants but from only 4 base models -> ignored; safetensors is the rival
-    fake_preservation(_lib("diffusers", 0.88, 204, 4), _lib("safetensors", 0.67, 1863, 51), _lib("transformers", 0.48, 1687, 48))
+    fake_preservation(
+        _lib("diffusers", 0.88, 204, 4), _lib("safetensors", 0.67, 1863, 51), _lib("transformers", 0.48, 1687, 48)
+    )
     _, data = pipeline.run_preservation(None, {})
     s = data["summary"]
     assert s["best_other_library"] == "safetensors"

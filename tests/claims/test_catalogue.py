@@ -25,7 +25,10 @@ def test_twelve_claims_four_hypotheses():
     assert [c.id for c in paper] == [f"C{i}" for i in range(1, 13)]
     assert sum(c.lacked_quantitative_support for c in paper) == 4
     assert [(h.claim, h.metric) for h in cat.hypotheses] == [
-        ("C1", "preservation"), ("C2", "turnover"), ("C2", "descendants"), ("C3", "docs")
+        ("C1", "preservation"),
+        ("C2", "turnover"),
+        ("C2", "descendants"),
+        ("C3", "docs"),
     ]
 
 
@@ -113,5 +116,5 @@ def test_folder_or_binary_instead_of_a_file_is_one_clear_error(tmp_path, cli):
     binary.write_bytes(b"\xff\xfe\x00bad")
     with pytest.raises(InputError, match="not UTF-8"):
         load_rules(binary)
-    code, out, err = cli("claims", "--results", tmp_path)
+    code, _out, err = cli("claims", "--results", tmp_path)
     assert code == 1 and "is a folder" in err and "Traceback" not in err

@@ -18,23 +18,68 @@ RULES = {r.id: r for r in load_rules()}
 # (rule id, metric result as to_dict() would give it, expected verdict) -- values hand-picked
 # on both sides of the thresholds written in rules.toml.
 CASES = [
-    ("C1-preservation", {"summary": {"transformers_denominator": 500, "transformers_rate": 0.97,
-                                     "transformers_ci_low_minus_best_other": 0.01,
-                                     "transformers_ci_high_minus_best_other": 0.05}}, "supported"),
+    (
+        "C1-preservation",
+        {
+            "summary": {
+                "transformers_denominator": 500,
+                "transformers_rate": 0.97,
+                "transformers_ci_low_minus_best_other": 0.01,
+                "transformers_ci_high_minus_best_other": 0.05,
+            }
+        },
+        "supported",
+    ),
     # below 0.5 it is not "kept most often" in any useful sense, whatever the rival does
-    ("C1-preservation", {"summary": {"transformers_denominator": 500, "transformers_rate": 0.45,
-                                     "transformers_ci_low_minus_best_other": 0.01,
-                                     "transformers_ci_high_minus_best_other": 0.05}}, "inconclusive"),
-    ("C1-preservation", {"summary": {"transformers_denominator": 500, "transformers_rate": 0.6,
-                                     "transformers_ci_low_minus_best_other": -0.3,
-                                     "transformers_ci_high_minus_best_other": -0.01}}, "not supported"),
+    (
+        "C1-preservation",
+        {
+            "summary": {
+                "transformers_denominator": 500,
+                "transformers_rate": 0.45,
+                "transformers_ci_low_minus_best_other": 0.01,
+                "transformers_ci_high_minus_best_other": 0.05,
+            }
+        },
+        "inconclusive",
+    ),
+    (
+        "C1-preservation",
+        {
+            "summary": {
+                "transformers_denominator": 500,
+                "transformers_rate": 0.6,
+                "transformers_ci_low_minus_best_other": -0.3,
+                "transformers_ci_high_minus_best_other": -0.01,
+            }
+        },
+        "not supported",
+    ),
     # the real 2025-04 trees: P_transformers 0.478 [0.270, 0.752] vs safetensors 0.672 -> CI straddles it
-    ("C1-preservation", {"summary": {"transformers_denominator": 1687, "transformers_rate": 0.478,
-                                     "transformers_ci_low_minus_best_other": 0.270 - 0.672,
-                                     "transformers_ci_high_minus_best_other": 0.752 - 0.672}}, "inconclusive"),
-    ("C1-preservation", {"summary": {"transformers_denominator": 5, "transformers_rate": 0.99,
-                                     "transformers_ci_low_minus_best_other": 0.2,
-                                     "transformers_ci_high_minus_best_other": 0.3}}, "inconclusive"),
+    (
+        "C1-preservation",
+        {
+            "summary": {
+                "transformers_denominator": 1687,
+                "transformers_rate": 0.478,
+                "transformers_ci_low_minus_best_other": 0.270 - 0.672,
+                "transformers_ci_high_minus_best_other": 0.752 - 0.672,
+            }
+        },
+        "inconclusive",
+    ),
+    (
+        "C1-preservation",
+        {
+            "summary": {
+                "transformers_denominator": 5,
+                "transformers_rate": 0.99,
+                "transformers_ci_low_minus_best_other": 0.2,
+                "transformers_ci_high_minus_best_other": 0.3,
+            }
+        },
+        "inconclusive",
+    ),
     ("C2-turnover", {"summary": {"n_steps": 3, "median_turnover_share": 0.10}}, "supported"),
     ("C2-turnover", {"summary": {"n_steps": 3, "median_turnover_share": 0.55}}, "not supported"),
     ("C2-turnover", {"summary": {"n_steps": 3, "median_turnover_share": 0.25}}, "inconclusive"),
@@ -46,22 +91,41 @@ CASES = [
     ("C2-descendants", {"n_bases": 400, "spearman": {"coef": 0.0, "ci": [-0.05, 0.05]}}, "not supported"),
     ("C2-descendants", {"n_bases": 400, "spearman": {"coef": 0.15, "ci": [-0.01, 0.3]}}, "inconclusive"),
     ("C2-descendants", {"n_bases": 10, "spearman": {"coef": 0.9, "ci": [0.8, 0.95]}}, "inconclusive"),
-    ("C3-docs", {"summary": {"n_per_group": 1000, "p_holm": 1e-6, "mean_diff_low": 0.05, "mean_diff_high": 0.1}},
-     "supported"),
-    ("C3-docs", {"summary": {"n_per_group": 1000, "p_holm": 0.9, "mean_diff_low": -0.1, "mean_diff_high": -0.02}},
-     "not supported"),
-    ("C3-docs", {"summary": {"n_per_group": 1000, "p_holm": 0.2, "mean_diff_low": -0.01, "mean_diff_high": 0.04}},
-     "inconclusive"),
+    (
+        "C3-docs",
+        {"summary": {"n_per_group": 1000, "p_holm": 1e-6, "mean_diff_low": 0.05, "mean_diff_high": 0.1}},
+        "supported",
+    ),
+    (
+        "C3-docs",
+        {"summary": {"n_per_group": 1000, "p_holm": 0.9, "mean_diff_low": -0.1, "mean_diff_high": -0.02}},
+        "not supported",
+    ),
+    (
+        "C3-docs",
+        {"summary": {"n_per_group": 1000, "p_holm": 0.2, "mean_diff_low": -0.01, "mean_diff_high": 0.04}},
+        "inconclusive",
+    ),
     # no effect, measured precisely (the synthetic demo world): CI [-0.016, 0.007] -> not supported
-    ("C3-docs", {"summary": {"n_per_group": 1000, "p_holm": 1.0, "mean_diff_low": -0.016, "mean_diff_high": 0.007}},
-     "not supported"),
-    ("C3-docs", {"summary": {"n_per_group": 10, "p_holm": 1e-6, "mean_diff_low": 0.05, "mean_diff_high": 0.1}},
-     "inconclusive"),
+    (
+        "C3-docs",
+        {"summary": {"n_per_group": 1000, "p_holm": 1.0, "mean_diff_low": -0.016, "mean_diff_high": 0.007}},
+        "not supported",
+    ),
+    (
+        "C3-docs",
+        {"summary": {"n_per_group": 10, "p_holm": 1e-6, "mean_diff_low": 0.05, "mean_diff_high": 0.1}},
+        "inconclusive",
+    ),
     ("C4-attributes", {"n": 5000, "dl_min_p_holm": 1e-9, "dl_partial_r2": 0.08}, "supported"),
     ("C4-attributes", {"n": 5000, "dl_min_p_holm": 0.5, "dl_partial_r2": 0.001}, "not supported"),
     ("C4-attributes", {"n": 5000, "dl_min_p_holm": 0.001, "dl_partial_r2": 0.01}, "inconclusive"),
     ("C5-underdoc", {"n_scored": 900, "sections_missing_in_half": 3, "max_section_missing_share": 0.8}, "supported"),
-    ("C5-underdoc", {"n_scored": 900, "sections_missing_in_half": 0, "max_section_missing_share": 0.1}, "not supported"),
+    (
+        "C5-underdoc",
+        {"n_scored": 900, "sections_missing_in_half": 0, "max_section_missing_share": 0.1},
+        "not supported",
+    ),
     ("C5-underdoc", {"n_scored": 900, "sections_missing_in_half": 1, "max_section_missing_share": 0.6}, "inconclusive"),
     ("C6-naming", {"n_with_model_type": 1000, "share_not_naming_ci": [0.30, 0.36]}, "supported"),
     ("C6-naming", {"n_with_model_type": 1000, "share_not_naming_ci": [0.02, 0.05]}, "not supported"),
@@ -128,9 +192,17 @@ def test_turnover_rule_total_and_consistent(share, steps):
         assert v.verdict != "inconclusive"
 
 
-@given(st.dictionaries(st.text(max_size=5), st.recursive(st.none() | st.floats() | st.text(max_size=3),
-                                                          lambda c: st.lists(c, max_size=3) | st.dictionaries(st.text(max_size=3), c, max_size=3),
-                                                          max_leaves=8), max_size=4))
+@given(
+    st.dictionaries(
+        st.text(max_size=5),
+        st.recursive(
+            st.none() | st.floats() | st.text(max_size=3),
+            lambda c: st.lists(c, max_size=3) | st.dictionaries(st.text(max_size=3), c, max_size=3),
+            max_leaves=8,
+        ),
+        max_size=4,
+    )
+)
 def test_evaluate_never_raises_on_junk(junk):
     for r in RULES.values():
         assert evaluate(r, junk).verdict in VERDICTS
@@ -139,14 +211,49 @@ def test_evaluate_never_raises_on_junk(junk):
 @pytest.mark.parametrize(
     "rule, message",
     [
-        ({"id": "x", "claim": "C1", "metric": "m", "description": "d", "supported": [{"path": "a", "op": "~", "value": 1}],
-          "not_supported": [{"path": "a", "op": "<", "value": 1}]}, "op must be one of"),
-        ({"id": "x", "claim": "C1", "metric": "m", "description": "d", "supported": [{"path": "a", "op": "<", "value": "1"}],
-          "not_supported": [{"path": "a", "op": "<", "value": 1}]}, "finite number"),
-        ({"id": "x", "claim": "C1", "metric": "m", "description": "d", "supported": [{"path": "a", "op": "<", "value": 1}]},
-         "both supported and not_supported"),
-        ({"id": "x", "claim": "C99", "metric": "m", "description": "d", "supported": [{"path": "a", "op": "<", "value": 1}],
-          "not_supported": [{"path": "a", "op": "<", "value": 1}]}, "unknown claim"),
+        (
+            {
+                "id": "x",
+                "claim": "C1",
+                "metric": "m",
+                "description": "d",
+                "supported": [{"path": "a", "op": "~", "value": 1}],
+                "not_supported": [{"path": "a", "op": "<", "value": 1}],
+            },
+            "op must be one of",
+        ),
+        (
+            {
+                "id": "x",
+                "claim": "C1",
+                "metric": "m",
+                "description": "d",
+                "supported": [{"path": "a", "op": "<", "value": "1"}],
+                "not_supported": [{"path": "a", "op": "<", "value": 1}],
+            },
+            "finite number",
+        ),
+        (
+            {
+                "id": "x",
+                "claim": "C1",
+                "metric": "m",
+                "description": "d",
+                "supported": [{"path": "a", "op": "<", "value": 1}],
+            },
+            "both supported and not_supported",
+        ),
+        (
+            {
+                "id": "x",
+                "claim": "C99",
+                "metric": "m",
+                "description": "d",
+                "supported": [{"path": "a", "op": "<", "value": 1}],
+                "not_supported": [{"path": "a", "op": "<", "value": 1}],
+            },
+            "unknown claim",
+        ),
     ],
 )
 def test_malformed_rules_refused(rule, message):
@@ -157,9 +264,19 @@ def test_malformed_rules_refused(rule, message):
 
 def test_contradictory_rule_is_inconclusive():
     (r,) = parse_rules(
-        {"schema_version": 1, "rules": [{"id": "x", "claim": "C1", "metric": "m", "description": "d",
-                                          "supported": [{"path": "a", "op": ">", "value": 0}],
-                                          "not_supported": [{"path": "a", "op": ">", "value": 1}]}]},
+        {
+            "schema_version": 1,
+            "rules": [
+                {
+                    "id": "x",
+                    "claim": "C1",
+                    "metric": "m",
+                    "description": "d",
+                    "supported": [{"path": "a", "op": ">", "value": 0}],
+                    "not_supported": [{"path": "a", "op": ">", "value": 1}],
+                }
+            ],
+        },
         Path("r.toml"),
     )
     assert evaluate(r, {"a": 5}).verdict == "inconclusive"

@@ -27,7 +27,7 @@ import re
 import threading
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -83,7 +83,9 @@ def synthetic_records(n: int, seed: int = 0) -> tuple[list[dict], dict[str, str 
     for i in range(n):
         rid = f"org{i % 7}/model-{i:05d}" if i % 5 else f"model-{i:05d}"
         lib = libs[i % len(libs)]
-        tags = [t for t in (lib, "pytorch" if i % 2 else "safetensors", f"license:{'mit' if i % 3 else 'apache-2.0'}") if t]
+        tags = [
+            t for t in (lib, "pytorch" if i % 2 else "safetensors", f"license:{'mit' if i % 3 else 'apache-2.0'}") if t
+        ]
         j = (i // 10) * 10 + 1  # an earlier namespaced model is the parent of the next nine
         base = f"org{j % 7}/model-{j:05d}" if i % 10 > 1 else None
         if base and base != rid:
@@ -323,7 +325,12 @@ class FakeHub:
             if bad:
                 return 400, {}, json.dumps({"error": f'"expand" contains invalid values: {bad}'}).encode(), -1
             if one("full") or one("config") or one("cardData"):
-                return 400, {}, json.dumps({"error": "expand cannot be combined with full/config/cardData"}).encode(), -1
+                return (
+                    400,
+                    {},
+                    json.dumps({"error": "expand cannot be combined with full/config/cardData"}).encode(),
+                    -1,
+                )
         sort = one("sort")
         if sort is not None and sort not in SORT_KEYS:
             return 400, {}, json.dumps({"error": f"invalid sort {sort!r}"}).encode(), -1
@@ -432,7 +439,9 @@ class FakeHub:
         return 200, {"Content-Type": "text/plain; charset=utf-8"}, text.encode("utf-8")
 
     # -- expectations for tests -------------------------------------------------
-    def served_ids(self, sort: str | None = None, filters: tuple[str, ...] = (), author: str | None = None) -> list[str]:
+    def served_ids(
+        self, sort: str | None = None, filters: tuple[str, ...] = (), author: str | None = None
+    ) -> list[str]:
         return list(self._order(sort, filters, author, None)[1])
 
 
@@ -453,7 +462,7 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:  # quiet
         pass
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         parts = urlsplit(self.path)
         if parts.path == "/api/models":
             self.fake.requests["list"] += 1

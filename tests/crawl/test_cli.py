@@ -65,11 +65,11 @@ def test_stopped_crawl_exits_75_names_cursor_then_resume_and_abort(cli, hub, sto
 
 
 def test_bad_arguments_exit_1(cli, hub, store_path):
-    code, out, err = cli("crawl", "hf", "--store", store_path, "--endpoint", hub.url, "--expand", "usedStorage")
+    code, _out, err = cli("crawl", "hf", "--store", store_path, "--endpoint", hub.url, "--expand", "usedStorage")
     assert code == 1 and "usedStorage" in err
-    code, out, err = cli("crawl", "hf", "--store", store_path, "--endpoint", "ftp://x")
+    code, _out, err = cli("crawl", "hf", "--store", store_path, "--endpoint", "ftp://x")
     assert code == 1 and "--endpoint" in err
-    code, out, err = cli("crawl", "hf", "--store", store_path, "--sort", "nonsense")
+    code, _out, err = cli("crawl", "hf", "--store", store_path, "--sort", "nonsense")
     assert code == 2
 
 
@@ -96,11 +96,17 @@ def test_abort_and_resume_together_are_refused(cli, hub, store_path):
 
 @pytest.mark.parametrize(
     "bad",
-    [("--page-size", "5000"), ("--limit", "0"), ("--max-retries", "-1"), ("--timeout", "0"), ("--resume",),
-     ("--backoff-base", "-1")],
+    [
+        ("--page-size", "5000"),
+        ("--limit", "0"),
+        ("--max-retries", "-1"),
+        ("--timeout", "0"),
+        ("--resume",),
+        ("--backoff-base", "-1"),
+    ],
 )
 def test_bad_arguments_never_create_the_store(cli, hub, tmp_path, bad):
     store = tmp_path / "new.duckdb"
-    code, out, err = cli("crawl", "hf", "--store", store, "--endpoint", hub.url, "--quiet", *bad)
+    code, _out, err = cli("crawl", "hf", "--store", store, "--endpoint", hub.url, "--quiet", *bad)
     assert code == 1 and (bad[0] in err or "nothing to resume" in err)
     assert not store.exists() and hub.requests["list"] == 0

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ptmscope.crawl import Clock, CrawlArgumentError, CrawlParams, abort, crawl_hf, status
+from ptmscope.crawl import Clock, CrawlArgumentError, CrawlParams, RequestFailed, abort, crawl_hf, status
 from ptmscope.crawl.hub import DEFAULT_EXPAND, HubCrawler
 from ptmscope.store import Store
 
@@ -57,7 +57,7 @@ def test_fake_hub_speaks_the_real_client_protocol(hub, small):
 
 
 def test_sorted_crawl_keeps_the_hub_order_and_limit_stops_early(hub, small, crawl, store_path):
-    recs, _ = small
+    _recs, _ = small
     res = crawl(hub, sort="downloads", limit=120)
     assert res.models == 120
     assert hub.requests["list"] == 3  # 50 + 50 + 20 of the third page
@@ -153,7 +153,7 @@ def test_interrupted_crawl_shows_in_progress_resumes_and_abort_discards(hub, sma
     assert pages == [0, 1, 2, 3, 4]
 
     hub.add_fault("503", page=1, times=100)
-    with pytest.raises(Exception):
+    with pytest.raises(RequestFailed):
         crawl(hub)
     with Store(store_path) as st:
         assert [a for a in abort(st)]
@@ -198,7 +198,7 @@ def test_any_page_size_and_limit_gives_the_served_prefix(tmp_path_factory, page_
 
 def test_snapshots_all_lists_the_unfinished_crawl(cli, hub, crawl, store_path):
     hub.add_fault("503", page=1, times=100)
-    with pytest.raises(Exception):
+    with pytest.raises(RequestFailed):
         crawl(hub)
     code, out, err = cli("snapshots", "--all", "--json", "--store", store_path)
     assert code == 0, err
@@ -220,7 +220,7 @@ def test_cards_are_reused_from_an_imported_dump(small, crawl, store_path, tmp_pa
         for r in recs:
             c = cards[r["id"]]
             f.write(json.dumps({"modelId": r["id"], "readme": c, "readme_missing": c is None}) + "\n")
-    code, out, err = cli("ingest", dump, "--cards", card_file, "--date", "2024-01-01", "--store", store_path)
+    code, _out, err = cli("ingest", dump, "--cards", card_file, "--date", "2024-01-01", "--store", store_path)
     assert code == 0, err
     with Store(store_path, read_only=True) as s:
         (base,) = [x.snapshot_id for x in s.snapshots("hf")]

@@ -6,8 +6,8 @@ import pytest
 
 from ptmscope.crawl import Clock, CrawlParams, RetryPolicy, crawl_hf
 from ptmscope.store import Store
-
 from realdata import shared_path
+
 from .fakehub import FakeHub, load_dump
 from .helpers import rows
 

@@ -13,7 +13,7 @@ from ptmscope.crawl.retry import RetryPolicy, quota_exhausted_wait, retry_after_
 
 def test_retry_after_seconds_and_http_date():
     assert retry_after_seconds({"Retry-After": "120"}) == 120.0
-    now = dt.datetime(2025, 1, 1, 12, 0, 0, tzinfo=dt.timezone.utc)
+    now = dt.datetime(2025, 1, 1, 12, 0, 0, tzinfo=dt.UTC)
     assert retry_after_seconds({"retry-after": "Wed, 01 Jan 2025 12:00:30 GMT"}, now=now) == 30.0
     assert retry_after_seconds({"Retry-After": "Wed, 01 Jan 2025 11:00:00 GMT"}, now=now) == 0.0
     assert retry_after_seconds({"Retry-After": "soon"}) is None

@@ -54,8 +54,11 @@ def add_snapshot(
 
 
 def ranked(ids: list[str], downloads: list[int | None] | None = None) -> dict[str, list[Any]]:
-    return {"package_id": ids, "downloads": downloads if downloads is not None else [None] * len(ids),
-            "rank": None if downloads is not None else list(range(1, len(ids) + 1))}
+    return {
+        "package_id": ids,
+        "downloads": downloads if downloads is not None else [None] * len(ids),
+        "rank": None if downloads is not None else list(range(1, len(ids) + 1)),
+    }
 
 
 def open_store(path: Path) -> Store:

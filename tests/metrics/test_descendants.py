@@ -7,12 +7,11 @@ from typing import Any
 
 import numpy as np
 import pytest
+from metric_tables import mem_backend
 
 from ptmscope.errors import InputError, PtmscopeError
 from ptmscope.metrics.descendants import analyse_pairs, descendants, descendants_from_pairs, read_pairs
-
 from realdata import shared_path
-from metric_tables import mem_backend
 
 SID = "hf-2022-02-21-test"
 
@@ -30,7 +29,17 @@ def backend(downloads: dict[str, int | None], edges: list[tuple[str | None, str]
 
 
 DL = {"A": 100, "a1": 10, "a2": None, "a3": 5, "B": None, "b1": 7, "c1": 4, "a1x": 3}
-EDGES = [("A", "a1"), ("A", "a2"), ("A", "a3"), ("A", "a1"), ("B", "b1"), ("C", "c1"), (None, "z"), ("a1", "a1x"), ("A", "A")]
+EDGES = [
+    ("A", "a1"),
+    ("A", "a2"),
+    ("A", "a3"),
+    ("A", "a1"),
+    ("B", "b1"),
+    ("C", "c1"),
+    (None, "z"),
+    ("a1", "a1x"),
+    ("A", "A"),
+]
 
 
 def pairs(res) -> dict[str, tuple[int, int]]:
@@ -66,7 +75,7 @@ def test_transitive_survives_cycles():
 def test_artifact_fit_drops_duplicates_and_uses_offset():
     x = [10, 10, 100, 1000]
     y = [1, 1, 10, 100]
-    fit, rho, tau, n_fit, d0, dup = analyse_pairs(x, y, mode="artifact", n_boot=0)
+    fit, rho, _tau, n_fit, d0, dup = analyse_pairs(x, y, mode="artifact", n_boot=0)
     assert (n_fit, dup, d0) == (3, 1, 0)
     assert fit.offset == 1e-5
     lx = np.log10(np.array([10, 100, 1000]) + 1e-5)

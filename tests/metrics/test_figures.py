@@ -21,15 +21,24 @@ def _turnover(registry: str, n: int, partial: tuple[int, ...] = ()) -> TurnoverR
     day0 = dt.date(2020, 1, 1)
     snaps = tuple(SnapshotRef(f"{registry}-{i}", registry, day0 + dt.timedelta(days=7 * i), 2000) for i in range(n))
     steps = tuple(
-        TurnoverStep(s.snapshot_id, s.taken_at.isoformat(), 10, 0 if i == 0 else 7, 10 if i == 0 else 2,
-                     0 if i == 0 else 1, 10 + 3 * i, 2000, 5)
+        TurnoverStep(
+            s.snapshot_id,
+            s.taken_at.isoformat(),
+            10,
+            0 if i == 0 else 7,
+            10 if i == 0 else 2,
+            0 if i == 0 else 1,
+            10 + 3 * i,
+            2000,
+            5,
+        )
         for i, s in enumerate(snaps)
     )
     warns = tuple(CoverageWarning(snaps[i].snapshot_id, "low_kth", "partial") for i in partial)
     return TurnoverResult(registry, snaps, 10, "id", True, "paper", steps, 10 + 3 * (n - 1), warns)
 
 
-def _tick_texts(ax) -> list[str]:  # noqa: ANN001
+def _tick_texts(ax) -> list[str]:
     return [t.get_text() for t in ax.get_xticklabels() if t.get_text()]
 
 
@@ -77,7 +86,7 @@ def test_descendants_log_axes_fit_line_and_no_empty_count_stripes(tmp_path):
     rng = np.random.default_rng(1)
     x = rng.integers(1, 10**6, 300)
     y = rng.integers(1, 40, 300)
-    pairs.write_text("downloads,count\n" + "".join(f"{a},{b}\n" for a, b in zip(x, y)))
+    pairs.write_text("downloads,count\n" + "".join(f"{a},{b}\n" for a, b in zip(x, y, strict=False)))
     res = descendants_from_pairs(pairs, n_boot=0)
     fig = descendants_figure(res)
     ax = fig.axes[0]

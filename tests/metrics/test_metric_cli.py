@@ -6,11 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
+from metric_tables import add_snapshot
 
 from ptmscope.store import Store
-
 from realdata import shared_path
-from metric_tables import add_snapshot
 
 
 @pytest.fixture
@@ -25,7 +24,16 @@ def small_store(store_path: Path) -> Path:
             {"package_id": ["A", "a1", "a2", "B", "b1"], "downloads": [100, 10, 0, 50, 5]},
             libraries={
                 "package_id": ["A", "A", "a1", "a1", "a2", "B", "B", "b1"],
-                "library": ["transformers", "pytorch", "transformers", "pytorch", "pytorch", "transformers", "tf", "tf"],
+                "library": [
+                    "transformers",
+                    "pytorch",
+                    "transformers",
+                    "pytorch",
+                    "pytorch",
+                    "transformers",
+                    "tf",
+                    "tf",
+                ],
                 "origin": ["tag"] * 8,
             },
             lineage={"child": ["a1", "a2", "b1"], "parent_id": ["A", "A", "B"]},
@@ -49,7 +57,17 @@ def test_turnover_several_registries_and_figures(cli, small_store, tmp_path):
     for ext in ("svg", "png", "pdf"):
         plot = tmp_path / f"t.{ext}"
         code, out, err = cli(
-            "metric", "turnover", "--registry", "pypi,hf", "--top", "2", "--no-sensitivity", "--plot", plot, "--store", small_store
+            "metric",
+            "turnover",
+            "--registry",
+            "pypi,hf",
+            "--top",
+            "2",
+            "--no-sensitivity",
+            "--plot",
+            plot,
+            "--store",
+            small_store,
         )
         assert code == 0, err
         assert plot.stat().st_size > 1000
@@ -64,7 +82,9 @@ def test_turnover_choices_come_from_the_library(cli, small_store):
 
 
 def test_preservation_cli(cli, small_store, tmp_path):
-    code, out, err = cli("metric", "preservation", "--json", "--n-boot", "100", "--plot", tmp_path / "p.png", "--store", small_store)
+    code, out, err = cli(
+        "metric", "preservation", "--json", "--n-boot", "100", "--plot", tmp_path / "p.png", "--store", small_store
+    )
     assert code == 0, err
     d = json.loads(out)
     libs = {r["library"]: r for r in d["libraries"]}
@@ -94,7 +114,7 @@ def test_descendants_cli(cli, small_store, tmp_path):
 def test_pairs_errors_are_one_line(cli, tmp_path):
     bad = tmp_path / "pairs.csv"
     bad.write_text("downloads,count\n12,three\n")
-    code, out, err = cli("metric", "descendants", "--pairs", bad)
+    code, _out, err = cli("metric", "descendants", "--pairs", bad)
     assert code == 1
     assert f"{bad}:2 (column count): not a number" in err.replace("\n", "")
 
@@ -127,7 +147,9 @@ def real_store(tmp_path_factory) -> Path:
 
 @pytest.mark.realdata
 def test_real_turnover_pypi(cli, real_store):
-    code, out, err = cli("metric", "turnover", "--registry", "pypi", "--json", "--no-sensitivity", "--store", real_store)
+    code, out, err = cli(
+        "metric", "turnover", "--registry", "pypi", "--json", "--no-sensitivity", "--store", real_store
+    )
     assert code == 0, err
     d = json.loads(out)
     s = d["steps"][1]
@@ -142,7 +164,9 @@ def test_real_preservation_and_descendants(cli, real_store, tmp_path):
     libs = {r["library"]: r for r in json.loads(out)["libraries"]}
     assert libs["transformers"]["denominator"] > 1000
     assert 0.9 < libs["transformers"]["rate"] <= 1.0
-    code, out, err = cli("metric", "descendants", "--json", "--n-boot", "50", "--plot", tmp_path / "d.svg", "--store", real_store)
+    code, out, err = cli(
+        "metric", "descendants", "--json", "--n-boot", "50", "--plot", tmp_path / "d.svg", "--store", real_store
+    )
     assert code == 0, err
     d = json.loads(out)
     assert d["n_bases"] > 100 and d["fit"]["n"] > 100
@@ -152,7 +176,19 @@ def test_real_preservation_and_descendants(cli, real_store, tmp_path):
 @pytest.mark.realdata
 def test_real_paper_pairs_via_cli(cli, tmp_path):
     pairs = shared_path("hf", "esem24-artifact", "number_of_direct_descendant_models_per_download.csv")
-    code, out, err = cli("metric", "descendants", "--pairs", pairs, "--mode", "artifact", "--json", "--n-boot", "0", "--plot", tmp_path / "f7.pdf")
+    code, out, err = cli(
+        "metric",
+        "descendants",
+        "--pairs",
+        pairs,
+        "--mode",
+        "artifact",
+        "--json",
+        "--n-boot",
+        "0",
+        "--plot",
+        tmp_path / "f7.pdf",
+    )
     assert code == 0, err
     d = json.loads(out)
     assert d["n_bases"] == 3471 and d["dropped_duplicates"] > 0
@@ -163,8 +199,18 @@ def test_turnover_registry_follows_the_named_snapshots(cli, small_store):
     ids = json.loads(cli("snapshots", "--registry", "pypi", "--json", "--store", small_store)[1])["snapshots"]
     pypi_ids = ",".join(s["snapshot_id"] for s in ids)
     # no --registry: taken from the snapshots (it used to default to hf and refuse them)
-    code, out, err = cli("metric", "turnover", "--snapshots", pypi_ids, "--top", "2", "--no-sensitivity", "--json",
-                         "--store", small_store)
+    code, out, err = cli(
+        "metric",
+        "turnover",
+        "--snapshots",
+        pypi_ids,
+        "--top",
+        "2",
+        "--no-sensitivity",
+        "--json",
+        "--store",
+        small_store,
+    )
     assert code == 0, err
     assert json.loads(out)["inputs"]["registry"] == "pypi"
     # several registries: each must be named by --snapshots (hf used to fall back silently to all its snapshots)

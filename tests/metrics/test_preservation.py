@@ -7,11 +7,10 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from metric_tables import mem_backend
 
 from ptmscope.errors import PtmscopeError
 from ptmscope.metrics.preservation import preservation
-
-from metric_tables import mem_backend
 
 SID = "hf-2022-02-21-test"
 
@@ -123,8 +122,13 @@ def test_to_dict_carries_inputs():
 
 LIBNAMES = ["transformers", "pytorch", "tf", "jax"]
 graphs = st.tuples(
-    st.dictionaries(st.sampled_from([f"m{i}" for i in range(10)]), st.sets(st.sampled_from(LIBNAMES), max_size=3), max_size=10),
-    st.lists(st.tuples(st.sampled_from([f"m{i}" for i in range(10)]), st.sampled_from([f"m{i}" for i in range(10)])), max_size=15),
+    st.dictionaries(
+        st.sampled_from([f"m{i}" for i in range(10)]), st.sets(st.sampled_from(LIBNAMES), max_size=3), max_size=10
+    ),
+    st.lists(
+        st.tuples(st.sampled_from([f"m{i}" for i in range(10)]), st.sampled_from([f"m{i}" for i in range(10)])),
+        max_size=15,
+    ),
 )
 
 
@@ -169,7 +173,9 @@ def test_property_renaming_models_changes_nothing(g):
         return  # refused (see above), nothing to compare
     a = preservation(backend({k: sorted(v) for k, v in libs.items()}, edges), SID, n_boot=0)
     ren = lambda m: "org/" + m[::-1]  # noqa: E731
-    b = preservation(backend({ren(k): sorted(v) for k, v in libs.items()}, [(ren(p), ren(c)) for p, c in edges]), SID, n_boot=0)
+    b = preservation(
+        backend({ren(k): sorted(v) for k, v in libs.items()}, [(ren(p), ren(c)) for p, c in edges]), SID, n_boot=0
+    )
     key = lambda r: [(x.library, x.numerator, x.denominator, x.n_bases) for x in r.libraries]  # noqa: E731
     assert key(a) == key(b)
 

@@ -7,16 +7,18 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from metric_tables import mem_backend
 
 from ptmscope.errors import PtmscopeError
 from ptmscope.metrics.turnover import turnover, turnover_sensitivity
 
-from metric_tables import mem_backend
-
 
 def backend_of(registry: str, snaps: list[tuple[str, dict[str, list[Any]]]]) -> Any:
     """snaps: (date, columns) per snapshot; ids are '<registry>-<date>'."""
-    meta, cols = [], {"snapshot_id": [], "package_id": [], "raw_id": [], "downloads": [], "rank": [], "downloads_window": []}
+    meta, cols = (
+        [],
+        {"snapshot_id": [], "package_id": [], "raw_id": [], "downloads": [], "rank": [], "downloads_window": []},
+    )
     for date, c in snaps:
         sid = f"{registry}-{date}"
         meta.append((sid, registry, date))
@@ -135,7 +137,12 @@ def test_identity_normalisation_pep503_and_hub_aliases():
 def test_renaming_merges_rows_within_a_snapshot_keeping_best_figures():
     b = backend_of(
         "hf",
-        [("2024-05-01", {"package_id": ["bert-base-uncased", "google-bert/bert-base-uncased", "x"], "downloads": [3, 7, 5]})],
+        [
+            (
+                "2024-05-01",
+                {"package_id": ["bert-base-uncased", "google-bert/bert-base-uncased", "x"], "downloads": [3, 7, 5]},
+            )
+        ],
     )
     r = turnover(b, "hf", k=2)
     assert r.steps[0].rows == 2
@@ -334,8 +341,13 @@ def test_mixing_ranked_lists_and_download_counts_is_flagged():
     w = [x for x in turnover(b, "npm", k=20).warnings if x.kind == "measure"]
     assert [(x.snapshot_id, x.kind) for x in w] == [("npm-2022-02-01", "measure"), ("npm-2022-03-01", "measure")]
     assert "by download counts, unlike its neighbour(s) npm-2022-02-01" in w[1].message
-    same = backend_of("npm", [("2022-01-01", {"package_id": names, "rank": list(range(1, 51))}),
-                              ("2022-02-01", {"package_id": names, "rank": list(range(1, 51))})])
+    same = backend_of(
+        "npm",
+        [
+            ("2022-01-01", {"package_id": names, "rank": list(range(1, 51))}),
+            ("2022-02-01", {"package_id": names, "rank": list(range(1, 51))}),
+        ],
+    )
     assert turnover(same, "npm", k=20).warnings == ()
 
 
@@ -349,7 +361,7 @@ def full_sort_oracle(
     rankable = [r for r in rows if r[1] is not None or r[2] is not None]
 
     def key4(r):  # downloads desc with nulls last, then rank asc with nulls last
-        pid, dl, rk = r
+        _pid, dl, rk = r
         return (dl is None, -(dl or 0), rk is None, rk or 0)
 
     ordered = sorted(rankable, key=lambda r: (*key4(r), r[0]))
@@ -379,12 +391,14 @@ def test_property_two_step_selection_equals_a_full_sort(snapshots, k: int, rnd):
     data = []
     for i, figures in enumerate(snapshots):
         ids = rnd.sample(pool, len(figures))
-        rows = [(pid, dl, rk) for pid, (dl, rk) in zip(ids, figures)]
+        rows = [(pid, dl, rk) for pid, (dl, rk) in zip(ids, figures, strict=False)]
         data.append((f"2022-{i + 1:02d}-01", rows))
     b = backend_of(
         "pypi",
-        [(d, {"package_id": [r[0] for r in rows], "downloads": [r[1] for r in rows], "rank": [r[2] for r in rows]})
-         for d, rows in data],
+        [
+            (d, {"package_id": [r[0] for r in rows], "downloads": [r[1] for r in rows], "rank": [r[2] for r in rows]})
+            for d, rows in data
+        ],
     )
     for ties in ("id", "all"):
         expect = [(d, *full_sort_oracle(rows, k, ties)) for d, rows in data]

@@ -7,7 +7,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from world import make_world  # noqa: E402
+from world import make_world
 
 
 @pytest.fixture(scope="module")

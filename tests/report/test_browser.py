@@ -7,15 +7,23 @@ import shutil
 import subprocess
 
 import pytest
-
 from world import EVIL_ID
 
 pytestmark = pytest.mark.browser
 
 FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--disable-default-apps", "--disable-extensions", "--enable-logging=stderr", "--v=0",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-default-apps",
+    "--disable-extensions",
+    "--enable-logging=stderr",
+    "--v=0",
 ]
 
 
@@ -30,7 +38,9 @@ def _chromium() -> str:
 def _run(args: list[str], tmp_path) -> subprocess.CompletedProcess:
     return subprocess.run(
         [_chromium(), *FLAGS, f"--user-data-dir={tmp_path / 'profile'}", *args],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
@@ -43,17 +53,23 @@ def test_renders_without_console_errors_and_escapes(world_report, tmp_path):
     # the hostile id is text: escaped in the serialised DOM, never an element
     assert "&lt;img src=x onerror=alert(1)&gt;" in dom
     assert "<img" not in dom.lower()
-    errors = [ln for ln in p.stderr.splitlines()
-              if "Uncaught" in ln or ("CONSOLE" in ln and ("ERROR" in ln or "error" in ln))
-              or "Refused to" in ln or "Content Security Policy" in ln]
+    errors = [
+        ln
+        for ln in p.stderr.splitlines()
+        if "Uncaught" in ln
+        or ("CONSOLE" in ln and ("ERROR" in ln or "error" in ln))
+        or "Refused to" in ln
+        or "Content Security Policy" in ln
+    ]
     assert not errors, errors
     assert EVIL_ID not in dom
 
 
 def test_screenshot(world_report, tmp_path):
     shot = tmp_path / "shot.png"
-    p = _run(["--window-size=1100,2400", f"--screenshot={shot}", (world_report / "index.html").resolve().as_uri()],
-             tmp_path)
+    p = _run(
+        ["--window-size=1100,2400", f"--screenshot={shot}", (world_report / "index.html").resolve().as_uri()], tmp_path
+    )
     assert p.returncode == 0, p.stderr[-2000:]
     data = shot.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 20_000

@@ -33,7 +33,7 @@ def _store(path, packages: dict, *, libraries=None, cards=None, lineage=None, ta
 
 
 def utc(y, m, d=1):
-    return dt.datetime(y, m, d, tzinfo=dt.timezone.utc)
+    return dt.datetime(y, m, d, tzinfo=dt.UTC)
 
 
 # -- growth ---------------------------------------------------------------------------
@@ -45,7 +45,7 @@ def test_growth_exact_doubling(tmp_path):
     # 10, 20, 40, 80, 160 models in Jan..May 2022; snapshot in June (partial month excluded)
     created = [utc(2022, m + 1, 2) for m in range(5) for _ in range(10 * 2**m)]
     ids = [f"a/m{i}" for i in range(len(created))]
-    b, sid = _store(tmp_path / "g.duckdb", {"package_id": ids, "created_at": created})
+    b, _sid = _store(tmp_path / "g.duckdb", {"package_id": ids, "created_at": created})
     r = growth(b, min_count=10)
     assert r.counts == [10, 20, 40, 80, 160]
     assert r.months == ["2022-01", "2022-02", "2022-03", "2022-04", "2022-05"]
@@ -76,8 +76,11 @@ def test_concentration_hand_computed(tmp_path):
     # authors: a holds 90 (two models), b 9, c 1; one legacy id without namespace holds 0
     b, _ = _store(
         tmp_path / "c.duckdb",
-        {"package_id": ["a/x", "a/y", "b/z", "c/w", "legacy"], "downloads": [60, 30, 9, 1, 0],
-         "author": [None, None, "b", None, None]},
+        {
+            "package_id": ["a/x", "a/y", "b/z", "c/w", "legacy"],
+            "downloads": [60, 30, 9, 1, 0],
+            "author": [None, None, "b", None, None],
+        },
     )
     r = concentration(b, n_boot=50)
     assert r.n_authors == 4 and r.total_downloads == 100
@@ -100,8 +103,11 @@ def test_concentration_legacy_share_counts_ids_whatever_their_author(tmp_path):
     # the Hub API names "huggingface" as author of legacy ids: they still count as un-namespaced
     b, _ = _store(
         tmp_path / "c2.duckdb",
-        {"package_id": ["bert-base-uncased", "gpt2", "a/x", "b/y"], "downloads": [50, 25, 20, 5],
-         "author": ["huggingface", None, "a", None]},
+        {
+            "package_id": ["bert-base-uncased", "gpt2", "a/x", "b/y"],
+            "downloads": [50, 25, 20, 5],
+            "author": ["huggingface", None, "a", None],
+        },
     )
     r = concentration(b, n_boot=50)
     assert r.no_namespace_share == pytest.approx(0.75)
@@ -174,8 +180,12 @@ def test_attributes_recovers_known_effects(tmp_path):
     ids = [f"o{i % 7}/m{i}" for i in range(n)]
     b, _ = _store(
         tmp_path / "a.duckdb",
-        {"package_id": ids, "downloads": downloads.tolist(), "task": task,
-         "tags": [["arxiv:1"] if p else [] for p in paper]},
+        {
+            "package_id": ids,
+            "downloads": downloads.tolist(),
+            "task": task,
+            "tags": [["arxiv:1"] if p else [] for p in paper],
+        },
         libraries={"package_id": ids, "library": ["transformers"] * n, "origin": ["library_name"] * n},
     )
     r = attributes(b)
@@ -213,18 +223,24 @@ def test_attributes_level_names_never_evaluated(tmp_path):
 def test_underdoc_hand_computed(tmp_path):
     from ptmscope.metrics.underdoc import underdoc
 
-    full = ("# M\n\nThis model classifies English sentences into topics for news articles.\n\n"
-            "## Limitations\n\nIt is biased towards news.\n\n## How to use\n\n```python\nfrom transformers import "
-            "pipeline\npipeline('text-classification')\n```\n\n## Training\n\nTrained on AG News for 3 epochs.\n\n"
-            "## Evaluation\n\nAccuracy 0.91 on the test split.\n")
+    full = (
+        "# M\n\nThis model classifies English sentences into topics for news articles.\n\n"
+        "## Limitations\n\nIt is biased towards news.\n\n## How to use\n\n```python\nfrom transformers import "
+        "pipeline\npipeline('text-classification')\n```\n\n## Training\n\nTrained on AG News for 3 epochs.\n\n"
+        "## Evaluation\n\nAccuracy 0.91 on the test split.\n"
+    )
     thin = "# M\n\nThis model classifies English sentences into topics for news articles.\n"
     ids = ["a/1", "a/2", "a/3", "a/4"]
     texts = [full, thin, thin]
     b, _ = _store(
         tmp_path / "u.duckdb",
         {"package_id": ids},
-        cards={"package_id": ids[:3], "text": texts,
-               "text_sha256": [hashlib.sha256(t.encode()).hexdigest() for t in texts], "missing": [False] * 3},
+        cards={
+            "package_id": ids[:3],
+            "text": texts,
+            "text_sha256": [hashlib.sha256(t.encode()).hexdigest() for t in texts],
+            "missing": [False] * 3,
+        },
     )
     r = underdoc(b)
     assert (r.n_models, r.n_cards, r.n_missing_card) == (4, 3, 1)

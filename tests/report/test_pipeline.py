@@ -26,8 +26,7 @@ def test_run_ingests_then_skips(tmp_path, cli):
     a = _pypi(d / "2022-01-01_top-pypi-packages-30-days.json.gz", "2022-01-01", [f"p{i}" for i in range(30)])
     b = _pypi(d / "2022-02-01_top-pypi-packages-30-days.json.gz", "2022-02-01", [f"p{i}" for i in range(5, 35)])
     hf = d / "hub.csv"
-    hf.write_text("modelId,downloads\n" + "".join(f"org{i % 7}/m{i},{1000 - i}\n" for i in range(40)),
-                  encoding="utf-8")
+    hf.write_text("modelId,downloads\n" + "".join(f"org{i % 7}/m{i},{1000 - i}\n" for i in range(40)), encoding="utf-8")
     cfg = tmp_path / "conf" / "run.toml"
     cfg.parent.mkdir()
     cfg.write_text(
@@ -37,14 +36,14 @@ def test_run_ingests_then_skips(tmp_path, cli):
         '[metrics.turnover]\nk = 10\n[report]\nout = "rep"\n',
         encoding="utf-8",
     )
-    code, out, err = cli("run", cfg)
+    code, _out, err = cli("run", cfg)
     assert code == 0, err
     assert "ingest" in err and (tmp_path / "rep" / "index.html").exists()
     r = json.loads((tmp_path / "rep" / "results.json").read_text())
     assert len([s for s in r["snapshots"] if s["registry"] == "pypi"]) == 2
     # one hf listing without creation dates: growth is not measurable and the report says why
     assert r["metrics"]["growth"]["status"] == "not measurable" and r["metrics"]["growth"]["reason"]
-    code, out, err = cli("run", cfg)
+    code, _out, err = cli("run", cfg)
     assert code == 0, err
     assert err.count("skip") == 3 and "ingest " not in err
 
@@ -52,20 +51,19 @@ def test_run_ingests_then_skips(tmp_path, cli):
 def test_run_refuses_a_store_without_hub_data(tmp_path, cli):
     a = _pypi(tmp_path / "2022-01-01_top-pypi-packages-30-days.json.gz", "2022-01-01", ["a", "b"])
     cfg = tmp_path / "run.toml"
-    cfg.write_text(f'store = "s.duckdb"\n[[sources]]\npath = "{a.name}"\n[report]\nout = "rep"\n',
-                   encoding="utf-8")
-    code, out, err = cli("run", cfg)
+    cfg.write_text(f'store = "s.duckdb"\n[[sources]]\npath = "{a.name}"\n[report]\nout = "rep"\n', encoding="utf-8")
+    code, _out, err = cli("run", cfg)
     assert code == 1 and "no Hugging Face snapshot" in err and "pypi" in err
     assert len(err.strip().splitlines()) <= 3 and "Traceback" not in err
     assert not (tmp_path / "rep" / "index.html").exists()
 
 
 def test_run_config_that_is_a_folder_or_not_toml(tmp_path, cli):
-    code, out, err = cli("run", tmp_path)
+    code, _out, err = cli("run", tmp_path)
     assert code == 1 and "is a folder" in err and "Traceback" not in err
     p = tmp_path / "c.toml"
     p.write_text('sources = "x"\n', encoding="utf-8")
-    code, out, err = cli("run", p)
+    code, _out, err = cli("run", p)
     assert code == 1 and "array of tables" in err and "[[sources]]" in err  # not eaten as markup
 
 
@@ -73,7 +71,7 @@ def test_report_out_that_cannot_be_a_folder(tmp_path, cli, world_store):
     f = tmp_path / "a-file"
     f.write_text("x", encoding="utf-8")
     for target in (f, f / "sub"):
-        code, out, err = cli("report", "--store", world_store, "--out", target, "--no-score-cards")
+        code, _out, err = cli("report", "--store", world_store, "--out", target, "--no-score-cards")
         assert code == 1 and "cannot write the report" in err and "Traceback" not in err, err
 
 
@@ -90,7 +88,7 @@ def test_config_errors_name_the_file(tmp_path):
 def test_missing_source_is_one_clear_error(tmp_path, cli):
     cfg = tmp_path / "run.toml"
     cfg.write_text('store = "s.duckdb"\n[[sources]]\npath = "absent.json.gz"\n', encoding="utf-8")
-    code, out, err = cli("run", cfg)
+    code, _out, err = cli("run", cfg)
     assert code == 1 and "absent.json.gz" in err and "not found" in err
     assert not (tmp_path / "s.duckdb").exists()  # checked before the store is created
 
@@ -99,9 +97,8 @@ def test_broken_rules_file_fails_before_the_store_is_touched(tmp_path, cli):
     a = _pypi(tmp_path / "2022-01-01_top-pypi-packages-30-days.json.gz", "2022-01-01", ["a", "b"])
     (tmp_path / "my-rules.toml").write_text("schema_version = 1\n[[rules]\n", encoding="utf-8")
     cfg = tmp_path / "run.toml"
-    cfg.write_text(f'store = "s.duckdb"\nrules = "my-rules.toml"\n[[sources]]\npath = "{a.name}"\n',
-                   encoding="utf-8")
-    code, out, err = cli("run", cfg)
+    cfg.write_text(f'store = "s.duckdb"\nrules = "my-rules.toml"\n[[sources]]\npath = "{a.name}"\n', encoding="utf-8")
+    code, _out, err = cli("run", cfg)
     assert code == 1 and "my-rules.toml:2" in err
     assert not (tmp_path / "s.duckdb").exists()
 
@@ -131,9 +128,9 @@ def test_numerical_warnings_kept_library_deprecations_dropped(monkeypatch):
     from ptmscope import pipeline
 
     def fake(backend, params):
-        warnings.warn("x is deprecated", DeprecationWarning)
-        warnings.warn("option goes away", FutureWarning)
-        warnings.warn("invalid value encountered in divide", RuntimeWarning)
+        warnings.warn("x is deprecated", DeprecationWarning, stacklevel=2)
+        warnings.warn("option goes away", FutureWarning, stacklevel=2)
+        warnings.warn("invalid value encountered in divide", RuntimeWarning, stacklevel=2)
         return None, {"metric": "fake"}
 
     monkeypatch.setitem(pipeline.RUNNERS, "fake", fake)

@@ -122,7 +122,7 @@ def test_empty_store_is_one_clear_error(tmp_path, cli):
     from ptmscope.store import Store
 
     Store(tmp_path / "empty.duckdb").close()
-    code, out, err = cli("report", "--store", tmp_path / "empty.duckdb", "--out", tmp_path / "r")
+    code, _out, err = cli("report", "--store", tmp_path / "empty.duckdb", "--out", tmp_path / "r")
     assert code == 1 and "no snapshots" in err and "Traceback" not in err
     assert not (tmp_path / "r" / "index.html").exists()
 
@@ -168,7 +168,7 @@ def test_stale_figures_of_an_earlier_report_are_removed(world_report, tmp_path):
 
 
 def test_report_cli_refuses_missing_store(tmp_path, cli):
-    code, out, err = cli("report", "--store", tmp_path / "nope.duckdb", "--out", tmp_path / "r")
+    code, _out, err = cli("report", "--store", tmp_path / "nope.duckdb", "--out", tmp_path / "r")
     assert code == 1 and "no store here" in err
     assert not (tmp_path / "r").exists()
 
@@ -183,7 +183,8 @@ def test_claims_cli_reads_results(world_report, cli):
     assert c7["overall"] == want["C7"] and c7["overall"] in ("supported", "not supported", "inconclusive")
     assert c7["verdicts"][0]["rule"] == "C7-growth"
     assert {c["id"]: c["overall"] for c in d["claims"] if c["metrics"]} == {
-        k: v for k, v in want.items() if next(c for c in r["claims"] if c["id"] == k)["metrics"]}
+        k: v for k, v in want.items() if next(c for c in r["claims"] if c["id"] == k)["metrics"]
+    }
 
 
 def test_underflowed_p_values_are_not_printed_as_zero():
@@ -192,7 +193,7 @@ def test_underflowed_p_values_are_not_printed_as_zero():
     assert fmt_p(0.0) == "< 1e-300" and fmt_p(0.0123) == "0.012" and fmt_p(2.5e-18) == "2.5e-18"
     assert is_p_label("Welch p (Holm)") and is_p_label("summary.p_holm") and not is_p_label("top1_share")
     html = _table(["term", "estimate", "p"], [["x", 0.0, 0.0]])
-    assert "<td class=\"num\">0.000</td>" in html and "&lt; 1e-300" in html  # estimate 0 stays 0
+    assert '<td class="num">0.000</td>' in html and "&lt; 1e-300" in html  # estimate 0 stays 0
     html = _table(["statistic", "value"], [["Welch p (Holm)", 0.0], ["mean difference", 0.0]])
     assert html.count("&lt; 1e-300") == 1
 

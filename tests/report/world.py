@@ -44,7 +44,7 @@ def make_world(path: Path, *, n: int = 300, seed: int = 0, evil: bool = True, n_
                 ids.append(pid)
                 authors.append(a)
                 month = int(min(35, rng.exponential(8)))
-                created.append(dt.datetime(2019 + (35 - month) // 12, (35 - month) % 12 + 1, 3, tzinfo=dt.timezone.utc))
+                created.append(dt.datetime(2019 + (35 - month) // 12, (35 - month) % 12 + 1, 3, tzinfo=dt.UTC))
                 mts.append(mt)
                 d = int(rng.pareto(1.1) * 50) + (10**7 if (evil and i == 0) else 0)
                 dls.append(d)

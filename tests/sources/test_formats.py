@@ -11,6 +11,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ptmscope.errors import InputError
 from ptmscope.schema import DATA_TABLES
@@ -31,20 +33,43 @@ def _rows(p, table="packages"):
 
 
 def test_format_names_are_the_issue_list():
-    assert set(FORMATS) == {"hf-api", "hf-listing", "peatmoss", "lineage-edges", "top-pypi", "npm-high-impact", "npm-download-counts"}
+    assert set(FORMATS) == {
+        "hf-api",
+        "hf-listing",
+        "peatmoss",
+        "lineage-edges",
+        "top-pypi",
+        "npm-high-impact",
+        "npm-download-counts",
+    }
 
 
 def test_hf_api_jsonl_gz_with_cards(tmp_path):
     recs = [
-        {"modelId": "bert-base-uncased", "lastModified": "2022-02-01T00:00:00.000Z", "downloads": 100, "likes": 2, "tags": ["pytorch"], "library_name": "transformers"},
+        {
+            "modelId": "bert-base-uncased",
+            "lastModified": "2022-02-01T00:00:00.000Z",
+            "downloads": 100,
+            "likes": 2,
+            "tags": ["pytorch"],
+            "library_name": "transformers",
+        },
         {"modelId": "u/ft", "lastModified": "2022-02-03T10:00:00.000Z", "downloads": 1, "tags": []},
     ]
     f = tmp_path / "model_infos.jsonl.gz"
     f.write_bytes(gzip.compress("\n".join(json.dumps(r) for r in recs).encode()))
     c = tmp_path / "cards.jsonl"
     c.write_text(
-        json.dumps({"modelId": "u/ft", "readme_missing": False, "readme": "fine-tuned version of [b](https://huggingface.co/google-bert/bert-base-uncased)"}) + "\n"
-        + json.dumps({"modelId": "bert-base-uncased", "readme_missing": True, "readme": None}) + "\n"
+        json.dumps(
+            {
+                "modelId": "u/ft",
+                "readme_missing": False,
+                "readme": "fine-tuned version of [b](https://huggingface.co/google-bert/bert-base-uncased)",
+            }
+        )
+        + "\n"
+        + json.dumps({"modelId": "bert-base-uncased", "readme_missing": True, "readme": None})
+        + "\n"
     )
     assert detect_format(f) == "hf-api"
     p = _one(f, cards_path=c, aliases={"bert-base-uncased": "google-bert/bert-base-uncased"})
@@ -61,7 +86,7 @@ def test_hf_api_json_array_and_date_override(tmp_path):
     f.write_text(json.dumps([{"id": "a/b", "downloads": 3, "createdAt": "2024-01-01T00:00:00Z"}]))
     p = _one(f, taken_at=dt.date(2024, 5, 1))
     assert p.batch.snapshot.taken_at == dt.date(2024, 5, 1)
-    assert _rows(p)[0]["created_at"] == dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc)
+    assert _rows(p)[0]["created_at"] == dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
 
 
 def test_hf_listing_sqlite_keeps_null_downloads(tmp_path):
@@ -77,7 +102,9 @@ def test_hf_listing_sqlite_keeps_null_downloads(tmp_path):
         plan(db)
     p = _one(db, taken_at=dt.date(2022, 6, 1))
     assert [(r["package_id"], r["downloads"], r["downloads_window"]) for r in _rows(p)] == [
-        ("gpt2", 10, "30d"), ("a/b", None, None), ("c/d", 0, "30d"),
+        ("gpt2", 10, "30d"),
+        ("a/b", None, None),
+        ("c/d", 0, "30d"),
     ]
     assert "1 of 3 rows without downloads" in p.batch.snapshot.notes
     assert db.read_bytes() == before  # opened read-only
@@ -85,25 +112,36 @@ def test_hf_listing_sqlite_keeps_null_downloads(tmp_path):
 
 def test_hf_listing_csv_gz_and_parquet_and_txt_and_json(tmp_path):
     csvf = tmp_path / "models_with_downloads.csv.gz"
-    csvf.write_bytes(gzip.compress(b"model,downloads,task,sha,private\ngpt2,5,text-generation,abc,False\n007,,fill-mask,def,True\n"))
+    csvf.write_bytes(
+        gzip.compress(b"model,downloads,task,sha,private\ngpt2,5,text-generation,abc,False\n007,,fill-mask,def,True\n")
+    )
     assert detect_format(csvf) == "hf-listing"
     p = _one(csvf, taken_at=dt.date(2022, 7, 2))
     rows = _rows(p)
     assert [(r["package_id"], r["downloads"], r["task"], r["sha"]) for r in rows] == [
-        ("gpt2", 5, "text-generation", "abc"), ("007", None, "fill-mask", "def"),  # "007" stays text
+        ("gpt2", 5, "text-generation", "abc"),
+        ("007", None, "fill-mask", "def"),  # "007" stays text
     ]
     assert "1 rows marked private" in p.batch.snapshot.notes
 
     pq_path = tmp_path / "model_info.parquet"
     pq.write_table(
-        pa.table({
-            "modelId": ["x/a", "y"],
-            "author": ["x", None],
-            "creation_time": pa.array([dt.datetime(2022, 9, 1, tzinfo=dt.timezone.utc), dt.datetime(2022, 9, 30, 5, tzinfo=dt.timezone.utc)], pa.timestamp("us", tz="UTC")),
-            "downloads": [3.0, 0.0],
-            "has_modelcard": [True, False],
-            "task_category": ["fill-mask", None],
-        }),
+        pa.table(
+            {
+                "modelId": ["x/a", "y"],
+                "author": ["x", None],
+                "creation_time": pa.array(
+                    [
+                        dt.datetime(2022, 9, 1, tzinfo=dt.UTC),
+                        dt.datetime(2022, 9, 30, 5, tzinfo=dt.UTC),
+                    ],
+                    pa.timestamp("us", tz="UTC"),
+                ),
+                "downloads": [3.0, 0.0],
+                "has_modelcard": [True, False],
+                "task_category": ["fill-mask", None],
+            }
+        ),
         pq_path,
     )
     p = _one(pq_path)
@@ -129,10 +167,28 @@ def test_hf_listing_csv_gz_and_parquet_and_txt_and_json(tmp_path):
 
 def test_top_pypi_both_shapes_pep503_and_rank(tmp_path):
     old = tmp_path / "2018-01-24_top-pypi-packages.json.gz"
-    old.write_bytes(gzip.compress(json.dumps([{"download_count": 9, "project": "Six"}, {"download_count": 5, "project": "zope.interface"}]).encode()))
+    old.write_bytes(
+        gzip.compress(
+            json.dumps(
+                [{"download_count": 9, "project": "Six"}, {"download_count": 5, "project": "zope.interface"}]
+            ).encode()
+        )
+    )
     new = tmp_path / "2026-02-01_top-pypi-packages-30-days.json.gz"
-    new.write_bytes(gzip.compress(json.dumps({"last_update": "2026-02-01 07:34:08", "source": "ClickHouse", "rows": [
-        {"download_count": 30, "project": "boto3"}, {"download_count": 20, "project": "Zope_Interface"}]}).encode()))
+    new.write_bytes(
+        gzip.compress(
+            json.dumps(
+                {
+                    "last_update": "2026-02-01 07:34:08",
+                    "source": "ClickHouse",
+                    "rows": [
+                        {"download_count": 30, "project": "boto3"},
+                        {"download_count": 20, "project": "Zope_Interface"},
+                    ],
+                }
+            ).encode()
+        )
+    )
     (tmp_path / "snapshots.csv").write_text(
         "snapshot_date,file,commit,source_path,last_update,backend,window,n_rows\n"
         "2018-01-24,2018-01-24_top-pypi-packages.json.gz,abc,x,,BigQuery/pypinfo,30d,2\n"
@@ -141,8 +197,11 @@ def test_top_pypi_both_shapes_pep503_and_rank(tmp_path):
     batches = {p.path.name: p.batch for p in plan(tmp_path)}
     a = batches[old.name]
     assert a.snapshot.taken_at == dt.date(2018, 1, 24)
-    assert [(r["package_id"], r["raw_id"], r["rank"], r["downloads_window"]) for r in a.table("packages").to_pylist()] == [
-        ("six", "Six", 1, "30d"), ("zope-interface", "zope.interface", 2, "30d"),
+    assert [
+        (r["package_id"], r["raw_id"], r["rank"], r["downloads_window"]) for r in a.table("packages").to_pylist()
+    ] == [
+        ("six", "Six", 1, "30d"),
+        ("zope-interface", "zope.interface", 2, "30d"),
     ]
     b = batches[new.name]
     assert b.snapshot.taken_at == dt.date(2026, 2, 1)
@@ -153,7 +212,9 @@ def test_top_pypi_both_shapes_pep503_and_rank(tmp_path):
 
 def test_npm_high_impact_parsed_as_data(tmp_path):
     js = tmp_path / "1.0.0_top-download.js.gz"
-    js.write_bytes(gzip.compress(b"export const topDownload = [\n  'semver',\n  \"@types/node\", // comment\n  'a\\'b',\n]\n"))
+    js.write_bytes(
+        gzip.compress(b"export const topDownload = [\n  'semver',\n  \"@types/node\", // comment\n  'a\\'b',\n]\n")
+    )
     (tmp_path / "snapshots.csv").write_text(
         "version,file,data_date,origin,data_commit,measure,n_rows,duplicate_of_previous\n"
         "1.0.0,1.0.0_top-download.js.gz,2022-11-03,git tag,x,last-week,3,False\n"
@@ -162,7 +223,9 @@ def test_npm_high_impact_parsed_as_data(tmp_path):
     (p,) = plan(tmp_path)
     assert p.batch.snapshot.taken_at == dt.date(2022, 11, 3)
     assert [(r["package_id"], r["rank"], r["downloads"]) for r in p.batch.table("packages").to_pylist()] == [
-        ("semver", 1, None), ("@types/node", 2, None), ("a'b", 3, None),
+        ("semver", 1, None),
+        ("@types/node", 2, None),
+        ("a'b", 3, None),
     ]
 
 
@@ -187,7 +250,9 @@ def test_npm_download_counts(tmp_path):
     p = _one(f)
     assert p.batch.snapshot.taken_at == dt.date(2025, 12, 1)
     assert [(r["package_id"], r["downloads"], r["rank"], r["downloads_window"]) for r in _rows(p)] == [
-        ("semver", 30, 1, "last-month"), ("debug", 20, 2, "last-month"), ("ms", 10, 3, "last-month"),
+        ("semver", 30, 1, "last-month"),
+        ("debug", 20, 2, "last-month"),
+        ("ms", 10, 3, "last-month"),
     ]
     assert "partial listing: the top 3 packages" in p.batch.snapshot.notes
 
@@ -200,9 +265,12 @@ def test_lineage_edges_folder(tmp_path):
         "base/M,u/q,quantized,M_finetunes_20250405_001816.csv\n"
     )
     (tmp_path / "nodes.csv").write_text(
-        "model_id,source_file,depth,downloads,likes,library_name,pipeline_tag,created_at,last_modified,license,base_model_tags,tags,has_card_column,card_len\n"
-        'base/M,M.csv,0,100.0,5.0,transformers,text-generation,2024-01-01 00:00:00+00:00,2024-02-01 00:00:00+00:00,mit,[],"[""safetensors""]",True,10\n'
-        'u/ft,M.csv,1,,1.0,peft,,2024-03-01 00:00:00+00:00,2024-03-02 00:00:00+00:00,,"[""base_model:adapter:base/M""]","[""base_model:adapter:base/M""]",False,\n'
+        "model_id,source_file,depth,downloads,likes,library_name,pipeline_tag,created_at,last_modified,license,"
+        "base_model_tags,tags,has_card_column,card_len\n"
+        "base/M,M.csv,0,100.0,5.0,transformers,text-generation,2024-01-01 00:00:00+00:00,2024-02-01 00:00:00+00:00,"
+        'mit,[],"[""safetensors""]",True,10\n'
+        "u/ft,M.csv,1,,1.0,peft,,2024-03-01 00:00:00+00:00,2024-03-02 00:00:00+00:00,,"
+        '"[""base_model:adapter:base/M""]","[""base_model:adapter:base/M""]",False,\n'
     )
     raw = tmp_path / "raw"
     raw.mkdir()
@@ -222,21 +290,40 @@ def test_lineage_edges_folder(tmp_path):
         ("u/q", "base/M", "base/M", "quantized", "edge_list"),
     ]
     assert {(r["package_id"], r["library"], r["origin"]) for r in _rows(p, "package_libraries")} == {
-        ("base/M", "transformers", "library_name"), ("base/M", "safetensors", "tag"), ("u/ft", "peft", "library_name"),
+        ("base/M", "transformers", "library_name"),
+        ("base/M", "safetensors", "tag"),
+        ("u/ft", "peft", "library_name"),
     }
     assert "1 repeated edges" in s.notes
     assert set(json.loads(s.manifest)["files"]) == {"edges.csv", "nodes.csv", "raw/M_finetunes_20250405_001816.csv"}
 
 
 def test_lineage_edges_raw_family_file(tmp_path):
-    meta = {"id": "base/M", "downloads": 7, "tags": ["safetensors"], "library_name": "transformers", "last_modified": "2025-01-01 00:00:00+00:00"}
+    meta = {
+        "id": "base/M",
+        "downloads": 7,
+        "tags": ["safetensors"],
+        "library_name": "transformers",
+        "last_modified": "2025-01-01 00:00:00+00:00",
+    }
     f = tmp_path / "M_finetunes_20250422_224221.csv"
     import csv
 
     with f.open("w", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(["model_id", "card", "metadata", "depth", "children", "adapters", "quantized", "merges"])
-        w.writerow(["base/M", "# M", json.dumps(meta), 0, "https://huggingface.co/u/a, https://huggingface.co/u/b", "https://huggingface.co/u/c", "", ""])
+        w.writerow(
+            [
+                "base/M",
+                "# M",
+                json.dumps(meta),
+                0,
+                "https://huggingface.co/u/a, https://huggingface.co/u/b",
+                "https://huggingface.co/u/c",
+                "",
+                "",
+            ]
+        )
     assert detect_format(f) == "lineage-edges"
     p = _one(f)
     assert p.batch.snapshot.taken_at == dt.date(2025, 4, 22)
@@ -245,13 +332,17 @@ def test_lineage_edges_raw_family_file(tmp_path):
     assert _rows(p)[0]["downloads"] == 7
 
 
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
-
 @settings(max_examples=200)
-@given(names=st.lists(st.text(alphabet=st.characters(codec="ascii", exclude_categories=("Cc",)), min_size=1, max_size=15).filter(lambda s: s.strip()), min_size=1, max_size=20),
-       registry=st.sampled_from(["hf", "npm", "pypi"]))
+@given(
+    names=st.lists(
+        st.text(alphabet=st.characters(codec="ascii", exclude_categories=("Cc",)), min_size=1, max_size=15).filter(
+            lambda s: s.strip()
+        ),
+        min_size=1,
+        max_size=20,
+    ),
+    registry=st.sampled_from(["hf", "npm", "pypi"]),
+)
 def test_bulk_id_normalisation_equals_the_reference(names, registry):
     from ptmscope.aliases import normalise_id
     from ptmscope.sources._common import normalise_id_array

@@ -43,7 +43,7 @@ def test_model_row_old_spelling():
     assert p["package_id"] == "alice/bert-tuned"
     assert p["author"] == "alice"
     assert p["downloads"] == 7 and p["downloads_window"] == "30d"
-    assert p["last_modified"] == dt.datetime(2022, 1, 20, 12, 13, 34, tzinfo=dt.timezone.utc)
+    assert p["last_modified"] == dt.datetime(2022, 1, 20, 12, 13, 34, tzinfo=dt.UTC)
     assert p["created_at"] is None
     assert p["license"] == "mit"
     assert p["model_type"] == "bert"
@@ -56,8 +56,8 @@ def test_model_row_new_spelling_and_lineage():
     row = model_row(NEW)
     p = row.package
     assert p["package_id"] == "bob/llama-q4"
-    assert p["created_at"] == dt.datetime(2024, 5, 1, tzinfo=dt.timezone.utc)
-    assert p["last_modified"] == dt.datetime(2024, 5, 2, 10, tzinfo=dt.timezone.utc)
+    assert p["created_at"] == dt.datetime(2024, 5, 1, tzinfo=dt.UTC)
+    assert p["last_modified"] == dt.datetime(2024, 5, 2, 10, tzinfo=dt.UTC)
     assert p["license"] == "llama3"  # card data wins over tags
     assert dict(row.libraries) == {"gguf": "library_name", "safetensors": "tag"}
     got = {(r.parent_ref, r.relation, r.origin) for r in row.lineage}
@@ -76,7 +76,9 @@ def test_records_to_tables_resolution_cards_duplicates():
         "dave/ft": "# x\nThis model is a fine-tuned version of [bert](https://huggingface.co/bert-base-uncased) on y.",
         "Meta/Llama-3": None,
     }
-    tables = records_to_tables(recs, "s1", source="f.jsonl", cards=cards, aliases={"bert-base-uncased": "google-bert/bert-base-uncased"})
+    tables = records_to_tables(
+        recs, "s1", source="f.jsonl", cards=cards, aliases={"bert-base-uncased": "google-bert/bert-base-uncased"}
+    )
     for name, t in tables.items():
         assert t.schema == DATA_TABLES[name]
     pk = tables["packages"].to_pylist()

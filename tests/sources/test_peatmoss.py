@@ -17,9 +17,13 @@ def _db(tmp_path, with_base=True):
     db = tmp_path / "PeaTMOSS.db"
     con = sqlite3.connect(db)
     con.executescript(ddl)
-    con.executemany("INSERT INTO model_hub (id, name, url) VALUES (?, ?, ?)", [(1, "Hugging Face", "https://huggingface.co"), (2, "PyTorch Hub", "https://pytorch.org/hub")])
     con.executemany(
-        "INSERT INTO model (id, context_id, model_hub_id, sha, repo_url, downloads, likes) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO model_hub (id, name, url) VALUES (?, ?, ?)",
+        [(1, "Hugging Face", "https://huggingface.co"), (2, "PyTorch Hub", "https://pytorch.org/hub")],
+    )
+    con.executemany(
+        "INSERT INTO model (id, context_id, model_hub_id, sha, repo_url, downloads, likes) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)",
         [
             (1, "bert-base-uncased", 1, "s1", "https://huggingface.co/bert-base-uncased", 1000, 50),
             (2, "alice/bert-ft", 1, "s2", "https://huggingface.co/alice/bert-ft", 10, 0),
@@ -33,11 +37,16 @@ def _db(tmp_path, with_base=True):
     con.executemany("INSERT INTO model_to_framework VALUES (?, ?)", [(1, 1)])
     con.executemany("INSERT INTO license (id, name) VALUES (?, ?)", [(1, "apache-2.0")])
     con.executemany("INSERT INTO model_to_license VALUES (?, ?)", [(1, 1)])
-    con.executemany("INSERT INTO hf_commit (id, commit_id, created_at, title, message, model_id) VALUES (?, ?, ?, ?, ?, ?)",
-                    [(1, "c", "2023-10-01T12:00:00+00:00", "t", "m", 1), (2, "d", "2023-10-05T00:00:00+00:00", "t", "m", 2)])
+    con.executemany(
+        "INSERT INTO hf_commit (id, commit_id, created_at, title, message, model_id) VALUES (?, ?, ?, ?, ?, ?)",
+        [(1, "c", "2023-10-01T12:00:00+00:00", "t", "m", 1), (2, "d", "2023-10-05T00:00:00+00:00", "t", "m", 2)],
+    )
     if with_base:
         con.execute("CREATE TABLE model_to_base_model (model_id INTEGER, base_model_name VARCHAR)")
-        con.executemany("INSERT INTO model_to_base_model VALUES (?, ?)", [(2, "bert-base-uncased"), (3, "alice/BERT-ft"), (3, "gone/model")])
+        con.executemany(
+            "INSERT INTO model_to_base_model VALUES (?, ?)",
+            [(2, "bert-base-uncased"), (3, "alice/BERT-ft"), (3, "gone/model")],
+        )
     con.commit()
     con.close()
     return db
@@ -52,13 +61,17 @@ def test_peatmoss_import(tmp_path):
     assert b.snapshot.taken_at == dt.date(2023, 10, 5)  # latest hf_commit: a lower bound
     rows = b.table("packages").to_pylist()
     assert [(r["package_id"], r["downloads"], r["likes"], r["license"]) for r in rows] == [
-        ("bert-base-uncased", 1000, 50, "apache-2.0"), ("alice/bert-ft", 10, 0, None), ("bob/lora", None, 1, None),
+        ("bert-base-uncased", 1000, 50, "apache-2.0"),
+        ("alice/bert-ft", 10, 0, None),
+        ("bob/lora", None, 1, None),
     ]
     assert "1 non-Hugging-Face models" in b.snapshot.notes
     libs = {(r["package_id"], r["library"], r["origin"]) for r in b.table("package_libraries").to_pylist()}
     assert libs == {
-        ("bert-base-uncased", "transformers", "peatmoss"), ("bert-base-uncased", "pytorch", "peatmoss"),
-        ("alice/bert-ft", "transformers", "peatmoss"), ("bob/lora", "peft", "peatmoss"),
+        ("bert-base-uncased", "transformers", "peatmoss"),
+        ("bert-base-uncased", "pytorch", "peatmoss"),
+        ("alice/bert-ft", "transformers", "peatmoss"),
+        ("bob/lora", "peft", "peatmoss"),
     }
     lin = sorted((r["child"], r["parent_ref"], r["parent_id"], r["origin"]) for r in b.table("lineage").to_pylist())
     assert lin == [

@@ -121,5 +121,9 @@ def test_npm_high_impact_and_counts():
 
 
 def test_peatmoss_artifact_top_models_json():
-    b = _one(shared_path("hf", "2023_peatmoss-artifact", "2k_filtered_models.json"), format="hf-listing", taken_at=dt.date(2023, 8, 1))
+    b = _one(
+        shared_path("hf", "2023_peatmoss-artifact", "2k_filtered_models.json"),
+        format="hf-listing",
+        taken_at=dt.date(2023, 8, 1),
+    )
     assert b.snapshot.row_count == 1_461

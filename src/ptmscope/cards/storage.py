@@ -44,8 +44,18 @@ CREATE TABLE IF NOT EXISTS card_scores (
 """
 
 _COLUMNS = (
-    "snapshot_id", "package_id", "scorer", "scorer_key", "text_sha256", "missing", "scored",
-    *SECTIONS, "score", "evidence", "note", "scored_at",
+    "snapshot_id",
+    "package_id",
+    "scorer",
+    "scorer_key",
+    "text_sha256",
+    "missing",
+    "scored",
+    *SECTIONS,
+    "score",
+    "evidence",
+    "note",
+    "scored_at",
 )
 
 
@@ -81,11 +91,17 @@ class ScoreRun:
         }
 
 
-def _rows(snapshot_id: str, scorer: Scorer, ids: list[str], shas: list[str | None], missing: list[bool],
-          scores: list[CardScore]) -> pa.Table:
-    now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0)
+def _rows(
+    snapshot_id: str,
+    scorer: Scorer,
+    ids: list[str],
+    shas: list[str | None],
+    missing: list[bool],
+    scores: list[CardScore],
+) -> pa.Table:
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
     cols: dict[str, list[Any]] = {c: [] for c in _COLUMNS}
-    for pid, sha, miss, sc in zip(ids, shas, missing, scores):
+    for pid, sha, miss, sc in zip(ids, shas, missing, scores, strict=False):
         cols["snapshot_id"].append(snapshot_id)
         cols["package_id"].append(pid)
         cols["scorer"].append(scorer.name)
@@ -93,7 +109,7 @@ def _rows(snapshot_id: str, scorer: Scorer, ids: list[str], shas: list[str | Non
         cols["text_sha256"].append(sha)
         cols["missing"].append(bool(miss))
         cols["scored"].append(sc.scored)
-        for s, p in zip(SECTIONS, sc.present):
+        for s, p in zip(SECTIONS, sc.present, strict=False):
             cols[s].append(bool(p) if sc.scored else None)
         cols["score"].append(sc.score)
         cols["evidence"].append(json.dumps(sc.to_dict()["evidence"], sort_keys=True, ensure_ascii=False))
@@ -138,9 +154,12 @@ def score_snapshot(
     rows = con.execute(todo_sql, [snapshot_id, scorer.key]).fetchall()
     skipped = total - len(rows)
     # rows to replace exist only when this key scored the snapshot before (changed text, unscored)
-    had_rows = con.execute(
-        "SELECT count(*) FROM card_scores WHERE snapshot_id = ? AND scorer_key = ?", [snapshot_id, scorer.key]
-    ).fetchall()[0][0] > 0
+    had_rows = (
+        con.execute(
+            "SELECT count(*) FROM card_scores WHERE snapshot_id = ? AND scorer_key = ?", [snapshot_id, scorer.key]
+        ).fetchall()[0][0]
+        > 0
+    )
     t0 = time.perf_counter()
     n_scored = n_unscored = n_missing = 0
     for start in range(0, len(rows), batch_size):
@@ -173,8 +192,18 @@ def score_snapshot(
         "SELECT avg(score) FROM card_scores WHERE snapshot_id = ? AND scorer_key = ? AND scored",
         [snapshot_id, scorer.key],
     ).fetchall()[0][0]
-    return ScoreRun(snapshot_id, scorer.name, scorer.key, int(total), int(skipped), n_scored, n_unscored,
-                    n_missing, seconds, None if mean is None else float(mean))
+    return ScoreRun(
+        snapshot_id,
+        scorer.name,
+        scorer.key,
+        int(total),
+        int(skipped),
+        n_scored,
+        n_unscored,
+        n_missing,
+        seconds,
+        None if mean is None else float(mean),
+    )
 
 
 def scorer_keys(con: Any, snapshot_id: str) -> list[str]:

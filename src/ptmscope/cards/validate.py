@@ -38,7 +38,11 @@ LABEL_COLUMNS: dict[str, tuple[str, bool, str]] = {
     "description": ("has_description", True, ""),
     "limitations": ("has_limitations_and_bias", True, ""),
     "how_to_use": ("has_uses", False, "has_uses equals has_training on every row of the source (labelling defect)"),
-    "training": ("has_training", True, "may carry the has_uses/has_training mix-up of the source; tracks training headings"),
+    "training": (
+        "has_training",
+        True,
+        "may carry the has_uses/has_training mix-up of the source; tracks training headings",
+    ),
     "evaluation": ("has_evaluation", True, ""),
 }
 HOW_FROM_HEADINGS = "how_from_headings"
@@ -267,7 +271,9 @@ def validate(scorer: Scorer, dev: DevSet, scores: list[CardScore] | None = None)
         col, reliable, note = LABEL_COLUMNS[sec]
         refs = [(col, reliable, note)]
         if sec == "how_to_use" and HOW_FROM_HEADINGS in dev.labels:
-            refs.append((HOW_FROM_HEADINGS, True, "card has a heading annotated 'how' (derived from the heading annotations)"))
+            refs.append(
+                (HOW_FROM_HEADINGS, True, "card has a heading annotated 'how' (derived from the heading annotations)")
+            )
         for ref_col, rel, nt in refs:
             if ref_col not in dev.labels:
                 continue
@@ -279,7 +285,7 @@ def validate(scorer: Scorer, dev: DevSet, scores: list[CardScore] | None = None)
     if QUALITY_COLUMN in dev.labels:
         y = dev.labels[QUALITY_COLUMN][ok]
         card = np.array([s.score for s in scores if s.scored], dtype=float)
-        meta = np.array([tag_metadata_score(t) for t, k in zip(dev.tags, ok) if k], dtype=float)
+        meta = np.array([tag_metadata_score(t) for t, k in zip(dev.tags, ok, strict=False) if k], dtype=float)
         auc_card = roc_auc(card, y)
         auc_doc = roc_auc((card / 5 + meta) / 2, y)
     return ValidationResult(

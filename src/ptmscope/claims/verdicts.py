@@ -224,7 +224,7 @@ def evaluate(rule: Rule, result: dict[str, Any] | None) -> Verdict:
     def holds(cs: tuple[Condition, ...]) -> list[bool]:
         return [bool(OPS[c.op](numbers[c.path], c.value)) for c in cs]
 
-    failed_req = [c.text() for c, ok in zip(rule.require, holds(rule.require)) if not ok]
+    failed_req = [c.text() for c, ok in zip(rule.require, holds(rule.require), strict=False) if not ok]
     if failed_req:
         return verdict("inconclusive", "too little data: requirement not met: " + "; ".join(failed_req), numbers)
     sup = all(holds(rule.supported))
@@ -237,7 +237,10 @@ def evaluate(rule: Rule, result: dict[str, Any] | None) -> Verdict:
         return verdict("not supported", "all of: " + "; ".join(conds["not_supported"]), numbers)
     return verdict(
         "inconclusive",
-        "between thresholds: neither [" + "; ".join(conds["supported"]) + "] nor ["
-        + "; ".join(conds["not_supported"]) + "] holds",
+        "between thresholds: neither ["
+        + "; ".join(conds["supported"])
+        + "] nor ["
+        + "; ".join(conds["not_supported"])
+        + "] holds",
         numbers,
     )

@@ -27,13 +27,22 @@ CacheOpt = Annotated[
     Path | None, typer.Option("--cache-dir", help="llm scorer: answer cache (default ./.ptmscope-cache/llm).")
 ]
 ConcOpt = Annotated[int, typer.Option("--concurrency", min=1, max=64, help="llm scorer: requests in flight.")]
-RetryOpt = Annotated[int, typer.Option("--retries", min=0, max=10, help="llm scorer: retries per card (429/5xx/network).")]
+RetryOpt = Annotated[
+    int, typer.Option("--retries", min=0, max=10, help="llm scorer: retries per card (429/5xx/network).")
+]
 
 
-def _llm_options(endpoint: str | None, model: str, api_key_env: str, cache_dir: Path | None, concurrency: int,
-                 retries: int) -> dict[str, Any]:
-    return {"endpoint": endpoint, "model": model, "api_key_env": api_key_env, "cache_dir": cache_dir,
-            "concurrency": concurrency, "retries": retries}
+def _llm_options(
+    endpoint: str | None, model: str, api_key_env: str, cache_dir: Path | None, concurrency: int, retries: int
+) -> dict[str, Any]:
+    return {
+        "endpoint": endpoint,
+        "model": model,
+        "api_key_env": api_key_env,
+        "cache_dir": cache_dir,
+        "concurrency": concurrency,
+        "retries": retries,
+    }
 
 
 def _make(name: str, llm: dict[str, Any]) -> Any:
@@ -49,15 +58,19 @@ def _make(name: str, llm: dict[str, Any]) -> Any:
 
         u = urllib.parse.urlsplit(llm["endpoint"] or "")
         if u.scheme == "http" and u.hostname not in ("127.0.0.1", "localhost", "::1"):
-            console.print(f"warning: the API key from ${llm['api_key_env']} is sent unencrypted to {u.hostname} "
-                          "(http://); use https:// for a remote endpoint", highlight=False)
+            console.print(
+                f"warning: the API key from ${llm['api_key_env']} is sent unencrypted to {u.hostname} "
+                "(http://); use https:// for a remote endpoint",
+                highlight=False,
+            )
     return scorer
 
 
 def _default_snapshot(st: Any) -> str:
     rows = st.con.execute(
         "SELECT s.snapshot_id FROM snapshots s WHERE s.status = 'complete' AND EXISTS "
-        "(SELECT 1 FROM cards c WHERE c.snapshot_id = s.snapshot_id) ORDER BY s.taken_at DESC, s.snapshot_id DESC LIMIT 1"
+        "(SELECT 1 FROM cards c WHERE c.snapshot_id = s.snapshot_id) "
+        "ORDER BY s.taken_at DESC, s.snapshot_id DESC LIMIT 1"
     ).fetchall()
     if not rows:
         raise PtmscopeError(
@@ -69,7 +82,9 @@ def _default_snapshot(st: Any) -> str:
 
 @cards_app.command("score")
 def score_cmd(
-    snapshot: Annotated[str | None, typer.Option("--snapshot", help="Snapshot id (default: newest with cards).")] = None,
+    snapshot: Annotated[
+        str | None, typer.Option("--snapshot", help="Snapshot id (default: newest with cards).")
+    ] = None,
     scorer: Annotated[ScorerChoice, typer.Option("--scorer", help="Which scorer.")] = ScorerChoice["rules"],  # type: ignore[valid-type]
     endpoint: EndpointOpt = None,
     model: ModelOpt = "gpt-4",
@@ -101,19 +116,27 @@ def score_cmd(
         try:
             run = score_snapshot(st, sid, sc, progress=progress)
         except KeyboardInterrupt:
-            console.print(f"interrupted: the scores of {stored[0]} models of {sid} are stored; rerun the same command "
-                          "to score the rest", highlight=False, soft_wrap=True)
+            console.print(
+                f"interrupted: the scores of {stored[0]} models of {sid} are stored; rerun the same command "
+                "to score the rest",
+                highlight=False,
+                soft_wrap=True,
+            )
             raise typer.Exit(130) from None
     if run.n_unscored:
-        console.print(f"warning: {run.n_unscored} cards got no usable answer and are stored as unscored (left out of "
-                      "`metric docs`); rerun the same command to try them again", highlight=False)
+        console.print(
+            f"warning: {run.n_unscored} cards got no usable answer and are stored as unscored (left out of "
+            "`metric docs`); rerun the same command to try them again",
+            highlight=False,
+        )
     if json:
         print_json(run.to_dict())
         return
     out.print(
         f"{run.snapshot_id}: {run.n_scored} cards scored with {run.scorer_key} "
         f"({run.n_skipped} already scored, {run.n_missing} models without a card, {run.n_unscored} unscored) "
-        f"in {run.seconds:.1f} s; mean card score {run.mean_score if run.mean_score is None else round(run.mean_score, 3)}",
+        f"in {run.seconds:.1f} s; "
+        f"mean card score {run.mean_score if run.mean_score is None else round(run.mean_score, 3)}",
         highlight=False,
     )
 
@@ -143,8 +166,11 @@ def validate_cmd(
 
     dev = load_dev_set(labels, cards, annotations)
     if annotations is None:
-        console.print("note: without --annotations, 'how to use' is checked only against has_uses, which equals "
-                      "has_training on every row of the model-card-quality set (unreliable)", highlight=False)
+        console.print(
+            "note: without --annotations, 'how to use' is checked only against has_uses, which equals "
+            "has_training on every row of the model-card-quality set (unreliable)",
+            highlight=False,
+        )
     if scorer:
         names = [s.value for s in scorer]
     else:
@@ -159,8 +185,10 @@ def validate_cmd(
     results = [validate(_make(n, llm), dev) for n in names]
     for r in results:
         if r.n_scored == 0:  # every metric below would be 0 or nan: say why instead
-            raise PtmscopeError(f"{r.scorer_key} scored none of the {r.n_cards} cards (no usable answer: endpoint errors "
-                                 "or answers that do not parse)")
+            raise PtmscopeError(
+                f"{r.scorer_key} scored none of the {r.n_cards} cards (no usable answer: endpoint errors "
+                "or answers that do not parse)"
+            )
     if json:
         print_json({"results": [r.to_dict() for r in results]})
         return
@@ -172,11 +200,21 @@ def validate_cmd(
         for col in ("section", "reference", "reliable", "P", "R", "F1", "true", "pred."):
             t.add_column(col, justify="left" if col in ("section", "reference") else "right", overflow="fold")
         for s in r.sections:
-            t.add_row(s.section, s.reference, "yes" if s.reliable else "NO", f"{s.precision:.3f}", f"{s.recall:.3f}",
-                      f"{s.f1:.3f}", str(s.support), str(s.predicted))
+            t.add_row(
+                s.section,
+                s.reference,
+                "yes" if s.reliable else "NO",
+                f"{s.precision:.3f}",
+                f"{s.recall:.3f}",
+                f"{s.f1:.3f}",
+                str(s.support),
+                str(s.predicted),
+            )
         out.print(t)
-        out.print("P/R/F1: precision, recall, F1; true: cards with the item by the reference; pred.: by the scorer",
-                  highlight=False)
+        out.print(
+            "P/R/F1: precision, recall, F1; true: cards with the item by the reference; pred.: by the scorer",
+            highlight=False,
+        )
         out.print(
             f"AUC for quality_high: card score {r.auc_card_score:.3f}, documentation score "
             f"{r.auc_documentation_score:.3f}; {r.cards_per_second:.1f} cards/s",

@@ -19,7 +19,9 @@ def claims_cmd(
         Path | None,
         typer.Option("--results", help="A report's results.json: show the verdicts it holds."),
     ] = None,
-    catalogue: Annotated[Path | None, typer.Option("--catalogue", help="Use this claims TOML instead of the built-in one.")] = None,
+    catalogue: Annotated[
+        Path | None, typer.Option("--catalogue", help="Use this claims TOML instead of the built-in one.")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """List the paper's 12 claims and 4 hypotheses, the metrics that test them, and verdicts when known."""
@@ -71,9 +73,13 @@ def claims_cmd(
     for c in cat.claims:
         last = overall.get(c.id) or "–" if results else ", ".join(r.id for r in rules if r.claim == c.id) or "–"
         t.add_row(
-            escape(c.id), escape(c.theme), escape(c.text), escape(f"{c.wording}/{c.content}"),
+            escape(c.id),
+            escape(c.theme),
+            escape(c.text),
+            escape(f"{c.wording}/{c.content}"),
             "yes" if c.lacked_quantitative_support else "no",
-            escape(", ".join(c.metrics) or "not measurable"), escape(str(last)),
+            escape(", ".join(c.metrics) or "not measurable"),
+            escape(str(last)),
         )
     out.print(t)
     h = Table(title="Hypotheses (Table 4)")

@@ -103,7 +103,9 @@ class _Bar:
 def crawl_hf_cmd(
     store: StoreOpt = None,
     limit: Annotated[int | None, typer.Option("--limit", help="Stop after N models (a partial listing).")] = None,
-    sort: Annotated[SortChoice | None, typer.Option("--sort", help="Order of the listing (the Hub's sort keys).")] = None,  # type: ignore[valid-type]
+    sort: Annotated[
+        SortChoice | None, typer.Option("--sort", help="Order of the listing (the Hub's sort keys).")
+    ] = None,  # type: ignore[valid-type]
     filter_: Annotated[
         list[str] | None, typer.Option("--filter", help="Hub filter (tag, library, task); repeatable.")
     ] = None,
@@ -143,7 +145,9 @@ def crawl_hf_cmd(
         ),
     ] = False,
     max_retries: Annotated[int, typer.Option("--max-retries", help="Retries per request.")] = RetryPolicy.max_retries,
-    backoff_base: Annotated[float, typer.Option("--backoff-base", help="First backoff delay, s.")] = RetryPolicy.base_delay,
+    backoff_base: Annotated[
+        float, typer.Option("--backoff-base", help="First backoff delay, s.")
+    ] = RetryPolicy.base_delay,
     backoff_max: Annotated[float, typer.Option("--backoff-max", help="Backoff cap, s.")] = RetryPolicy.max_delay,
     max_retry_after: Annotated[
         float, typer.Option("--max-retry-after", help="Longest Retry-After the crawler sleeps through, s.")
@@ -169,8 +173,12 @@ def crawl_hf_cmd(
     if (abort_ or resume) and not path.exists():  # nothing to discard or resume; never create an empty store
         raise CrawlArgumentError(f"{path}: no store here (nothing to {'abort' if abort_ else 'resume'})")
     # arguments are checked before the store is opened: a bad one must not create or touch it
-    for name, value, low in (("--max-retries", max_retries, 0), ("--backoff-base", backoff_base, 0),
-                             ("--backoff-max", backoff_max, 0), ("--max-retry-after", max_retry_after, 0)):
+    for name, value, low in (
+        ("--max-retries", max_retries, 0),
+        ("--backoff-base", backoff_base, 0),
+        ("--backoff-max", backoff_max, 0),
+        ("--max-retry-after", max_retry_after, 0),
+    ):
         if value < low:
             raise CrawlArgumentError(f"{name} must be >= {low}, not {value}")
     if timeout <= 0:
@@ -205,8 +213,9 @@ def crawl_hf_cmd(
 
         u = urllib.parse.urlsplit(params.endpoint)
         if u.scheme == "http" and u.hostname not in ("127.0.0.1", "localhost", "::1") and os.environ.get("HF_TOKEN"):
-            console.print(f"warning: HF_TOKEN is sent unencrypted to {u.hostname} (http://); use https://",
-                          highlight=False)
+            console.print(
+                f"warning: HF_TOKEN is sent unencrypted to {u.hostname} (http://); use https://", highlight=False
+            )
     with Store(path) as st:
         if abort_:
             ids = abort(st)
@@ -238,8 +247,11 @@ def crawl_hf_cmd(
         except KeyboardInterrupt:
             pend = status(st)
             done = f" {pend[-1]['pages']} pages of {pend[-1]['snapshot_id']} are committed;" if pend else ""
-            console.print(f"interrupted:{done} rerun the same command (or --resume) to continue, --abort to discard.",
-                          highlight=False, soft_wrap=True)
+            console.print(
+                f"interrupted:{done} rerun the same command (or --resume) to continue, --abort to discard.",
+                highlight=False,
+                soft_wrap=True,
+            )
             raise typer.Exit(130) from None
     if json_:
         print_json(result.to_dict())

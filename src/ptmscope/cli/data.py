@@ -66,7 +66,10 @@ def _progress() -> Progress:
 
 @app.command("ingest")
 def ingest_cmd(
-    path: Annotated[Path, typer.Argument(metavar="PATH", help="A data file, or a directory of data files (e.g. the top-pypi folder).")],
+    path: Annotated[
+        Path,
+        typer.Argument(metavar="PATH", help="A data file, or a directory of data files (e.g. the top-pypi folder)."),
+    ],
     format: Annotated[
         FormatChoice | None,  # type: ignore[valid-type]
         typer.Option("--format", "-f", help="Source format; detected from name and content when omitted."),
@@ -88,7 +91,8 @@ def ingest_cmd(
     store: StoreOpt = None,
     json: JsonOpt = False,
 ) -> None:
-    """Import data into the store: every file is read and validated first, then all new snapshots are written in one transaction."""
+    """Import data into the store: every file is read and validated first, then all new snapshots are written in one \
+transaction."""
     from ..store import Store
 
     taken_at = _date(date)
@@ -110,7 +114,7 @@ def ingest_cmd(
         with Store(store) as st:
             wtask = progress.add_task("writing", total=len(planned))
 
-            def on_batch(p, i: int, n: int) -> None:  # noqa: ANN001
+            def on_batch(p, i: int, n: int) -> None:
                 progress.update(wtask, description=f"writing {p.batch.snapshot.snapshot_id}", completed=i)
 
             results = ingest(st, planned, replace=replace, on_batch=on_batch)
@@ -124,8 +128,12 @@ def ingest_cmd(
     t.add_column("snapshot", no_wrap=True)
     for r in results:
         t.add_row(
-            r.registry, r.taken_at.isoformat(), r.format, f"{r.rows:,}",
-            "added" if r.created else "already present", r.snapshot_id,
+            r.registry,
+            r.taken_at.isoformat(),
+            r.format,
+            f"{r.rows:,}",
+            "added" if r.created else "already present",
+            r.snapshot_id,
         )
     out.print(t)
     for r in results:
@@ -133,7 +141,7 @@ def ingest_cmd(
             out.print(f"{r.snapshot_id}: {r.notes}", highlight=False, soft_wrap=True)
 
 
-def _snapshot_dict(s) -> dict[str, object]:  # noqa: ANN001
+def _snapshot_dict(s) -> dict[str, object]:
     return {
         "snapshot_id": s.snapshot_id,
         "registry": s.registry,
@@ -164,8 +172,12 @@ def snapshots_cmd(
 
     with Store(store, read_only=True) as st:
         snaps = st.snapshots(registry.value if registry is not None else None, include_incomplete=all_)
-        n_hidden = 0 if all_ else len(st.snapshots(registry.value if registry is not None else None,
-                                                   include_incomplete=True)) - len(snaps)
+        n_hidden = (
+            0
+            if all_
+            else len(st.snapshots(registry.value if registry is not None else None, include_incomplete=True))
+            - len(snaps)
+        )
     if json:
         print_json({"snapshots": [_snapshot_dict(s) for s in snaps]})
         return
@@ -173,8 +185,15 @@ def snapshots_cmd(
     # `info ID` and --json give them in full
     # an unfinished crawl must not look like a finished snapshot: its id is starred (footnote below)
     rows = [
-        (s.snapshot_id + ("" if s.status == "complete" else "*"), s.registry, s.taken_at.isoformat(), f"{s.row_count:,}", s.source_format,
-         Path(s.source_file).name, s.notes or "")
+        (
+            s.snapshot_id + ("" if s.status == "complete" else "*"),
+            s.registry,
+            s.taken_at.isoformat(),
+            f"{s.row_count:,}",
+            s.source_format,
+            Path(s.source_file).name,
+            s.notes or "",
+        )
         for s in snaps
     ]
     heads = ["snapshot", "registry", "date", "rows", "format", "source", "notes"]
@@ -190,22 +209,32 @@ def snapshots_cmd(
     t = Table()
     for i, h in enumerate(heads):
         fixed = h in ("source", "notes")
-        t.add_column(h, no_wrap=fixed or h == "snapshot", overflow="ellipsis" if fixed else "fold",
-                     justify="right" if h == "rows" else "left", width=widths[i] if fixed else None)
+        t.add_column(
+            h,
+            no_wrap=fixed or h == "snapshot",
+            overflow="ellipsis" if fixed else "fold",
+            justify="right" if h == "rows" else "left",
+            width=widths[i] if fixed else None,
+        )
     for r in rows:
         t.add_row(*r)
     out.print(t)
     console.print(f"{len(snaps)} snapshots (full notes: `ptmscope info ID` or --json)", highlight=False)
     n_open = sum(1 for s in snaps if s.status != "complete")
     if n_open:
-        console.print(f"* {n_open} unfinished (status in_progress): `ptmscope crawl status`; resume with the same "
-                      "`ptmscope crawl hf` command, or discard with `ptmscope crawl hf --abort`", highlight=False)
+        console.print(
+            f"* {n_open} unfinished (status in_progress): `ptmscope crawl status`; resume with the same "
+            "`ptmscope crawl hf` command, or discard with `ptmscope crawl hf --abort`",
+            highlight=False,
+        )
     if n_hidden:
-        console.print(f"{n_hidden} unfinished (in_progress) not shown: `ptmscope snapshots --all`, "
-                      "`ptmscope crawl status`", highlight=False)
+        console.print(
+            f"{n_hidden} unfinished (in_progress) not shown: `ptmscope snapshots --all`, `ptmscope crawl status`",
+            highlight=False,
+        )
 
 
-def _find_snapshot(st, key: str):  # noqa: ANN001, ANN202
+def _find_snapshot(st, key: str):
     snaps = st.snapshots(include_incomplete=True)
     exact = [s for s in snaps if s.snapshot_id == key]
     if exact:
@@ -236,7 +265,9 @@ def info_cmd(
         print_json(info.to_dict())
         return
     s = info.snapshot
-    out.print(f"[bold]{s['snapshot_id']}[/]  {s['registry']}  {s['taken_at']}  {s['source_format']}  {s['source_file']}")
+    out.print(
+        f"[bold]{s['snapshot_id']}[/]  {s['registry']}  {s['taken_at']}  {s['source_format']}  {s['source_file']}"
+    )
     if s["notes"]:
         out.print(f"notes: {s['notes']}", highlight=False)
     t = Table("table", "rows")
@@ -256,11 +287,15 @@ def info_cmd(
     shares = ", ".join(f"{k} {v:.1%}" for k, v in info.null_share.items() if v)
     out.print(f"null share: {shares}", highlight=False)
     ln = info.lineage
-    out.print(f"lineage: {ln['rows']:,} rows, {ln['resolved']:,} resolved, {ln['unresolved']:,} unresolved", highlight=False)
+    out.print(
+        f"lineage: {ln['rows']:,} rows, {ln['resolved']:,} resolved, {ln['unresolved']:,} unresolved", highlight=False
+    )
     for origin, c in ln["by_origin"].items():
         out.print(f"  {origin}: {c['rows']:,} ({c['resolved']:,} resolved)", highlight=False)
     if info.cards:
         c = info.cards
         out.print(f"cards: {c['rows']:,} rows, {c['with_text']:,} with text, {c['missing']:,} missing", highlight=False)
     if info.libraries:
-        out.print("top libraries: " + ", ".join(f"{x['library']} {x['packages']:,}" for x in info.libraries), highlight=False)
+        out.print(
+            "top libraries: " + ", ".join(f"{x['library']} {x['packages']:,}" for x in info.libraries), highlight=False
+        )

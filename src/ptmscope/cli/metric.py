@@ -22,15 +22,22 @@ EngineChoice = enum.Enum("EngineChoice", {e: e for e in ENGINES}, type=str)  # t
 
 SnapshotsOpt = Annotated[
     str | None,
-    typer.Option("--snapshots", help="Comma-separated snapshot ids, in any order (default: every complete snapshot of the registry)."),
+    typer.Option(
+        "--snapshots",
+        help="Comma-separated snapshot ids, in any order (default: every complete snapshot of the registry).",
+    ),
 ]
 OneSnapshotOpt = Annotated[
     str | None,
-    typer.Option("--snapshots", help="One snapshot id (default: the newest snapshot of the registry that has lineage)."),
+    typer.Option(
+        "--snapshots", help="One snapshot id (default: the newest snapshot of the registry that has lineage)."
+    ),
 ]
 ModeOpt = Annotated[
     ModeChoice,
-    typer.Option("--mode", help="paper: the formula as the paper states it; artifact: what its published code computed."),
+    typer.Option(
+        "--mode", help="paper: the formula as the paper states it; artifact: what its published code computed."
+    ),
 ]
 PlotOpt = Annotated[Path | None, typer.Option("--plot", help="Write the figure to FILE (.svg, .png or .pdf).")]
 EngineOpt = Annotated[EngineChoice, typer.Option("--engine", help="Ibis backend to compute on.")]
@@ -100,9 +107,16 @@ def turnover_cmd(
     snapshots: SnapshotsOpt = None,
     top: Annotated[int, typer.Option("--top", min=1, help="K: size of the top list.")] = 1000,
     mode: ModeOpt = ModeChoice("paper"),  # type: ignore[call-arg]
-    ties: Annotated[TieChoice, typer.Option("--ties", help="Ties at rank K: id = break by id (exactly K), all = keep all tied.")] = TieChoice("id"),  # type: ignore[call-arg]
-    raw_ids: Annotated[bool, typer.Option("--raw-ids", help="Compare ids as the sources wrote them (no PEP 503 / alias normalisation).")] = False,
-    sensitivity: Annotated[bool, typer.Option("--sensitivity/--no-sensitivity", help=f"Also compute the table over K in {SENSITIVITY_KS}.")] = True,
+    ties: Annotated[
+        TieChoice, typer.Option("--ties", help="Ties at rank K: id = break by id (exactly K), all = keep all tied.")
+    ] = TieChoice("id"),  # type: ignore[call-arg]
+    raw_ids: Annotated[
+        bool,
+        typer.Option("--raw-ids", help="Compare ids as the sources wrote them (no PEP 503 / alias normalisation)."),
+    ] = False,
+    sensitivity: Annotated[
+        bool, typer.Option("--sensitivity/--no-sensitivity", help=f"Also compute the table over K in {SENSITIVITY_KS}.")
+    ] = True,
     json_out: JsonOpt = False,
     plot: PlotOpt = None,
     store: StoreOpt = None,
@@ -131,7 +145,9 @@ def turnover_cmd(
         per_registry = {r: [i for i in ids if reg_of[i] == r] for r in regs}
         for r, mine in per_registry.items():
             if not mine:
-                raise PtmscopeError(f"--snapshots names no {r} snapshot; drop {r} from --registry or name its snapshots")
+                raise PtmscopeError(
+                    f"--snapshots names no {r} snapshot; drop {r} from --registry or name its snapshots"
+                )
     else:
         regs = regs or ["hf"]
         per_registry = {r: None for r in regs}
@@ -155,26 +171,65 @@ def turnover_cmd(
         _save(turnover_figure(results), plot)
     if json_out:
         payload = {"results": [r.to_dict() for r in results], "sensitivity": [s.to_dict() for s in sens]}
-        print_json(payload if len(results) > 1 else {**results[0].to_dict(), "sensitivity": sens[0].to_dict() if sens else None})
+        print_json(
+            payload
+            if len(results) > 1
+            else {**results[0].to_dict(), "sensitivity": sens[0].to_dict() if sens else None}
+        )
         return
     from rich.table import Table
 
     for i, res in enumerate(results):
-        t = Table(title=f"{res.registry}: top-{res.k} turnover (ties={res.tie_rule}, normalise={res.normalise}, mode={res.mode})")
-        for c in ("snapshot", "date", "in top", "remained", "newcomers", "returning", "distinct so far", "K-th downloads"):
+        t = Table(
+            title=(
+                f"{res.registry}: top-{res.k} turnover "
+                f"(ties={res.tie_rule}, normalise={res.normalise}, mode={res.mode})"
+            )
+        )
+        for c in (
+            "snapshot",
+            "date",
+            "in top",
+            "remained",
+            "newcomers",
+            "returning",
+            "distinct so far",
+            "K-th downloads",
+        ):
             t.add_column(c)
         for s in res.steps:
-            t.add_row(s.snapshot_id, s.taken_at, str(s.in_top), str(s.remained), str(s.newcomers), str(s.returning),
-                      str(s.distinct_so_far), "-" if s.kth_downloads is None else f"{s.kth_downloads:,}")
+            t.add_row(
+                s.snapshot_id,
+                s.taken_at,
+                str(s.in_top),
+                str(s.remained),
+                str(s.newcomers),
+                str(s.returning),
+                str(s.distinct_so_far),
+                "-" if s.kth_downloads is None else f"{s.kth_downloads:,}",
+            )
         out.print(t)
         out.print(f"distinct packages ever in the top {res.k}: {res.distinct_ever:,}")
         if sens:
             st = Table(title="sensitivity over K")
-            for c in ("K", "distinct ever", "distinct / K", "mean newcomer share", "mean remained share", "incomplete snapshots"):
+            for c in (
+                "K",
+                "distinct ever",
+                "distinct / K",
+                "mean newcomer share",
+                "mean remained share",
+                "incomplete snapshots",
+            ):
                 st.add_column(c)
             for r in sens[i].rows:
-                st.add_row(str(r.k), f"{r.distinct_ever:,}", _fmt(r.distinct_per_k), _fmt(r.mean_newcomer_share),
-                           _fmt(r.mean_remained_share), str(r.incomplete_snapshots))
+                st.add_row(
+                    str(r.k),
+                    f"{r.distinct_ever:,}",
+                    _fmt(r.distinct_per_k),
+                    _fmt(r.mean_newcomer_share),
+                    _fmt(r.mean_remained_share),
+                    str(r.incomplete_snapshots),
+                )
             out.print(st)
 
 
@@ -184,7 +239,9 @@ def preservation_cmd(
     snapshots: OneSnapshotOpt = None,
     top: Annotated[int, typer.Option("--top", min=1, help="Libraries to show and plot.")] = 10,
     mode: ModeOpt = ModeChoice("paper"),  # type: ignore[call-arg]
-    min_descendants: Annotated[int, typer.Option("--min-descendants", min=1, help="Rank only libraries with at least this denominator.")] = 1,
+    min_descendants: Annotated[
+        int, typer.Option("--min-descendants", min=1, help="Rank only libraries with at least this denominator.")
+    ] = 1,
     n_boot: BootOpt = 2000,
     seed: SeedOpt = 0,
     json_out: JsonOpt = False,
@@ -201,8 +258,15 @@ def preservation_cmd(
         raise PtmscopeError("preservation runs on one snapshot; pass a single id to --snapshots")
     reg = _registries(registry)[0]
     backend = _connect(store, engine)
-    res = preservation(backend, ids[0] if ids else None, registry=reg, mode=mode.value, n_boot=n_boot, seed=seed,
-                       min_denominator=min_descendants)
+    res = preservation(
+        backend,
+        ids[0] if ids else None,
+        registry=reg,
+        mode=mode.value,
+        n_boot=n_boot,
+        seed=seed,
+        min_denominator=min_descendants,
+    )
     for n in res.notes:
         console.print(f"[yellow]note:[/] {n}", highlight=False)
     if plot:
@@ -215,11 +279,24 @@ def preservation_cmd(
     from rich.table import Table
 
     t = Table(title=f"library preservation, {res.snapshot.snapshot_id} (mode={res.mode})")
-    for c in ("library", "P_L", "95% CI", "numerator", "denominator", "bases" if res.mode == "paper" else "descendants"):
+    for c in (
+        "library",
+        "P_L",
+        "95% CI",
+        "numerator",
+        "denominator",
+        "bases" if res.mode == "paper" else "descendants",
+    ):
         t.add_column(c)
     for r in res.top(top):
-        t.add_row(r.library, _fmt(r.rate), f"[{_fmt(r.ci_low)}, {_fmt(r.ci_high)}]", str(r.numerator),
-                  str(r.denominator), str(r.n_bases))
+        t.add_row(
+            r.library,
+            _fmt(r.rate),
+            f"[{_fmt(r.ci_low)}, {_fmt(r.ci_high)}]",
+            str(r.numerator),
+            str(r.denominator),
+            str(r.n_bases),
+        )
     out.print(t)
 
 
@@ -230,10 +307,22 @@ def descendants_cmd(
     mode: ModeOpt = ModeChoice("paper"),  # type: ignore[call-arg]
     popularity: Annotated[
         PopularityChoice,
-        typer.Option("--popularity", help="own: the base model's downloads (paper text); descendants_sum: its descendants' summed downloads (paper code)."),
+        typer.Option(
+            "--popularity",
+            help=(
+                "own: the base model's downloads (paper text); "
+                "descendants_sum: its descendants' summed downloads (paper code)."
+            ),
+        ),
     ] = PopularityChoice("own"),  # type: ignore[call-arg]
-    transitive: Annotated[bool, typer.Option("--transitive", help="Count the whole lineage tree below each base, not only direct descendants.")] = False,
-    pairs: Annotated[Path | None, typer.Option("--pairs", help="Analyse a precomputed CSV with columns downloads,count instead of the store.")] = None,
+    transitive: Annotated[
+        bool,
+        typer.Option("--transitive", help="Count the whole lineage tree below each base, not only direct descendants."),
+    ] = False,
+    pairs: Annotated[
+        Path | None,
+        typer.Option("--pairs", help="Analyse a precomputed CSV with columns downloads,count instead of the store."),
+    ] = None,
     n_boot: BootOpt = 1000,
     seed: SeedOpt = 0,
     json_out: JsonOpt = False,
@@ -255,8 +344,16 @@ def descendants_cmd(
             raise PtmscopeError("descendants runs on one snapshot; pass a single id to --snapshots")
         reg = _registries(registry)[0]
         backend = _connect(store, engine)
-        res = descendants(backend, ids[0] if ids else None, registry=reg, popularity=popularity.value,
-                          mode=mode.value, transitive=transitive, n_boot=n_boot, seed=seed)
+        res = descendants(
+            backend,
+            ids[0] if ids else None,
+            registry=reg,
+            popularity=popularity.value,
+            mode=mode.value,
+            transitive=transitive,
+            n_boot=n_boot,
+            seed=seed,
+        )
     if plot:
         from ..figures.descendants import descendants_figure
 
@@ -269,7 +366,8 @@ def descendants_cmd(
     f = res.fit
     if f is not None:
         out.print(
-            f"log-log OLS (n={f.n}, offset={f.offset:g}): slope {f.slope:.4f} [{_fmt(f.slope_ci[0], 4)}, {_fmt(f.slope_ci[1], 4)}], "
+            f"log-log OLS (n={f.n}, offset={f.offset:g}): "
+            f"slope {f.slope:.4f} [{_fmt(f.slope_ci[0], 4)}, {_fmt(f.slope_ci[1], 4)}], "
             f"intercept {f.intercept:.4f} [{_fmt(f.intercept_ci[0], 4)}, {_fmt(f.intercept_ci[1], 4)}], R² {f.r2:.3f}"
         )
         if res.dropped_zero_popularity:
@@ -278,4 +376,6 @@ def descendants_cmd(
             out.print(f"  left out of the fit: {res.dropped_duplicates} duplicate pairs (artifact mode)")
     for c in (res.spearman, res.kendall):
         if c is not None:
-            out.print(f"{c.method}: {c.coef:.4f} (p={c.p:.3g}, 95% CI [{_fmt(c.ci[0], 4)}, {_fmt(c.ci[1], 4)}], n={c.n})")
+            out.print(
+                f"{c.method}: {c.coef:.4f} (p={c.p:.3g}, 95% CI [{_fmt(c.ci[0], 4)}, {_fmt(c.ci[1], 4)}], n={c.n})"
+            )

@@ -32,16 +32,22 @@ def docs_cmd(
     by: Annotated[
         str, typer.Option("--by", help=f"Comma-separated popularity measures ({', '.join(MEASURES)}).")
     ] = ",".join(MEASURES),
-    snapshot: Annotated[str | None, typer.Option("--snapshot", help="Snapshot id (default: newest with card scores).")] = None,
+    snapshot: Annotated[
+        str | None, typer.Option("--snapshot", help="Snapshot id (default: newest with card scores).")
+    ] = None,
     scorer: Annotated[
         str | None, typer.Option("--scorer", help="Scorer name or key of the stored card scores (default: rules).")
     ] = None,
-    n_boot: Annotated[int, typer.Option("--n-boot", min=1, help="Bootstrap resamples for the mean-difference CI.")] = 2000,
+    n_boot: Annotated[
+        int, typer.Option("--n-boot", min=1, help="Bootstrap resamples for the mean-difference CI.")
+    ] = 2000,
     seed: Annotated[int, typer.Option("--seed", help="Bootstrap seed.")] = 0,
     with_card_only: Annotated[
         bool, typer.Option("--with-card-only", help="Compare only models that have a card (sensitivity check).")
     ] = False,
-    plot: Annotated[Path | None, typer.Option("--plot", help="Write the box plots to FILE (.svg, .png or .pdf).")] = None,
+    plot: Annotated[
+        Path | None, typer.Option("--plot", help="Write the box plots to FILE (.svg, .png or .pdf).")
+    ] = None,
     store: StoreOpt = None,
     json: JsonOpt = False,
 ) -> None:
@@ -51,8 +57,16 @@ def docs_cmd(
 
     measures = _measures(by)
     with Store(store, read_only=True) as st:
-        result = c3_test(st.backend, snapshot_id=snapshot, scorer_key=scorer, top=top, by=measures, n_boot=n_boot,
-                         seed=seed, with_card_only=with_card_only)
+        result = c3_test(
+            st.backend,
+            snapshot_id=snapshot,
+            scorer_key=scorer,
+            top=top,
+            by=measures,
+            n_boot=n_boot,
+            seed=seed,
+            with_card_only=with_card_only,
+        )
     if plot is not None:
         from ..figures._style import save
         from ..figures.docs import docs_figure
@@ -89,7 +103,9 @@ def docs_cmd(
     for label, values in rows:
         t.add_row(label, *values)
     out.print(t)
-    out.print("top / bottom mean: documentation score (0-1); MWU: Mann-Whitney U; mean difference: bootstrap CI",
-              highlight=False)
+    out.print(
+        "top / bottom mean: documentation score (0-1); MWU: Mann-Whitney U; mean difference: bootstrap CI",
+        highlight=False,
+    )
     for n in result.notes:
         console.print(f"note: {n}", highlight=False)

@@ -25,7 +25,9 @@ def _progress(msg: str) -> None:
 def report_cmd(
     out_dir: Annotated[Path, typer.Option("--out", help="Folder for index.html, report.md, results.json, figures/.")],
     store: StoreOpt = None,
-    engine: Annotated[EngineChoice, typer.Option("--engine", help="Ibis backend to compute on.")] = EngineChoice("duckdb"),  # type: ignore[assignment]
+    engine: Annotated[EngineChoice, typer.Option("--engine", help="Ibis backend to compute on.")] = EngineChoice(
+        "duckdb"
+    ),  # type: ignore[assignment]
     metric: Annotated[
         list[MetricChoice] | None, typer.Option("--metric", help="Only these metrics (repeatable); default all.")
     ] = None,
@@ -34,19 +36,18 @@ def report_cmd(
     k: Annotated[int, typer.Option("--k", min=1, help="K of the top-K turnover.")] = 1000,
     score_cards: Annotated[
         bool,
-        typer.Option("--score-cards/--no-score-cards",
-                     help="Score not-yet-scored model cards with the rules scorer first (stored in the store)."),
+        typer.Option(
+            "--score-cards/--no-score-cards",
+            help="Score not-yet-scored model cards with the rules scorer first (stored in the store).",
+        ),
     ] = True,
 ) -> None:
     """Compute every metric and claim verdict on the store and write the report."""
     from ..engine import connect
-    from ..pipeline import _close, analyse
-    from ..report import write_report
-    from ..store import resolve_store_path
-
-    from ..pipeline import ensure_writable_dir, require_hub_snapshot
+    from ..pipeline import _close, analyse, ensure_writable_dir, require_hub_snapshot
     from ..pipeline import score_cards as _score
-    from ..store import Store
+    from ..report import write_report
+    from ..store import Store, resolve_store_path
 
     path = resolve_store_path(store)
     if not path.exists():
@@ -58,8 +59,14 @@ def report_cmd(
             _score(st, _progress)
     backend: Any = connect(path, engine.value)
     try:
-        analysis = analyse(backend, include=[m.value for m in metric] if metric else None, params={"turnover": {"k": k}},
-                           catalogue_path=catalogue, rules_path=rules, progress=_progress)
+        analysis = analyse(
+            backend,
+            include=[m.value for m in metric] if metric else None,
+            params={"turnover": {"k": k}},
+            catalogue_path=catalogue,
+            rules_path=rules,
+            progress=_progress,
+        )
     finally:
         _close(backend)
     write_report(analysis, out_dir)
@@ -82,7 +89,9 @@ def run_cmd(
 
 @app.command("demo")
 def demo_cmd(
-    out_dir: Annotated[Path, typer.Option("--out", help="Folder for the demo store and report.")] = Path("ptmscope-demo"),
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder for the demo store and report.")] = Path(
+        "ptmscope-demo"
+    ),
     seed: Annotated[int, typer.Option("--seed", help="Seed of the synthetic world.")] = 0,
     models: Annotated[int, typer.Option("--models", min=100, help="Hub models per synthetic snapshot.")] = 4000,
 ) -> None:

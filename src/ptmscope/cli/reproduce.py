@@ -18,7 +18,9 @@ def esem24_cmd(
         Path | None,
         typer.Option(
             "--store",
-            help="Store file (DuckDB) to ingest into and read. Default: OUT/esem24.duckdb ($PTMSCOPE_STORE is not used).",
+            help=(
+                "Store file (DuckDB) to ingest into and read. Default: OUT/esem24.duckdb ($PTMSCOPE_STORE is not used)."
+            ),
             show_default=False,
         ),
     ] = None,

@@ -36,7 +36,9 @@ def _is_store(path: Path) -> bool:
 def synth(
     out_path: Annotated[Path, typer.Option("--out", help="A store file (*.duckdb) or a folder for files.")],
     models: Annotated[int, typer.Option("--models", help="Hub models in each snapshot.")] = SynthConfig.models,
-    snapshots: Annotated[int, typer.Option("--snapshots", help="Dated snapshots per registry.")] = SynthConfig.snapshots,
+    snapshots: Annotated[
+        int, typer.Option("--snapshots", help="Dated snapshots per registry.")
+    ] = SynthConfig.snapshots,
     seed: Annotated[int, typer.Option("--seed", help="Random seed: same seed, same data.")] = SynthConfig.seed,
     start: Annotated[
         str, typer.Option("--start", help="Date of the first snapshot (YYYY-MM-DD).")
@@ -55,15 +57,28 @@ def synth(
         start_date = dt.date.fromisoformat(start)
     except ValueError:
         raise InputError("--start", f"not a date (YYYY-MM-DD): {start!r}") from None
-    cfg = SynthConfig(models=models, snapshots=snapshots, seed=seed, start=start_date, step_days=step_days,
-                      cards=cards.value, top_list_size=top_list_size)
+    cfg = SynthConfig(
+        models=models,
+        snapshots=snapshots,
+        seed=seed,
+        start=start_date,
+        step_days=step_days,
+        cards=cards.value,
+        top_list_size=top_list_size,
+    )
     t0 = time.perf_counter()
     say = None if as_json else (lambda msg: console.print(msg, highlight=False, markup=False))
     if _is_store(out_path):
         res = write_store(out_path, cfg, progress=say)
         if as_json:
-            print_json({"synthetic": True, "config": cfg.to_dict(), "out": str(out_path),
-                        "snapshots": [r.to_dict() for r in res]})
+            print_json(
+                {
+                    "synthetic": True,
+                    "config": cfg.to_dict(),
+                    "out": str(out_path),
+                    "snapshots": [r.to_dict() for r in res],
+                }
+            )
             return
         new = sum(r.created for r in res)
         out.print(
@@ -74,8 +89,11 @@ def synth(
     else:
         files = write_files(out_path, cfg, progress=say)
         if as_json:
-            print_json({"synthetic": True, "config": cfg.to_dict(), "out": str(out_path),
-                        "files": [str(p) for p in files]})
+            print_json(
+                {"synthetic": True, "config": cfg.to_dict(), "out": str(out_path), "files": [str(p) for p in files]}
+            )
             return
-        out.print(f"SYNTHETIC world (seed {seed}): {len(files)} files in {out_path} "
-                  f"({time.perf_counter() - t0:.1f} s)", highlight=False)
+        out.print(
+            f"SYNTHETIC world (seed {seed}): {len(files)} files in {out_path} ({time.perf_counter() - t0:.1f} s)",
+            highlight=False,
+        )

@@ -372,7 +372,7 @@ class HubCrawler:
             return st, True
         since = self._base_snapshot()
         ident["since_snapshot"] = since
-        started = dt.datetime.now(dt.timezone.utc)
+        started = dt.datetime.now(dt.UTC)
         taken = self.today or started.date()
         digest = hashlib.sha256(
             json.dumps({"params": ident, "started_at": started.isoformat()}, sort_keys=True).encode()
@@ -559,7 +559,7 @@ class HubCrawler:
         cards: dict[str, str | None] = {}
         todo: list[tuple[str, str]] = []
         copied = 0
-        for item, rid in zip(items, ids):
+        for item, rid in zip(items, ids, strict=False):
             sha = item.get("sha")
             old = prev.get(rid)
             if old is not None and sha and old[0] == sha:
@@ -569,7 +569,7 @@ class HubCrawler:
                 todo.append((rid, sha or "main"))
         results = list(pool.map(lambda a: self._fetch_card(*a), todo))
         missing = unavailable = 0
-        for (rid, _), (status, text) in zip(todo, results):
+        for (rid, _), (status, text) in zip(todo, results, strict=False):
             if status == "ok":
                 cards[rid] = text
             elif status == "missing":
@@ -596,7 +596,7 @@ class HubCrawler:
     # -- finish ------------------------------------------------------------------------
     def _finish(self, st: CrawlState, base: dict[str, int], resumed: bool) -> CrawlResult:
         st.counters.update(self._totals(base))
-        st.counters["finished_at"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+        st.counters["finished_at"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         sid = st.snapshot_id
         con = self.store.con
         lineage = con.sql("SELECT * FROM lineage WHERE snapshot_id = ?", params=[sid]).to_arrow_table()
@@ -640,8 +640,11 @@ class HubCrawler:
             parts.append(
                 f"cards: {c.get('cards_fetched', 0)} requested ({c.get('cards_missing', 0)} of them without a "
                 f"README, {c.get('cards_unavailable', 0)} gated, private or gone), "
-                + (f"{c.get('cards_copied', 0)} copied from {p['since_snapshot']}" if p.get("since_snapshot")
-                   else "none copied (no base snapshot)")
+                + (
+                    f"{c.get('cards_copied', 0)} copied from {p['since_snapshot']}"
+                    if p.get("since_snapshot")
+                    else "none copied (no base snapshot)"
+                )
             )
         if lineage_rows:
             parts.append(f"lineage: {lineage_rows} references, {lineage_rows - unresolved} resolved")

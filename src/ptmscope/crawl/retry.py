@@ -73,8 +73,8 @@ def retry_after_seconds(headers: Mapping[str, str], now: dt.datetime | None = No
             when = None
         if when is not None:
             if when.tzinfo is None:
-                when = when.replace(tzinfo=dt.timezone.utc)
-            now = now or dt.datetime.now(dt.timezone.utc)
+                when = when.replace(tzinfo=dt.UTC)
+            now = now or dt.datetime.now(dt.UTC)
             return max(0.0, (when - now).total_seconds())
     info = parse_ratelimit_headers(headers)
     if info is not None and info.remaining == 0:

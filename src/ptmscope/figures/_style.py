@@ -13,9 +13,9 @@ from typing import Any
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
-from ..errors import PtmscopeError  # noqa: E402
+from ..errors import PtmscopeError
 
 FORMATS = (".svg", ".png", ".pdf")
 PALETTE = ["#1f4e79", "#d1495b", "#edae49", "#00798c", "#66a182", "#8d96a3", "#2e4057", "#a23b72"]

@@ -49,9 +49,14 @@ def descendants_figure(result: DescendantsResult) -> Any:
             off = fit.offset
             ys = 10 ** (fit.slope * np.log10(xs + off) + fit.intercept) - off
             sign = "-" if fit.intercept < 0 else "+"
-            ax.plot(xs, ys, color="#d1495b", linewidth=2,
-                    label=rf"$\log_{{10}} y = {fit.slope:.3f}\,\log_{{10}} x {sign} {abs(fit.intercept):.3f}$"
-                    f"  (OLS, n={fit.n:,}, {result.mode} fit)")
+            ax.plot(
+                xs,
+                ys,
+                color="#d1495b",
+                linewidth=2,
+                label=rf"$\log_{{10}} y = {fit.slope:.3f}\,\log_{{10}} x {sign} {abs(fit.intercept):.3f}$"
+                f"  (OLS, n={fit.n:,}, {result.mode} fit)",
+            )
             ax.legend(loc="upper left", frameon=True, framealpha=0.9, edgecolor="none", fontsize=7)
         ax.set_xlim(xb[0], xb[-1])
         ax.set_ylim(yb[0], yb[-1] * 10)  # an empty decade on top for the legend
@@ -64,7 +69,15 @@ def descendants_figure(result: DescendantsResult) -> Any:
             src = src[:57] + "..."
         ax.set_title(f"Descendants vs popularity\n{src}", fontsize=9)
         if hidden:
-            ax.text(1.0, -0.19, f"{hidden} bases with 0 downloads or 0 descendants not shown", transform=ax.transAxes,
-                    ha="right", va="top", fontsize=6.5, color="#555555")
+            ax.text(
+                1.0,
+                -0.19,
+                f"{hidden} bases with 0 downloads or 0 descendants not shown",
+                transform=ax.transAxes,
+                ha="right",
+                va="top",
+                fontsize=6.5,
+                color="#555555",
+            )
         fig.tight_layout()
     return fig

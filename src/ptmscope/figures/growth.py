@@ -26,8 +26,13 @@ def growth_figure(result: GrowthResult) -> Any:
             t = xs - i0
             a = math.log(max(ys.sum(), 1.0) / np.exp(result.slope * t).sum())
             g = result.monthly_growth * 100
-            ax.plot(xs, np.exp(a + result.slope * t), color=PALETTE[1], linewidth=1.6,
-                    label=f"exponential fit: {g:+.1f}%/month")
+            ax.plot(
+                xs,
+                np.exp(a + result.slope * t),
+                color=PALETTE[1],
+                linewidth=1.6,
+                label=f"exponential fit: {g:+.1f}%/month",
+            )
         ax.set_yscale("log")
         step = max(1, len(x) // 10)
         ax.set_xticks(x[::step])

@@ -20,8 +20,12 @@ def naming_figure(result: NamingResult) -> Any:
         ax.set_yticks(y)
         # family names come from data; matplotlib draws them as glyph paths (no markup)
         ax.set_yticklabels([f"{r['model_type']} (n={r['n']:,})" for r in rows])
-        ax.axvline(result.share_naming, color=PALETTE[1], linewidth=1.2,
-                   label=f"all: {result.share_naming:.0%} name their architecture")
+        ax.axvline(
+            result.share_naming,
+            color=PALETTE[1],
+            linewidth=1.2,
+            label=f"all: {result.share_naming:.0%} name their architecture",
+        )
         ax.set_xlim(0, 1)
         ax.set_xlabel("Share of model names containing config.model_type")
         ax.legend(frameon=False, loc="lower right", fontsize=7)

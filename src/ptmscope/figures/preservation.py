@@ -18,9 +18,15 @@ def preservation_figure(result: PreservationResult, top: int = 10) -> Any:
         rates = np.array([r.rate for r in rows], dtype=float)
         lo = np.array([r.rate - r.ci_low if r.ci_low is not None else 0.0 for r in rows])
         hi = np.array([r.ci_high - r.rate if r.ci_high is not None else 0.0 for r in rows])
-        ax.bar(x, rates, 0.7, color=PALETTE[0], yerr=[lo, hi] if rows else None,
-               error_kw={"elinewidth": 0.8, "capsize": 2, "ecolor": "#444444"})
-        for xi, r in zip(x, rows):
+        ax.bar(
+            x,
+            rates,
+            0.7,
+            color=PALETTE[0],
+            yerr=[lo, hi] if rows else None,
+            error_kw={"elinewidth": 0.8, "capsize": 2, "ecolor": "#444444"},
+        )
+        for xi, r in zip(x, rows, strict=False):
             top_y = (r.ci_high if r.ci_high is not None else r.rate) + 0.02
             ax.text(xi, min(top_y, 1.08), f"{r.numerator}/{r.denominator}", ha="center", va="bottom", fontsize=6.5)
         ax.set_xticks(x)
@@ -34,7 +40,9 @@ def preservation_figure(result: PreservationResult, top: int = 10) -> Any:
         else:
             ax.set_ylabel("Share of multi-library\ndescendants with $L$")
             what = "artifact: the published code's quantity"
-        ax.set_title(f"Library preservation ({what})\n{result.snapshot.snapshot_id}; bars: 95% bootstrap CI", fontsize=9)
+        ax.set_title(
+            f"Library preservation ({what})\n{result.snapshot.snapshot_id}; bars: 95% bootstrap CI", fontsize=9
+        )
         if not rows:
             ax.text(0.5, 0.5, "no library has enough descendants", transform=ax.transAxes, ha="center")
         fig.tight_layout()

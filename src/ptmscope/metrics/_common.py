@@ -68,9 +68,7 @@ def list_snapshots(backend: Any, registry: str | None = None) -> list[SnapshotRe
     ]
 
 
-def resolve_snapshots(
-    backend: Any, registry: str | None, snapshot_ids: Sequence[str] | None
-) -> list[SnapshotRef]:
+def resolve_snapshots(backend: Any, registry: str | None, snapshot_ids: Sequence[str] | None) -> list[SnapshotRef]:
     """The snapshots a metric runs on, in date order.
 
     With ``snapshot_ids`` every id must exist (and belong to ``registry`` when
@@ -130,7 +128,7 @@ def alias_map(backend: Any, registry: str) -> dict[str, str]:
     except Exception:  # a backend without the table: built-ins only
         return out
     df = t.filter(t.registry == registry).select("alias", "canonical").to_pandas()
-    out.update(zip(df["alias"].astype(str), df["canonical"].astype(str)))
+    out.update(zip(df["alias"].astype(str), df["canonical"].astype(str), strict=False))
     # one hop only, as documented in ptmscope.aliases; drop identity rows
     return {a: c for a, c in out.items() if a != c}
 

@@ -70,9 +70,7 @@ def pick_snapshot(
     df = j.execute()
     if df.empty or int(df["usable"].max()) < min_rows:
         cols = ", ".join(need) or "any rows"
-        raise NotMeasurable(
-            f"{what}: no complete {registry} snapshot has at least {min_rows} packages with {cols}"
-        )
+        raise NotMeasurable(f"{what}: no complete {registry} snapshot has at least {min_rows} packages with {cols}")
     df = df.assign(taken=df["taken_at"].map(_date)).sort_values(
         ["usable", "taken", "snapshot_id"], ascending=[False, False, False]
     )

@@ -73,11 +73,7 @@ def design_table(backend: Any, sid: str) -> ibis.Table:
     # prefer the library_name origin; ties broken alphabetically
     pl = pl.mutate(pref=ibis.ifelse(pl.origin == "library_name", 0, 1), lib=pl.library.lower())
     best = pl.group_by("package_id").aggregate(pref=pl.pref.min())
-    lib = (
-        pl.inner_join(best, ["package_id", "pref"])
-        .group_by("package_id")
-        .aggregate(library=ibis._.lib.min())
-    )
+    lib = pl.inner_join(best, ["package_id", "pref"]).group_by("package_id").aggregate(library=ibis._.lib.min())
     lin = backend.table("lineage")
     lin = lin.filter(lin.snapshot_id == sid).group_by(pkg=lin.child).aggregate(n_parents=ibis._.count())
     c = backend.table("cards")
@@ -221,7 +217,7 @@ def attributes(
     )
     keys = sorted(blocks)
     adj = stats.holm([blocks[k]["p"] for k in keys])
-    for k, a in zip(keys, adj):
+    for k, a in zip(keys, adj, strict=False):
         blocks[k]["p_holm"] = float(a)
     dl_p = [blocks[k]["p_holm"] for k in DL_BLOCKS if k in blocks]
     return AttributesResult(

@@ -68,7 +68,7 @@ def lorenz_points(values: np.ndarray, n_points: int = 101) -> list[list[float]]:
     total = cum[-1] if cum[-1] > 0 else 1.0
     xs = np.linspace(0, 1, n_points)
     idx = np.round(xs * len(v)).astype(int)
-    return [[round(float(x), 6), round(float(cum[i] / total), 6)] for x, i in zip(xs, idx)]
+    return [[round(float(x), 6), round(float(cum[i] / total), 6)] for x, i in zip(xs, idx, strict=False)]
 
 
 def top_curve(sorted_desc: np.ndarray, n_points: int = 60) -> list[list[float]]:
@@ -85,17 +85,19 @@ def concentration(
     chosen = pick_snapshot(backend, need=("downloads",), snapshot_id=snapshot_id, min_rows=1, what="concentration")
     p = backend.table("packages")
     p = p.filter(p.snapshot_id == chosen.snapshot_id)
-    counts = p.aggregate(
-        n=p.count(),
-        n_null=p.downloads.isnull().sum(),
-        # legacy ids (no '/'), whoever the author column names (the Hub API says "huggingface" for them)
-        d_nons=p.downloads.sum(where=~p.package_id.contains("/")),
-    ).execute().iloc[0]
+    counts = (
+        p.aggregate(
+            n=p.count(),
+            n_null=p.downloads.isnull().sum(),
+            # legacy ids (no '/'), whoever the author column names (the Hub API says "huggingface" for them)
+            d_nons=p.downloads.sum(where=~p.package_id.contains("/")),
+        )
+        .execute()
+        .iloc[0]
+    )
     p = p.filter(p.downloads.notnull())
     author = ibis.coalesce(p.author, namespace_expr(p.package_id), ibis.literal(NO_NAMESPACE))
-    by_author = p.mutate(a=author).group_by("a").aggregate(d=ibis._.downloads.sum()).order_by(
-        [ibis.desc("d"), "a"]
-    )
+    by_author = p.mutate(a=author).group_by("a").aggregate(d=ibis._.downloads.sum()).order_by([ibis.desc("d"), "a"])
     df = by_author.execute()
     if df.empty:
         raise NotMeasurable(f"concentration: snapshot {chosen.snapshot_id} has no download counts")
@@ -130,9 +132,11 @@ def concentration(
         no_namespace_share=nons,
         top_authors=[
             {"author": str(a), "downloads": int(v), "share": (float(v) / total if total else 0.0)}
-            for a, v in zip(df["a"][:top_n], df["d"][:top_n])
+            for a, v in zip(df["a"][:top_n], df["d"][:top_n], strict=False)
         ],
-        top_packages=[{"package_id": str(a), "downloads": int(v)} for a, v in zip(tp["package_id"], tp["downloads"])],
+        top_packages=[
+            {"package_id": str(a), "downloads": int(v)} for a, v in zip(tp["package_id"], tp["downloads"], strict=False)
+        ],
         lorenz=lorenz_points(d),
         top_curve=top_curve(d),
     )

@@ -250,9 +250,7 @@ def read_pairs(path: str | Path) -> tuple[np.ndarray, np.ndarray, list[str] | No
     header = [h.strip() for h in header]
     missing = [c for c in PAIRS_COLUMNS if c not in header]
     if missing:
-        raise InputError(
-            path, f"missing column(s) {', '.join(missing)}; found {', '.join(header) or '(none)'}", line=1
-        )
+        raise InputError(path, f"missing column(s) {', '.join(missing)}; found {', '.join(header) or '(none)'}", line=1)
     ix = {c: header.index(c) for c in PAIRS_COLUMNS}
     label_ix = header.index("base_model") if "base_model" in header else None
     xs: list[int] = []

@@ -180,7 +180,8 @@ def choose_snapshot_and_scorer(backend: Any, snapshot_id: str | None, scorer_key
         q = q.filter((q.scorer_key == scorer_key) | (q.scorer == scorer_key))
     snaps = backend.table("snapshots")
     pairs = (
-        q.select("snapshot_id", "scorer_key").distinct()
+        q.select("snapshot_id", "scorer_key")
+        .distinct()
         .join(snaps.select("snapshot_id", "taken_at"), "snapshot_id")
         .order_by([ibis.desc("taken_at"), ibis.desc("snapshot_id"), "scorer_key"])
         .execute()
@@ -199,7 +200,9 @@ def choose_snapshot_and_scorer(backend: Any, snapshot_id: str | None, scorer_key
     return sid, keys[0]
 
 
-def documentation_table(backend: Any, snapshot_id: str, scorer_key: str) -> tuple[ibis.Table, tuple[str, ...], dict[str, str]]:
+def documentation_table(
+    backend: Any, snapshot_id: str, scorer_key: str
+) -> tuple[ibis.Table, tuple[str, ...], dict[str, str]]:
     """Per model: card/metadata/documentation scores and the popularity measures (Ibis)."""
     meta, used, excluded = metadata_scores(backend, snapshot_id)
     p = backend.table("packages")
@@ -217,8 +220,10 @@ def documentation_table(backend: Any, snapshot_id: str, scorer_key: str) -> tupl
         cs_pid=cs.package_id, card_score=cs.score, scored=cs.scored, card_missing=cs.missing
     )
     m = meta.select(m_pid=meta.package_id, metadata_score=meta.metadata_score)
-    t = p.left_join(m, p.package_id == m.m_pid).left_join(desc, p.package_id == desc.parent).left_join(
-        cs, p.package_id == cs.cs_pid
+    t = (
+        p.left_join(m, p.package_id == m.m_pid)
+        .left_join(desc, p.package_id == desc.parent)
+        .left_join(cs, p.package_id == cs.cs_pid)
     )
     t = t.select(
         package_id=t.package_id,
@@ -235,7 +240,9 @@ def documentation_table(backend: Any, snapshot_id: str, scorer_key: str) -> tupl
     return t, used, excluded
 
 
-def _compare(measure: str, top: np.ndarray, bottom: np.ndarray, extra: dict[str, Any], n_boot: int, seed: int) -> dict[str, Any]:
+def _compare(
+    measure: str, top: np.ndarray, bottom: np.ndarray, extra: dict[str, Any], n_boot: int, seed: int
+) -> dict[str, Any]:
     return dict(
         measure=measure,
         welch=stats.welch_t(top, bottom, alternative="greater"),
@@ -273,28 +280,40 @@ def c3_test(
     by = tuple(dict.fromkeys(by))
     bad = [m for m in by if m not in MEASURES]
     if bad or not by:
-        raise NotMeasurable(f"unknown popularity measure {bad[0] if bad else '(none)'}; choose from {', '.join(MEASURES)}")
+        raise NotMeasurable(
+            f"unknown popularity measure {bad[0] if bad else '(none)'}; choose from {', '.join(MEASURES)}"
+        )
     if top < 2:
         raise NotMeasurable("--top must be at least 2 (a t-test needs two models per group)")
     sid, key = choose_snapshot_and_scorer(backend, snapshot_id, scorer_key)
     t, used, excluded = documentation_table(backend, sid, key)
-    counts = t.aggregate(
-        n=t.count(),
-        missing=t.card_missing.cast("int64").sum(),
-        unscored=(t.has_score_row & ~t.scored).cast("int64").sum(),
-        no_row=(~t.has_score_row).cast("int64").sum(),
-    ).execute().iloc[0]
+    counts = (
+        t.aggregate(
+            n=t.count(),
+            missing=t.card_missing.cast("int64").sum(),
+            unscored=(t.has_score_row & ~t.scored).cast("int64").sum(),
+            no_row=(~t.has_score_row).cast("int64").sum(),
+        )
+        .execute()
+        .iloc[0]
+    )
     usable = t.filter(t.scored)
     if with_card_only:
         usable = usable.filter(~usable.card_missing)
-    means = usable.aggregate(
-        doc=usable.documentation_score.mean(), card=usable.card_score.mean(), meta=usable.metadata_score.mean()
-    ).execute().iloc[0]
+    means = (
+        usable.aggregate(
+            doc=usable.documentation_score.mean(), card=usable.card_score.mean(), meta=usable.metadata_score.mean()
+        )
+        .execute()
+        .iloc[0]
+    )
     notes: list[str] = []
     # models left out of every group must be visible, not only a count in the JSON
     if int(counts["no_row"] or 0):
-        notes.append(f"{int(counts['no_row'])} of {int(counts['n'])} models have no {key} score (scoring unfinished: "
-                     "rerun `ptmscope cards score`, or no card row): left out")
+        notes.append(
+            f"{int(counts['no_row'])} of {int(counts['n'])} models have no {key} score (scoring unfinished: "
+            "rerun `ptmscope cards score`, or no card row): left out"
+        )
     if int(counts["unscored"] or 0):
         notes.append(f"{int(counts['unscored'])} models' cards could not be scored by {key}: left out")
     raw: list[dict[str, Any]] = []
@@ -309,8 +328,11 @@ def c3_test(
             notes.append(f"{measure}: only {n_above} of {n_have} models are above the lowest value; no test")
             continue
         if n < top:
-            why = (f"only {n_above} models have {measure} above the lowest value ({lowest:g})"
-                   if n == n_above else f"half of the {n_have} models that have it")
+            why = (
+                f"only {n_above} models have {measure} above the lowest value ({lowest:g})"
+                if n == n_above
+                else f"half of the {n_have} models that have it"
+            )
             notes.append(f"{measure}: N capped at {n} ({why})")
         ranked_desc = have.mutate(_r=ibis.row_number().over(order_by=[ibis.desc(have[measure]), have.package_id]))
         ranked_asc = have.mutate(_r=ibis.row_number().over(order_by=[have[measure], have.package_id]))
@@ -333,14 +355,25 @@ def c3_test(
             bottom_no_card_share=float(bot_df["card_missing"].astype(float).mean()),
         )
         raw.append(
-            _compare(measure, top_df["documentation_score"].to_numpy(float), bot_df["documentation_score"].to_numpy(float),
-                     extra, n_boot, seed)
+            _compare(
+                measure,
+                top_df["documentation_score"].to_numpy(float),
+                bot_df["documentation_score"].to_numpy(float),
+                extra,
+                n_boot,
+                seed,
+            )
         )
         if ties > n:
-            notes.append(f"{measure}: {ties} models tie at the bottom cut-off ({bottom_cut:g}); bottom group chosen among them by id")
+            notes.append(
+                f"{measure}: {ties} models tie at the bottom cut-off ({bottom_cut:g}); "
+                "bottom group chosen among them by id"
+            )
     p_w = stats.holm([r["welch"].p for r in raw]) if raw else []
     p_u = stats.holm([r["mann_whitney"].p for r in raw]) if raw else []
-    comps = tuple(GroupComparison(p_welch_holm=pw, p_mann_whitney_holm=pu, **r) for r, pw, pu in zip(raw, p_w, p_u))
+    comps = tuple(
+        GroupComparison(p_welch_holm=pw, p_mann_whitney_holm=pu, **r) for r, pw, pu in zip(raw, p_w, p_u, strict=False)
+    )
     return DocsResult(
         snapshot_id=sid,
         scorer_key=key,

@@ -66,7 +66,7 @@ def monthly_counts(backend: Any, snapshot_id: str) -> dict[dt.date, int]:
     g = p.group_by(month=p.created_at.truncate("M")).aggregate(n=p.count())
     df = g.execute()
     out: dict[dt.date, int] = {}
-    for m, n in zip(df["month"], df["n"]):
+    for m, n in zip(df["month"], df["n"], strict=False):
         d = m.date() if hasattr(m, "date") else dt.date.fromisoformat(str(m)[:10])
         out[_month_start(d)] = out.get(_month_start(d), 0) + int(n)
     return out
@@ -95,9 +95,7 @@ def fit_exponential(counts: list[int]) -> dict[str, Any]:
 
 
 def growth(backend: Any, *, snapshot_id: str | None = None, min_count: int = 10) -> GrowthResult:
-    chosen = pick_snapshot(
-        backend, need=("created_at",), snapshot_id=snapshot_id, min_rows=2, what="growth"
-    )
+    chosen = pick_snapshot(backend, need=("created_at",), snapshot_id=snapshot_id, min_rows=2, what="growth")
     by_month = monthly_counts(backend, chosen.snapshot_id)
     if not by_month:
         raise NotMeasurable(f"growth: snapshot {chosen.snapshot_id} has no creation dates")
@@ -112,8 +110,10 @@ def growth(backend: Any, *, snapshot_id: str | None = None, min_count: int = 10)
     # fit window: first month reaching min_count .. last complete month
     fit_idx = [i for i, mm in enumerate(months) if mm < snap_month]
     start = next((i for i in fit_idx if counts[i] >= min_count), None)
-    fit = {k: None for k in ("slope", "slope_ci", "monthly_growth", "monthly_growth_ci", "doubling_months",
-                             "pseudo_r2", "p_slope")}
+    fit = {
+        k: None
+        for k in ("slope", "slope_ci", "monthly_growth", "monthly_growth_ci", "doubling_months", "pseudo_r2", "p_slope")
+    }
     first_fit = last_fit = None
     n_fit = 0
     if start is not None:

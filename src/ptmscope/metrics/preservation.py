@@ -45,7 +45,6 @@ from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
 import ibis
-import numpy as np
 
 from .. import stats
 from ..errors import PtmscopeError
@@ -125,9 +124,7 @@ def _known_packages(backend: Any, sid: str) -> ibis.Table:
     return p.select(known=p.package_id).distinct()
 
 
-def _paper(
-    backend: Any, sid: str, n_boot: int, seed: int, level: float, min_den: int
-) -> tuple[list[LibraryRate], int]:
+def _paper(backend: Any, sid: str, n_boot: int, seed: int, level: float, min_den: int) -> tuple[list[LibraryRate], int]:
     libs = _libs(backend, sid)
     nlibs = libs.group_by("pkg").aggregate(n=libs.count())
     multi = nlibs.filter(nlibs.n >= 2).select(base=nlibs.pkg)
@@ -167,7 +164,7 @@ def _paper(
                 rate=rate,
                 numerator=tot_n,
                 denominator=tot_d,
-                n_bases=int(len(g)),
+                n_bases=len(g),
                 n_bases_with_descendants=int((den > 0).sum()),
                 ci_low=lo,
                 ci_high=hi,

@@ -133,9 +133,7 @@ def _candidates(backend: Any, snaps: Sequence[SnapshotRef], registry: str, norma
     if normalise:
         p = apply_aliases(p, "pid", alias_map(backend, registry))
     # renaming can merge two rows of one snapshot: keep the best figures
-    return p.group_by(["snapshot_id", "pid"]).aggregate(
-        downloads=p.downloads.max(), src_rank=p.src_rank.min()
-    )
+    return p.group_by(["snapshot_id", "pid"]).aggregate(downloads=p.downloads.max(), src_rank=p.src_rank.min())
 
 
 def _order_keys(t: ibis.Table, with_id: bool) -> list[Any]:
@@ -345,9 +343,7 @@ def turnover(
         top = _top_table(head, k, tie_rule)
         top = top.join(seq, "snapshot_id")
         by_pid = ibis.window(group_by="pid", order_by="seq")
-        top = top.mutate(
-            prev_seq=top.seq.lag().over(by_pid), first_seq=top.seq.min().over(ibis.window(group_by="pid"))
-        )
+        top = top.mutate(prev_seq=top.seq.lag().over(by_pid), first_seq=top.seq.min().over(ibis.window(group_by="pid")))
         remained = (top.prev_seq.notnull() & (top.prev_seq == top.seq - 1)).cast("int64")
         newcomer = (top.first_seq == top.seq).cast("int64")
         agg = (

@@ -22,10 +22,9 @@ they are only ever passed to the scorer, never rendered.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import asdict, dataclass
 from typing import Any
-
-import hashlib
 
 import ibis
 
@@ -59,7 +58,7 @@ class UnderdocResult:
 
 
 def _sha(text: str) -> str:
-    return hashlib.sha256(text.encode('utf-8', 'surrogatepass')).hexdigest()
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def _card_snapshot(backend: Any, snapshot_id: str | None) -> Any:
@@ -89,18 +88,22 @@ def _stored_scores(backend: Any, sid: str, key: str) -> tuple[int, dict[str, int
     if n == 0:
         return None
     dist = cs.group_by("score").aggregate(k=ibis._.count()).order_by("score").execute()
-    return n, {s: int(row[f"miss_{s}"] or 0) for s in SECTIONS}, [(int(a), int(b)) for a, b in zip(dist["score"], dist["k"])]
+    return (
+        n,
+        {s: int(row[f"miss_{s}"] or 0) for s in SECTIONS},
+        [(int(a), int(b)) for a, b in zip(dist["score"], dist["k"], strict=False)],
+    )
 
 
 def _score_here(c: Any, sc: Any, sections: tuple[str, ...]) -> tuple[int, dict[str, int], list[tuple[int, int]]]:
     """No stored scores: score the texts now (identical texts once)."""
     df = c.select("package_id", "text", "text_sha256").order_by("package_id").execute()
-    keys = [str(h) if h is not None else _sha(t) for t, h in zip(df["text"], df["text_sha256"])]
+    keys = [str(h) if h is not None else _sha(t) for t, h in zip(df["text"], df["text_sha256"], strict=False)]
     texts: dict[str, str] = {}
-    for k, t in zip(keys, df["text"]):
+    for k, t in zip(keys, df["text"], strict=False):
         texts.setdefault(k, t)
     order = sorted(texts)
-    scored = dict(zip(order, sc.score_many([texts[k] for k in order])))
+    scored = dict(zip(order, sc.score_many([texts[k] for k in order]), strict=False))
     ok = [scored[k] for k in keys if scored[k].scored]
     missing = {s: sum(1 for x in ok if not x.has(s)) for s in sections}
     dist: dict[int, int] = {}

@@ -28,9 +28,11 @@ CSP = (
 VERDICT_CLASS = {"supported": "ok", "not supported": "no", "inconclusive": "unk"}
 
 CSS = """
-body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;max-width:1000px;margin:2em auto;padding:0 1em;color:#1b1b1b;line-height:1.45}
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;max-width:1000px;margin:2em auto;padding:0 1em;\
+color:#1b1b1b;line-height:1.45}
 h1{font-size:1.6em}h2{border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:2em}h3{margin-top:1.4em}
-table{border-collapse:collapse;margin:.6em 0;font-size:.9em}th,td{border:1px solid #ccc;padding:.25em .5em;text-align:left;vertical-align:top}
+table{border-collapse:collapse;margin:.6em 0;font-size:.9em}\
+th,td{border:1px solid #ccc;padding:.25em .5em;text-align:left;vertical-align:top}
 th{background:#f3f3f3}td.num{text-align:right;font-variant-numeric:tabular-nums}
 .badge{display:inline-block;padding:.05em .5em;border-radius:.6em;font-size:.85em;font-weight:600;white-space:nowrap}
 .ok{background:#d7f0dc;color:#145a26}.no{background:#f8d7da;color:#7a1620}.unk{background:#eee;color:#444}
@@ -175,6 +177,7 @@ def _figures_for(metric: str, obj: Any) -> list[tuple[str, Any]]:
         return [("descendants", descendants_figure(obj))]
     if metric == "docs":
         from ..figures import docs as fdocs
+
         return [("docs", fdocs.docs_figure(obj))]
     simple: dict[str, Callable[[], Any]] = {
         "growth": lambda: __import__("ptmscope.figures.growth", fromlist=["x"]).growth_figure(obj),
@@ -340,42 +343,110 @@ def tables_for(metric: str, data: dict[str, Any]) -> list[tuple[str, list[str], 
     """Extra small tables (title, header, rows) with data text (escaped on output)."""
     t = []
     if metric == "concentration":
-        t.append(("Most-downloaded packages", ["package", "downloads"],
-                  [[r["package_id"], r["downloads"]] for r in data.get("top_packages", [])]))
-        t.append(("Authors with most downloads", ["author", "downloads", "share"],
-                  [[r["author"], r["downloads"], r["share"]] for r in data.get("top_authors", [])]))
+        t.append(
+            (
+                "Most-downloaded packages",
+                ["package", "downloads"],
+                [[r["package_id"], r["downloads"]] for r in data.get("top_packages", [])],
+            )
+        )
+        t.append(
+            (
+                "Authors with most downloads",
+                ["author", "downloads", "share"],
+                [[r["author"], r["downloads"], r["share"]] for r in data.get("top_authors", [])],
+            )
+        )
     elif metric == "naming":
-        t.append(("Most-downloaded models whose name does not contain their architecture", ["model", "model_type"],
-                  [[r["package_id"], r["model_type"]] for r in data.get("examples_not_naming", [])]))
+        t.append(
+            (
+                "Most-downloaded models whose name does not contain their architecture",
+                ["model", "model_type"],
+                [[r["package_id"], r["model_type"]] for r in data.get("examples_not_naming", [])],
+            )
+        )
     elif metric == "attributes":
-        t.append(("Coefficients (OLS, HC3)", ["term", "estimate", "95% CI", "p"],
-                  [[c["term"], c["estimate"], [c["ci_low"], c["ci_high"]], c["p"]] for c in data.get("coefficients", [])]))
-        t.append(("Block tests (Wald F, Holm-adjusted)", ["block", "df", "F", "p", "p (Holm)"],
-                  [[k, v.get("df"), v.get("F"), v.get("p"), v.get("p_holm")] for k, v in sorted(data.get("blocks", {}).items())]))
+        t.append(
+            (
+                "Coefficients (OLS, HC3)",
+                ["term", "estimate", "95% CI", "p"],
+                [[c["term"], c["estimate"], [c["ci_low"], c["ci_high"]], c["p"]] for c in data.get("coefficients", [])],
+            )
+        )
+        t.append(
+            (
+                "Block tests (Wald F, Holm-adjusted)",
+                ["block", "df", "F", "p", "p (Holm)"],
+                [
+                    [k, v.get("df"), v.get("F"), v.get("p"), v.get("p_holm")]
+                    for k, v in sorted(data.get("blocks", {}).items())
+                ],
+            )
+        )
     elif metric == "underdoc":
         from ..figures.underdoc import LABELS  # the figure's names for the sections
 
         secs = data.get("sections", [])
-        t.append(("Share of cards missing each section", ["section", "share of cards", "95% CI", "share of all models"],
-                  [[LABELS.get(s, s), data["missing_share_cards"][s], data["missing_share_cards_ci"][s],
-                    data["missing_share_models"][s]] for s in secs]))
+        t.append(
+            (
+                "Share of cards missing each section",
+                ["section", "share of cards", "95% CI", "share of all models"],
+                [
+                    [
+                        LABELS.get(s, s),
+                        data["missing_share_cards"][s],
+                        data["missing_share_cards_ci"][s],
+                        data["missing_share_models"][s],
+                    ]
+                    for s in secs
+                ],
+            )
+        )
     elif metric == "turnover":
         rows = []
         for reg, v in sorted(data.get("summary", {}).get("by_registry", {}).items()):
-            rows.append([reg, v.get("n_steps"), v.get("median_turnover_share"), v.get("median_turnover_share_all"),
-                         v.get("error") or ", ".join(v.get("flagged_snapshots", [])) or ""])
-        t.append(("Turnover by registry (same K)", ["registry", "steps used", "median turnover share",
-                  "median, all steps", "flagged partial / error"], rows))
+            rows.append(
+                [
+                    reg,
+                    v.get("n_steps"),
+                    v.get("median_turnover_share"),
+                    v.get("median_turnover_share_all"),
+                    v.get("error") or ", ".join(v.get("flagged_snapshots", [])) or "",
+                ]
+            )
+        t.append(
+            (
+                "Turnover by registry (same K)",
+                ["registry", "steps used", "median turnover share", "median, all steps", "flagged partial / error"],
+                rows,
+            )
+        )
     elif metric == "preservation":
-        rows = [[r["library"], r["rate"], [r["ci_low"], r["ci_high"]], r["numerator"], r["denominator"]]
-                for r in data.get("libraries", [])[:10]]
+        rows = [
+            [r["library"], r["rate"], [r["ci_low"], r["ci_high"]], r["numerator"], r["denominator"]]
+            for r in data.get("libraries", [])[:10]
+        ]
         t.append(("Preservation rate by library (top 10)", ["library", "P_L", "95% CI", "kept", "descendants"], rows))
     elif metric == "docs":
-        rows = [[c["measure"], c["n_per_group"], c["documentation_score"]["top_mean"],
-                 c["documentation_score"]["bottom_mean"], c["welch_t"]["p"], c["p_welch_holm"], c["cohens_d"]]
-                for c in data.get("comparisons", [])]
-        t.append(("Top-N vs bottom-N documentation score", ["popularity", "N", "top mean", "bottom mean",
-                  "Welch p", "p (Holm)", "Cohen's d"], rows))
+        rows = [
+            [
+                c["measure"],
+                c["n_per_group"],
+                c["documentation_score"]["top_mean"],
+                c["documentation_score"]["bottom_mean"],
+                c["welch_t"]["p"],
+                c["p_welch_holm"],
+                c["cohens_d"],
+            ]
+            for c in data.get("comparisons", [])
+        ]
+        t.append(
+            (
+                "Top-N vs bottom-N documentation score",
+                ["popularity", "N", "top mean", "bottom mean", "Welch p", "p (Holm)", "Cohen's d"],
+                rows,
+            )
+        )
     elif metric == "descendants":
         rows = [[r["base"], r["count"], r["popularity"]] for r in data.get("top_bases", [])[:10]]
         t.append(("Base models with most direct descendants", ["base model", "descendants", "popularity"], rows))
@@ -431,7 +502,7 @@ def _p_flags(header: list[str], row: list[Any]) -> list[bool]:
 def _table(header: list[str], rows: list[list[Any]]) -> str:
     h = "".join(f"<th>{esc(x)}</th>" for x in header)
     body = "".join(
-        "<tr>" + "".join(_cell(v, f) for v, f in zip(r, _p_flags(header, r))) + "</tr>" for r in rows
+        "<tr>" + "".join(_cell(v, f) for v, f in zip(r, _p_flags(header, r), strict=False)) + "</tr>" for r in rows
     )
     return f"<table><thead><tr>{h}</tr></thead><tbody>{body}</tbody></table>"
 
@@ -451,49 +522,69 @@ def render_html(results: dict[str, Any], figures: dict[str, list[tuple[str, str]
     a(f"<title>{esc(title)}</title><style>{CSS}</style></head><body>")
     a(f"<h1>{esc(title)}</h1>")
     if synthetic:
-        a('<p class="synthetic">This report was computed on SYNTHETIC data generated by ptmscope '
-          "(a seeded simulation). Its numbers and verdicts say nothing about the real Hugging Face Hub, "
-          "npm or PyPI; they show what the pipeline produces.</p>")
+        a(
+            '<p class="synthetic">This report was computed on SYNTHETIC data generated by ptmscope '
+            "(a seeded simulation). Its numbers and verdicts say nothing about the real Hugging Face Hub, "
+            "npm or PyPI; they show what the pipeline produces.</p>"
+        )
     paper = results["paper"]
-    a(f"<p>Claims from <em>{esc(paper.get('title'))}</em> ({esc(', '.join(paper.get('authors', [])))}; "
-      f"{esc(paper.get('venue'))}; arXiv:{esc(paper.get('arxiv'))}), each linked to a measurement on the "
-      "snapshots in this store, with the rule that turns the numbers into a verdict.</p>")
-    a('<nav><a href="#overview">Claims overview</a> · <a href="#review">Review flow</a> · '
-      '<a href="#hypotheses">Hypotheses</a> · <a href="#claims">Claims</a> · <a href="#data">Data and coverage</a> · '
-      '<a href="#repro">Reproducibility</a></nav>')
+    a(
+        f"<p>Claims from <em>{esc(paper.get('title'))}</em> ({esc(', '.join(paper.get('authors', [])))}; "
+        f"{esc(paper.get('venue'))}; arXiv:{esc(paper.get('arxiv'))}), each linked to a measurement on the "
+        "snapshots in this store, with the rule that turns the numbers into a verdict.</p>"
+    )
+    a(
+        '<nav><a href="#overview">Claims overview</a> · <a href="#review">Review flow</a> · '
+        '<a href="#hypotheses">Hypotheses</a> · <a href="#claims">Claims</a> · <a href="#data">Data and coverage</a> · '
+        '<a href="#repro">Reproducibility</a></nav>'
+    )
 
     # overview
     a('<h2 id="overview">Claims overview</h2>')
-    a('<p class="note">Wording: <em>verbatim</em> = the paper\'s short title; <em>paraphrase</em> = ptmscope\'s '
-      "wording. Content: <em>reconstructed</em> = the full row of the paper's Table 3 could not be retrieved; "
-      "the claim is ptmscope's reconstruction and must be checked against the paper before it is quoted.</p>")
+    a(
+        "<p class=\"note\">Wording: <em>verbatim</em> = the paper's short title; <em>paraphrase</em> = ptmscope's "
+        "wording. Content: <em>reconstructed</em> = the full row of the paper's Table 3 could not be retrieved; "
+        "the claim is ptmscope's reconstruction and must be checked against the paper before it is quoted.</p>"
+    )
     rows = []
-    a("<table><thead><tr><th>id</th><th>theme</th><th>claim</th><th>wording / content</th>"
-      "<th>lacked quantitative support (paper)</th><th>metrics</th><th>verdict</th></tr></thead><tbody>")
+    a(
+        "<table><thead><tr><th>id</th><th>theme</th><th>claim</th><th>wording / content</th>"
+        "<th>lacked quantitative support (paper)</th><th>metrics</th><th>verdict</th></tr></thead><tbody>"
+    )
     for c in results["claims"]:
-        a(f'<tr><td><a href="#claim-{esc(c["id"])}">{esc(c["id"])}</a></td><td>{esc(c["theme"])}</td>'
-          f'<td>{esc(c["text"])}</td><td>{esc(c["wording"])} / {esc(c["content"])}</td>'
-          f'<td>{esc(fmt(c["lacked_quantitative_support"]))}</td><td>{esc(", ".join(c["metrics"]) or "–")}</td>'
-          f'<td>{_badge(c["overall"]) if c["metrics"] else esc("not measurable here")}</td></tr>')
+        a(
+            f'<tr><td><a href="#claim-{esc(c["id"])}">{esc(c["id"])}</a></td><td>{esc(c["theme"])}</td>'
+            f"<td>{esc(c['text'])}</td><td>{esc(c['wording'])} / {esc(c['content'])}</td>"
+            f"<td>{esc(fmt(c['lacked_quantitative_support']))}</td><td>{esc(', '.join(c['metrics']) or '–')}</td>"
+            f"<td>{_badge(c['overall']) if c['metrics'] else esc('not measurable here')}</td></tr>"
+        )
     a("</tbody></table>")
     del rows
 
     # review flow
     f = results["review_flow"]
     a('<h2 id="review">Review flow</h2>')
-    a(f"<p>{f['papers_found']} papers found → {f['papers_after_dedup']} after de-duplication → "
-      f"{f['papers_included']} included; {f['claims_discussed']} claims discussed → {f['claims_kept']} kept "
-      f"({f['claims_kept_motivation']} motivation, {f['claims_kept_work']} work) → {f['claims_consolidated']} "
-      f"consolidated, {f['claims_lacking_quantitative_support']} of them lacking quantitative support.</p>")
+    a(
+        f"<p>{f['papers_found']} papers found → {f['papers_after_dedup']} after de-duplication → "
+        f"{f['papers_included']} included; {f['claims_discussed']} claims discussed → {f['claims_kept']} kept "
+        f"({f['claims_kept_motivation']} motivation, {f['claims_kept_work']} work) → {f['claims_consolidated']} "
+        f"consolidated, {f['claims_lacking_quantitative_support']} of them lacking quantitative support.</p>"
+    )
 
     # hypotheses
     a('<h2 id="hypotheses">Hypotheses (the paper\'s Table 4)</h2>')
     para = [h["id"] for h in results["hypotheses"] if h.get("wording") != "verbatim"]
     if para:
-        a(f'<p class="note">Claim → metric pairs as in the paper\'s artifact; the hypothesised results of '
-          f'{esc(", ".join(para))} are ptmscope\'s paraphrase, not the paper\'s wording.</p>')
-    a(_table(["id", "claim", "metric", "hypothesised result"],
-             [[h["id"], h["claim"], h["metric_name"], h["hypothesis"]] for h in results["hypotheses"]]))
+        a(
+            f'<p class="note">Claim → metric pairs as in the paper\'s artifact; the hypothesised results of '
+            f"{esc(', '.join(para))} are ptmscope's paraphrase, not the paper's wording.</p>"
+        )
+    a(
+        _table(
+            ["id", "claim", "metric", "hypothesised result"],
+            [[h["id"], h["claim"], h["metric_name"], h["hypothesis"]] for h in results["hypotheses"]],
+        )
+    )
 
     # per claim
     a('<h2 id="claims">Claims</h2>')
@@ -502,8 +593,11 @@ def render_html(results: dict[str, Any], figures: dict[str, list[tuple[str, str]
     n_fig = 0
     for c in results["claims"]:
         a(f'<h3 id="claim-{esc(c["id"])}">{esc(c["id"])} ({esc(c["theme"])}): {esc(c["text"])}</h3>')
-        a(f'<p class="note">Source of this text: {esc(c["source"])}. Basis in the literature: '
-          f'{esc(", ".join(c["basis"]) or "not recorded")}. Cited works: {esc(", ".join(c["cited_works"]) or "not recorded")}.</p>')
+        a(
+            f'<p class="note">Source of this text: {esc(c["source"])}. Basis in the literature: '
+            f"{esc(', '.join(c['basis']) or 'not recorded')}. "
+            f"Cited works: {esc(', '.join(c['cited_works']) or 'not recorded')}.</p>"
+        )
         if not c["metrics"]:
             a(f"<p><strong>Not measurable with registry snapshots.</strong> {esc(c.get('not_measurable'))}</p>")
             continue
@@ -515,9 +609,16 @@ def render_html(results: dict[str, Any], figures: dict[str, list[tuple[str, str]
             a(f"<p>Rule <code>{esc(v['rule'])}</code>: {_badge(v['verdict'])} — {esc(v['reason'])}</p>")
             if rule:
                 a(f'<p class="note">{esc(rule["description"])}</p>')
-                a(_table(["branch", "conditions"],
-                         [["require", "; ".join(rule["require"]) or "–"], ["supported", "; ".join(rule["supported"])],
-                          ["not supported", "; ".join(rule["not_supported"])]]))
+                a(
+                    _table(
+                        ["branch", "conditions"],
+                        [
+                            ["require", "; ".join(rule["require"]) or "–"],
+                            ["supported", "; ".join(rule["supported"])],
+                            ["not supported", "; ".join(rule["not_supported"])],
+                        ],
+                    )
+                )
             if v["numbers"]:
                 a(_table(["number used", "value"], [[k, val] for k, val in sorted(v["numbers"].items())]))
         for m in c["metrics"]:
@@ -529,8 +630,10 @@ def render_html(results: dict[str, Any], figures: dict[str, list[tuple[str, str]
             if m not in shown_fig:
                 for stem, svg in figures.get(m, []):
                     n_fig += 1
-                    a(f'<figure id="fig-{esc(stem)}">{svg}'
-                      f"<figcaption>{esc(figure_caption(n_fig, m, results))}</figcaption></figure>")
+                    a(
+                        f'<figure id="fig-{esc(stem)}">{svg}'
+                        f"<figcaption>{esc(figure_caption(n_fig, m, results))}</figcaption></figure>"
+                    )
                 shown_fig.add(m)
             kn = key_numbers(m, data)
             if kn:
@@ -544,9 +647,24 @@ def render_html(results: dict[str, Any], figures: dict[str, list[tuple[str, str]
 
     # data and coverage
     a('<h2 id="data">Data and coverage</h2>')
-    a(_table(["snapshot", "registry", "date", "rows", "format", "file", "synthetic", "notes"],
-             [[s["snapshot_id"], s["registry"], s["taken_at"], s["row_count"], s["source_format"], s["source_file"],
-               s["synthetic"], s.get("notes") or ""] for s in results["snapshots"]]))
+    a(
+        _table(
+            ["snapshot", "registry", "date", "rows", "format", "file", "synthetic", "notes"],
+            [
+                [
+                    s["snapshot_id"],
+                    s["registry"],
+                    s["taken_at"],
+                    s["row_count"],
+                    s["source_format"],
+                    s["source_file"],
+                    s["synthetic"],
+                    s.get("notes") or "",
+                ]
+                for s in results["snapshots"]
+            ],
+        )
+    )
     a("<p><strong>What could not be measured, and why</strong></p><ul>")
     for c in results["claims"]:
         if not c["metrics"]:
@@ -555,19 +673,27 @@ def render_html(results: dict[str, Any], figures: dict[str, list[tuple[str, str]
         if md.get("status") != "ok":
             a(f"<li>metric {esc(m)}: {esc(md.get('reason'))}</li>")
     a("</ul>")
-    a('<p class="note">Download counts are windows (usually 30 days) at each snapshot date, not lifetime use. '
-      "Listings only contain models that existed when they were taken (deleted models are missing), which "
-      "biases growth upwards. Each cross-sectional metric names the snapshot it used (chosen as the one with the "
-      "most usable rows).</p>")
+    a(
+        '<p class="note">Download counts are windows (usually 30 days) at each snapshot date, not lifetime use. '
+        "Listings only contain models that existed when they were taken (deleted models are missing), which "
+        "biases growth upwards. Each cross-sectional metric names the snapshot it used (chosen as the one with the "
+        "most usable rows).</p>"
+    )
 
     # reproducibility
     a('<footer id="repro"><h2>Reproducibility</h2>')
-    a(f"<p>ptmscope {esc(results['ptmscope_version'])}. Catalogue {esc(results['inputs']['catalogue']['file'])} "
-      f"sha256 <code>{esc(results['inputs']['catalogue']['sha256'])}</code>; rules "
-      f"{esc(results['inputs']['rules']['file'])} sha256 <code>{esc(results['inputs']['rules']['sha256'])}</code>. "
-      "Every number above is in results.json with its inputs.</p>")
-    a(_table(["snapshot", "source sha256", "importer"],
-             [[s["snapshot_id"], s["source_sha256"], s["importer_version"]] for s in results["snapshots"]]))
+    a(
+        f"<p>ptmscope {esc(results['ptmscope_version'])}. Catalogue {esc(results['inputs']['catalogue']['file'])} "
+        f"sha256 <code>{esc(results['inputs']['catalogue']['sha256'])}</code>; rules "
+        f"{esc(results['inputs']['rules']['file'])} sha256 <code>{esc(results['inputs']['rules']['sha256'])}</code>. "
+        "Every number above is in results.json with its inputs.</p>"
+    )
+    a(
+        _table(
+            ["snapshot", "source sha256", "importer"],
+            [[s["snapshot_id"], s["source_sha256"], s["importer_version"]] for s in results["snapshots"]],
+        )
+    )
     a("</footer></body></html>")
     return "\n".join(P) + "\n"
 
@@ -580,8 +706,12 @@ def render_html(results: dict[str, Any], figures: dict[str, list[tuple[str, str]
 def _md_table(header: list[str], rows: list[list[Any]]) -> list[str]:
     out = ["| " + " | ".join(md_escape(h) for h in header) + " |", "|" + "---|" * len(header)]
     for r in rows:
-        out.append("| " + " | ".join(md_escape(fmt_p(v) if f else fmt(v)) for v, f in zip(r, _p_flags(header, r))) + " |")
-    return out + [""]
+        out.append(
+            "| "
+            + " | ".join(md_escape(fmt_p(v) if f else fmt(v)) for v, f in zip(r, _p_flags(header, r), strict=False))
+            + " |"
+        )
+    return [*out, ""]
 
 
 def render_md(results: dict[str, Any], figure_files: dict[str, list[str]]) -> str:
@@ -595,16 +725,32 @@ def render_md(results: dict[str, Any], figure_files: dict[str, list[str]]) -> st
         a("")
     a("## Claims overview")
     a("")
-    L.extend(_md_table(["id", "theme", "claim", "wording/content", "lacked quantitative support", "metrics", "verdict"],
-                       [[c["id"], c["theme"], c["text"], f"{c['wording']}/{c['content']}",
-                         c["lacked_quantitative_support"], ", ".join(c["metrics"]) or "–",
-                         c["overall"] if c["metrics"] else "not measurable here"] for c in results["claims"]]))
+    L.extend(
+        _md_table(
+            ["id", "theme", "claim", "wording/content", "lacked quantitative support", "metrics", "verdict"],
+            [
+                [
+                    c["id"],
+                    c["theme"],
+                    c["text"],
+                    f"{c['wording']}/{c['content']}",
+                    c["lacked_quantitative_support"],
+                    ", ".join(c["metrics"]) or "–",
+                    c["overall"] if c["metrics"] else "not measurable here",
+                ]
+                for c in results["claims"]
+            ],
+        )
+    )
     f = results["review_flow"]
     a("## Review flow")
     a("")
-    a(f"{f['papers_found']} papers found → {f['papers_after_dedup']} after de-duplication → {f['papers_included']} "
-      f"included; {f['claims_discussed']} claims → {f['claims_kept']} kept ({f['claims_kept_motivation']} motivation, "
-      f"{f['claims_kept_work']} work) → {f['claims_consolidated']} consolidated.")
+    a(
+        f"{f['papers_found']} papers found → {f['papers_after_dedup']} after de-duplication → {f['papers_included']} "
+        f"included; {f['claims_discussed']} claims → {f['claims_kept']} kept "
+        f"({f['claims_kept_motivation']} motivation, {f['claims_kept_work']} work) → "
+        f"{f['claims_consolidated']} consolidated."
+    )
     a("")
     a("## Hypotheses (Table 4)")
     a("")
@@ -612,8 +758,12 @@ def render_md(results: dict[str, Any], figure_files: dict[str, list[str]]) -> st
     if para:
         a(f"Hypothesised results of {md_escape(', '.join(para))} are ptmscope's paraphrase, not the paper's wording.")
         a("")
-    L.extend(_md_table(["id", "claim", "metric", "hypothesised result"],
-                       [[h["id"], h["claim"], h["metric_name"], h["hypothesis"]] for h in results["hypotheses"]]))
+    L.extend(
+        _md_table(
+            ["id", "claim", "metric", "hypothesised result"],
+            [[h["id"], h["claim"], h["metric_name"], h["hypothesis"]] for h in results["hypotheses"]],
+        )
+    )
     a("## Claims")
     a("")
     shown: set[str] = set()
@@ -654,19 +804,29 @@ def render_md(results: dict[str, Any], figure_files: dict[str, list[str]]) -> st
                     L.extend(_md_table(header, trows))
     a("## Data and coverage")
     a("")
-    L.extend(_md_table(["snapshot", "registry", "date", "rows", "format", "synthetic"],
-                       [[s["snapshot_id"], s["registry"], s["taken_at"], s["row_count"], s["source_format"],
-                         s["synthetic"]] for s in results["snapshots"]]))
+    L.extend(
+        _md_table(
+            ["snapshot", "registry", "date", "rows", "format", "synthetic"],
+            [
+                [s["snapshot_id"], s["registry"], s["taken_at"], s["row_count"], s["source_format"], s["synthetic"]]
+                for s in results["snapshots"]
+            ],
+        )
+    )
     for m, md in sorted(results["metrics"].items()):
         if md.get("status") != "ok":
             a(f"- metric {md_escape(m)}: {md_escape(md.get('reason'))}")
     a("")
     a("## Reproducibility")
     a("")
-    a(f"ptmscope {results['ptmscope_version']}; catalogue sha256 `{results['inputs']['catalogue']['sha256']}`; "
-      f"rules sha256 `{results['inputs']['rules']['sha256']}`.")
+    a(
+        f"ptmscope {results['ptmscope_version']}; catalogue sha256 `{results['inputs']['catalogue']['sha256']}`; "
+        f"rules sha256 `{results['inputs']['rules']['sha256']}`."
+    )
     a("")
-    L.extend(_md_table(["snapshot", "source sha256"], [[s["snapshot_id"], s["source_sha256"]] for s in results["snapshots"]]))
+    L.extend(
+        _md_table(["snapshot", "source sha256"], [[s["snapshot_id"], s["source_sha256"]] for s in results["snapshots"]])
+    )
     return "\n".join(L)
 
 

@@ -31,7 +31,9 @@ from ._common import ReadOptions, sidecar_rows
 if TYPE_CHECKING:
     from ..store import Store
 
-Format = Literal["hf-api", "hf-listing", "peatmoss", "lineage-edges", "top-pypi", "npm-high-impact", "npm-download-counts"]
+Format = Literal[
+    "hf-api", "hf-listing", "peatmoss", "lineage-edges", "top-pypi", "npm-high-impact", "npm-download-counts"
+]
 FORMATS: tuple[str, ...] = get_args(Format)
 
 IMPORTERS: dict[str, ModuleType] = {
@@ -46,7 +48,15 @@ IMPORTERS: dict[str, ModuleType] = {
 assert set(IMPORTERS) == set(FORMATS)
 
 # Detection order: the most specific content signatures first.
-_DETECT_ORDER = ("peatmoss", "lineage-edges", "top-pypi", "npm-high-impact", "npm-download-counts", "hf-api", "hf-listing")
+_DETECT_ORDER = (
+    "peatmoss",
+    "lineage-edges",
+    "top-pypi",
+    "npm-high-impact",
+    "npm-download-counts",
+    "hf-api",
+    "hf-listing",
+)
 
 # Pairs of formats whose files can look alike; --format decides between them.
 _SHARED_SHAPES = {frozenset(("hf-listing", "npm-download-counts")), frozenset(("hf-listing", "hf-api"))}
@@ -85,7 +95,9 @@ def detect_format(path: Path) -> str:
     if not hits:
         if hf_api.is_cards_file(head):
             raise InputError(path, "this is a model-card file; pass it with --cards beside its Hub API dump (hf-api)")
-        raise InputError(path, f"cannot tell the format from the name and content; pass --format ({', '.join(FORMATS)})")
+        raise InputError(
+            path, f"cannot tell the format from the name and content; pass --format ({', '.join(FORMATS)})"
+        )
     return hits[0]
 
 
@@ -166,7 +178,9 @@ def plan(
             if len(cards_files) == 1 and len(dumps) == 1 and len(files) == 1:
                 opts.cards_path = cards_files[0]
             else:
-                raise InputError(path, f"{cards_files[0].name} is a cards file; pass the dump with --cards {cards_files[0]}")
+                raise InputError(
+                    path, f"{cards_files[0].name} is a cards file; pass the dump with --cards {cards_files[0]}"
+                )
         if not files:
             raise InputError(path, "no data files (only model cards)")
         if opts.cards_path is not None and len(files) > 1:
@@ -272,8 +286,15 @@ def ingest(
     def result(p: Planned, sid: str, rows: int, created: bool) -> IngestResult:
         s = p.batch.snapshot
         return IngestResult(
-            path=str(p.path), format=p.format, snapshot_id=sid, registry=s.registry, taken_at=s.taken_at,
-            rows=rows, created=created, notes=s.notes, warnings=list(p.batch.warnings),
+            path=str(p.path),
+            format=p.format,
+            snapshot_id=sid,
+            registry=s.registry,
+            taken_at=s.taken_at,
+            rows=rows,
+            created=created,
+            notes=s.notes,
+            warnings=list(p.batch.warnings),
         )
 
     if replace:
@@ -325,8 +346,8 @@ def ingest(
 
 __all__ = [
     "FORMATS",
-    "Format",
     "IMPORTERS",
+    "Format",
     "IngestResult",
     "Planned",
     "ReadOptions",

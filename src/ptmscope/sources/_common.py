@@ -12,9 +12,8 @@ import re
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
@@ -172,8 +171,8 @@ def timestamp_value(value: Any, *, path: Path | str, line: int | None, field_nam
             path, f"{field_name} must be a timestamp string, got {type(value).__name__}", line=line, column=field_name
         )
     if d.tzinfo is None:
-        d = d.replace(tzinfo=dt.timezone.utc)
-    return d.astimezone(dt.timezone.utc)
+        d = d.replace(tzinfo=dt.UTC)
+    return d.astimezone(dt.UTC)
 
 
 def parse_date(value: str, *, what: str = "--date") -> dt.date:
@@ -200,7 +199,9 @@ def count_array(
         raise InputError(path, f"{exc.message} (row {exc.line})", column=exc.column) from None
 
 
-def _count_array(values: pa.Array | pa.ChunkedArray, *, path: Path | str, field_name: str, line_offset: int) -> pa.Array:
+def _count_array(
+    values: pa.Array | pa.ChunkedArray, *, path: Path | str, field_name: str, line_offset: int
+) -> pa.Array:
     import pyarrow.compute as pc
 
     if isinstance(values, pa.ChunkedArray):
@@ -216,19 +217,27 @@ def _count_array(values: pa.Array | pa.ChunkedArray, *, path: Path | str, field_
         bad = pc.index(pc.fill_null(frac, False), True).as_py()
         if bad >= 0:
             raise InputError(
-                path, f"{field_name} must be a whole number, got {values[bad].as_py()!r}",
-                line=bad + line_offset, column=field_name,
+                path,
+                f"{field_name} must be a whole number, got {values[bad].as_py()!r}",
+                line=bad + line_offset,
+                column=field_name,
             )
         arr = arr_f.cast(pa.int64())
     elif pa.types.is_string(t) or pa.types.is_large_string(t):
-        out = [count_value(v, path=path, line=i + line_offset, field_name=field_name) for i, v in enumerate(values.to_pylist())]
+        out = [
+            count_value(v, path=path, line=i + line_offset, field_name=field_name)
+            for i, v in enumerate(values.to_pylist())
+        ]
         return pa.array(out, pa.int64())
     else:
         raise InputError(path, f"{field_name} must be numeric, got column type {t}", column=field_name)
     neg = pc.index(pc.fill_null(pc.less(arr, 0), False), True).as_py()
     if neg >= 0:
         raise InputError(
-            path, f"{field_name} must not be negative, got {arr[neg].as_py()}", line=neg + line_offset, column=field_name
+            path,
+            f"{field_name} must not be negative, got {arr[neg].as_py()}",
+            line=neg + line_offset,
+            column=field_name,
         )
     return arr
 
@@ -384,7 +393,9 @@ def build_packages(
             raw_arr = pa.array(list(raw), pa.string())
         except (pa.ArrowInvalid, pa.ArrowTypeError):
             raw_arr = None
-    ids = normalise_id_array(registry, raw_arr if raw_arr is not None else list(raw), path=path, line_offset=line_offset, column=id_column)
+    ids = normalise_id_array(
+        registry, raw_arr if raw_arr is not None else list(raw), path=path, line_offset=line_offset, column=id_column
+    )
     keep = dedupe_first(ids, source=str(path), notes=notes)
     n = len(ids)
     arrays = []
@@ -421,7 +432,7 @@ def finish(
     notes: Notes,
     sha: str | None = None,
     manifest: dict[str, Any] | None = None,
-) -> "SnapshotBatch":
+) -> SnapshotBatch:
     """Fill snapshot ids, add coverage notes, wrap as a :class:`SnapshotBatch`."""
     from ..schema import Snapshot, SnapshotBatch, make_snapshot_id
 

@@ -190,8 +190,19 @@ def model_row(record: Mapping[str, Any], *, source: str | Path = "<records>", li
 
 
 _PACKAGE_COLUMNS = (
-    "package_id", "raw_id", "downloads", "downloads_window", "likes", "author", "created_at",
-    "last_modified", "task", "license", "sha", "model_type", "tags",
+    "package_id",
+    "raw_id",
+    "downloads",
+    "downloads_window",
+    "likes",
+    "author",
+    "created_at",
+    "last_modified",
+    "task",
+    "license",
+    "sha",
+    "model_type",
+    "tags",
 )
 
 
@@ -377,7 +388,7 @@ def _read_cards_arrow(data: bytes) -> dict[str, str | None] | None:
         if pa.types.is_boolean(miss.type):
             texts = pc.if_else(pc.fill_null(miss, False), pa.scalar(None, pa.string()), texts)
     cards: dict[str, str | None] = {}
-    for pid, text in zip(ids.to_pylist(), texts.to_pylist()):
+    for pid, text in zip(ids.to_pylist(), texts.to_pylist(), strict=False):
         cards.setdefault(pid, text)
     return cards
 
@@ -402,9 +413,12 @@ def detect(path: Path, head: bytes) -> bool:
 def is_cards_file(head: bytes) -> bool:
     """JSON lines of model cards (``modelId``/``id`` with ``readme``/``readme_missing``), not ModelInfo."""
     first = head.lstrip()[:4096].split(b"\n", 1)[0]
-    return first.startswith(b"{") and (b'"readme"' in first or b'"readme_missing"' in first) and (
-        b'"modelId"' in first or b'"id"' in first
-    ) and b'"sha"' not in first
+    return (
+        first.startswith(b"{")
+        and (b'"readme"' in first or b'"readme_missing"' in first)
+        and (b'"modelId"' in first or b'"id"' in first)
+        and b'"sha"' not in first
+    )
 
 
 def read(path: Path, opts: ReadOptions | None = None) -> SnapshotBatch:
@@ -424,9 +438,7 @@ def read(path: Path, opts: ReadOptions | None = None) -> SnapshotBatch:
         cards_sha = file_sha256(opts.cards_path)
         sha = hashlib.sha256((sha + cards_sha).encode()).hexdigest()
         manifest = {"cards_file": str(opts.cards_path), "cards_sha256": cards_sha}
-    tables = records_to_tables(
-        _iter_records(path), "", source=path, cards=cards, aliases=opts.aliases, notes=notes
-    )
+    tables = records_to_tables(_iter_records(path), "", source=path, cards=cards, aliases=opts.aliases, notes=notes)
     pkg = tables["packages"]
     if pkg.num_rows == 0:
         raise InputError(path, "no model records")

@@ -234,7 +234,7 @@ def _read_json_mapping(path: Path) -> pa.Table:
     obj = load_json(path)
     if isinstance(obj, dict) and obj and all(isinstance(k, str) for k in obj):
         vals = list(obj.values())
-        if all(v is None or isinstance(v, (int, float)) and not isinstance(v, bool) for v in vals):
+        if all(v is None or (isinstance(v, (int, float)) and not isinstance(v, bool)) for v in vals):
             return pa.table({"model": pa.array(list(obj), pa.string()), "downloads": pa.array(vals)})
     if isinstance(obj, list) and obj and all(isinstance(r, dict) for r in obj):
         try:
@@ -309,7 +309,9 @@ def read(path: Path, opts: ReadOptions | None = None) -> SnapshotBatch:
             pc.is_null(cols["downloads"]), pa.scalar(None, pa.string()), pa.scalar(DOWNLOADS_WINDOW)
         )
     if col["likes"]:
-        cols["likes"] = count_array(table.column(col["likes"]), path=path, field_name=col["likes"], line_offset=line_offset)
+        cols["likes"] = count_array(
+            table.column(col["likes"]), path=path, field_name=col["likes"], line_offset=line_offset
+        )
     for key in ("task", "sha", "license"):
         if col[key]:
             cols[key] = _strings(table.column(col[key]))
@@ -344,7 +346,12 @@ def read(path: Path, opts: ReadOptions | None = None) -> SnapshotBatch:
         n = len(missing)
         tables["cards"] = to_table(
             "cards",
-            {"package_id": pids.to_pylist(), "text": [None] * n, "text_sha256": [None] * n, "missing": missing.to_pylist()},
+            {
+                "package_id": pids.to_pylist(),
+                "text": [None] * n,
+                "text_sha256": [None] * n,
+                "missing": missing.to_pylist(),
+            },
             "",
         )
         notes.add(f"cards: existence only ({n - pc.sum(missing.cast(pa.int64())).as_py()} of {n} have one), no text")

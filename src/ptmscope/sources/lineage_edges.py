@@ -132,14 +132,32 @@ def _read_folder(folder: Path, opts: ReadOptions, registry: str) -> SnapshotBatc
     edges = _rows(edges_p, ("parent", "child", "relation"))
     bad = next((i for i, e in enumerate(edges, 2) if e["relation"] not in RELATIONS), None)
     if bad is not None:
-        raise InputError(edges_p, f"unknown relation {edges[bad - 2]['relation']!r} (expected one of {', '.join(RELATIONS)})", line=bad, column="relation")
+        raise InputError(
+            edges_p,
+            f"unknown relation {edges[bad - 2]['relation']!r} (expected one of {', '.join(RELATIONS)})",
+            line=bad,
+            column="relation",
+        )
 
     libs: list[tuple[str, str, str]] = []
     tag_refs: list[tuple[str, lin.LineageRef]] = []
     if nodes_p.is_file():
         files.append(nodes_p)
         nodes = _rows(nodes_p, ("model_id",))
-        cols: dict[str, list[Any]] = {k: [] for k in ("raw_id", "downloads", "likes", "task", "created_at", "last_modified", "license", "tags", "author")}
+        cols: dict[str, list[Any]] = {
+            k: []
+            for k in (
+                "raw_id",
+                "downloads",
+                "likes",
+                "task",
+                "created_at",
+                "last_modified",
+                "license",
+                "tags",
+                "author",
+            )
+        }
         lib_names: list[str | None] = []
         for line, r in enumerate(nodes, 2):
             pid = (r.get("model_id") or "").strip()
@@ -147,8 +165,12 @@ def _read_folder(folder: Path, opts: ReadOptions, registry: str) -> SnapshotBatc
             cols["downloads"].append(count_value(r.get("downloads"), path=nodes_p, line=line, field_name="downloads"))
             cols["likes"].append(count_value(r.get("likes"), path=nodes_p, line=line, field_name="likes"))
             cols["task"].append(r.get("pipeline_tag") or None)
-            cols["created_at"].append(timestamp_value(r.get("created_at"), path=nodes_p, line=line, field_name="created_at"))
-            cols["last_modified"].append(timestamp_value(r.get("last_modified"), path=nodes_p, line=line, field_name="last_modified"))
+            cols["created_at"].append(
+                timestamp_value(r.get("created_at"), path=nodes_p, line=line, field_name="created_at")
+            )
+            cols["last_modified"].append(
+                timestamp_value(r.get("last_modified"), path=nodes_p, line=line, field_name="last_modified")
+            )
             cols["license"].append(r.get("license") or None)
             tags = _json_list(r.get("tags"), path=nodes_p, line=line, column="tags")
             bm = _json_list(r.get("base_model_tags"), path=nodes_p, line=line, column="base_model_tags")
@@ -165,10 +187,16 @@ def _read_folder(folder: Path, opts: ReadOptions, registry: str) -> SnapshotBatc
                 libs.append((pid, name, origin))
         stamp_names = [r.get("source_file", "") for r in nodes] + [e.get("source_file", "") for e in edges]
         seen_tag = set()
-        tag_refs = [(c, r) for c, r in tag_refs if not ((c, r.parent_ref.lower()) in seen_tag or seen_tag.add((c, r.parent_ref.lower())))]
+        tag_refs = [
+            (c, r)
+            for c, r in tag_refs
+            if not ((c, r.parent_ref.lower()) in seen_tag or seen_tag.add((c, r.parent_ref.lower())))
+        ]
     else:
         ends = list(dict.fromkeys([e["parent"].strip() for e in edges] + [e["child"].strip() for e in edges]))
-        pkg, _ = build_packages(registry, {"raw_id": ends}, path=edges_p, notes=notes, line_offset=2, id_column="parent/child")
+        pkg, _ = build_packages(
+            registry, {"raw_id": ends}, path=edges_p, notes=notes, line_offset=2, id_column="parent/child"
+        )
         notes.add("no nodes.csv: packages are the edge endpoints, without metadata")
         stamp_names = [e.get("source_file", "") for e in edges]
 
@@ -184,7 +212,9 @@ def _read_folder(folder: Path, opts: ReadOptions, registry: str) -> SnapshotBatc
         children.append(key[0])
         refs.append(lin.LineageRef(key[1], key[2], "edge_list"))
     if len(seen_edge) != len(edges):
-        notes.add(f"{len(edges) - len(seen_edge)} repeated edges in edges.csv (same child, parent, relation) counted once")
+        notes.add(
+            f"{len(edges) - len(seen_edge)} repeated edges in edges.csv (same child, parent, relation) counted once"
+        )
     for c, r in tag_refs:
         children.append(c)
         refs.append(r)
@@ -225,10 +255,15 @@ def _read_folder(folder: Path, opts: ReadOptions, registry: str) -> SnapshotBatc
         notes.add(f"cards from raw/: {len(cards)} models ({n_text} with text)")
     not_pkg = len({c for c in children} - ids)
     notes.add(
-        f"lineage: {lt.num_rows} rows ({len(seen_edge)} edges), {lt.num_rows - lt.column('parent_id').null_count} parents resolved; "
+        f"lineage: {lt.num_rows} rows ({len(seen_edge)} edges), "
+        f"{lt.num_rows - lt.column('parent_id').null_count} parents resolved; "
         f"{not_pkg} children are not in packages (listed only as descendants)"
     )
-    notes.add("partial listing: 25 model families and their descendants, not the whole Hub" if raw_dir.is_dir() and len(list(raw_dir.glob('*.csv'))) == 25 else "partial listing: selected model families only")
+    notes.add(
+        "partial listing: 25 model families and their descendants, not the whole Hub"
+        if raw_dir.is_dir() and len(list(raw_dir.glob("*.csv"))) == 25
+        else "partial listing: selected model families only"
+    )
     taken_at = opts.taken_at or _stamp_date(stamp_names)
     if taken_at is None:
         raise need_date(edges_p)
@@ -236,7 +271,16 @@ def _read_folder(folder: Path, opts: ReadOptions, registry: str) -> SnapshotBatc
         notes.add(f"date = latest crawl timestamp in the file names ({taken_at})")
     shas = {str(p.relative_to(folder)): file_sha256(p) for p in files}
     sha = hashlib.sha256("".join(f"{k}\0{v}\n" for k, v in sorted(shas.items())).encode()).hexdigest()
-    return finish(edges_p, fmt=FORMAT, registry=registry, taken_at=taken_at, tables=tables, notes=notes, sha=sha, manifest={"files": shas})
+    return finish(
+        edges_p,
+        fmt=FORMAT,
+        registry=registry,
+        taken_at=taken_at,
+        tables=tables,
+        notes=notes,
+        sha=sha,
+        manifest={"files": shas},
+    )
 
 
 # -- one raw family file ---------------------------------------------------------------------
@@ -270,7 +314,10 @@ def _read_raw(path: Path, opts: ReadOptions, registry: str) -> SnapshotBatch:
     edge_t = lin.lineage_table(children, refs, "", lin.Resolver(ids, opts.aliases))
     tables["lineage"] = pa.concat_tables([tables["lineage"], edge_t])
     lt = tables["lineage"]
-    notes.add(f"one model family; lineage: {lt.num_rows} rows, {lt.num_rows - lt.column('parent_id').null_count} parents resolved")
+    notes.add(
+        f"one model family; lineage: {lt.num_rows} rows, "
+        f"{lt.num_rows - lt.column('parent_id').null_count} parents resolved"
+    )
     taken_at = opts.taken_at or _stamp_date([path.name])
     if taken_at is None:
         raise need_date(path)
@@ -290,6 +337,12 @@ def read(path: Path, opts: ReadOptions | None = None) -> SnapshotBatch:
         return _read_raw(path, opts, registry)
     if path.name in ("edges.csv", "nodes.csv") or {"parent", "child"} <= cols or "base_model_tags" in cols:
         if {"parent", "child"} <= cols and path.name != "edges.csv":
-            raise InputError(path, "an edge list must be named edges.csv (with nodes.csv beside it), or pass its folder")
+            raise InputError(
+                path, "an edge list must be named edges.csv (with nodes.csv beside it), or pass its folder"
+            )
         return _read_folder(path.parent, opts, registry)
-    raise InputError(path, "not a lineage edge list (expected edges.csv/nodes.csv, or a raw family CSV with model_id, metadata)", line=1)
+    raise InputError(
+        path,
+        "not a lineage edge list (expected edges.csv/nodes.csv, or a raw family CSV with model_id, metadata)",
+        line=1,
+    )

@@ -12,12 +12,23 @@ in the name) are noted as partial listings.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import re
 from pathlib import Path
 
 from ..errors import InputError
 from ..schema import SnapshotBatch
-from ._common import Notes, ReadOptions, build_packages, check_registry, count_value, date_in_name, finish, load_json, need_date
+from ._common import (
+    Notes,
+    ReadOptions,
+    build_packages,
+    check_registry,
+    count_value,
+    date_in_name,
+    finish,
+    load_json,
+    need_date,
+)
 
 FORMAT = "npm-download-counts"
 _VERSION_DATE = re.compile(r"(?:^|[^\d])\d+\.(\d{4})(\d{2})(\d{2})\.\d+")
@@ -49,7 +60,7 @@ def read(path: Path, opts: ReadOptions | None = None) -> SnapshotBatch:
     dls = [count_value(v, path=path, line=None, field_name=f"downloads of {k!r}") for k, v in obj.items()]
     notes = Notes()
     present = [d for d in dls if d is not None]
-    ranked = all(a >= b for a, b in zip(present, present[1:])) and len(present) == len(dls)
+    ranked = all(a >= b for a, b in itertools.pairwise(present)) and len(present) == len(dls)
     cols = {
         "raw_id": names,
         "downloads": dls,

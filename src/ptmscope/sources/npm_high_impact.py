@@ -24,13 +24,17 @@ from ._common import Notes, ReadOptions, build_packages, check_registry, finish,
 
 FORMAT = "npm-high-impact"
 
-_HEAD = re.compile(r"\s*(?:export\s+(?:const|let|var)\s+[A-Za-z_$][\w$]*\s*=|module\.exports\s*=|(?:const|let|var)\s+[A-Za-z_$][\w$]*\s*=)?\s*\[")
+_HEAD = re.compile(
+    r"\s*(?:export\s+(?:const|let|var)\s+[A-Za-z_$][\w$]*\s*=|module\.exports\s*=|(?:const|let|var)\s+[A-Za-z_$][\w$]*\s*=)?\s*\["
+)
 _ESC = {"n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f", "v": "\v", "0": "\0", "\\": "\\", "'": "'", '"': '"'}
 
 
 def detect(path: Path, head: bytes) -> bool:
     h = head[:2048].decode("utf-8", "replace")
-    return ("topDownload" in h or path.name.endswith((".js", ".js.gz", ".mjs"))) and bool(_HEAD.match(_strip_comments_head(h)))
+    return ("topDownload" in h or path.name.endswith((".js", ".js.gz", ".mjs"))) and bool(
+        _HEAD.match(_strip_comments_head(h))
+    )
 
 
 def _strip_comments_head(text: str) -> str:
@@ -77,7 +81,9 @@ def parse_string_array(text: str, path: Path | str) -> list[str]:
     m = _HEAD.match(text, i)
     if not m:
         line, col = _where(text, i)
-        raise InputError(path, "expected `export const topDownload = [` (an array of package names)", line=line, column=col)
+        raise InputError(
+            path, "expected `export const topDownload = [` (an array of package names)", line=line, column=col
+        )
     i = m.end()
     out: list[str] = []
     while True:
@@ -140,15 +146,16 @@ def read(path: Path, opts: ReadOptions | None = None) -> SnapshotBatch:
     names = parse_string_array(read_text(path), path)
     notes = Notes()
     pkg, _ = build_packages(
-        registry, {"raw_id": names, "rank": list(range(1, len(names) + 1))},
-        path=path, notes=notes, line_offset=1, id_column="name",
+        registry,
+        {"raw_id": names, "rank": list(range(1, len(names) + 1))},
+        path=path,
+        notes=notes,
+        line_offset=1,
+        id_column="name",
     )
     side = sidecar_for(path, opts)
     measure = (side or {}).get("measure")
-    notes.add(
-        "ranked list without counts: packages above 1M downloads"
-        + (f" ({measure})" if measure else "")
-    )
+    notes.add("ranked list without counts: packages above 1M downloads" + (f" ({measure})" if measure else ""))
     if side and str(side.get("duplicate_of_previous", "")).lower() == "true":
         notes.add("same data as the previous version (re-release)")
     taken_at = opts.taken_at
@@ -159,4 +166,6 @@ def read(path: Path, opts: ReadOptions | None = None) -> SnapshotBatch:
     if taken_at is None:
         raise need_date(path)
     manifest = {k: side[k] for k in ("version", "data_commit") if side and side.get(k)} or None
-    return finish(path, fmt=FORMAT, registry=registry, taken_at=taken_at, tables={"packages": pkg}, notes=notes, manifest=manifest)
+    return finish(
+        path, fmt=FORMAT, registry=registry, taken_at=taken_at, tables={"packages": pkg}, notes=notes, manifest=manifest
+    )

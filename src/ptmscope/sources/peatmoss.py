@@ -94,7 +94,9 @@ def _hub_id(context_id: Any, repo_url: Any) -> str | None:
     return None
 
 
-def _many(con: sqlite3.Connection, tables: dict[str, list[str]], link: str, target: str, key: str) -> dict[int, list[str]]:
+def _many(
+    con: sqlite3.Connection, tables: dict[str, list[str]], link: str, target: str, key: str
+) -> dict[int, list[str]]:
     """model id -> sorted names through a ``model_to_<x>`` link table."""
     if link not in tables or target not in tables:
         return {}
@@ -128,11 +130,16 @@ def read(path: Path, opts: ReadOptions | None = None) -> SnapshotBatch:
         if missing:
             raise InputError(path, f"table model lacks required columns: {', '.join(sorted(missing))}")
         mcols = set(tables["model"])
-        sel = [c if c in mcols else "NULL" for c in ("id", "context_id", "repo_url", "downloads", "likes", "sha", "model_hub_id")]
+        sel = [
+            c if c in mcols else "NULL"
+            for c in ("id", "context_id", "repo_url", "downloads", "likes", "sha", "model_hub_id")
+        ]
         rows = con.execute(f"SELECT {', '.join(sel)} FROM model ORDER BY id").fetchall()
         hubs: dict[Any, str] = {}
         if "model_hub" in tables:
-            hubs = {r[0]: f"{r[1] or ''} {r[2] or ''}".lower() for r in con.execute("SELECT id, name, url FROM model_hub")}
+            hubs = {
+                r[0]: f"{r[1] or ''} {r[2] or ''}".lower() for r in con.execute("SELECT id, name, url FROM model_hub")
+            }
         authors = _many(con, tables, "model_to_author", "author", "author_id")
         licenses = _many(con, tables, "model_to_license", "license", "license_id")
         tags = _many(con, tables, "model_to_tag", "tag", "tag_id")
@@ -159,17 +166,23 @@ def read(path: Path, opts: ReadOptions | None = None) -> SnapshotBatch:
 
     ids: list[str] = []
     mids: list[int] = []
-    cols: dict[str, list[Any]] = {k: [] for k in ("raw_id", "downloads", "likes", "sha", "author", "license", "tags", "last_modified")}
+    cols: dict[str, list[Any]] = {
+        k: [] for k in ("raw_id", "downloads", "likes", "sha", "author", "license", "tags", "last_modified")
+    }
     not_hf = 0
     for line, (mid, ctx, url, dl, lk, sha, hub) in enumerate(rows, 1):
         hub_text = hubs.get(hub, "")
-        is_hf = ("hugging" in hub_text) or (isinstance(url, str) and "huggingface.co" in url) or (not hubs and hub is None)
+        is_hf = (
+            ("hugging" in hub_text) or (isinstance(url, str) and "huggingface.co" in url) or (not hubs and hub is None)
+        )
         if hubs and not is_hf:
             not_hf += 1
             continue
         pid = _hub_id(ctx, url)
         if pid is None:
-            raise InputError(path, f"model row id={mid} has no Hub id (context_id / repo_url)", line=line, column="context_id")
+            raise InputError(
+                path, f"model row id={mid} has no Hub id (context_id / repo_url)", line=line, column="context_id"
+            )
         ids.append(pid)
         mids.append(mid)
         cols["raw_id"].append(pid)
@@ -181,7 +194,9 @@ def read(path: Path, opts: ReadOptions | None = None) -> SnapshotBatch:
         lic = licenses.get(mid)
         cols["license"].append(lic[0] if lic else None)
         cols["tags"].append(tags.get(mid) or [])
-        cols["last_modified"].append(timestamp_value(commits.get(mid), path=path, line=line, field_name="hf_commit.created_at"))
+        cols["last_modified"].append(
+            timestamp_value(commits.get(mid), path=path, line=line, field_name="hf_commit.created_at")
+        )
     if not_hf:
         notes.add(f"{not_hf} non-Hugging-Face models (e.g. PyTorch Hub) skipped")
     cols["downloads_window"] = ["30d" if d is not None else None for d in cols["downloads"]]
@@ -200,10 +215,12 @@ def read(path: Path, opts: ReadOptions | None = None) -> SnapshotBatch:
                 ll.append(k)
     tables_out = {
         "packages": pkg,
-        "package_libraries": to_table("package_libraries", {"package_id": lp, "library": ll, "origin": ["peatmoss"] * len(lp)}, ""),
+        "package_libraries": to_table(
+            "package_libraries", {"package_id": lp, "library": ll, "origin": ["peatmoss"] * len(lp)}, ""
+        ),
     }
     if base_rows:
-        ctx_of = dict(zip(mids, ids))
+        ctx_of = dict(zip(mids, ids, strict=False))
         children, refs = [], []
         for mid, ref in base_rows:
             child = pid_of.get(mid)
@@ -217,7 +234,9 @@ def read(path: Path, opts: ReadOptions | None = None) -> SnapshotBatch:
         resolver = lin.Resolver(pid_of.values(), opts.aliases)
         lt = lin.lineage_table(children, refs, "", resolver)
         tables_out["lineage"] = lt
-        notes.add(f"lineage: {lt.num_rows} base-model links, {lt.num_rows - lt.column('parent_id').null_count} resolved")
+        notes.add(
+            f"lineage: {lt.num_rows} base-model links, {lt.num_rows - lt.column('parent_id').null_count} resolved"
+        )
     taken_at = opts.taken_at
     if taken_at is None:
         dates = [d for d in pkg.column("last_modified").to_pylist() if d is not None]

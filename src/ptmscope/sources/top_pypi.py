@@ -20,7 +20,6 @@ notes say so.
 from __future__ import annotations
 
 import datetime as dt
-
 from pathlib import Path
 from typing import Any
 
@@ -127,6 +126,6 @@ def read(path: Path, opts: ReadOptions | None = None) -> SnapshotBatch:
     if taken_at is None:
         raise need_date(path)
     manifest = {"source_commit": side["commit"]} if side and side.get("commit") else None
-    return finish(path, fmt=FORMAT, registry=registry, taken_at=taken_at, tables={"packages": pkg}, notes=notes, manifest=manifest)
-
-
+    return finish(
+        path, fmt=FORMAT, registry=registry, taken_at=taken_at, tables={"packages": pkg}, notes=notes, manifest=manifest
+    )
