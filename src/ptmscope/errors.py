@@ -34,3 +34,7 @@ class InputError(PtmscopeError):
 
 class StoreError(PtmscopeError):
     """The store refused an operation (conflict, missing snapshot, bad file)."""
+
+
+class NotMeasurable(PtmscopeError):
+    """The data at hand cannot answer this metric (the message says why and what data would)."""

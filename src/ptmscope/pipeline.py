@@ -12,40 +12,49 @@ Run config (TOML)::
     format = "hf-api"          # optional: detected when absent
     date = "2022-02-21"        # optional
     cards = "../shared/data/hf/2022-02_hub-dump/model_cards.jsonl.gz"  # optional extras
+    registry = "hf"            # optional
+    plugins = ["my_metrics"]   # modules / .py files that register metrics of their own
     [metrics]
-    include = ["growth", ...]  # default: all
-    [metrics.turnover]         # per-metric parameters
-    k = 1000
+    include = ["growth", ...]  # default: every registered metric
+    [metrics.turnover]         # a metric's parameters (its Params class; `ptmscope metric NAME --help`)
+    top = 1000
+    every = "year"             # and a snapshot selection: snapshots, since, until, every
+    [[metrics.sql]]            # a metric defined by one read-only SQL query
+    name = "..."
+    query = "SELECT ..."
     [report]
     out = "report-real"
 
-Sources already in the store (same file, same sha256) are skipped without
-being parsed again.
+The whole file is validated (unknown keys, wrong types, unknown formats,
+registries and metrics: one line with file, line and the fix) before any
+store is opened or created.  Sources already in the store (same file, same
+sha256) are skipped without being parsed again.
 """
 
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import hashlib
-import statistics
-import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Annotated, Any
 
-import ibis
+from pydantic import AfterValidator, Field, create_model
 
 from .claims import Catalogue, Rule, Verdict, evaluate, load_catalogue, load_rules
-from .claims.catalogue import read_toml
-from .errors import InputError, PtmscopeError
+from .errors import InputError, NotMeasurable, PtmscopeError
+from .metrics.registry import Params
+from .schema import Registry
+from .snapshots import Every, Selection
+from .validation import StrictModel
 
 Progress = Callable[[str], None]
 
 
 # ---------------------------------------------------------------------------
-# Metric runners: each returns (result object, result dict) or raises
-# NotMeasurable / PtmscopeError with the reason.
+# Metrics: every registered metric, by the registry's declarations
 # ---------------------------------------------------------------------------
 
 
@@ -53,9 +62,11 @@ Progress = Callable[[str], None]
 class MetricOutcome:
     metric: str
     status: str  # "ok" | "not measurable" | "error"
-    result: Any = None  # the frozen result object(s), for figures
+    result: Any = None  # the metric's result object, for figures
     data: dict[str, Any] | None = None  # JSON-able: result.to_dict() (+ summary)
     reason: str | None = None
+    params: dict[str, Any] | None = None  # the parameters it ran with
+    selection: str | None = None  # the snapshot selection, in words
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {"metric": self.metric, "status": self.status}
@@ -63,159 +74,9 @@ class MetricOutcome:
             d["result"] = self.data
         if self.reason:
             d["reason"] = self.reason
+        if self.params is not None:
+            d["params"] = self.params
         return d
-
-
-def _registries_with_snapshots(backend: Any, minimum: int) -> list[str]:
-    s = backend.table("snapshots")
-    df = s.filter(s.status == "complete").group_by("registry").aggregate(n=ibis._.count()).execute()
-    return sorted(str(r) for r, n in zip(df["registry"], df["n"], strict=False) if int(n) >= minimum)
-
-
-PARTIAL_KINDS = ("fewer_than_k", "few_rows", "low_kth")
-
-
-def run_turnover(backend: Any, params: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
-    from .metrics._select import NotMeasurable
-    from .metrics.turnover import turnover
-
-    k = int(params.get("k", 1000))
-    regs = _registries_with_snapshots(backend, 2)
-    if "hf" not in regs:
-        raise NotMeasurable("turnover: needs at least two complete hf snapshots")
-    results = {}
-    for reg in regs:
-        # registries are independent: one with unusable snapshots must not stop the others
-        try:
-            results[reg] = turnover(backend, reg, k=k)
-        except PtmscopeError as exc:
-            if reg == "hf":
-                raise
-            results[reg] = exc
-    per_reg = {}
-    for reg, res in results.items():
-        if isinstance(res, Exception):
-            per_reg[reg] = {"error": str(res)}
-            continue
-        # a step touching a snapshot the coverage check flags as a partial listing is
-        # reported but left out of the median: partial lists inflate turnover
-        flagged = {w.snapshot_id for w in res.warnings if w.kind in PARTIAL_KINDS}
-        steps = list(zip(res.steps[:-1], res.steps[1:], strict=False))
-        all_shares = [1 - b.remained / b.in_top for a, b in steps if b.in_top]
-        shares = [
-            1 - b.remained / b.in_top
-            for a, b in steps
-            if b.in_top and a.snapshot_id not in flagged and b.snapshot_id not in flagged
-        ]
-        per_reg[reg] = {
-            "n_steps": len(shares),
-            "n_steps_all": len(all_shares),
-            "turnover_shares": shares,
-            "turnover_shares_all": all_shares,
-            "flagged_snapshots": sorted(flagged),
-            "median_turnover_share": statistics.median(shares) if shares else None,
-            "median_turnover_share_all": statistics.median(all_shares) if all_shares else None,
-        }
-    hf = per_reg["hf"]
-    data = results["hf"].to_dict()
-    data["summary"] = {
-        "formula": "turnover share of step i = 1 - Remained_i / |T_i| (i >= 2); median over the steps whose "
-        "two snapshots the coverage check does not flag as partial (" + ", ".join(PARTIAL_KINDS) + ")",
-        "k": k,
-        "n_steps": hf["n_steps"],
-        "median_turnover_share": hf["median_turnover_share"],
-        "median_turnover_share_all": hf["median_turnover_share_all"],
-        "flagged_snapshots": hf["flagged_snapshots"],
-        "by_registry": per_reg,
-    }
-    data["other_registries"] = {
-        r: v.to_dict() for r, v in results.items() if r != "hf" and not isinstance(v, Exception)
-    }
-    objs = [v for _, v in sorted(results.items()) if not isinstance(v, Exception)]
-    return objs, data
-
-
-def run_preservation(backend: Any, params: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
-    from .metrics.preservation import preservation
-
-    min_den = int(params.get("min_denominator_other", 30))
-    # a rival needs descendants from several base models: one family with many
-    # children (e.g. 4 diffusers bases in the 2025-04 trees) is not evidence
-    min_bases = int(params.get("min_bases_other", 10))
-    res = preservation(backend, n_boot=int(params.get("n_boot", 1000)))
-    data = res.to_dict()
-    libs = {r.library: r for r in res.libraries}
-    t = libs.get("transformers")
-    others = [
-        r
-        for r in res.libraries
-        if r.library != "transformers"
-        and r.rate is not None
-        and r.denominator >= min_den
-        and r.n_bases_with_descendants >= min_bases
-    ]
-    best = max(others, key=lambda r: (r.rate, r.denominator, r.library), default=None)
-    data["summary"] = {
-        "formula": "transformers P_L minus the highest P_L of any other library with denominator >= "
-        f"{min_den} and descendants from >= {min_bases} base models",
-        "transformers_rate": t.rate if t else None,
-        "transformers_denominator": t.denominator if t else 0,
-        "transformers_ci": [t.ci_low, t.ci_high] if t else None,
-        "best_other_library": best.library if best else None,
-        "best_other_rate": best.rate if best else None,
-        "transformers_minus_best_other": (t.rate - best.rate) if (t and best and t.rate is not None) else None,
-        # the rival's point estimate against transformers' bootstrap CI: a verdict should not
-        # rest on a difference the family-level resampling cannot tell from noise
-        "transformers_ci_low_minus_best_other": (
-            (t.ci_low - best.rate) if (t and best and t.ci_low is not None) else None
-        ),
-        "transformers_ci_high_minus_best_other": (
-            (t.ci_high - best.rate) if (t and best and t.ci_high is not None) else None
-        ),
-    }
-    return res, data
-
-
-def run_descendants(backend: Any, params: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
-    from .metrics.descendants import descendants
-
-    res = descendants(backend, popularity=params.get("popularity", "own"), n_boot=int(params.get("n_boot", 500)))
-    return res, res.to_dict()
-
-
-def run_docs(backend: Any, params: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
-    from .metrics.docs import c3_test
-
-    res = c3_test(backend, n_boot=int(params.get("n_boot", 1000)), top=int(params.get("top", 1000)))
-    data = res.to_dict()
-    data["summary"] = _docs_summary(data)
-    return res, data
-
-
-def _docs_summary(d: dict[str, Any]) -> dict[str, Any]:
-    """The paper's C3 test by downloads: top-N vs bottom-N documentation score."""
-    comp = next((c for c in d.get("comparisons", []) if c.get("measure") == "downloads"), None)
-    if comp is None:
-        return {
-            "measure": "downloads",
-            "n_per_group": 0,
-            "p_holm": None,
-            "mean_diff": None,
-            "mean_diff_low": None,
-            "mean_diff_high": None,
-        }
-    md = comp.get("mean_difference") or {}
-    return {
-        "formula": "documentation score, top-N vs bottom-N models by downloads: one-sided Welch t "
-        "(Holm over the popularity measures) and a bootstrap CI of the mean difference",
-        "measure": "downloads",
-        "n_per_group": comp.get("n_per_group"),
-        "p_holm": comp.get("p_welch_holm"),
-        "mean_diff": md.get("estimate"),
-        "mean_diff_low": md.get("low"),
-        "mean_diff_high": md.get("high"),
-        "cohens_d": comp.get("cohens_d"),
-    }
 
 
 def cards_snapshot(con: Any) -> str | None:
@@ -243,78 +104,39 @@ def score_cards(store: Any, progress: Progress | None = None) -> str | None:
     return sid
 
 
-def _simple(fn_path: str) -> Callable[[Any, dict[str, Any]], tuple[Any, dict[str, Any]]]:
-    def run(backend: Any, params: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
-        import importlib
-
-        mod, name = fn_path.rsplit(".", 1)
-        fn = getattr(importlib.import_module(mod), name)
-        res = fn(backend, **params)
-        return res, res.to_dict()
-
-    return run
-
-
-MetricName = Literal[
-    "preservation", "turnover", "descendants", "docs", "attributes", "underdoc", "naming", "growth", "concentration"
-]
-METRIC_NAMES: tuple[str, ...] = get_args(MetricName)
-
-RUNNERS: dict[str, Callable[[Any, dict[str, Any]], tuple[Any, dict[str, Any]]]] = {
-    "preservation": run_preservation,
-    "turnover": run_turnover,
-    "descendants": run_descendants,
-    "docs": run_docs,
-    "attributes": _simple("ptmscope.metrics.attributes.attributes"),
-    "underdoc": _simple("ptmscope.metrics.underdoc.underdoc"),
-    "naming": _simple("ptmscope.metrics.naming.naming"),
-    "growth": _simple("ptmscope.metrics.growth.growth"),
-    "concentration": _simple("ptmscope.metrics.concentration.concentration"),
-}
-assert tuple(RUNNERS) == METRIC_NAMES
-
-
 def compute_metrics(
     backend: Any,
     *,
-    include: list[str] | None = None,
-    params: dict[str, dict[str, Any]] | None = None,
+    include: Sequence[str] | None = None,
+    params: Mapping[str, Mapping[str, Any] | Params] | None = None,
+    selections: Mapping[str, Selection] | None = None,
     progress: Progress | None = None,
 ) -> dict[str, MetricOutcome]:
-    """Run every metric; a metric the data cannot answer is recorded with the reason."""
-    from .metrics._select import NotMeasurable
+    """Run every (or every included) registered metric.
+
+    "Not measurable" is recorded only for :class:`~ptmscope.errors.NotMeasurable`
+    (the data cannot answer, with the reason); any other error stops the run.
+    """
+    from .metrics import registry
 
     params = params or {}
-    names = include or list(RUNNERS)
-    unknown = [n for n in names if n not in RUNNERS]
-    if unknown:
-        raise PtmscopeError(f"unknown metric(s) {', '.join(unknown)}; choose from {', '.join(RUNNERS)}")
+    selections = selections or {}
     out: dict[str, MetricOutcome] = {}
-    for name in names:
+    for name in registry.names_in_order(include):
+        metric = registry.get(name)
         if progress:
             progress(f"metric {name}")
+        p = metric.parse_params(params.get(name))
+        sel = selections.get(name)
+        dumped = p.model_dump(mode="json")
         try:
-            # numerical warnings (rank-deficient designs, empty bootstrap resamples) are
-            # kept with the result instead of being printed over the progress lines
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
-                obj, data = RUNNERS[name](backend, dict(params.get(name, {})))
-            # library deprecation notices (pandas, duckdb) say nothing about the numbers: dropped
-            msgs = sorted(
-                {
-                    f"{w.category.__name__}: {w.message}"
-                    for w in caught
-                    if not issubclass(w.category, (DeprecationWarning, PendingDeprecationWarning, FutureWarning))
-                }
-            )
-            if msgs:
-                data["runtime_warnings"] = msgs
-            out[name] = MetricOutcome(name, "ok", obj, data)
+            res = metric.run(backend, p, sel)
         except NotMeasurable as exc:
-            out[name] = MetricOutcome(name, "not measurable", reason=str(exc))
-        except PtmscopeError as exc:
-            # metric modules raise PtmscopeError for "no usable snapshot" and similar
-            out[name] = MetricOutcome(name, "not measurable", reason=str(exc))
+            out[name] = MetricOutcome(name, "not measurable", reason=str(exc), params=dumped)
+            continue
+        out[name] = MetricOutcome(
+            name, "ok", res.value, res.data, params=dumped, selection=(sel.describe() if sel else None)
+        )
     return out
 
 
@@ -381,41 +203,110 @@ def _sha_file(path: Path) -> str:
 def analyse(
     backend: Any,
     *,
-    include: list[str] | None = None,
-    params: dict[str, dict[str, Any]] | None = None,
+    include: Sequence[str] | None = None,
+    params: Mapping[str, Mapping[str, Any] | Params] | None = None,
+    selections: Mapping[str, Selection] | None = None,
     catalogue_path: str | Path | None = None,
     rules_path: str | Path | None = None,
     progress: Progress | None = None,
 ) -> Analysis:
+    """Compute the metrics, judge every rule, collect the store's provenance."""
     from .claims.catalogue import default_catalogue_path
     from .claims.verdicts import default_rules_path
 
     cat = load_catalogue(catalogue_path)
     rules = load_rules(rules_path, claim_ids={c.id for c in cat.claims})
-    outcomes = compute_metrics(backend, include=include, params=params, progress=progress)
+    outcomes = compute_metrics(backend, include=include, params=params, selections=selections, progress=progress)
     verdicts = judge(outcomes, rules)
     cp = Path(catalogue_path) if catalogue_path else default_catalogue_path()
     rp = Path(rules_path) if rules_path else default_rules_path()
+    given = {
+        k: (v.model_dump(mode="json", exclude_defaults=True) if isinstance(v, Params) else dict(v))
+        for k, v in (params or {}).items()
+    }
     inputs = {
         "catalogue": {"file": cp.name, "sha256": _sha_file(cp)},
         "rules": {"file": rp.name, "sha256": _sha_file(rp)},
         "metrics": list(outcomes),
-        "params": {k: dict(v) for k, v in sorted((params or {}).items())},
+        "params": {k: v for k, v in sorted(given.items()) if v},
+        "selections": {k: v.describe() for k, v in sorted((selections or {}).items()) if not v.empty},
     }
     return Analysis(cat, rules, outcomes, verdicts, snapshot_facts(backend), inputs)
 
 
 # ---------------------------------------------------------------------------
-# Run config
+# Run config: parsed into typed models before anything is opened or created
 # ---------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class SourceSpec:
-    path: Path
-    format: str | None = None
-    date: str | None = None
-    options: dict[str, Any] = field(default_factory=dict)
+def _known_format(v: str | None) -> str | None:
+    from .sources import FORMATS
+
+    if v is not None and v not in FORMATS:
+        from .validation import did_you_mean
+
+        raise ValueError(f"unknown format {v!r}{did_you_mean(v, list(FORMATS))}")
+    return v
+
+
+class SourceSpec(StrictModel):
+    """One ``[[sources]]`` entry: what ``ptmscope ingest`` takes."""
+
+    path: Path = Field(strict=False, description="File or folder to ingest.")
+    format: Annotated[str | None, AfterValidator(_known_format)] = Field(None, description="Detected when absent.")
+    date: dt.date | None = Field(None, strict=False, description="Collection date (YYYY-MM-DD) when the data has none.")
+    cards: Path | None = Field(None, strict=False, description="Model cards file of a Hub API dump.")
+    registry: Registry | None = Field(None, description="Registry the data describes (default: the format's).")
+
+
+class SqlMetricSpec(StrictModel):
+    """A ``[[metrics.sql]]`` entry: a metric defined by one read-only query."""
+
+    name: str
+    query: str
+    title: str | None = None
+
+
+class ReportSpec(StrictModel):
+    out: Path = Field(Path("report"), strict=False, description="Report folder.")
+
+
+def _metric_table_model(metric: Any) -> type[StrictModel]:
+    """The run-config table of one metric: its parameters plus a snapshot selection."""
+    return create_model(  # type: ignore[no-any-return, call-overload]
+        f"{metric.params.__name__}Table",
+        __base__=metric.params,
+        snapshots=(tuple[str, ...], Field((), description=Selection.model_fields["snapshots"].description)),
+        since=(dt.date | None, Field(None, strict=False)),
+        until=(dt.date | None, Field(None, strict=False)),
+        every=(Every | None, None),
+    )
+
+
+def _config_model() -> type[StrictModel]:
+    """The run config's model, built from the metrics registered now (built-ins and plugins)."""
+    from .metrics import registry
+
+    tables = {name: (_metric_table_model(m) | None, None) for name, m in registry.metrics().items()}
+    metrics_model = create_model(  # type: ignore[call-overload]
+        "MetricsSection",
+        __base__=StrictModel,
+        include=(list[str] | None, Field(None, description="Metrics to run (default: all).")),
+        sql=(list[SqlMetricSpec], Field(default_factory=list)),
+        **tables,
+    )
+    return create_model(  # type: ignore[no-any-return, call-overload]
+        "RunConfigFile",
+        __base__=StrictModel,
+        base_dir=(str, Field(".", description="Paths are relative to this folder (itself relative to the file).")),
+        store=(Path, Field(Path("ptmscope.duckdb"), strict=False)),
+        plugins=(list[str], Field(default_factory=list, description="Modules or .py files that register metrics.")),
+        catalogue=(Path | None, Field(None, strict=False)),
+        rules=(Path | None, Field(None, strict=False)),
+        sources=(list[SourceSpec], Field(default_factory=list)),
+        metrics=(metrics_model, Field(default_factory=metrics_model)),
+        report=(ReportSpec, Field(default_factory=ReportSpec)),
+    )
 
 
 @dataclass(frozen=True)
@@ -425,73 +316,85 @@ class RunConfig:
     store: Path
     sources: tuple[SourceSpec, ...]
     include: list[str] | None
-    params: dict[str, dict[str, Any]]
+    params: dict[str, Params]
+    selections: dict[str, Selection]
     out: Path
     catalogue: Path | None = None
     rules: Path | None = None
+    plugins: tuple[str, ...] = ()
 
 
 def load_config(path: str | Path) -> RunConfig:
-    p = Path(path)
-    data = read_toml(p, "run config (TOML file)")
-    known = {"base_dir", "store", "sources", "metrics", "report", "catalogue", "rules"}
-    extra = sorted(set(data) - known)
-    if extra:
-        raise InputError(p, f"unknown top-level keys {extra}; allowed: {sorted(known)}")
-    base = (p.parent / str(data.get("base_dir", "."))).resolve()
+    """Read and validate a run config; every defect is one line naming file, line, key and fix."""
+    from .metrics import registry
+    from .validation import line_of, read_toml_text, validate_data
 
-    def rel(v: Any, what: str) -> Path:
-        if not isinstance(v, str) or not v:
-            raise InputError(p, f"{what} must be a non-empty string path")
-        q = Path(v)
+    p = Path(path)
+    data, text = read_toml_text(p, "run config (TOML file)")
+    base = (p.parent / str(data.get("base_dir", "."))).resolve()
+    # plugins first: the metrics they register are valid [metrics.NAME] tables
+    plugins = data.get("plugins", [])
+    if not isinstance(plugins, list) or not all(isinstance(x, str) for x in plugins):
+        raise InputError(p, "plugins: expected a list of module names or .py paths", line=line_of(text, ("plugins",)))
+    for ref in plugins:
+        try:
+            registry.load_plugin(ref, base, where=p)
+        except PtmscopeError as exc:
+            raise InputError(p, f"plugins: {exc}", line=line_of(text, ("plugins",))) from None
+    m = data.get("metrics")
+    for i, spec in enumerate(m.get("sql", []) if isinstance(m, dict) else []):
+        sm = validate_data(SqlMetricSpec, spec, p, None) if isinstance(spec, dict) else None
+        if sm is not None:
+            try:
+                registry.register(registry.sql_metric(sm.name, sm.query, title=sm.title, origin=str(p)))
+            except PtmscopeError as exc:
+                raise InputError(
+                    p, f"[[metrics.sql]] #{i + 1}: {exc}", line=line_of(text, ("metrics", "sql", i))
+                ) from None
+    cfg = validate_data(_config_model(), data, p, text)
+
+    def rel(q: Path) -> Path:
         return q if q.is_absolute() else base / q
 
-    sources = []
-    if not isinstance(data.get("sources", []), list):
-        raise InputError(p, 'sources must be an array of tables: [[sources]] path = "..."')
-    for i, s in enumerate(data.get("sources", [])):
-        if not isinstance(s, dict) or "path" not in s:
-            raise InputError(p, f"[[sources]] #{i + 1}: needs a path")
-        opts = {k: v for k, v in s.items() if k not in ("path", "format", "date")}
-        for k, v in list(opts.items()):
-            if isinstance(v, str) and k == "cards":
-                opts[k] = rel(v, f"[[sources]] #{i + 1} {k}")
-        date = s.get("date")
-        sources.append(
-            SourceSpec(
-                rel(s["path"], f"[[sources]] #{i + 1} path"),
-                s.get("format"),
-                str(date) if date is not None else None,
-                opts,
-            )
-        )
-    m = data.get("metrics", {})
-    if not isinstance(m, dict):
-        raise InputError(p, "[metrics] must be a table")
-    include = m.get("include")
-    if include is not None and (not isinstance(include, list) or not all(isinstance(x, str) for x in include)):
-        raise InputError(p, "[metrics] include must be a list of metric names")
+    include = cfg.metrics.include  # type: ignore[attr-defined]
     if include:
-        bad = [x for x in include if x not in RUNNERS]
-        if bad:
-            raise InputError(p, f"[metrics] include: unknown metric(s) {bad}; choose from {list(RUNNERS)}")
-    params = {k: v for k, v in m.items() if isinstance(v, dict)}
-    bad = [k for k in params if k not in RUNNERS]
-    if bad:
-        raise InputError(p, f"[metrics.{bad[0]}]: unknown metric; choose from {list(RUNNERS)}")
-    rep = data.get("report", {})
-    if not isinstance(rep, dict):
-        raise InputError(p, "[report] must be a table")
+        known = registry.names()
+        for name in include:
+            if name not in known:
+                from .validation import did_you_mean
+
+                raise InputError(
+                    p,
+                    f"[metrics] include: unknown metric {name!r}{did_you_mean(name, list(known))}",
+                    line=line_of(text, ("metrics", "include")),
+                )
+    params: dict[str, Params] = {}
+    selections: dict[str, Selection] = {}
+    for name, metric in registry.metrics().items():
+        table = getattr(cfg.metrics, name, None)  # type: ignore[attr-defined]
+        if table is None:
+            continue
+        values = table.model_dump(exclude={"snapshots", "since", "until", "every"}, exclude_unset=True)
+        params[name] = metric.parse_params(values, where=p)
+        sel = Selection(snapshots=table.snapshots, since=table.since, until=table.until, every=table.every)
+        if not sel.empty:
+            selections[name] = sel
+    sources = tuple(
+        s.model_copy(update={"path": rel(s.path), "cards": rel(s.cards) if s.cards else None})
+        for s in cfg.sources  # type: ignore[attr-defined]
+    )
     return RunConfig(
         path=p,
         base_dir=base,
-        store=rel(data.get("store", "ptmscope.duckdb"), "store"),
-        sources=tuple(sources),
+        store=rel(cfg.store),  # type: ignore[attr-defined]
+        sources=sources,
         include=include,
         params=params,
-        out=rel(rep.get("out", "report"), "[report] out"),
-        catalogue=rel(data["catalogue"], "catalogue") if "catalogue" in data else None,
-        rules=rel(data["rules"], "rules") if "rules" in data else None,
+        selections=selections,
+        out=rel(cfg.report.out),  # type: ignore[attr-defined]
+        catalogue=rel(cfg.catalogue) if cfg.catalogue else None,  # type: ignore[attr-defined]
+        rules=rel(cfg.rules) if cfg.rules else None,  # type: ignore[attr-defined]
+        plugins=tuple(plugins),
     )
 
 
@@ -533,7 +436,7 @@ def _already_ingested(store: Any, spec: SourceSpec) -> str | None:
             return None
     else:
         files = [spec.path]
-    cards = spec.options.get("cards")
+    cards = spec.cards
     found = []
     for f in files:
         cands = [s for s in snaps if Path(s.source_file).name == f.name]
@@ -570,23 +473,9 @@ def ingest_sources(store: Any, specs: tuple[SourceSpec, ...], progress: Progress
 
 
 def _ingest_one(store: Any, spec: SourceSpec, progress: Progress | None = None) -> str:
-    import datetime as dt
-
     from . import sources as src
 
-    opts = dict(spec.options)
-    bad = sorted(set(opts) - {"cards", "registry"})
-    if bad:
-        raise InputError(spec.path, f"unknown source option(s) {bad} in the run config (allowed: cards, registry)")
-    taken = None
-    if spec.date:
-        try:
-            taken = dt.date.fromisoformat(spec.date)
-        except ValueError:
-            raise InputError(spec.path, f"date {spec.date!r} in the run config is not YYYY-MM-DD") from None
-    planned = src.plan(
-        spec.path, format=spec.format, registry=opts.get("registry"), taken_at=taken, cards_path=opts.get("cards")
-    )
+    planned = src.plan(spec.path, format=spec.format, registry=spec.registry, taken_at=spec.date, cards_path=spec.cards)
     results = src.ingest(store, planned)
     for r in results:
         if progress:
@@ -604,7 +493,7 @@ def run(config_path: str | Path, *, progress: Progress | None = None, out: str |
     target = Path(out) if out else cfg.out
     # everything that can fail fast does so before the store is created or touched
     for spec in cfg.sources:
-        for f in (spec.path, spec.options.get("cards")):
+        for f in (spec.path, spec.cards):
             if isinstance(f, Path) and not f.exists():
                 raise InputError(f, f"source not found (listed in {cfg.path}; is ../shared/data present?)")
     ensure_writable_dir(target)
@@ -620,6 +509,7 @@ def run(config_path: str | Path, *, progress: Progress | None = None, out: str |
             backend,
             include=cfg.include,
             params=cfg.params,
+            selections=cfg.selections,
             catalogue_path=cfg.catalogue,
             rules_path=cfg.rules,
             progress=progress,
@@ -689,7 +579,10 @@ def demo(
         score_cards(store, progress)
     backend = connect(store_path)
     try:
-        analysis = analyse(backend, params={"turnover": {"k": min(1000, max(10, models // 5))}}, progress=progress)
+        from .metrics.turnover import METRIC as TURNOVER
+
+        top = {TURNOVER.name: {"top": min(1000, max(10, models // 5))}}
+        analysis = analyse(backend, params=top, progress=progress)
     finally:
         _close(backend)
     analysis.inputs["demo"] = {"synth_config": cfg.to_dict()}

@@ -13,8 +13,9 @@ from scipy import stats as sps
 
 from ptmscope.cards import SECTIONS, CardScore
 from ptmscope.cards.storage import score_snapshot
+from ptmscope.errors import NotMeasurable
 from ptmscope.metrics.docs import c3_test
-from ptmscope.metrics.metadata import NotMeasurable, flags_from_tags, metadata_availability
+from ptmscope.metrics.metadata import flags_from_tags, metadata_availability
 from ptmscope.schema import Snapshot, SnapshotBatch, to_table
 from ptmscope.store import Store
 

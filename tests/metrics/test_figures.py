@@ -11,10 +11,10 @@ from ptmscope.figures._style import save
 from ptmscope.figures.descendants import descendants_figure
 from ptmscope.figures.preservation import preservation_figure
 from ptmscope.figures.turnover import MAX_TICK_LABELS, turnover_figure
-from ptmscope.metrics._common import SnapshotRef
 from ptmscope.metrics.descendants import descendants_from_pairs
 from ptmscope.metrics.preservation import LibraryRate, PreservationResult
 from ptmscope.metrics.turnover import CoverageWarning, TurnoverResult, TurnoverStep
+from ptmscope.snapshots import SnapshotRef
 
 
 def _turnover(registry: str, n: int, partial: tuple[int, ...] = ()) -> TurnoverResult:

@@ -42,7 +42,9 @@ def small_store(store_path: Path) -> Path:
 
 
 def test_turnover_json_carries_inputs_and_numbers(cli, small_store):
-    code, out, err = cli("metric", "turnover", "--registry", "pypi", "--top", "2", "--json", "--store", small_store)
+    code, out, err = cli(
+        "metric", "turnover", "--registry", "pypi", "--top", "2", "--sensitivity", "--json", "--store", small_store
+    )
     assert code == 0, err
     d = json.loads(out)
     assert d["inputs"]["k"] == 2 and d["inputs"]["tie_rule"] == "id" and d["inputs"]["normalise"] is True
@@ -50,7 +52,7 @@ def test_turnover_json_carries_inputs_and_numbers(cli, small_store):
     # T1={a,b}; T2={a,d}
     assert [(s["remained"], s["newcomers"], s["returning"]) for s in d["steps"]] == [(0, 2, 0), (1, 1, 0)]
     assert d["distinct_ever"] == 3
-    assert [r["k"] for r in d["sensitivity"]["rows"]] == [100, 500, 1000, 5000]
+    assert [r["k"] for r in d["sensitivity"][0]["rows"]] == [100, 500, 1000, 5000]
 
 
 def test_turnover_several_registries_and_figures(cli, small_store, tmp_path):
@@ -73,7 +75,7 @@ def test_turnover_several_registries_and_figures(cli, small_store, tmp_path):
         assert plot.stat().st_size > 1000
     assert (tmp_path / "t.svg").read_text().lstrip().startswith("<?xml")
     assert (tmp_path / "t.pdf").read_bytes()[:4] == b"%PDF"
-    assert "distinct packages ever in the top 2: 3" in out
+    assert "pypi: top-2 per snapshot" in out and "hf: top-2 per snapshot" in out
 
 
 def test_turnover_choices_come_from_the_library(cli, small_store):
@@ -125,7 +127,7 @@ def test_missing_store_and_bad_snapshot(cli, tmp_path, small_store):
     code, _, err = cli("metric", "turnover", "--snapshots", "nope", "--store", small_store)
     assert code == 1 and "no snapshot 'nope'" in err
     code, _, err = cli("metric", "preservation", "--snapshots", "a,b", "--store", small_store)
-    assert code == 1 and "one snapshot" in err
+    assert code == 1 and "no snapshot 'a'" in err
 
 
 # --- real data, end to end --------------------------------------------------------

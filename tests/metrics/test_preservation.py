@@ -108,7 +108,7 @@ def test_unknown_mode_and_missing_lineage():
     with pytest.raises(PtmscopeError, match="unknown mode"):
         preservation(backend(LIBS, EDGES), mode="nope")  # type: ignore[arg-type]
     empty = mem_backend([(SID, "hf", "2022-02-21")], {})
-    with pytest.raises(PtmscopeError, match="no hf snapshot has rows in table 'lineage'"):
+    with pytest.raises(PtmscopeError, match="no complete hf snapshot has rows in table 'lineage'"):
         preservation(empty)
 
 

@@ -28,6 +28,6 @@ def world_report(world_store, tmp_path_factory) -> Path:
     from ptmscope.report import write_report
 
     b = connect(world_store)
-    a = analyse(b, params={"turnover": {"k": 50}, "descendants": {"n_boot": 100}, "preservation": {"n_boot": 100}})
+    a = analyse(b, params={"turnover": {"top": 50}, "descendants": {"n_boot": 100}, "preservation": {"n_boot": 100}})
     b.disconnect()
     return write_report(a, tmp_path_factory.mktemp("report") / "out")

@@ -264,7 +264,7 @@ def test_underdoc_hand_computed(tmp_path):
 
 
 def test_not_measurable_reasons(tmp_path):
-    from ptmscope.metrics._select import NotMeasurable
+    from ptmscope.errors import NotMeasurable
     from ptmscope.metrics.growth import growth
     from ptmscope.metrics.naming import naming
 

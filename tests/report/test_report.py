@@ -111,7 +111,7 @@ def test_byte_reproducible(world_store, world_report, tmp_path):
     from ptmscope.report import write_report
 
     b = connect(world_store)
-    a = analyse(b, params={"turnover": {"k": 50}, "descendants": {"n_boot": 100}, "preservation": {"n_boot": 100}})
+    a = analyse(b, params={"turnover": {"top": 50}, "descendants": {"n_boot": 100}, "preservation": {"n_boot": 100}})
     b.disconnect()
     again = write_report(a, tmp_path / "again")
     for f in sorted(p.relative_to(world_report) for p in world_report.rglob("*") if p.is_file()):

@@ -20,6 +20,15 @@ ScorerName = Literal["rules", "embedding", "llm"]
 SCORERS: tuple[str, ...] = get_args(ScorerName)
 
 #: What each item means (the paper's prompt wording); also the embedding scorer's prototypes.
+# the names figures and reports give the sections
+SECTION_LABELS: dict[str, str] = {
+    "description": "Model description",
+    "limitations": "Limitations",
+    "how_to_use": "How to use",
+    "training": "Training",
+    "evaluation": "Evaluation",
+}
+
 SECTION_DESCRIPTIONS: dict[str, str] = {
     "description": "Model description: A description of the model itself",
     "limitations": "Limitations: Any limitations of the model",

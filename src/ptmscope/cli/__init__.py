@@ -17,7 +17,6 @@ COMMAND_MODULES = (
     "metric",
     "reproduce",
     "cards",
-    "metric_docs",
     "crawl",
     "claims",
     "report",

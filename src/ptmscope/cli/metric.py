@@ -1,75 +1,44 @@
-"""``ptmscope metric preservation|turnover|descendants``: the paper's C1/C2 metrics."""
+"""``ptmscope metric NAME``: one command per registered metric, generated from its declaration.
+
+Each command's options are the metric's parameters (names, types, choices,
+defaults and help from its ``Params`` class) plus the options every metric
+shares: the snapshot selection (``--snapshots``, ``--since``, ``--until`` and,
+for metrics over several snapshots, ``--every``), ``--engine``, ``--json``,
+``--plot`` and ``--store``.  Nothing here names a metric.
+"""
 
 from __future__ import annotations
 
 import enum
+import inspect
+import types
+import typing
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from pydantic.fields import FieldInfo
 
 from ..engine import ENGINES
 from ..errors import PtmscopeError
-from ..metrics import MODES, POPULARITIES, SENSITIVITY_KS, TIE_RULES
-from ..schema import REGISTRIES
-from ._apps import JsonOpt, StoreOpt, console, metric_app, out, print_json
+from ..metrics import registry
+from ..snapshots import EVERY, as_selection
+from ._apps import console, metric_app, out, print_json
 
-# Choices derived from the library's Literal types, never restated here.
-ModeChoice = enum.Enum("ModeChoice", {m: m for m in MODES}, type=str)  # type: ignore[misc]
-TieChoice = enum.Enum("TieChoice", {t: t for t in TIE_RULES}, type=str)  # type: ignore[misc]
-PopularityChoice = enum.Enum("PopularityChoice", {p: p for p in POPULARITIES}, type=str)  # type: ignore[misc]
 EngineChoice = enum.Enum("EngineChoice", {e: e for e in ENGINES}, type=str)  # type: ignore[misc]
+EveryChoice = enum.Enum("EveryChoice", {e: e for e in EVERY}, type=str)  # type: ignore[misc]
 
-SnapshotsOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--snapshots",
-        help="Comma-separated snapshot ids, in any order (default: every complete snapshot of the registry).",
-    ),
-]
-OneSnapshotOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--snapshots", help="One snapshot id (default: the newest snapshot of the registry that has lineage)."
-    ),
-]
-ModeOpt = Annotated[
-    ModeChoice,
-    typer.Option(
-        "--mode", help="paper: the formula as the paper states it; artifact: what its published code computed."
-    ),
-]
-PlotOpt = Annotated[Path | None, typer.Option("--plot", help="Write the figure to FILE (.svg, .png or .pdf).")]
-EngineOpt = Annotated[EngineChoice, typer.Option("--engine", help="Ibis backend to compute on.")]
-BootOpt = Annotated[int, typer.Option("--n-boot", min=0, help="Bootstrap resamples for the intervals (0 = none).")]
-SeedOpt = Annotated[int, typer.Option("--seed", help="Bootstrap seed.")]
+COMMON = ("snapshots", "since", "until", "every", "engine", "json_out", "plot", "store")
 
 
-def _ids(snapshots: str | None) -> list[str] | None:
-    if not snapshots:
-        return None
-    ids = [s.strip() for s in snapshots.split(",") if s.strip()]
-    return ids or None
-
-
-def _registries(registry: str) -> list[str]:
-    regs = [r.strip() for r in registry.split(",") if r.strip()]
-    for r in regs:
-        if r not in REGISTRIES:
-            raise PtmscopeError(f"unknown registry {r!r}; choose from {', '.join(REGISTRIES)}")
-    if not regs:
-        raise PtmscopeError("--registry is empty")
-    return regs
-
-
-def _connect(store: Path | None, engine: EngineChoice) -> Any:
+def _connect(store: Path | None, engine: str) -> Any:
     from ..engine import connect
     from ..store import resolve_store_path
 
     path = resolve_store_path(store)
-    if engine.value == "duckdb" and not path.exists():
+    if engine == "duckdb" and not path.exists():
         raise PtmscopeError(f"{path}: no store here (run `ptmscope ingest` first, or pass --store)")
-    return connect(path, engine.value)
+    return connect(path, engine)
 
 
 def _check_plot(plot: Path | None) -> None:
@@ -82,300 +51,280 @@ def _check_plot(plot: Path | None) -> None:
         )
 
 
-def _save(fig: Any, plot: Path) -> None:
-    from ..figures._style import save
-
-    save(fig, plot)
-    console.print(f"figure written to {plot}")
+# ---------------------------------------------------------------------------
+# Params field -> typer option
+# ---------------------------------------------------------------------------
 
 
-def _fmt(v: float | None, digits: int = 3) -> str:
-    return "-" if v is None else f"{v:.{digits}f}"
+def _unwrap_optional(ann: Any) -> tuple[Any, bool]:
+    args = typing.get_args(ann)
+    if typing.get_origin(ann) in (typing.Union, types.UnionType) and type(None) in args:
+        rest = [a for a in args if a is not type(None)]
+        return (rest[0] if len(rest) == 1 else ann), True
+    return ann, False
 
 
-@metric_app.command("turnover")
-def turnover_cmd(
-    registry: Annotated[
-        str | None,
-        typer.Option(
-            "--registry",
-            help=f"Registry, or several comma-separated ({', '.join(REGISTRIES)}). "
-            "Default: the registries of --snapshots, else hf.",
-            show_default=False,
-        ),
-    ] = None,
-    snapshots: SnapshotsOpt = None,
-    top: Annotated[int, typer.Option("--top", min=1, help="K: size of the top list.")] = 1000,
-    mode: ModeOpt = ModeChoice("paper"),  # type: ignore[call-arg]
-    ties: Annotated[
-        TieChoice, typer.Option("--ties", help="Ties at rank K: id = break by id (exactly K), all = keep all tied.")
-    ] = TieChoice("id"),  # type: ignore[call-arg]
-    raw_ids: Annotated[
-        bool,
-        typer.Option("--raw-ids", help="Compare ids as the sources wrote them (no PEP 503 / alias normalisation)."),
-    ] = False,
-    sensitivity: Annotated[
-        bool, typer.Option("--sensitivity/--no-sensitivity", help=f"Also compute the table over K in {SENSITIVITY_KS}.")
-    ] = True,
-    json_out: JsonOpt = False,
-    plot: PlotOpt = None,
-    store: StoreOpt = None,
-    engine: EngineOpt = EngineChoice("duckdb"),  # type: ignore[call-arg]
-) -> None:
-    """Top-K turnover (paper equations 2-4): Remained / Newcomers / Returning per snapshot."""
-    from ..metrics import turnover, turnover_sensitivity
+def _choices(ann: Any) -> tuple[str, ...] | None:
+    if typing.get_origin(ann) is typing.Literal:
+        return tuple(str(a) for a in typing.get_args(ann))
+    # a Literal alias defined with `type X = Literal[...]` or a TypeAliasType
+    value = getattr(ann, "__value__", None)
+    if value is not None:
+        return _choices(value)
+    return None
 
-    _check_plot(plot)
-    ids = _ids(snapshots)
-    regs = _registries(registry) if registry is not None else None
-    backend = _connect(store, engine)
-    per_registry: dict[str, list[str] | None]
-    if ids:
-        from ..metrics._common import list_snapshots
 
-        reg_of = {s.snapshot_id: s.registry for s in list_snapshots(backend)}
-        for i in ids:
-            if i not in reg_of:
-                raise PtmscopeError(f"no snapshot {i!r} in the store (see `ptmscope snapshots`)")
-        if regs is None:
-            regs = list(dict.fromkeys(reg_of[i] for i in ids))
-        for i in ids:
-            if reg_of[i] not in regs:
-                raise PtmscopeError(f"snapshot {i!r} is from registry {reg_of[i]!r}, not {', '.join(regs)}")
-        per_registry = {r: [i for i in ids if reg_of[i] == r] for r in regs}
-        for r, mine in per_registry.items():
-            if not mine:
-                raise PtmscopeError(
-                    f"--snapshots names no {r} snapshot; drop {r} from --registry or name its snapshots"
-                )
-    else:
-        regs = regs or ["hf"]
-        per_registry = {r: None for r in regs}
-    results, sens = [], []
-    for reg in regs:
-        reg_ids = per_registry[reg]
-        res = turnover(backend, reg, reg_ids, k=top, tie_rule=ties.value, normalise=not raw_ids, mode=mode.value)
-        results.append(res)
-        if sensitivity:
-            sens.append(
-                turnover_sensitivity(
-                    backend, reg, [s.snapshot_id for s in res.snapshots], tie_rule=ties.value, normalise=res.normalise
-                )
-            )
-    for res in results:
-        for w in res.warnings:
-            console.print(f"[yellow]warning:[/] {w.message}", highlight=False)
-    if plot:
-        from ..figures.turnover import turnover_figure
+def _is_sequence(ann: Any) -> tuple[bool, Any]:
+    origin = typing.get_origin(ann)
+    if origin in (tuple, list):
+        args = [a for a in typing.get_args(ann) if a is not Ellipsis]
+        return True, (args[0] if args else str)
+    return False, None
 
-        _save(turnover_figure(results), plot)
-    if json_out:
-        payload = {"results": [r.to_dict() for r in results], "sensitivity": [s.to_dict() for s in sens]}
-        print_json(
-            payload
-            if len(results) > 1
-            else {**results[0].to_dict(), "sensitivity": sens[0].to_dict() if sens else None}
+
+def _show(v: Any) -> str:
+    if isinstance(v, (tuple, list)):
+        return ",".join(str(x) for x in v) or "(none)"
+    return str(v)
+
+
+def _option(name: str, field: FieldInfo) -> tuple[Any, Any]:
+    """(annotation with typer.Option, default) for one parameter."""
+    flag = "--" + name.replace("_", "-")
+    ann, optional = _unwrap_optional(field.annotation)
+    help_ = field.description or ""
+    default = field.default
+    seq, item = _is_sequence(ann)
+    if seq:
+        choices = _choices(item)
+        extra = f" Comma-separated{': ' + ', '.join(choices) if choices else ''}."
+        return (
+            Annotated[
+                str | None,
+                typer.Option(flag, help=f"{help_}{extra} [default: {_show(default)}]", show_default=False),
+            ],
+            None,
         )
-        return
-    from rich.table import Table
-
-    for i, res in enumerate(results):
-        t = Table(
-            title=(
-                f"{res.registry}: top-{res.k} turnover "
-                f"(ties={res.tie_rule}, normalise={res.normalise}, mode={res.mode})"
+    if ann is bool:
+        return Annotated[bool, typer.Option(f"{flag}/--no-{name.replace('_', '-')}", help=help_)], bool(default)
+    choices = _choices(ann)
+    if choices:
+        enum_type = enum.Enum(f"{name.title()}Choice", {c: c for c in choices}, type=str)  # type: ignore[misc]
+        if optional:
+            return Annotated[enum_type | None, typer.Option(flag, help=help_)], (  # type: ignore[valid-type]
+                None if default is None else enum_type(default)
             )
-        )
-        for c in (
-            "snapshot",
-            "date",
-            "in top",
-            "remained",
-            "newcomers",
-            "returning",
-            "distinct so far",
-            "K-th downloads",
-        ):
-            t.add_column(c)
-        for s in res.steps:
-            t.add_row(
-                s.snapshot_id,
-                s.taken_at,
-                str(s.in_top),
-                str(s.remained),
-                str(s.newcomers),
-                str(s.returning),
-                str(s.distinct_so_far),
-                "-" if s.kth_downloads is None else f"{s.kth_downloads:,}",
-            )
-        out.print(t)
-        out.print(f"distinct packages ever in the top {res.k}: {res.distinct_ever:,}")
-        if sens:
-            st = Table(title="sensitivity over K")
-            for c in (
-                "K",
-                "distinct ever",
-                "distinct / K",
-                "mean newcomer share",
-                "mean remained share",
-                "incomplete snapshots",
-            ):
-                st.add_column(c)
-            for r in sens[i].rows:
-                st.add_row(
-                    str(r.k),
-                    f"{r.distinct_ever:,}",
-                    _fmt(r.distinct_per_k),
-                    _fmt(r.mean_newcomer_share),
-                    _fmt(r.mean_remained_share),
-                    str(r.incomplete_snapshots),
-                )
-            out.print(st)
+        return Annotated[enum_type, typer.Option(flag, help=help_)], enum_type(default)  # type: ignore[valid-type]
+    base = ann if ann in (int, float, str, Path) else str
+    if optional or default is None:
+        return Annotated[base | None, typer.Option(flag, help=help_)], default  # type: ignore[operator]
+    return Annotated[base, typer.Option(flag, help=help_)], default
 
 
-@metric_app.command("preservation")
-def preservation_cmd(
-    registry: Annotated[str, typer.Option("--registry", help="Registry (the Hub has libraries and lineage).")] = "hf",
-    snapshots: OneSnapshotOpt = None,
-    top: Annotated[int, typer.Option("--top", min=1, help="Libraries to show and plot.")] = 10,
-    mode: ModeOpt = ModeChoice("paper"),  # type: ignore[call-arg]
-    min_descendants: Annotated[
-        int, typer.Option("--min-descendants", min=1, help="Rank only libraries with at least this denominator.")
-    ] = 1,
-    n_boot: BootOpt = 2000,
-    seed: SeedOpt = 0,
-    json_out: JsonOpt = False,
-    plot: PlotOpt = None,
-    store: StoreOpt = None,
-    engine: EngineOpt = EngineChoice("duckdb"),  # type: ignore[call-arg]
-) -> None:
-    """Library preservation rate P_L (paper equation 1) per library, with bootstrap intervals."""
-    from ..metrics import preservation
+def _params_from(metric: registry.Metric[Any], kwargs: dict[str, Any]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for name, field in metric.params.model_fields.items():
+        v = kwargs.get(name)
+        ann, _ = _unwrap_optional(field.annotation)
+        if _is_sequence(ann)[0]:
+            if v is None:
+                continue
+            v = tuple(x.strip() for x in str(v).split(",") if x.strip())
+        elif isinstance(v, enum.Enum):
+            v = v.value
+        if v is None and field.default is None:
+            continue
+        values[name] = v
+    return values
 
-    _check_plot(plot)
-    ids = _ids(snapshots)
-    if ids and len(ids) > 1:
-        raise PtmscopeError("preservation runs on one snapshot; pass a single id to --snapshots")
-    reg = _registries(registry)[0]
-    backend = _connect(store, engine)
-    res = preservation(
-        backend,
-        ids[0] if ids else None,
-        registry=reg,
-        mode=mode.value,
-        n_boot=n_boot,
-        seed=seed,
-        min_denominator=min_descendants,
+
+def _common_parameters(metric: registry.Metric[Any]) -> list[inspect.Parameter]:
+    many = metric.snapshots == "many"
+    kw = inspect.Parameter.KEYWORD_ONLY
+    sel_help = "Snapshots to use: comma-separated ids, unique id prefixes or dates (YYYY-MM-DD). " + (
+        "Default: every complete snapshot." if many else "Default: the selected snapshot with most usable rows."
     )
-    for n in res.notes:
-        console.print(f"[yellow]note:[/] {n}", highlight=False)
-    if plot:
-        from ..figures.preservation import preservation_figure
+    ps = [
+        inspect.Parameter(
+            "snapshots",
+            kw,
+            default=None,
+            annotation=Annotated[str | None, typer.Option("--snapshots", "--snapshot", help=sel_help)],
+        ),
+        inspect.Parameter(
+            "since",
+            kw,
+            default=None,
+            annotation=Annotated[
+                str | None, typer.Option("--since", help="Only snapshots taken on or after this date.")
+            ],
+        ),
+        inspect.Parameter(
+            "until",
+            kw,
+            default=None,
+            annotation=Annotated[
+                str | None, typer.Option("--until", help="Only snapshots taken on or before this date.")
+            ],
+        ),
+    ]
+    if many:
+        ps.append(
+            inspect.Parameter(
+                "every",
+                kw,
+                default=None,
+                annotation=Annotated[
+                    EveryChoice | None,  # type: ignore[valid-type]
+                    typer.Option(
+                        "--every",
+                        help="One snapshot per month, quarter or year: the one nearest the period's first day.",
+                    ),
+                ],
+            )
+        )
+    ps += [
+        inspect.Parameter(
+            "engine",
+            kw,
+            default=EngineChoice("duckdb"),  # type: ignore[call-arg]
+            annotation=Annotated[EngineChoice, typer.Option("--engine", help="Ibis backend to compute on.")],
+        ),
+        inspect.Parameter(
+            "json_out",
+            kw,
+            default=False,
+            annotation=Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")],
+        ),
+    ]
+    if metric.figure is not None:
+        ps.append(
+            inspect.Parameter(
+                "plot",
+                kw,
+                default=None,
+                annotation=Annotated[
+                    Path | None, typer.Option("--plot", help="Write the figure to FILE (.svg, .png or .pdf).")
+                ],
+            )
+        )
+    ps.append(
+        inspect.Parameter(
+            "store",
+            kw,
+            default=None,
+            annotation=Annotated[
+                Path | None,
+                typer.Option(
+                    "--store",
+                    help="Store file (DuckDB). Default: $PTMSCOPE_STORE, else ./ptmscope.duckdb.",
+                    show_default=False,
+                ),
+            ],
+        )
+    )
+    return ps
 
-        _save(preservation_figure(res, top), plot)
-    if json_out:
-        print_json(res.to_dict())
-        return
+
+def _print_text(result: registry.MetricResult) -> None:
     from rich.table import Table
 
-    t = Table(title=f"library preservation, {res.snapshot.snapshot_id} (mode={res.mode})")
-    for c in (
-        "library",
-        "P_L",
-        "95% CI",
-        "numerator",
-        "denominator",
-        "bases" if res.mode == "paper" else "descendants",
-    ):
-        t.add_column(c)
-    for r in res.top(top):
-        t.add_row(
-            r.library,
-            _fmt(r.rate),
-            f"[{_fmt(r.ci_low)}, {_fmt(r.ci_high)}]",
-            str(r.numerator),
-            str(r.denominator),
-            str(r.n_bases),
-        )
-    out.print(t)
+    from ..report.builder import fmt, fmt_p, is_p_label
 
-
-@metric_app.command("descendants")
-def descendants_cmd(
-    registry: Annotated[str, typer.Option("--registry", help="Registry (the Hub has lineage).")] = "hf",
-    snapshots: OneSnapshotOpt = None,
-    mode: ModeOpt = ModeChoice("paper"),  # type: ignore[call-arg]
-    popularity: Annotated[
-        PopularityChoice,
-        typer.Option(
-            "--popularity",
-            help=(
-                "own: the base model's downloads (paper text); "
-                "descendants_sum: its descendants' summed downloads (paper code)."
-            ),
-        ),
-    ] = PopularityChoice("own"),  # type: ignore[call-arg]
-    transitive: Annotated[
-        bool,
-        typer.Option("--transitive", help="Count the whole lineage tree below each base, not only direct descendants."),
-    ] = False,
-    pairs: Annotated[
-        Path | None,
-        typer.Option("--pairs", help="Analyse a precomputed CSV with columns downloads,count instead of the store."),
-    ] = None,
-    n_boot: BootOpt = 1000,
-    seed: SeedOpt = 0,
-    json_out: JsonOpt = False,
-    plot: PlotOpt = None,
-    store: StoreOpt = None,
-    engine: EngineOpt = EngineChoice("duckdb"),  # type: ignore[call-arg]
-) -> None:
-    """Descendant count vs popularity (paper Figure 7): log-log OLS, Spearman, Kendall."""
-    from ..metrics import descendants, descendants_from_pairs
-
-    _check_plot(plot)
-    if pairs is not None and (snapshots or transitive):
-        raise PtmscopeError("--pairs analyses the file alone; drop --snapshots/--transitive (they apply to the store)")
-    if pairs is not None:
-        res = descendants_from_pairs(pairs, mode=mode.value, n_boot=n_boot, seed=seed)
+    m = result.metric
+    kn = registry.key_numbers(result)
+    if kn:
+        t = Table(title=m.title, title_justify="left")
+        t.add_column("statistic")
+        t.add_column("value", justify="right")
+        for label, v in kn:
+            t.add_row(label, fmt_p(v) if is_p_label(label) else fmt(v))
+        out.print(t)
     else:
-        ids = _ids(snapshots)
-        if ids and len(ids) > 1:
-            raise PtmscopeError("descendants runs on one snapshot; pass a single id to --snapshots")
-        reg = _registries(registry)[0]
-        backend = _connect(store, engine)
-        res = descendants(
-            backend,
-            ids[0] if ids else None,
-            registry=reg,
-            popularity=popularity.value,
-            mode=mode.value,
-            transitive=transitive,
-            n_boot=n_boot,
-            seed=seed,
-        )
-    if plot:
-        from ..figures.descendants import descendants_figure
+        out.print(m.title, highlight=False, markup=False)
+    for table in result.tables():
+        if not table.rows:
+            continue
+        t = Table(title=table.title, title_justify="left")
+        for h in table.header:
+            t.add_column(str(h))
+        p_cols = [is_p_label(h) for h in table.header]
+        for r in table.rows:
+            t.add_row(*[(fmt_p(v) if p else fmt(v)) for v, p in zip(r, p_cols, strict=False)])
+        out.print(t)
 
-        _save(descendants_figure(res), plot)
-    if json_out:
-        print_json(res.to_dict())
-        return
-    out.print(f"source: {res.source}  mode={res.mode}  popularity={res.popularity}  transitive={res.transitive}")
-    out.print(f"base models: {res.n_bases:,} (dropped, unknown popularity: {res.dropped_unknown_popularity:,})")
-    f = res.fit
-    if f is not None:
-        out.print(
-            f"log-log OLS (n={f.n}, offset={f.offset:g}): "
-            f"slope {f.slope:.4f} [{_fmt(f.slope_ci[0], 4)}, {_fmt(f.slope_ci[1], 4)}], "
-            f"intercept {f.intercept:.4f} [{_fmt(f.intercept_ci[0], 4)}, {_fmt(f.intercept_ci[1], 4)}], R² {f.r2:.3f}"
+
+def _warn(data: dict[str, Any]) -> None:
+    for w in [
+        *data.get("warnings", []),
+        *[w for r in data.get("other_registries", {}).values() for w in r.get("warnings", [])],
+    ]:
+        msg = w.get("message", str(w)) if isinstance(w, dict) else str(w)
+        console.print(f"[yellow]warning:[/] {msg}", highlight=False, markup=True, soft_wrap=True)
+    for n in data.get("notes", []) or []:
+        console.print(f"note: {n}", highlight=False, markup=False, soft_wrap=True)
+    for n in data.get("runtime_warnings", []) or []:
+        console.print(f"note: numerical warning while computing: {n}", highlight=False, markup=False, soft_wrap=True)
+
+
+def _make_command(metric: registry.Metric[Any]) -> Any:
+    def command(**kwargs: Any) -> None:
+        plot = kwargs.get("plot")
+        _check_plot(plot)
+        selection = as_selection(
+            kwargs.get("snapshots"),
+            since=kwargs.get("since"),
+            until=kwargs.get("until"),
+            every=kwargs["every"].value if kwargs.get("every") is not None else None,
         )
-        if res.dropped_zero_popularity:
-            out.print(f"  left out of the fit: {res.dropped_zero_popularity} pairs with 0 downloads")
-        if res.dropped_duplicates:
-            out.print(f"  left out of the fit: {res.dropped_duplicates} duplicate pairs (artifact mode)")
-    for c in (res.spearman, res.kendall):
-        if c is not None:
-            out.print(
-                f"{c.method}: {c.coef:.4f} (p={c.p:.3g}, 95% CI [{_fmt(c.ci[0], 4)}, {_fmt(c.ci[1], 4)}], n={c.n})"
-            )
+        params = metric.parse_params(_params_from(metric, kwargs), where=f"ptmscope metric {metric.name}")
+        engine = kwargs["engine"].value
+        store = kwargs.get("store")
+        backend: dict[str, Any] = {}
+
+        def lazy() -> Any:
+            backend["b"] = _connect(store, engine)
+            return backend["b"]
+
+        try:
+            result = metric.run(lazy, params, selection)
+        finally:
+            if "b" in backend:
+                from ..pipeline import _close
+
+                _close(backend["b"])
+        _warn(result.data)
+        if plot is not None:
+            from ..figures._style import save
+
+            save(result.plot(), plot)
+            console.print(f"figure written to {plot}", highlight=False)
+        if kwargs.get("json_out"):
+            print_json(result.to_dict())
+            return
+        _print_text(result)
+
+    own = []
+    for name, field in metric.params.model_fields.items():
+        ann, default = _option(name, field)
+        own.append(inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=ann))
+    command.__signature__ = inspect.Signature([*own, *_common_parameters(metric)])  # type: ignore[attr-defined]
+    command.__name__ = f"metric_{metric.name}"
+    doc = metric.title + "."
+    if metric.needs:
+        doc += f"\n\nNeeds: {metric.needs}."
+    if metric.description:
+        doc += f"\n\n{metric.description}"
+    command.__doc__ = doc
+    return command
+
+
+def register_commands() -> None:
+    """One ``ptmscope metric NAME`` per registered metric (built-ins and installed plugins)."""
+    for name, metric in registry.metrics().items():
+        metric_app.command(name)(_make_command(metric))
+
+
+register_commands()
+
+__all__ = ["register_commands"]

@@ -10,11 +10,32 @@ import typer
 
 from ..engine import ENGINES
 from ..errors import PtmscopeError
-from ..pipeline import METRIC_NAMES
+from ..metrics import registry
 from ._apps import StoreOpt, app, console, out
 
 EngineChoice = enum.Enum("EngineChoice", {e: e for e in ENGINES}, type=str)  # type: ignore[misc]
-MetricChoice = enum.Enum("MetricChoice", {m: m for m in METRIC_NAMES}, type=str)  # type: ignore[misc]
+MetricChoice = enum.Enum("MetricChoice", {m: m for m in registry.names()}, type=str)  # type: ignore[misc]
+
+
+def parse_settings(settings: list[str] | None) -> dict[str, dict[str, Any]]:
+    """``METRIC.PARAM=VALUE`` pairs (VALUE read as a TOML value, else as text) into per-metric params."""
+    import tomllib
+
+    out_: dict[str, dict[str, Any]] = {}
+    for item in settings or []:
+        key, sep, raw = item.partition("=")
+        metric, dot, param = key.strip().partition(".")
+        if not sep or not dot or not metric or not param:
+            raise PtmscopeError(f"--set {item!r}: expected METRIC.PARAM=VALUE, e.g. turnover.top=500")
+        registry.get(metric)
+        try:
+            value = tomllib.loads(f"v = {raw.strip()}")["v"]
+        except tomllib.TOMLDecodeError:
+            value = raw.strip()
+        out_.setdefault(metric, {})[param] = value
+    for metric, values in out_.items():
+        registry.get(metric).parse_params(values, where="--set")
+    return out_
 
 
 def _progress(msg: str) -> None:
@@ -33,7 +54,10 @@ def report_cmd(
     ] = None,
     rules: Annotated[Path | None, typer.Option("--rules", help="Verdict rules TOML (default: built-in).")] = None,
     catalogue: Annotated[Path | None, typer.Option("--catalogue", help="Claims TOML (default: built-in).")] = None,
-    k: Annotated[int, typer.Option("--k", min=1, help="K of the top-K turnover.")] = 1000,
+    settings: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="A metric parameter, METRIC.PARAM=VALUE (repeatable), e.g. --set turnover.top=500."),
+    ] = None,
     score_cards: Annotated[
         bool,
         typer.Option(
@@ -49,6 +73,7 @@ def report_cmd(
     from ..report import write_report
     from ..store import Store, resolve_store_path
 
+    params = parse_settings(settings)
     path = resolve_store_path(store)
     if not path.exists():
         raise PtmscopeError(f"{path}: no store here (run `ptmscope ingest` first, or pass --store)")
@@ -62,7 +87,7 @@ def report_cmd(
         analysis = analyse(
             backend,
             include=[m.value for m in metric] if metric else None,
-            params={"turnover": {"k": k}},
+            params=params,
             catalogue_path=catalogue,
             rules_path=rules,
             progress=_progress,

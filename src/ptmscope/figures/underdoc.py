@@ -6,16 +6,9 @@ from typing import Any
 
 import numpy as np
 
+from ..cards.base import SECTION_LABELS as LABELS
 from ..metrics.underdoc import UnderdocResult
 from ._style import PALETTE, new_figure, style
-
-LABELS = {
-    "description": "Model description",
-    "limitations": "Limitations",
-    "how_to_use": "How to use",
-    "training": "Training",
-    "evaluation": "Evaluation",
-}
 
 
 def underdoc_figure(result: UnderdocResult) -> Any:

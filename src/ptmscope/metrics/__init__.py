@@ -1,16 +1,23 @@
-"""The paper's metrics C1 and C2, as Ibis expressions over the canonical tables.
+"""The metrics, one module each, every one declared once in :mod:`ptmscope.metrics.registry`.
 
-* :func:`preservation` — library preservation rate P_L (C1, eq. 1);
-* :func:`turnover` / :func:`turnover_sensitivity` — top-K turnover (C2, eqs. 2-4);
-* :func:`descendants` / :func:`descendants_from_pairs` — descendant count vs
-  popularity (C2, Figure 7).
-
-Each takes an Ibis backend (``ptmscope.engine.connect(...)``) and returns a
-frozen result with ``to_dict()`` carrying its inputs with the numbers.
+Importing this package registers the built-in metrics; ``registry.metrics()``
+lists them (with any plugin metrics).  The module functions (``turnover``,
+``preservation`` ...) stay available for direct use on an Ibis backend.
 """
 
+# importing a metric module registers its metric
+from . import attributes as _attributes
+from . import concentration as _concentration
+from . import descendants as _descendants
+from . import docs as _docs
+from . import growth as _growth
+from . import naming as _naming
+from . import preservation as _preservation
+from . import turnover as _turnover
+from . import underdoc as _underdoc
 from .descendants import POPULARITIES, DescendantsResult, Popularity, descendants, descendants_from_pairs, read_pairs
 from .preservation import LibraryRate, PreservationResult, preservation
+from .registry import Context, Metric, MetricResult, Params, ReportTable, get, metrics, names, register, sql_metric
 from .turnover import (
     MODES,
     SENSITIVITY_KS,
@@ -23,23 +30,46 @@ from .turnover import (
     turnover_sensitivity,
 )
 
+# the built-in metrics in the order commands and reports list them: the paper's first
+BUILTIN_MODULES = (
+    _preservation,
+    _turnover,
+    _descendants,
+    _docs,
+    _attributes,
+    _underdoc,
+    _naming,
+    _growth,
+    _concentration,
+)
+
 __all__ = [
     "MODES",
     "POPULARITIES",
     "SENSITIVITY_KS",
     "TIE_RULES",
+    "Context",
     "DescendantsResult",
     "LibraryRate",
+    "Metric",
+    "MetricResult",
     "Mode",
+    "Params",
     "Popularity",
     "PreservationResult",
+    "ReportTable",
     "TieRule",
     "TurnoverResult",
     "TurnoverSensitivity",
     "descendants",
     "descendants_from_pairs",
+    "get",
+    "metrics",
+    "names",
     "preservation",
     "read_pairs",
+    "register",
+    "sql_metric",
     "turnover",
     "turnover_sensitivity",
 ]

@@ -31,9 +31,23 @@ from typing import Any
 
 import ibis
 import numpy as np
+from pydantic import Field
 
 from .. import stats
-from ._select import NotMeasurable, pick_snapshot
+from ..errors import NotMeasurable
+from ..snapshots import Selection, as_selection, pick
+from .registry import Context, Metric, Params, ReportTable, register
+
+NAME = "attributes"
+
+
+class AttributesParams(Params):
+    top_levels: int = Field(8, ge=1, description="Most common tasks and libraries kept as levels; the rest pooled.")
+    sample: int | None = Field(None, ge=30, description="Fit on a seeded random sample of this many models.")
+    seed: int = Field(0, description="Seed of the sample.")
+
+
+DEFAULTS = AttributesParams()
 
 DL_BLOCKS = ("task", "library")
 BINARY = ("has_license", "has_paper", "has_base_model", "has_card")
@@ -104,28 +118,25 @@ def design_table(backend: Any, sid: str) -> ibis.Table:
     )
 
 
-def _richest_snapshot(backend: Any, snapshot_id: str | None) -> Any:
+def _richest_snapshot(backend: Any, selection: Selection) -> Any:
     """The hf snapshot with most models having both downloads and a library (the
     attributes the regression needs); falls back to most models with downloads."""
-    if snapshot_id:
-        return pick_snapshot(backend, snapshot_id=snapshot_id)
     p = backend.table("packages")
     p = p.filter(p.downloads.notnull())
     pl = backend.table("package_libraries").select("snapshot_id", "package_id").distinct()
-    snaps = backend.table("snapshots")
-    snaps = snaps.filter((snaps.registry == "hf") & (snaps.status == "complete")).select("snapshot_id")
-    rich = (
-        p.semi_join(pl, ["snapshot_id", "package_id"])
-        .semi_join(snaps, "snapshot_id")
-        .group_by("snapshot_id")
-        .aggregate(n=ibis._.count())
-        .order_by([ibis.desc("n"), ibis.desc("snapshot_id")])
-        .limit(1)
-        .execute()
-    )
-    if not rich.empty and int(rich["n"].iloc[0]) >= 30:
-        return pick_snapshot(backend, snapshot_id=str(rich["snapshot_id"].iloc[0]))
-    return pick_snapshot(backend, need=("downloads",), min_rows=30, what="attributes")
+    rich = p.semi_join(pl, ["snapshot_id", "package_id"]).select("snapshot_id")
+    try:
+        return pick(
+            backend,
+            "hf",
+            selection,
+            rows=rich,
+            min_rows=30,
+            what=NAME,
+            rows_meaning="models with downloads and a library",
+        )
+    except NotMeasurable:
+        return pick(backend, "hf", selection, columns=("downloads",), min_rows=30, what=NAME)
 
 
 def _pool(values: Any, top: int) -> tuple[Any, list[str]]:
@@ -141,15 +152,16 @@ def _pool(values: Any, top: int) -> tuple[Any, list[str]]:
 def attributes(
     backend: Any,
     *,
-    snapshot_id: str | None = None,
-    top_levels: int = 8,
-    sample: int | None = None,
-    seed: int = 0,
+    snapshot_id: str | Selection | None = None,
+    top_levels: int = DEFAULTS.top_levels,
+    sample: int | None = DEFAULTS.sample,
+    seed: int = DEFAULTS.seed,
 ) -> AttributesResult:
+    """The regression of log downloads on model attributes (module docstring)."""
     import pandas as pd
     import statsmodels.api as sm
 
-    chosen = _richest_snapshot(backend, snapshot_id)
+    chosen = _richest_snapshot(backend, as_selection(snapshot_id))
     t = design_table(backend, chosen.snapshot_id)
     n_null = int(t.filter(t.downloads.isnull()).count().execute())
     t = t.filter(t.downloads.notnull())
@@ -158,7 +170,7 @@ def attributes(
         df = df.sample(n=sample, random_state=seed).sort_values("package_id")
     df = df.reset_index(drop=True)
     if len(df) < 30:
-        raise NotMeasurable(f"attributes: only {len(df)} models with downloads in {chosen.snapshot_id}")
+        raise NotMeasurable(f"{NAME}: only {len(df)} models with downloads in {chosen.snapshot_id}")
     y = np.log1p(df["downloads"].astype(float).to_numpy())
     # The design matrix is built by hand (no formula strings): level names come
     # from the data and must never reach an expression evaluator.
@@ -187,7 +199,7 @@ def attributes(
         cols["log_card_chars"] = lc
         block_cols["log_card_chars"] = ["log_card_chars"]
     if len(cols) == 1:
-        raise NotMeasurable("attributes: no attribute varies across models")
+        raise NotMeasurable(f"{NAME}: no attribute varies across models")
     X = pd.DataFrame(cols)
     fit = sm.OLS(y, X).fit(cov_type="HC3")
     other = [c for b, cs in block_cols.items() if b not in DL_BLOCKS for c in cs]
@@ -221,7 +233,7 @@ def attributes(
         blocks[k]["p_holm"] = float(a)
     dl_p = [blocks[k]["p_holm"] for k in DL_BLOCKS if k in blocks]
     return AttributesResult(
-        metric="attributes",
+        metric=NAME,
         snapshot_id=chosen.snapshot_id,
         taken_at=chosen.taken_at.isoformat(),
         synthetic=chosen.synthetic,
@@ -240,3 +252,55 @@ def attributes(
         levels=levels,
         shares=shares,
     )
+
+
+def _compute(ctx: Context, p: AttributesParams) -> AttributesResult:
+    return attributes(ctx.backend, snapshot_id=ctx.selection, top_levels=p.top_levels, sample=p.sample, seed=p.seed)
+
+
+def _figure(result: AttributesResult, p: AttributesParams) -> Any:
+    from ..figures.attributes import attributes_figure
+
+    return attributes_figure(result)
+
+
+def _tables(data: dict[str, Any]) -> list[ReportTable]:
+    return [
+        ReportTable(
+            "Coefficients (OLS, HC3)",
+            ("term", "estimate", "95% CI", "p"),
+            [[c["term"], c["estimate"], [c["ci_low"], c["ci_high"]], c["p"]] for c in data.get("coefficients", [])],
+        ),
+        ReportTable(
+            "Block tests (Wald F, Holm-adjusted)",
+            ("block", "df", "F", "p", "p (Holm)"),
+            [
+                [k, v.get("df"), v.get("F"), v.get("p"), v.get("p_holm")]
+                for k, v in sorted(data.get("blocks", {}).items())
+            ],
+        ),
+    ]
+
+
+METRIC = register(
+    Metric(
+        name=NAME,
+        title="DL-specific attributes vs popularity (regression)",
+        params=AttributesParams,
+        compute=_compute,
+        figure=_figure,
+        tables=_tables,
+        key_numbers=(
+            ("snapshot_id", "snapshot"),
+            ("n", "models"),
+            ("formula", "model"),
+            ("levels.task.0", "reference task (most common)"),
+            ("levels.library.0", "reference library (most common)"),
+            ("r2", "R²"),
+            ("r2_adj", "adjusted R²"),
+            ("dl_partial_r2", "partial R² of task + library"),
+            ("dl_min_p_holm", "smallest Holm p of the DL blocks"),
+        ),
+        needs="downloads, tasks, libraries, tags, lineage and cards of one Hub snapshot",
+    )
+)

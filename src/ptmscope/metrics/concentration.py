@@ -21,9 +21,23 @@ from typing import Any
 
 import ibis
 import numpy as np
+from pydantic import Field
 
+from ..errors import NotMeasurable
+from ..snapshots import Selection, as_selection, namespace_expr, pick
 from ..stats import bootstrap_ci, gini
-from ._select import NotMeasurable, namespace_expr, pick_snapshot
+from .registry import Context, Metric, Params, ReportTable, register
+
+NAME = "concentration"
+
+
+class ConcentrationParams(Params):
+    n_boot: int = Field(500, ge=0, description="Bootstrap resamples (over authors) for the Gini CI.")
+    seed: int = Field(0, description="Bootstrap seed.")
+    top_n: int = Field(10, ge=1, description="Authors and packages listed.")
+
+
+DEFAULTS = ConcentrationParams()
 
 NO_NAMESPACE = "(no namespace)"
 
@@ -80,9 +94,15 @@ def top_curve(sorted_desc: np.ndarray, n_points: int = 60) -> list[list[float]]:
 
 
 def concentration(
-    backend: Any, *, snapshot_id: str | None = None, n_boot: int = 500, seed: int = 0, top_n: int = 10
+    backend: Any,
+    *,
+    snapshot_id: str | Selection | None = None,
+    n_boot: int = DEFAULTS.n_boot,
+    seed: int = DEFAULTS.seed,
+    top_n: int = DEFAULTS.top_n,
 ) -> ConcentrationResult:
-    chosen = pick_snapshot(backend, need=("downloads",), snapshot_id=snapshot_id, min_rows=1, what="concentration")
+    """Downloads over authors of the chosen Hub snapshot (module docstring)."""
+    chosen = pick(backend, "hf", as_selection(snapshot_id), columns=("downloads",), min_rows=1, what=NAME)
     p = backend.table("packages")
     p = p.filter(p.snapshot_id == chosen.snapshot_id)
     counts = (
@@ -100,7 +120,7 @@ def concentration(
     by_author = p.mutate(a=author).group_by("a").aggregate(d=ibis._.downloads.sum()).order_by([ibis.desc("d"), "a"])
     df = by_author.execute()
     if df.empty:
-        raise NotMeasurable(f"concentration: snapshot {chosen.snapshot_id} has no download counts")
+        raise NotMeasurable(f"{NAME}: snapshot {chosen.snapshot_id} has no download counts")
     d = df["d"].to_numpy(dtype=float)
     total = float(d.sum())
     s1, k1 = top_share(d, 0.01)
@@ -114,7 +134,7 @@ def concentration(
     top_pk = p.select("package_id", "downloads").order_by([ibis.desc("downloads"), "package_id"]).limit(top_n)
     tp = top_pk.execute()
     return ConcentrationResult(
-        metric="concentration",
+        metric=NAME,
         snapshot_id=chosen.snapshot_id,
         taken_at=chosen.taken_at.isoformat(),
         synthetic=chosen.synthetic,
@@ -140,3 +160,52 @@ def concentration(
         lorenz=lorenz_points(d),
         top_curve=top_curve(d),
     )
+
+
+def _compute(ctx: Context, p: ConcentrationParams) -> ConcentrationResult:
+    return concentration(ctx.backend, snapshot_id=ctx.selection, n_boot=p.n_boot, seed=p.seed, top_n=p.top_n)
+
+
+def _figure(result: ConcentrationResult, p: ConcentrationParams) -> Any:
+    from ..figures.concentration import concentration_figure
+
+    return concentration_figure(result)
+
+
+def _tables(data: dict[str, Any]) -> list[ReportTable]:
+    return [
+        ReportTable(
+            "Most-downloaded packages",
+            ("package", "downloads"),
+            [[r["package_id"], r["downloads"]] for r in data.get("top_packages", [])],
+        ),
+        ReportTable(
+            "Authors with most downloads",
+            ("author", "downloads", "share"),
+            [[r["author"], r["downloads"], r["share"]] for r in data.get("top_authors", [])],
+        ),
+    ]
+
+
+METRIC = register(
+    Metric(
+        name=NAME,
+        title="Concentration of downloads over authors",
+        params=ConcentrationParams,
+        compute=_compute,
+        figure=_figure,
+        tables=_tables,
+        key_numbers=(
+            ("snapshot_id", "snapshot"),
+            ("n_authors", "authors"),
+            ("total_downloads", "downloads (window)"),
+            ("top1_share", "top 1% authors' share"),
+            ("top10_share", "top 10% authors' share"),
+            ("gini", "Gini"),
+            ("gini_ci", "Gini 95% CI"),
+            ("no_namespace_share", "share on un-namespaced (legacy) ids"),
+        ),
+        caveats=("download counts are a window (usually 30 days) at the snapshot date, not lifetime use.",),
+        needs="download counts and authors (or namespaced ids) of one Hub snapshot",
+    )
+)

@@ -39,15 +39,43 @@ from typing import Any, Literal, get_args
 
 import ibis
 import numpy as np
+from pydantic import Field
 
 from .. import stats
 from ..errors import InputError, PtmscopeError
-from ._common import SnapshotRef, pick_snapshot
+from ..schema import Registry
+from ..snapshots import Selection, SnapshotRef, as_selection, pick
+from .registry import Context, Metric, Params, ReportTable, register
+
+NAME = "descendants"
 
 Popularity = Literal["own", "descendants_sum"]
 POPULARITIES: tuple[str, ...] = get_args(Popularity)
 Mode = Literal["paper", "artifact"]
 MODES: tuple[str, ...] = get_args(Mode)
+
+
+class DescendantsParams(Params):
+    registry: Registry = Field("hf", description="Registry (the Hub has lineage).")
+    mode: Mode = Field(
+        "paper", description="paper: the formula as the paper states it; artifact: what its published code computed."
+    )
+    popularity: Popularity = Field(
+        "own",
+        description="own: the base model's downloads (paper text); descendants_sum: its descendants' summed "
+        "downloads (paper code).",
+    )
+    transitive: bool = Field(
+        False, description="Count the whole lineage tree below each base, not only direct descendants."
+    )
+    pairs: Path | None = Field(
+        None, strict=False, description="Analyse a precomputed CSV with columns downloads,count instead of the store."
+    )
+    n_boot: int = Field(1000, ge=0, description="Bootstrap resamples for the correlation intervals; 0 = none.")
+    seed: int = Field(0, description="Bootstrap seed.")
+
+
+DEFAULTS = DescendantsParams()
 ARTIFACT_OFFSET = 1e-5
 MAX_DEPTH = 64  # transitive closure stops here (lineage chains are far shorter)
 
@@ -70,13 +98,14 @@ class DescendantsResult:
     n_boot: int
     seed: int
     top_bases: tuple[tuple[str, int, int], ...] = ()  # (base, count, popularity), largest counts
+    base_ids: tuple[str, ...] = field(default=(), repr=False, compare=False)  # aligned with the value arrays
     popularity_values: np.ndarray = field(default_factory=lambda: np.zeros(0), repr=False, compare=False)
     count_values: np.ndarray = field(default_factory=lambda: np.zeros(0), repr=False, compare=False)
     source_sha256: str | None = None  # of the pairs file (a path alone does not pin the data)
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "metric": "descendants",
+            "metric": NAME,
             "inputs": {
                 "source": self.source,
                 "source_sha256": self.source_sha256,
@@ -159,21 +188,21 @@ def _closure(edges: ibis.Table) -> ibis.Table:
 
 def descendants(
     backend: Any,
-    snapshot_id: str | None = None,
+    snapshot_id: str | Selection | None = None,
     *,
-    registry: str = "hf",
-    popularity: Popularity = "own",
-    mode: Mode = "paper",
-    transitive: bool = False,
-    n_boot: int = 1000,
-    seed: int = 0,
+    registry: str = DEFAULTS.registry,
+    popularity: Popularity = DEFAULTS.popularity,
+    mode: Mode = DEFAULTS.mode,
+    transitive: bool = DEFAULTS.transitive,
+    n_boot: int = DEFAULTS.n_boot,
+    seed: int = DEFAULTS.seed,
 ) -> DescendantsResult:
     """Descendant count vs popularity per base model of one snapshot."""
     if popularity not in POPULARITIES:
         raise PtmscopeError(f"unknown popularity {popularity!r}; choose one of {', '.join(POPULARITIES)}")
     if mode not in MODES:
         raise PtmscopeError(f"unknown mode {mode!r}; choose one of {', '.join(MODES)}")
-    snap = pick_snapshot(backend, registry, snapshot_id, needs="lineage")
+    snap = pick(backend, registry, as_selection(snapshot_id), table="lineage", what=NAME).snapshot
     sid = snap.snapshot_id
     edges = _edges(backend, sid)
     if transitive:
@@ -219,6 +248,7 @@ def descendants(
         top_bases=top,
         popularity_values=x,
         count_values=y,
+        base_ids=tuple(str(b) for b in df["base"]),
     )
 
 
@@ -278,7 +308,7 @@ def read_pairs(path: str | Path) -> tuple[np.ndarray, np.ndarray, list[str] | No
 
 
 def descendants_from_pairs(
-    path: str | Path, *, mode: Mode = "paper", n_boot: int = 1000, seed: int = 0
+    path: str | Path, *, mode: Mode = DEFAULTS.mode, n_boot: int = DEFAULTS.n_boot, seed: int = DEFAULTS.seed
 ) -> DescendantsResult:
     """The descendants statistics on a precomputed (downloads, count) table."""
     import hashlib
@@ -309,4 +339,71 @@ def descendants_from_pairs(
         popularity_values=x,
         count_values=y,
         source_sha256=sha,
+        base_ids=tuple(names),
     )
+
+
+def _compute(ctx: Context, p: DescendantsParams) -> DescendantsResult:
+    if p.pairs is not None:
+        if not ctx.selection.empty or p.transitive:
+            raise PtmscopeError("pairs analyses the file alone; a snapshot selection and transitive apply to the store")
+        return descendants_from_pairs(p.pairs, mode=p.mode, n_boot=p.n_boot, seed=p.seed)
+    return descendants(
+        ctx.backend,
+        ctx.selection,
+        registry=p.registry,
+        popularity=p.popularity,
+        mode=p.mode,
+        transitive=p.transitive,
+        n_boot=p.n_boot,
+        seed=p.seed,
+    )
+
+
+def _figure(result: DescendantsResult, p: DescendantsParams) -> Any:
+    from ..figures.descendants import descendants_figure
+
+    return descendants_figure(result)
+
+
+def _tables(data: dict[str, Any]) -> list[ReportTable]:
+    rows = [[r["base"], r["count"], r["popularity"]] for r in data.get("top_bases", [])[:10]]
+    return [ReportTable("Base models with most direct descendants", ("base model", "descendants", "popularity"), rows)]
+
+
+def _frames(res: DescendantsResult, data: dict[str, Any]) -> dict[str, Any]:
+    import pandas as pd
+
+    from .registry import default_frames
+
+    out = default_frames(data)
+    n = len(res.count_values)
+    ids = list(res.base_ids) if len(res.base_ids) == n else [None] * n
+    out["pairs"] = pd.DataFrame(
+        {"base": ids, "descendants": res.count_values.astype("int64"), "popularity": res.popularity_values}
+    )
+    return out
+
+
+METRIC = register(
+    Metric(
+        name=NAME,
+        title="Descendants vs popularity (paper Figure 7)",
+        params=DescendantsParams,
+        compute=_compute,
+        figure=_figure,
+        tables=_tables,
+        frames=_frames,
+        key_numbers=(
+            ("inputs.snapshot_id", "snapshot"),
+            ("inputs.popularity", "popularity"),
+            ("n_bases", "base models"),
+            ("spearman.coef", "Spearman rho"),
+            ("spearman.ci", "95% CI"),
+            ("spearman.p", "p"),
+            ("fit.slope", "log-log slope"),
+            ("fit.slope_ci", "slope 95% CI"),
+        ),
+        needs="lineage (base-model edges) and downloads of one snapshot, or a (downloads, count) CSV",
+    )
+)

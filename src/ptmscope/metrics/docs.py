@@ -41,13 +41,31 @@ from typing import Any, Literal, get_args
 
 import ibis
 import numpy as np
+from pydantic import Field
 
 from .. import stats
-from .metadata import NotMeasurable, metadata_scores
+from ..errors import NotMeasurable
+from ..snapshots import Selection, as_selection, resolve
+from .metadata import metadata_scores
+from .registry import Context, Metric, Params, ReportTable, register
+
+NAME = "docs"
 
 PopularityMeasure = Literal["downloads", "likes", "descendants"]
 MEASURES: tuple[str, ...] = get_args(PopularityMeasure)
-DEFAULT_TOP = 1000
+
+
+class DocsParams(Params):
+    top: int = Field(1000, ge=2, description="N models per group (capped by the data).")
+    by: tuple[PopularityMeasure, ...] = Field(MEASURES, min_length=1, description="Popularity measures.")
+    scorer: str | None = Field(None, description="Scorer name or key of the stored card scores (default: rules).")
+    n_boot: int = Field(2000, ge=1, description="Bootstrap resamples for the mean-difference CI.")
+    seed: int = Field(0, description="Bootstrap seed.")
+    with_card_only: bool = Field(False, description="Compare only models that have a card (sensitivity check).")
+
+
+DEFAULTS = DocsParams()
+DEFAULT_TOP = DEFAULTS.top
 
 
 @dataclass(frozen=True)
@@ -168,14 +186,19 @@ def _has_scores_table(backend: Any) -> bool:
     return True
 
 
-def choose_snapshot_and_scorer(backend: Any, snapshot_id: str | None, scorer_key: str | None) -> tuple[str, str]:
-    """The snapshot (latest hf one with stored card scores) and scorer key to use."""
+def choose_snapshot_and_scorer(
+    backend: Any, snapshot_id: str | Selection | None, scorer_key: str | None
+) -> tuple[str, str]:
+    """The snapshot (latest selected hf one with stored card scores) and scorer key to use."""
     if not _has_scores_table(backend):
         raise NotMeasurable("no card scores in the store: run `ptmscope cards score` first")
+    sel = as_selection(snapshot_id)
     cs = backend.table("card_scores")
     q = cs
-    if snapshot_id:
-        q = q.filter(cs.snapshot_id == snapshot_id)
+    if not sel.empty:
+        ids = [s.snapshot_id for s in resolve(backend, "hf", sel)]
+        q = q.filter(cs.snapshot_id.isin(ids))
+        snapshot_id = sel.describe()
     if scorer_key:
         q = q.filter((q.scorer_key == scorer_key) | (q.scorer == scorer_key))
     snaps = backend.table("snapshots")
@@ -263,13 +286,13 @@ def _compare(
 def c3_test(
     backend: Any,
     *,
-    snapshot_id: str | None = None,
-    scorer_key: str | None = None,
-    top: int = DEFAULT_TOP,
-    by: Sequence[str] = MEASURES,
-    n_boot: int = 2000,
-    seed: int = 0,
-    with_card_only: bool = False,
+    snapshot_id: str | Selection | None = None,
+    scorer_key: str | None = DEFAULTS.scorer,
+    top: int = DEFAULTS.top,
+    by: Sequence[str] = DEFAULTS.by,
+    n_boot: int = DEFAULTS.n_boot,
+    seed: int = DEFAULTS.seed,
+    with_card_only: bool = DEFAULTS.with_card_only,
 ) -> DocsResult:
     """Documentation scores and the C3 top-N vs bottom-N tests (see module docstring).
 
@@ -394,3 +417,97 @@ def c3_test(
         comparisons=comps,
         notes=tuple(notes),
     )
+
+
+def summarise(res: DocsResult, p: DocsParams) -> dict[str, Any]:
+    """The paper's C3 test by downloads: top-N vs bottom-N documentation score."""
+    d = res.to_dict()
+    comp = next((c for c in d.get("comparisons", []) if c.get("measure") == "downloads"), None)
+    if comp is None:
+        return {
+            "measure": "downloads",
+            "n_per_group": 0,
+            "p_holm": None,
+            "mean_diff": None,
+            "mean_diff_low": None,
+            "mean_diff_high": None,
+        }
+    md = comp.get("mean_difference") or {}
+    return {
+        "formula": "documentation score, top-N vs bottom-N models by downloads: one-sided Welch t "
+        "(Holm over the popularity measures) and a bootstrap CI of the mean difference",
+        "measure": "downloads",
+        "n_per_group": comp.get("n_per_group"),
+        "p_holm": comp.get("p_welch_holm"),
+        "mean_diff": md.get("estimate"),
+        "mean_diff_low": md.get("low"),
+        "mean_diff_high": md.get("high"),
+        "cohens_d": comp.get("cohens_d"),
+    }
+
+
+def _compute(ctx: Context, p: DocsParams) -> DocsResult:
+    return c3_test(
+        ctx.backend,
+        snapshot_id=ctx.selection,
+        scorer_key=p.scorer,
+        top=p.top,
+        by=p.by,
+        n_boot=p.n_boot,
+        seed=p.seed,
+        with_card_only=p.with_card_only,
+    )
+
+
+def _figure(result: DocsResult, p: DocsParams) -> Any:
+    from ..figures.docs import docs_figure
+
+    return docs_figure(result)
+
+
+def _tables(data: dict[str, Any]) -> list[ReportTable]:
+    rows = [
+        [
+            c["measure"],
+            c["n_per_group"],
+            c["documentation_score"]["top_mean"],
+            c["documentation_score"]["bottom_mean"],
+            c["welch_t"]["p"],
+            c["p_welch_holm"],
+            c["cohens_d"],
+        ]
+        for c in data.get("comparisons", [])
+    ]
+    return [
+        ReportTable(
+            "Top-N vs bottom-N documentation score",
+            ("popularity", "N", "top mean", "bottom mean", "Welch p", "p (Holm)", "Cohen's d"),
+            rows,
+        )
+    ]
+
+
+METRIC = register(
+    Metric(
+        name=NAME,
+        title="Documentation quality vs popularity (paper C3)",
+        params=DocsParams,
+        compute=_compute,
+        summarise=summarise,
+        figure=_figure,
+        tables=_tables,
+        key_numbers=(
+            ("inputs.snapshot_id", "snapshot"),
+            ("inputs.scorer_key", "card scorer"),
+            ("n_models", "models"),
+            ("mean_documentation_score", "mean documentation score"),
+            ("summary.n_per_group", "N per group (top / bottom by downloads)"),
+            ("summary.mean_diff", "mean difference top - bottom"),
+            ("summary.mean_diff_low", "95% CI low"),
+            ("summary.mean_diff_high", "95% CI high"),
+            ("summary.p_holm", "Welch p (Holm)"),
+            ("summary.cohens_d", "Cohen's d"),
+        ),
+        needs="stored card scores (`ptmscope cards score`), downloads and likes of one Hub snapshot",
+    )
+)

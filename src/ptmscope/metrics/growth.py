@@ -22,8 +22,22 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
+from pydantic import Field
 
-from ._select import NotMeasurable, pick_snapshot
+from ..errors import NotMeasurable
+from ..snapshots import Selection, as_selection, pick
+from .registry import Context, Metric, Params, ReportTable, register
+
+NAME = "growth"
+
+
+class GrowthParams(Params):
+    min_count: int = Field(
+        10, ge=1, description="The fit starts at the first month with at least this many new models."
+    )
+
+
+DEFAULTS = GrowthParams()
 
 
 @dataclass(frozen=True)
@@ -94,11 +108,14 @@ def fit_exponential(counts: list[int]) -> dict[str, Any]:
     }
 
 
-def growth(backend: Any, *, snapshot_id: str | None = None, min_count: int = 10) -> GrowthResult:
-    chosen = pick_snapshot(backend, need=("created_at",), snapshot_id=snapshot_id, min_rows=2, what="growth")
+def growth(
+    backend: Any, *, snapshot_id: str | Selection | None = None, min_count: int = DEFAULTS.min_count
+) -> GrowthResult:
+    """Monthly new models of the chosen Hub snapshot and the exponential fit (module docstring)."""
+    chosen = pick(backend, "hf", as_selection(snapshot_id), columns=("created_at",), min_rows=2, what=NAME)
     by_month = monthly_counts(backend, chosen.snapshot_id)
     if not by_month:
-        raise NotMeasurable(f"growth: snapshot {chosen.snapshot_id} has no creation dates")
+        raise NotMeasurable(f"{NAME}: snapshot {chosen.snapshot_id} has no creation dates")
     snap_month = _month_start(chosen.taken_at)
     first = min(by_month)
     months, counts = [], []
@@ -123,7 +140,7 @@ def growth(backend: Any, *, snapshot_id: str | None = None, min_count: int = 10)
             fit = fit_exponential([counts[i] for i in window])
             first_fit, last_fit = months[window[0]].isoformat()[:7], months[window[-1]].isoformat()[:7]
     return GrowthResult(
-        metric="growth",
+        metric=NAME,
         snapshot_id=chosen.snapshot_id,
         taken_at=chosen.taken_at.isoformat(),
         synthetic=chosen.synthetic,
@@ -136,3 +153,45 @@ def growth(backend: Any, *, snapshot_id: str | None = None, min_count: int = 10)
         n_months_fit=n_fit,
         **fit,
     )
+
+
+def _compute(ctx: Context, p: GrowthParams) -> GrowthResult:
+    return growth(ctx.backend, snapshot_id=ctx.selection, min_count=p.min_count)
+
+
+def _figure(result: GrowthResult, p: GrowthParams) -> Any:
+    from ..figures.growth import growth_figure
+
+    return growth_figure(result)
+
+
+def _tables(data: dict[str, Any]) -> list[ReportTable]:
+    rows = [[m, c] for m, c in zip(data.get("months", []), data.get("counts", []), strict=False)]
+    return [ReportTable("Models created per month", ("month", "models created"), rows[-24:])]
+
+
+METRIC = register(
+    Metric(
+        name=NAME,
+        title="Growth: models created per month, exponential fit",
+        params=GrowthParams,
+        compute=_compute,
+        figure=_figure,
+        tables=_tables,
+        key_numbers=(
+            ("snapshot_id", "snapshot"),
+            ("n_packages_with_created", "models with a creation date"),
+            ("fit_first_month", "fit from"),
+            ("fit_last_month", "fit to"),
+            ("monthly_growth", "monthly growth rate"),
+            ("monthly_growth_ci", "95% CI"),
+            ("doubling_months", "doubling time (months)"),
+            ("pseudo_r2", "pseudo R²"),
+        ),
+        caveats=(
+            "a listing holds only models that still existed when it was taken (deleted models are missing from "
+            "early months), which biases the growth rate upwards.",
+        ),
+        needs="creation dates (packages.created_at) of one Hub snapshot",
+    )
+)

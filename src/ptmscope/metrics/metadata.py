@@ -46,7 +46,7 @@ from typing import Any, Literal, get_args
 
 import ibis
 
-from ..errors import PtmscopeError
+from ..errors import NotMeasurable
 
 MetadataField = Literal[
     "architecture",
@@ -84,10 +84,6 @@ COMPLETE_RECORD_FORMATS: frozenset[str] = frozenset({"hf-api"})
 
 _LANGUAGE_TAG = r"^(?:language:.+|[a-z]{2})$"
 _NOT_LANGUAGE = ("tf",)  # two-letter tags that are not languages (TensorFlow)
-
-
-class NotMeasurable(PtmscopeError):
-    """The data at hand cannot answer this metric (the message says why)."""
 
 
 @dataclass(frozen=True)

@@ -25,8 +25,21 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import ibis
+from pydantic import Field
 
-from ._select import NotMeasurable, pick_snapshot
+from ..errors import NotMeasurable
+from ..snapshots import Selection, as_selection, pick
+from .registry import Context, Metric, Params, ReportTable, register
+
+NAME = "naming"
+
+
+class NamingParams(Params):
+    top_types: int = Field(15, ge=1, description="Architecture families listed one by one (most common first).")
+    n_examples: int = Field(5, ge=0, description="Most-downloaded models not naming their architecture to list.")
+
+
+DEFAULTS = NamingParams()
 
 
 @dataclass(frozen=True)
@@ -62,8 +75,15 @@ def wilson(k: int, n: int) -> list[float]:
     return [0.0 if k == 0 else float(lo), 1.0 if k == n else float(hi)]
 
 
-def naming(backend: Any, *, snapshot_id: str | None = None, top_types: int = 15, n_examples: int = 5) -> NamingResult:
-    chosen = pick_snapshot(backend, need=("model_type",), snapshot_id=snapshot_id, min_rows=1, what="naming")
+def naming(
+    backend: Any,
+    *,
+    snapshot_id: str | Selection | None = None,
+    top_types: int = DEFAULTS.top_types,
+    n_examples: int = DEFAULTS.n_examples,
+) -> NamingResult:
+    """Share of model names that contain their architecture family (module docstring)."""
+    chosen = pick(backend, "hf", as_selection(snapshot_id), columns=("model_type",), min_rows=1, what=NAME)
     p = backend.table("packages")
     p = p.filter(p.snapshot_id == chosen.snapshot_id)
     n_all = int(p.count().execute())
@@ -76,7 +96,7 @@ def naming(backend: Any, *, snapshot_id: str | None = None, top_types: int = 15,
     tot = q.aggregate(n=q.count(), k=q.names.sum()).execute().iloc[0]
     n, k = int(tot["n"]), int(tot["k"] or 0)
     if n == 0:
-        raise NotMeasurable(f"naming: snapshot {chosen.snapshot_id} has no model_type values")
+        raise NotMeasurable(f"{NAME}: snapshot {chosen.snapshot_id} has no model_type values")
     per = (
         q.group_by("mt")
         .aggregate(n=ibis._.count(), naming=ibis._.names.sum())
@@ -94,7 +114,7 @@ def naming(backend: Any, *, snapshot_id: str | None = None, top_types: int = 15,
     share = k / n
     ci = wilson(k, n)
     return NamingResult(
-        metric="naming",
+        metric=NAME,
         snapshot_id=chosen.snapshot_id,
         taken_at=chosen.taken_at.isoformat(),
         synthetic=chosen.synthetic,
@@ -111,3 +131,52 @@ def naming(backend: Any, *, snapshot_id: str | None = None, top_types: int = 15,
         ],
         examples_not_naming=[{"package_id": str(r.package_id), "model_type": str(r.mt)} for r in ex.itertuples()],
     )
+
+
+def _compute(ctx: Context, p: NamingParams) -> NamingResult:
+    return naming(ctx.backend, snapshot_id=ctx.selection, top_types=p.top_types, n_examples=p.n_examples)
+
+
+def _figure(result: NamingResult, p: NamingParams) -> Any:
+    from ..figures.naming import naming_figure
+
+    return naming_figure(result)
+
+
+def _tables(data: dict[str, Any]) -> list[ReportTable]:
+    return [
+        ReportTable(
+            "Most-downloaded models whose name does not contain their architecture",
+            ("model", "model_type"),
+            [[r["package_id"], r["model_type"]] for r in data.get("examples_not_naming", [])],
+        ),
+        ReportTable(
+            "By architecture family",
+            ("model_type", "models", "naming it", "share"),
+            [[r["model_type"], r["n"], r["naming"], r["share"]] for r in data.get("by_model_type", [])],
+        ),
+    ]
+
+
+METRIC = register(
+    Metric(
+        name=NAME,
+        title="Naming: share of model names that name their architecture",
+        params=NamingParams,
+        compute=_compute,
+        figure=_figure,
+        tables=_tables,
+        key_numbers=(
+            ("snapshot_id", "snapshot"),
+            ("n_with_model_type", "models with config.model_type"),
+            ("share_naming", "share naming their architecture"),
+            ("share_not_naming_ci", "share not naming it, 95% CI"),
+        ),
+        caveats=(
+            "the check is a substring match of config.model_type in the name, so family aliases (opus-mt for "
+            "marian, MiniLM for bert, DialoGPT for gpt2) count as not naming the architecture: the share not "
+            "naming it is an upper bound.",
+        ),
+        needs="architecture families (packages.model_type, from config.json) of one Hub snapshot",
+    )
+)

@@ -45,13 +45,37 @@ from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
 import ibis
+from pydantic import Field
 
 from .. import stats
 from ..errors import PtmscopeError
-from ._common import SnapshotRef, pick_snapshot
+from ..schema import Registry
+from ..snapshots import Selection, SnapshotRef, as_selection, pick
+from .registry import Context, Metric, Params, ReportTable, register
+
+NAME = "preservation"
 
 Mode = Literal["paper", "artifact"]
 MODES: tuple[str, ...] = get_args(Mode)
+
+
+class PreservationParams(Params):
+    registry: Registry = Field("hf", description="Registry (the Hub has libraries and lineage).")
+    mode: Mode = Field(
+        "paper", description="paper: the formula as the paper states it; artifact: what its published code computed."
+    )
+    n_boot: int = Field(2000, ge=0, description="Bootstrap resamples (over base models) for the intervals; 0 = none.")
+    seed: int = Field(0, description="Bootstrap seed.")
+    level: float = Field(0.95, gt=0, lt=1, description="Confidence level of the intervals.")
+    min_denominator: int = Field(1, ge=1, description="Rank and plot only libraries with at least this denominator.")
+    top: int = Field(10, ge=1, description="Libraries to show and plot.")
+    min_denominator_other: int = Field(
+        30, ge=1, description="A rival library (for the verdict) needs at least this many descendants ..."
+    )
+    min_bases_other: int = Field(10, ge=1, description="... from at least this many base models.")
+
+
+DEFAULTS = PreservationParams()
 
 
 @dataclass(frozen=True)
@@ -86,7 +110,7 @@ class PreservationResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "metric": "preservation",
+            "metric": NAME,
             "inputs": {
                 "snapshot_id": self.snapshot.snapshot_id,
                 "snapshot": self.snapshot.to_dict(),
@@ -208,19 +232,19 @@ def _artifact(backend: Any, sid: str, n_boot: int, seed: int, level: float, min_
 
 def preservation(
     backend: Any,
-    snapshot_id: str | None = None,
+    snapshot_id: str | Selection | None = None,
     *,
-    registry: str = "hf",
-    mode: Mode = "paper",
-    n_boot: int = 2000,
-    seed: int = 0,
-    level: float = 0.95,
-    min_denominator: int = 1,
+    registry: str = DEFAULTS.registry,
+    mode: Mode = DEFAULTS.mode,
+    n_boot: int = DEFAULTS.n_boot,
+    seed: int = DEFAULTS.seed,
+    level: float = DEFAULTS.level,
+    min_denominator: int = DEFAULTS.min_denominator,
 ) -> PreservationResult:
     """P_L for every library of one snapshot (see the module docstring)."""
     if mode not in MODES:
         raise PtmscopeError(f"unknown mode {mode!r}; choose one of {', '.join(MODES)}")
-    snap = pick_snapshot(backend, registry, snapshot_id, needs="lineage")
+    snap = pick(backend, registry, as_selection(snapshot_id), table="lineage", what=NAME).snapshot
     n_unknown = 0
     if mode == "paper":
         rows, n_unknown = _paper(backend, snap.snapshot_id, n_boot, seed, level, min_denominator)
@@ -249,3 +273,97 @@ def preservation(
         notes=tuple(notes),
         unknown_descendants=n_unknown,
     )
+
+
+def summarise(res: PreservationResult, p: PreservationParams) -> dict[str, Any]:
+    """transformers' P_L against the best rival library (the numbers the C1 verdict rule reads)."""
+    min_den, min_bases = p.min_denominator_other, p.min_bases_other
+    libs = {r.library: r for r in res.libraries}
+    t = libs.get("transformers")
+    # a rival needs descendants from several base models: one family with many
+    # children (e.g. 4 diffusers bases in the 2025-04 trees) is not evidence
+    others = [
+        r
+        for r in res.libraries
+        if r.library != "transformers"
+        and r.rate is not None
+        and r.denominator >= min_den
+        and r.n_bases_with_descendants >= min_bases
+    ]
+    best = max(others, key=lambda r: (r.rate, r.denominator, r.library), default=None)
+    t_rate = t.rate if t else None
+    b_rate = best.rate if best else None
+    return {
+        "formula": "transformers P_L minus the highest P_L of any other library with denominator >= "
+        f"{min_den} and descendants from >= {min_bases} base models",
+        "transformers_rate": t_rate,
+        "transformers_denominator": t.denominator if t else 0,
+        "transformers_ci": [t.ci_low, t.ci_high] if t else None,
+        "best_other_library": best.library if best else None,
+        "best_other_rate": b_rate,
+        "transformers_minus_best_other": (t_rate - b_rate) if (t_rate is not None and b_rate is not None) else None,
+        # the rival's point estimate against transformers' bootstrap CI: a verdict should not
+        # rest on a difference the family-level resampling cannot tell from noise
+        "transformers_ci_low_minus_best_other": (
+            (t.ci_low - b_rate) if (t and b_rate is not None and t.ci_low is not None) else None
+        ),
+        "transformers_ci_high_minus_best_other": (
+            (t.ci_high - b_rate) if (t and b_rate is not None and t.ci_high is not None) else None
+        ),
+    }
+
+
+def _compute(ctx: Context, p: PreservationParams) -> PreservationResult:
+    return preservation(
+        ctx.backend,
+        ctx.selection,
+        registry=p.registry,
+        mode=p.mode,
+        n_boot=p.n_boot,
+        seed=p.seed,
+        level=p.level,
+        min_denominator=p.min_denominator,
+    )
+
+
+def _figure(result: PreservationResult, p: PreservationParams) -> Any:
+    from ..figures.preservation import preservation_figure
+
+    return preservation_figure(result, p.top)
+
+
+def _tables(data: dict[str, Any]) -> list[ReportTable]:
+    rows = [
+        [r["library"], r["rate"], [r["ci_low"], r["ci_high"]], r["numerator"], r["denominator"], r["n_bases"]]
+        for r in data.get("libraries", [])
+        if r["rate"] is not None and r["denominator"] >= data.get("inputs", {}).get("min_denominator", 1)
+    ]
+    return [
+        ReportTable(
+            "Preservation rate by library (top 10)",
+            ("library", "P_L", "95% CI", "kept", "descendants", "bases"),
+            rows[:10],
+        )
+    ]
+
+
+METRIC = register(
+    Metric(
+        name=NAME,
+        title="Library preservation rate P_L (paper eq. 1)",
+        params=PreservationParams,
+        compute=_compute,
+        summarise=summarise,
+        figure=_figure,
+        tables=_tables,
+        key_numbers=(
+            ("inputs.snapshot_id", "snapshot"),
+            ("summary.transformers_rate", "P_L transformers"),
+            ("summary.transformers_ci", "95% CI"),
+            ("summary.transformers_denominator", "descendants of multi-library transformers bases"),
+            ("summary.best_other_library", "best other library"),
+            ("summary.best_other_rate", "its P_L"),
+        ),
+        needs="lineage (base-model edges) and libraries of one snapshot",
+    )
+)

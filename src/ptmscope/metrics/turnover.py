@@ -53,15 +53,41 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
 import ibis
+from pydantic import Field
 
-from ..errors import PtmscopeError
-from ._common import SnapshotRef, alias_map, apply_aliases, resolve_snapshots
+from ..errors import NotMeasurable, PtmscopeError
+from ..schema import Registry
+from ..snapshots import Selection, SnapshotRef, as_selection, list_snapshots, registries_of, resolve
+from ._common import alias_map, apply_aliases
+from .registry import Context, Metric, Params, ReportTable, register
+
+NAME = "turnover"
 
 TieRule = Literal["id", "all"]
 TIE_RULES: tuple[str, ...] = get_args(TieRule)
 Mode = Literal["paper", "artifact"]
 MODES: tuple[str, ...] = get_args(Mode)
 SENSITIVITY_KS: tuple[int, ...] = (100, 500, 1000, 5000)
+
+
+class TurnoverParams(Params):
+    registry: tuple[Registry, ...] = Field(
+        (),
+        description="Registries (default: those of the named snapshots, else every registry with at least two "
+        "selected complete snapshots).",
+    )
+    top: int = Field(1000, ge=1, description="K: size of the top list.")
+    ties: TieRule = Field("id", description="Ties at rank K: id = break by id (exactly K), all = keep all tied.")
+    raw_ids: bool = Field(
+        False, description="Compare ids as the sources wrote them (no PEP 503 / alias normalisation)."
+    )
+    mode: Mode = Field(
+        "paper", description="paper: the formula as the paper states it; artifact: what its published code computed."
+    )
+    sensitivity: bool = Field(False, description=f"Also compute the table over K in {SENSITIVITY_KS}.")
+
+
+DEFAULTS = TurnoverParams()
 
 # Coverage thresholds: a snapshot is suspicious below these fractions of its neighbours.
 ROWS_RATIO = 0.5
@@ -108,7 +134,7 @@ class TurnoverResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "metric": "turnover",
+            "metric": NAME,
             "inputs": {
                 "registry": self.registry,
                 "snapshot_ids": [s.snapshot_id for s in self.snapshots],
@@ -294,12 +320,12 @@ def _coverage(
 def turnover(
     backend: Any,
     registry: str,
-    snapshot_ids: Sequence[str] | None = None,
+    snapshot_ids: Sequence[str] | Selection | None = None,
     *,
-    k: int = 1000,
-    tie_rule: TieRule = "id",
-    normalise: bool = True,
-    mode: Mode = "paper",
+    k: int = DEFAULTS.top,
+    tie_rule: TieRule = DEFAULTS.ties,
+    normalise: bool = not DEFAULTS.raw_ids,
+    mode: Mode = DEFAULTS.mode,
 ) -> TurnoverResult:
     """Remained / Newcomers / Returning per step over the snapshots of one registry."""
     if k < 1:
@@ -310,7 +336,11 @@ def turnover(
         raise PtmscopeError(f"unknown mode {mode!r}; choose one of {', '.join(MODES)}")
     if mode == "artifact":
         normalise = False
-    snaps = resolve_snapshots(backend, registry, snapshot_ids)
+    snaps = resolve(backend, registry, as_selection(snapshot_ids))
+    if not snaps:
+        raise PtmscopeError(
+            f"the store has no complete snapshots of registry {registry!r} (run `ptmscope ingest` first)"
+        )
     cand = _candidates(backend, snaps, registry, normalise)
     # run before cache(): executing registers the alias memtable; Ibis 12's PySpark cache() does not
     lists = _list_facts(cand)
@@ -446,11 +476,11 @@ def sensitivity_row(res: TurnoverResult) -> SensitivityRow:
 def turnover_sensitivity(
     backend: Any,
     registry: str,
-    snapshot_ids: Sequence[str] | None = None,
+    snapshot_ids: Sequence[str] | Selection | None = None,
     *,
     ks: Sequence[int] = SENSITIVITY_KS,
-    tie_rule: TieRule = "id",
-    normalise: bool = True,
+    tie_rule: TieRule = DEFAULTS.ties,
+    normalise: bool = not DEFAULTS.raw_ids,
 ) -> TurnoverSensitivity:
     """The same turnover at several K (default 100, 500, 1000, 5000)."""
     rows = []
@@ -460,3 +490,261 @@ def turnover_sensitivity(
         ids = tuple(s.snapshot_id for s in res.snapshots)
         rows.append(sensitivity_row(res))
     return TurnoverSensitivity(registry, ids, tie_rule, normalise, tuple(rows))
+
+
+# ---------------------------------------------------------------------------
+# The registered metric: every registry of the selection, and a summary
+# ---------------------------------------------------------------------------
+
+PARTIAL_KINDS = ("fewer_than_k", "few_rows", "low_kth")
+PRIMARY = "hf"  # the registry the paper's claim is about
+
+
+@dataclass(frozen=True)
+class TurnoverRun:
+    """Turnover of each selected registry (same K and rules), and the K-sensitivity when asked."""
+
+    results: tuple[TurnoverResult, ...]
+    errors: dict[str, str]
+    sensitivity: tuple[TurnoverSensitivity, ...] = ()
+
+    @property
+    def primary(self) -> TurnoverResult:
+        by_reg = {r.registry: r for r in self.results}
+        return by_reg.get(PRIMARY) or self.results[0]
+
+    def to_dict(self) -> dict[str, Any]:
+        d = self.primary.to_dict()
+        d["other_registries"] = {r.registry: r.to_dict() for r in self.results if r is not self.primary}
+        if self.errors:
+            d["registry_errors"] = dict(sorted(self.errors.items()))
+        if self.sensitivity:
+            d["sensitivity"] = [x.to_dict() for x in self.sensitivity]
+        return d
+
+
+def _registries(backend: Any, p: TurnoverParams, sel: Selection) -> list[str]:
+    if p.registry:
+        return list(p.registry)
+    if sel.snapshots:
+        return registries_of(backend, sel)
+    counts: dict[str, int] = {}
+    for s in list_snapshots(backend):
+        counts[s.registry] = counts.get(s.registry, 0) + 1
+    regs = sorted(r for r, n in counts.items() if n >= 2)
+    if not regs:
+        raise NotMeasurable(f"{NAME}: no registry has at least two complete snapshots")
+    return regs
+
+
+def run_turnover(backend: Any, p: TurnoverParams, sel: Selection) -> TurnoverRun:
+    """Turnover for each registry; a registry whose snapshots cannot be ranked is reported, not fatal."""
+    regs = _registries(backend, p, sel)
+    named = bool(p.registry) or bool(sel.snapshots)
+    results: list[TurnoverResult] = []
+    errors: dict[str, str] = {}
+    sens: list[TurnoverSensitivity] = []
+    named_snaps = resolve(backend, None, Selection(snapshots=sel.snapshots)) if sel.snapshots else []
+    others = [s for s in named_snaps if s.registry not in regs]
+    if others:
+        raise PtmscopeError(
+            f"snapshot {others[0].snapshot_id!r} is from registry {others[0].registry!r}, not {', '.join(regs)}"
+        )
+    for reg in regs:
+        reg_sel = sel
+        if sel.snapshots:
+            mine = [s.snapshot_id for s in named_snaps if s.registry == reg]
+            if not mine:
+                raise PtmscopeError(
+                    f"the selection names no {reg} snapshot; drop {reg} from the registries or name its snapshots"
+                )
+            reg_sel = sel.model_copy(update={"snapshots": tuple(mine)})
+        try:
+            res = turnover(backend, reg, reg_sel, k=p.top, tie_rule=p.ties, normalise=not p.raw_ids, mode=p.mode)
+        except PtmscopeError as exc:
+            if named or isinstance(exc, NotMeasurable):
+                raise
+            errors[reg] = str(exc)  # registries are independent: one unusable must not stop the others
+            continue
+        results.append(res)
+        if p.sensitivity:
+            sens.append(
+                turnover_sensitivity(
+                    backend, reg, [x.snapshot_id for x in res.snapshots], tie_rule=p.ties, normalise=res.normalise
+                )
+            )
+    if not results:
+        raise NotMeasurable(
+            f"{NAME}: no registry could be ranked ({'; '.join(f'{r}: {e}' for r, e in errors.items())})"
+        )
+    return TurnoverRun(tuple(results), errors, tuple(sens))
+
+
+def _shares(res: TurnoverResult) -> tuple[list[float], list[float], list[str]]:
+    # a step touching a snapshot the coverage check flags as a partial listing is
+    # reported but left out of the median: partial lists inflate turnover
+    flagged = {w.snapshot_id for w in res.warnings if w.kind in PARTIAL_KINDS}
+    steps = list(zip(res.steps[:-1], res.steps[1:], strict=False))
+    all_shares = [1 - b.remained / b.in_top for a, b in steps if b.in_top]
+    shares = [
+        1 - b.remained / b.in_top
+        for a, b in steps
+        if b.in_top and a.snapshot_id not in flagged and b.snapshot_id not in flagged
+    ]
+    return shares, all_shares, sorted(flagged)
+
+
+def summarise(run: TurnoverRun, p: TurnoverParams) -> dict[str, Any]:
+    """Median per-step turnover share per registry (the numbers the C2 turnover rule reads)."""
+    per_reg: dict[str, dict[str, Any]] = {}
+    for res in run.results:
+        shares, all_shares, flagged = _shares(res)
+        per_reg[res.registry] = {
+            "n_steps": len(shares),
+            "n_steps_all": len(all_shares),
+            "turnover_shares": shares,
+            "turnover_shares_all": all_shares,
+            "flagged_snapshots": flagged,
+            "median_turnover_share": statistics.median(shares) if shares else None,
+            "median_turnover_share_all": statistics.median(all_shares) if all_shares else None,
+        }
+    for reg, err in run.errors.items():
+        per_reg[reg] = {"error": err}
+    hf = per_reg.get(PRIMARY, {})
+    return {
+        "formula": "turnover share of step i = 1 - Remained_i / |T_i| (i >= 2); median over the steps whose "
+        "two snapshots the coverage check does not flag as partial (" + ", ".join(PARTIAL_KINDS) + ")",
+        "registry": PRIMARY,
+        "k": p.top,
+        "n_steps": hf.get("n_steps", 0),
+        "median_turnover_share": hf.get("median_turnover_share"),
+        "median_turnover_share_all": hf.get("median_turnover_share_all"),
+        "flagged_snapshots": hf.get("flagged_snapshots", []),
+        "by_registry": dict(sorted(per_reg.items())),
+    }
+
+
+def _compute(ctx: Context, p: TurnoverParams) -> TurnoverRun:
+    return run_turnover(ctx.backend, p, ctx.selection)
+
+
+def _figure(run: TurnoverRun, p: TurnoverParams) -> Any:
+    from ..figures.turnover import turnover_figure
+
+    return turnover_figure(list(sorted(run.results, key=lambda r: r.registry)))
+
+
+def _tables(data: dict[str, Any]) -> list[ReportTable]:
+    rows = []
+    for reg, v in sorted(data.get("summary", {}).get("by_registry", {}).items()):
+        rows.append(
+            [
+                reg,
+                v.get("n_steps"),
+                v.get("median_turnover_share"),
+                v.get("median_turnover_share_all"),
+                v.get("error") or ", ".join(v.get("flagged_snapshots", [])) or "",
+            ]
+        )
+    out = [
+        ReportTable(
+            "Turnover by registry (same K)",
+            ("registry", "steps used", "median turnover share", "median, all steps", "flagged partial / error"),
+            rows,
+        )
+    ]
+    results = [data, *data.get("other_registries", {}).values()]
+    for r in sorted(results, key=lambda r: r.get("inputs", {}).get("registry", "")):
+        reg = r.get("inputs", {}).get("registry", "")
+        out.append(
+            ReportTable(
+                f"{reg}: top-{r.get('inputs', {}).get('k')} per snapshot",
+                (
+                    "snapshot",
+                    "date",
+                    "in top",
+                    "remained",
+                    "newcomers",
+                    "returning",
+                    "distinct so far",
+                    "K-th downloads",
+                ),
+                [
+                    [
+                        s["snapshot_id"],
+                        s["taken_at"],
+                        s["in_top"],
+                        s["remained"],
+                        s["newcomers"],
+                        s["returning"],
+                        s["distinct_so_far"],
+                        s["kth_downloads"],
+                    ]
+                    for s in r.get("steps", [])
+                ],
+            )
+        )
+    for sv in data.get("sensitivity", []) or []:
+        out.append(
+            ReportTable(
+                f"{sv['inputs']['registry']}: sensitivity over K",
+                ("K", "distinct ever", "distinct / K", "mean newcomer share", "mean remained share", "incomplete"),
+                [
+                    [
+                        r["k"],
+                        r["distinct_ever"],
+                        r["distinct_per_k"],
+                        r["mean_newcomer_share"],
+                        r["mean_remained_share"],
+                        r["incomplete_snapshots"],
+                    ]
+                    for r in sv["rows"]
+                ],
+            )
+        )
+    return out
+
+
+def _frames(run: TurnoverRun, data: dict[str, Any]) -> dict[str, Any]:
+    import pandas as pd
+
+    steps = [{"registry": r.registry, **s.to_dict()} for r in run.results for s in r.steps]
+    warns = [{"registry": r.registry, **w.to_dict()} for r in run.results for w in r.warnings]
+    summ = [
+        {"registry": reg, **{k: v for k, v in vals.items() if not isinstance(v, list)}}
+        for reg, vals in data["summary"]["by_registry"].items()
+    ]
+    out = {"steps": pd.DataFrame(steps), "warnings": pd.DataFrame(warns), "summary": pd.DataFrame(summ)}
+    if run.sensitivity:
+        out["sensitivity"] = pd.DataFrame(
+            [{"registry": x.registry, **r.to_dict()} for x in run.sensitivity for r in x.rows]
+        )
+    return out
+
+
+METRIC = register(
+    Metric(
+        name=NAME,
+        title="Top-K turnover (paper eqs. 2-4)",
+        params=TurnoverParams,
+        compute=_compute,
+        snapshots="many",
+        summarise=summarise,
+        figure=_figure,
+        tables=_tables,
+        frames=_frames,
+        key_numbers=(
+            ("inputs.snapshot_ids", "hf snapshots"),
+            ("inputs.k", "K"),
+            ("summary.median_turnover_share", "median turnover share per step (hf, steps between complete listings)"),
+            ("summary.median_turnover_share_all", "median over all steps (incl. flagged partial listings)"),
+            ("summary.flagged_snapshots", "snapshots flagged as partial"),
+            ("distinct_ever", "distinct packages ever in the hf top-K"),
+        ),
+        caveats=(
+            "turnover per step grows with the time between the two snapshots, and steps here are not normalised by "
+            "it: compare registries at similar gaps (the snapshot dates are in the data and coverage table).",
+        ),
+        needs="two or more dated top lists or listings with downloads of a registry",
+    )
+)

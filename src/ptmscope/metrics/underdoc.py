@@ -27,9 +27,21 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import ibis
+from pydantic import Field
 
-from ._select import NotMeasurable, pick_snapshot
+from ..errors import NotMeasurable
+from ..snapshots import Selection, as_selection, pick
 from .naming import wilson
+from .registry import Context, Metric, Params, ReportTable, register
+
+NAME = "underdoc"
+
+
+class UnderdocParams(Params):
+    scorer: str = Field("rules", description="Card scorer whose stored scores to use (scored on the fly if none).")
+
+
+DEFAULTS = UnderdocParams()
 
 
 @dataclass(frozen=True)
@@ -61,17 +73,8 @@ def _sha(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def _card_snapshot(backend: Any, snapshot_id: str | None) -> Any:
-    if snapshot_id:
-        return pick_snapshot(backend, snapshot_id=snapshot_id)
-    snaps = backend.table("snapshots")
-    c = backend.table("cards")
-    n = c.filter((c.missing == False) & c.text.notnull()).group_by("snapshot_id").aggregate(n=ibis._.count())  # noqa: E712
-    j = snaps.filter(snaps.registry == "hf").inner_join(n, "snapshot_id").execute()
-    if j.empty:
-        raise NotMeasurable("underdoc: no hf snapshot in the store has model-card texts")
-    j = j.sort_values(["n", "taken_at", "snapshot_id"], ascending=[False, False, False])
-    return pick_snapshot(backend, snapshot_id=str(j.iloc[0]["snapshot_id"]))
+def _card_snapshot(backend: Any, selection: Selection) -> Any:
+    return pick(backend, "hf", selection, table="cards", columns=("text",), what=NAME, rows_meaning="model-card texts")
 
 
 def _stored_scores(backend: Any, sid: str, key: str) -> tuple[int, dict[str, int], list[tuple[int, int]]] | None:
@@ -112,10 +115,13 @@ def _score_here(c: Any, sc: Any, sections: tuple[str, ...]) -> tuple[int, dict[s
     return len(ok), missing, sorted(dist.items())
 
 
-def underdoc(backend: Any, *, snapshot_id: str | None = None, scorer: str = "rules") -> UnderdocResult:
+def underdoc(
+    backend: Any, *, snapshot_id: str | Selection | None = None, scorer: str = DEFAULTS.scorer
+) -> UnderdocResult:
+    """Share of cards missing each of the five sections (module docstring)."""
     from ..cards import SECTIONS, get_scorer
 
-    chosen = _card_snapshot(backend, snapshot_id)
+    chosen = _card_snapshot(backend, as_selection(snapshot_id))
     sid = chosen.snapshot_id
     p = backend.table("packages")
     n_models = int(p.filter(p.snapshot_id == sid).count().execute())
@@ -124,7 +130,7 @@ def underdoc(backend: Any, *, snapshot_id: str | None = None, scorer: str = "rul
     c = c.filter((c.snapshot_id == sid) & (c.missing == False) & c.text.notnull())  # noqa: E712
     n_cards = int(c.count().execute())
     if n_cards == 0:
-        raise NotMeasurable(f"underdoc: snapshot {sid} has no model-card texts")
+        raise NotMeasurable(f"{NAME}: snapshot {sid} has no model-card texts")
     stored = _stored_scores(backend, sid, sc.key)
     if stored is not None:
         # the card scores of `ptmscope cards score`, aggregated in the backend
@@ -134,7 +140,7 @@ def underdoc(backend: Any, *, snapshot_id: str | None = None, scorer: str = "rul
         n_scored, missing_counts, dist_rows = _score_here(c, sc, SECTIONS)
         source = "scored on the fly"
     if n_scored == 0:
-        raise NotMeasurable(f"underdoc: none of the {n_cards} cards of {sid} could be scored")
+        raise NotMeasurable(f"{NAME}: none of the {n_cards} cards of {sid} could be scored")
     n_missing_card = max(0, n_models - n_cards)
     miss_cards, miss_ci, miss_models = {}, {}, {}
     for s in SECTIONS:
@@ -146,7 +152,7 @@ def underdoc(backend: Any, *, snapshot_id: str | None = None, scorer: str = "rul
     for score, count in dist_rows:
         dist[str(int(score))] += int(count)
     return UnderdocResult(
-        metric="underdoc",
+        metric=NAME,
         snapshot_id=sid,
         taken_at=chosen.taken_at.isoformat(),
         synthetic=chosen.synthetic,
@@ -165,3 +171,55 @@ def underdoc(backend: Any, *, snapshot_id: str | None = None, scorer: str = "rul
         sections_missing_in_half=sum(1 for v in miss_cards.values() if v >= 0.5),
         max_section_missing_share=max(miss_cards.values()),
     )
+
+
+def _compute(ctx: Context, p: UnderdocParams) -> UnderdocResult:
+    return underdoc(ctx.backend, snapshot_id=ctx.selection, scorer=p.scorer)
+
+
+def _figure(result: UnderdocResult, p: UnderdocParams) -> Any:
+    from ..figures.underdoc import underdoc_figure
+
+    return underdoc_figure(result)
+
+
+def _tables(data: dict[str, Any]) -> list[ReportTable]:
+    from ..cards.base import SECTION_LABELS
+
+    secs = data.get("sections", [])
+    return [
+        ReportTable(
+            "Share of cards missing each section",
+            ("section", "share of cards", "95% CI", "share of all models"),
+            [
+                [
+                    SECTION_LABELS.get(s, s),
+                    data["missing_share_cards"][s],
+                    data["missing_share_cards_ci"][s],
+                    data["missing_share_models"][s],
+                ]
+                for s in secs
+            ],
+        )
+    ]
+
+
+METRIC = register(
+    Metric(
+        name=NAME,
+        title="Under-documentation: share of model cards missing each section",
+        params=UnderdocParams,
+        compute=_compute,
+        figure=_figure,
+        tables=_tables,
+        key_numbers=(
+            ("snapshot_id", "snapshot"),
+            ("scorer", "scorer"),
+            ("n_models", "models"),
+            ("n_scored", "scored cards"),
+            ("missing_card_share", "share of models without a card"),
+            ("sections_missing_in_half", "sections missing from half the cards or more"),
+        ),
+        needs="model-card texts (cards.text) of one Hub snapshot",
+    )
+)

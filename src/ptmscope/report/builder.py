@@ -14,7 +14,6 @@ import html
 import json
 import math
 import re
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -123,6 +122,15 @@ def overall_verdict(labels: list[str]) -> str:
     return decided[0] if len(set(decided)) == 1 and len(decided) == len(labels) else "inconclusive"
 
 
+def _metric_titles(cat: Any) -> dict[str, str]:
+    """A metric's name in captions: the catalogue's (the paper's wording) where it has one, else the metric's title."""
+    from ..metrics import registry
+
+    out = {n: m.title for n, m in registry.metrics().items()}
+    out.update({k: v["name"] for k, v in getattr(cat, "metrics", {}).items() if isinstance(v, dict) and "name" in v})
+    return dict(sorted(out.items()))
+
+
 def build_results(analysis: Any) -> dict[str, Any]:
     cat = analysis.catalogue
     by_claim: dict[str, list[dict[str, Any]]] = {}
@@ -146,7 +154,7 @@ def build_results(analysis: Any) -> dict[str, Any]:
         "claims": claims,
         "hypotheses": [h.to_dict() for h in cat.hypotheses],
         "rules": [r.to_dict() for r in analysis.rules],
-        "metric_names": {k: v.get("name", k) for k, v in sorted(cat.metrics.items())},
+        "metric_names": _metric_titles(cat),
         "metrics": {k: o.to_dict() for k, o in sorted(analysis.outcomes.items())},
         "snapshots": analysis.snapshots,
         "inputs": analysis.inputs,
@@ -159,36 +167,15 @@ def build_results(analysis: Any) -> dict[str, Any]:
 # ---------------------------------------------------------------------------
 
 
-def _figures_for(metric: str, obj: Any) -> list[tuple[str, Any]]:
-    """(file stem, matplotlib figure) pairs for one metric result."""
-    if obj is None:
+def _figures_for(metric: str, outcome: Any) -> list[tuple[str, Any]]:
+    """(file stem, matplotlib figure) of one metric result, from the metric's declaration."""
+    from ..metrics import registry
+
+    m = registry.get(metric)
+    if outcome.result is None or m.figure is None:
         return []
-    if metric == "turnover":
-        from ..figures.turnover import turnover_figure
-
-        return [("turnover", turnover_figure(obj))]
-    if metric == "preservation":
-        from ..figures.preservation import preservation_figure
-
-        return [("preservation", preservation_figure(obj))]
-    if metric == "descendants":
-        from ..figures.descendants import descendants_figure
-
-        return [("descendants", descendants_figure(obj))]
-    if metric == "docs":
-        from ..figures import docs as fdocs
-
-        return [("docs", fdocs.docs_figure(obj))]
-    simple: dict[str, Callable[[], Any]] = {
-        "growth": lambda: __import__("ptmscope.figures.growth", fromlist=["x"]).growth_figure(obj),
-        "concentration": lambda: __import__("ptmscope.figures.concentration", fromlist=["x"]).concentration_figure(obj),
-        "naming": lambda: __import__("ptmscope.figures.naming", fromlist=["x"]).naming_figure(obj),
-        "attributes": lambda: __import__("ptmscope.figures.attributes", fromlist=["x"]).attributes_figure(obj),
-        "underdoc": lambda: __import__("ptmscope.figures.underdoc", fromlist=["x"]).underdoc_figure(obj),
-    }
-    if metric in simple:
-        return [(metric, simple[metric]())]
-    return []
+    params = m.parse_params(outcome.params or {})
+    return [(metric, m.figure(outcome.result, params))]
 
 
 def render_figures(analysis: Any) -> dict[str, list[tuple[str, str]]]:
@@ -201,7 +188,7 @@ def render_figures(analysis: Any) -> dict[str, list[tuple[str, str]]]:
             continue
         figs = []
         try:
-            for stem, fig in _figures_for(metric, o.result):
+            for stem, fig in _figures_for(metric, o):
                 figs.append((stem, _strip_svg(to_svg_text(fig))))
         except Exception as exc:  # a broken figure must not lose the numbers
             o.data.setdefault("figure_error", f"{type(exc).__name__}: {exc}")
@@ -217,94 +204,8 @@ def _strip_svg(svg: str) -> str:
 
 
 # ---------------------------------------------------------------------------
-# Key numbers per metric (shown under the figure)
+# Key numbers, tables and caveats per metric: from the metric's declaration
 # ---------------------------------------------------------------------------
-
-KEY_NUMBERS: dict[str, list[tuple[str, str]]] = {
-    "preservation": [
-        ("inputs.snapshot_id", "snapshot"),
-        ("summary.transformers_rate", "P_L transformers"),
-        ("summary.transformers_ci", "95% CI"),
-        ("summary.transformers_denominator", "descendants of multi-library transformers bases"),
-        ("summary.best_other_library", "best other library"),
-        ("summary.best_other_rate", "its P_L"),
-    ],
-    "turnover": [
-        ("inputs.snapshot_ids", "hf snapshots"),
-        ("inputs.k", "K"),
-        ("summary.median_turnover_share", "median turnover share per step (hf, steps between complete listings)"),
-        ("summary.median_turnover_share_all", "median over all steps (incl. flagged partial listings)"),
-        ("summary.flagged_snapshots", "snapshots flagged as partial"),
-        ("distinct_ever", "distinct packages ever in the hf top-K"),
-    ],
-    "descendants": [
-        ("inputs.snapshot_id", "snapshot"),
-        ("inputs.popularity", "popularity"),
-        ("n_bases", "base models"),
-        ("spearman.coef", "Spearman rho"),
-        ("spearman.ci", "95% CI"),
-        ("spearman.p", "p"),
-        ("fit.slope", "log-log slope"),
-        ("fit.slope_ci", "slope 95% CI"),
-    ],
-    "docs": [
-        ("inputs.snapshot_id", "snapshot"),
-        ("inputs.scorer_key", "card scorer"),
-        ("n_models", "models"),
-        ("mean_documentation_score", "mean documentation score"),
-        ("summary.n_per_group", "N per group (top / bottom by downloads)"),
-        ("summary.mean_diff", "mean difference top - bottom"),
-        ("summary.mean_diff_low", "95% CI low"),
-        ("summary.mean_diff_high", "95% CI high"),
-        ("summary.p_holm", "Welch p (Holm)"),
-        ("summary.cohens_d", "Cohen's d"),
-    ],
-    "attributes": [
-        ("snapshot_id", "snapshot"),
-        ("n", "models"),
-        ("formula", "model"),
-        ("levels.task.0", "reference task (most common)"),
-        ("levels.library.0", "reference library (most common)"),
-        ("r2", "R²"),
-        ("r2_adj", "adjusted R²"),
-        ("dl_partial_r2", "partial R² of task + library"),
-        ("dl_min_p_holm", "smallest Holm p of the DL blocks"),
-    ],
-    "underdoc": [
-        ("snapshot_id", "snapshot"),
-        ("scorer", "scorer"),
-        ("n_models", "models"),
-        ("n_scored", "scored cards"),
-        ("missing_card_share", "share of models without a card"),
-        ("sections_missing_in_half", "sections missing from half the cards or more"),
-    ],
-    "naming": [
-        ("snapshot_id", "snapshot"),
-        ("n_with_model_type", "models with config.model_type"),
-        ("share_naming", "share naming their architecture"),
-        ("share_not_naming_ci", "share not naming it, 95% CI"),
-    ],
-    "growth": [
-        ("snapshot_id", "snapshot"),
-        ("n_packages_with_created", "models with a creation date"),
-        ("fit_first_month", "fit from"),
-        ("fit_last_month", "fit to"),
-        ("monthly_growth", "monthly growth rate"),
-        ("monthly_growth_ci", "95% CI"),
-        ("doubling_months", "doubling time (months)"),
-        ("pseudo_r2", "pseudo R²"),
-    ],
-    "concentration": [
-        ("snapshot_id", "snapshot"),
-        ("n_authors", "authors"),
-        ("total_downloads", "downloads (window)"),
-        ("top1_share", "top 1% authors' share"),
-        ("top10_share", "top 10% authors' share"),
-        ("gini", "Gini"),
-        ("gini_ci", "Gini 95% CI"),
-        ("no_namespace_share", "share on un-namespaced (legacy) ids"),
-    ],
-}
 
 
 def figure_caption(number: int, metric: str, results: dict[str, Any]) -> str:
@@ -324,148 +225,23 @@ def figure_caption(number: int, metric: str, results: dict[str, Any]) -> str:
 
 
 def key_numbers(metric: str, data: dict[str, Any]) -> list[tuple[str, Any]]:
-    from ..claims.verdicts import _MISSING, lookup
+    from ..metrics import registry
 
-    out = []
-    for path, label in KEY_NUMBERS.get(metric, []):
-        v = lookup(data, path)
-        if v is _MISSING:
-            continue
-        if isinstance(v, list) and not v:
-            v = "none"
-        elif isinstance(v, list) and not all(isinstance(x, (int, float)) or x is None for x in v):
-            v = ", ".join(str(x) for x in v)
-        out.append((label, v))
-    return out
+    return registry.key_numbers((registry.get(metric), data))
 
 
 def tables_for(metric: str, data: dict[str, Any]) -> list[tuple[str, list[str], list[list[Any]]]]:
     """Extra small tables (title, header, rows) with data text (escaped on output)."""
-    t = []
-    if metric == "concentration":
-        t.append(
-            (
-                "Most-downloaded packages",
-                ["package", "downloads"],
-                [[r["package_id"], r["downloads"]] for r in data.get("top_packages", [])],
-            )
-        )
-        t.append(
-            (
-                "Authors with most downloads",
-                ["author", "downloads", "share"],
-                [[r["author"], r["downloads"], r["share"]] for r in data.get("top_authors", [])],
-            )
-        )
-    elif metric == "naming":
-        t.append(
-            (
-                "Most-downloaded models whose name does not contain their architecture",
-                ["model", "model_type"],
-                [[r["package_id"], r["model_type"]] for r in data.get("examples_not_naming", [])],
-            )
-        )
-    elif metric == "attributes":
-        t.append(
-            (
-                "Coefficients (OLS, HC3)",
-                ["term", "estimate", "95% CI", "p"],
-                [[c["term"], c["estimate"], [c["ci_low"], c["ci_high"]], c["p"]] for c in data.get("coefficients", [])],
-            )
-        )
-        t.append(
-            (
-                "Block tests (Wald F, Holm-adjusted)",
-                ["block", "df", "F", "p", "p (Holm)"],
-                [
-                    [k, v.get("df"), v.get("F"), v.get("p"), v.get("p_holm")]
-                    for k, v in sorted(data.get("blocks", {}).items())
-                ],
-            )
-        )
-    elif metric == "underdoc":
-        from ..figures.underdoc import LABELS  # the figure's names for the sections
+    from ..metrics import registry
 
-        secs = data.get("sections", [])
-        t.append(
-            (
-                "Share of cards missing each section",
-                ["section", "share of cards", "95% CI", "share of all models"],
-                [
-                    [
-                        LABELS.get(s, s),
-                        data["missing_share_cards"][s],
-                        data["missing_share_cards_ci"][s],
-                        data["missing_share_models"][s],
-                    ]
-                    for s in secs
-                ],
-            )
-        )
-    elif metric == "turnover":
-        rows = []
-        for reg, v in sorted(data.get("summary", {}).get("by_registry", {}).items()):
-            rows.append(
-                [
-                    reg,
-                    v.get("n_steps"),
-                    v.get("median_turnover_share"),
-                    v.get("median_turnover_share_all"),
-                    v.get("error") or ", ".join(v.get("flagged_snapshots", [])) or "",
-                ]
-            )
-        t.append(
-            (
-                "Turnover by registry (same K)",
-                ["registry", "steps used", "median turnover share", "median, all steps", "flagged partial / error"],
-                rows,
-            )
-        )
-    elif metric == "preservation":
-        rows = [
-            [r["library"], r["rate"], [r["ci_low"], r["ci_high"]], r["numerator"], r["denominator"]]
-            for r in data.get("libraries", [])[:10]
-        ]
-        t.append(("Preservation rate by library (top 10)", ["library", "P_L", "95% CI", "kept", "descendants"], rows))
-    elif metric == "docs":
-        rows = [
-            [
-                c["measure"],
-                c["n_per_group"],
-                c["documentation_score"]["top_mean"],
-                c["documentation_score"]["bottom_mean"],
-                c["welch_t"]["p"],
-                c["p_welch_holm"],
-                c["cohens_d"],
-            ]
-            for c in data.get("comparisons", [])
-        ]
-        t.append(
-            (
-                "Top-N vs bottom-N documentation score",
-                ["popularity", "N", "top mean", "bottom mean", "Welch p", "p (Holm)", "Cohen's d"],
-                rows,
-            )
-        )
-    elif metric == "descendants":
-        rows = [[r["base"], r["count"], r["popularity"]] for r in data.get("top_bases", [])[:10]]
-        t.append(("Base models with most direct descendants", ["base model", "descendants", "popularity"], rows))
-    return t
-
-
-# what a reader must know to read a metric's number right (from the metric's docstring)
-CAVEATS: dict[str, str] = {
-    "turnover": "turnover per step grows with the time between the two snapshots, and steps here are "
-    "not normalised by it: compare registries at similar gaps (the snapshot dates are in the "
-    "data and coverage table).",
-    "naming": "the check is a substring match of config.model_type in the name, so family aliases "
-    "(opus-mt for marian, MiniLM for bert, DialoGPT for gpt2) count as not naming the architecture: "
-    "the share not naming it is an upper bound.",
-}
+    m = registry.get(metric)
+    return [(t.title, list(t.header), t.rows) for t in (m.tables(data) if m.tables else [])]
 
 
 def warnings_for(metric: str, data: dict[str, Any]) -> list[str]:
-    w = [f"caveat: {CAVEATS[metric]}"] if metric in CAVEATS else []
+    from ..metrics import registry
+
+    w = [f"caveat: {c}" for c in registry.get(metric).caveats]
     for x in data.get("warnings", []) or []:
         w.append(x.get("message", str(x)) if isinstance(x, dict) else str(x))
     for x in data.get("notes", []) or []:
@@ -849,7 +625,9 @@ def write_report(analysis: Any, out_dir: str | Path) -> Path:
             files.setdefault(metric, []).append(name)
     # a figure left from an earlier report into this folder would sit next to numbers it does not match
     written = {n for names in files.values() for n in names}
-    known = set(KEY_NUMBERS) | {stem for figs in figures.values() for stem, _ in figs}
+    from ..metrics import registry
+
+    known = set(registry.names()) | {stem for figs in figures.values() for stem, _ in figs}
     for stem in sorted(known):
         old_fig = out / f"figures/{stem}.svg"
         if f"figures/{stem}.svg" not in written and old_fig.is_file():
