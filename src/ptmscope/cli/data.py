@@ -83,7 +83,12 @@ def ingest_cmd(
         typer.Option("--date", help="Collection date YYYY-MM-DD; overrides any date in the data."),
     ] = None,
     cards: Annotated[
-        Path | None, typer.Option("--cards", help="Model-card JSON-lines file for a Hub API dump (hf-api).")
+        Path | None,
+        typer.Option(
+            "--cards",
+            help="Card JSON-lines file: model cards of a Hub API dump (hf-api) or dataset cards of a dataset listing "
+            "(hf-datasets).",
+        ),
     ] = None,
     replace: Annotated[
         bool, typer.Option("--replace", help="Replace a stored snapshot of the same file name, format and date.")
