@@ -85,7 +85,11 @@ _DETECT_ORDER = (
 )
 
 # Pairs of formats whose files can look alike; --format decides between them.
-_SHARED_SHAPES = {frozenset(("hf-listing", "npm-download-counts")), frozenset(("hf-listing", "hf-api"))}
+_SHARED_SHAPES = {
+    frozenset(("hf-listing", "npm-download-counts")),
+    frozenset(("hf-listing", "hf-api")),
+    frozenset(("hf-listing", "hf-datasets")),  # a Parquet/CSV listing whose id column is neither's
+}
 
 # Formats recognised by named columns no other format has: a file they claim is refused under another --format
 # (a commit log has a ``repo`` column, which hf-listing would take for a model id).

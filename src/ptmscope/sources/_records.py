@@ -104,7 +104,7 @@ class Locator:
 
 def csv_rows(path: Path | str, text: str) -> Iterator[tuple[int, list[str]]]:
     """(first line, fields) of each non-blank CSV record; quoted fields may span lines."""
-    reader = csv.reader(io.StringIO(text, newline=""))
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     while True:
         start = reader.line_num + 1
         try:
