@@ -18,8 +18,9 @@ import sys
 import pandas as pd
 import pytest
 
+from ptmscope.pipeline import load_config
 from ptmscope.sources import detect_format, plan
-from realdata import shared_path
+from realdata import ROOT, shared_path
 
 pytestmark = pytest.mark.realdata
 
@@ -163,3 +164,20 @@ def test_model_trees_2025_04_parameters_and_files():
     assert got == params
     assert params  # not vacuous
     assert b.table("package_files").num_rows == n_files
+
+
+def test_real_data_config_ingests_the_new_sources():
+    shared_path("hf")
+    cfg = load_config(ROOT / "examples" / "real-data.toml")
+    new = {s.format: s for s in cfg.sources if s.format in ("hf-datasets", "commit-log", "gh-dependents")}
+    assert sorted(new) == ["commit-log", "gh-dependents", "hf-datasets"]
+    counts = {}
+    for fmt, s in new.items():
+        taken = dt.date.fromisoformat(s.date) if s.date else None
+        (p,) = plan(s.path, format=fmt, taken_at=taken, cards_path=s.options.get("cards"))
+        counts[fmt] = {k: t.num_rows for k, t in p.batch.tables.items()}
+    # the same figures as the tests above, now through the run configuration
+    assert counts["hf-datasets"]["packages"] == 24_065
+    assert counts["hf-datasets"]["cards"] == 24_065
+    assert counts["commit-log"]["commits"] == 4_737
+    assert counts["gh-dependents"]["dependents"] == 22_860
