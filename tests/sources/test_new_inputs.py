@@ -387,6 +387,12 @@ def test_model_trees_raw_metadata_gives_files_parameters_and_created(tmp_path):
     _raw_family(d / "raw" / "F_finetunes_20250407_211759.csv", [{"model_id": "T/base", "metadata": "{oops"}])
     with pytest.raises(InputError, match=r"F_finetunes_20250407_211759.csv \(column metadata\): metadata is not JSON"):
         plan(d)
+    _raw_family(
+        d / "raw" / "F_finetunes_20250407_211759.csv",
+        [{"model_id": "T/base", "metadata": '{"id": "T/base", "safetensors": {"total": 1}, "safetensors": null}'}],
+    )
+    with pytest.raises(InputError, match=r"metadata is not JSON \(duplicate key 'safetensors'\) \(record 1\)"):
+        plan(d)
     meta["siblings"] = ["import os"]
     _raw_family(d / "raw" / "F_finetunes_20250407_211759.csv", [{"model_id": "T/base", "metadata": json.dumps(meta)}])
     with pytest.raises(InputError, match=r"unreadable sibling 'import os' \(record 1\)"):

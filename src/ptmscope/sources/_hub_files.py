@@ -23,7 +23,7 @@ import pyarrow.compute as pc
 from ..errors import InputError
 from ..schema import to_table
 from ._common import Notes
-from ._records import count_of, time_of
+from ._records import count_of, time_of, unique_keys
 
 _SIBLING_TEXT = re.compile(
     r"RepoSibling\(rfilename=(?P<q>['\"])(?P<name>(?:\\.|(?!(?P=q)).)*)(?P=q)"
@@ -119,9 +119,11 @@ class HubFiles:
                 self.without_metadata += 1
             return
         try:
-            meta = json.loads(text)
+            meta = json.loads(text, object_pairs_hook=unique_keys)
         except json.JSONDecodeError as exc:
             raise InputError(source, f"metadata is not JSON ({exc.msg}) (record {record})", column="metadata") from None
+        except ValueError as exc:  # a repeated key
+            raise InputError(source, f"metadata is not JSON ({exc}) (record {record})", column="metadata") from None
         if not isinstance(meta, dict):
             raise InputError(source, f"metadata is not a JSON object (record {record})", column="metadata")
         try:

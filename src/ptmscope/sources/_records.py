@@ -21,8 +21,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
-
 from ..errors import InputError
 from ._common import check_readable, count_value
 
@@ -142,14 +140,6 @@ def match_columns(
     return out
 
 
-def table_columns(table: pa.Table) -> list[str]:
-    return [str(n) for n in table.column_names]
-
-
-def column_values(table: pa.Table, name: str) -> list[Any]:
-    return table.column(name).to_pylist()
-
-
 # -- values ---------------------------------------------------------------------------------------
 
 
@@ -248,6 +238,16 @@ def text_of(value: Any, *, path: Path | str, line: int | None, field_name: str) 
     if not isinstance(value, str):
         raise InputError(path, f"{field_name} must be text, got {type(value).__name__}", line=line, column=field_name)
     return value if value.strip() else None
+
+
+def unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """``object_pairs_hook`` for :func:`json.loads`: a repeated key is an error, not a silent overwrite."""
+    out: dict[str, Any] = {}
+    for k, v in pairs:
+        if k in out:
+            raise ValueError(f"duplicate key {k!r}")
+        out[k] = v
+    return out
 
 
 def owner_of(package_id: str) -> str | None:

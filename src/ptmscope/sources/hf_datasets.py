@@ -63,6 +63,7 @@ from ._records import (
     read_source,
     text_of,
     time_of,
+    unique_keys,
 )
 
 FORMAT = "hf-datasets"
@@ -170,15 +171,6 @@ def _task_text(value: Any, *, loc: Locator, i: int, column: str) -> str | None:
 # -- cards ----------------------------------------------------------------------------------------
 
 
-def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for k, v in pairs:
-        if k in out:
-            raise ValueError(f"duplicate key {k!r}")
-        out[k] = v
-    return out
-
-
 def read_cards(src: Source, notes: Notes) -> dict[str, str | None]:
     """dataset id -> card text (None: the record has no text) from a JSON-lines cards file."""
     cards: dict[str, str | None] = {}
@@ -187,7 +179,7 @@ def read_cards(src: Source, notes: Notes) -> dict[str, str | None]:
         if not raw.strip():
             continue
         try:
-            rec = json.loads(raw, object_pairs_hook=_no_duplicate_keys)
+            rec = json.loads(raw, object_pairs_hook=unique_keys)
         except json.JSONDecodeError as exc:
             raise InputError(src.path, f"invalid JSON ({exc.msg})", line=lineno, column=exc.colno) from exc
         except ValueError as exc:  # duplicate key, or undecodable bytes
