@@ -84,6 +84,14 @@ def _cases(t: Path) -> dict[str, tuple[list[str], str]]:
             [str(_parquet(t / "frac.parquet", dataset_name=["a"], downloads=[1.5]))],
             "frac.parquet (column downloads): downloads must be a whole number, got 1.5 (row 1)",
         ),
+        "dataset id of the wrong type": (
+            [str(_parquet(t / "ids.parquet", dataset_name=[1, 2], downloads=[1, 2]))],
+            "ids.parquet (column dataset_name): dataset id must be text, got int (row 1)",
+        ),
+        "empty dataset id": (
+            [str(_write(t / "eid.csv", "dataset_name,downloads\na,1\n ,2\n"))],
+            "eid.csv:3 (column dataset_name): empty or missing dataset id (' ')",
+        ),
         "author of the wrong type": (
             [str(_parquet(t / "auth.parquet", dataset_name=["a"], author=[7], downloads=[1]))],
             "auth.parquet (column author): author must be text, got int (row 1)",
@@ -222,6 +230,8 @@ CASES = [
     "downloads out of range",
     "negative downloads",
     "fractional downloads",
+    "dataset id of the wrong type",
+    "empty dataset id",
     "author of the wrong type",
     "creation time not a time",
     "creation time out of range",

@@ -40,7 +40,7 @@ from ._common import Notes, ReadOptions, check_registry, date_in_name, finish, n
 from ._records import csv_rows, match_columns, owner_of, read_source
 
 FORMAT = "gh-dependents"
-REGISTRIES = ("hf", "hf-datasets")
+REGISTRIES = ("hf",)
 KIND = "github"
 
 COLUMNS: dict[str, tuple[str, ...]] = {

@@ -264,7 +264,9 @@ def read(path: Path, opts: ReadOptions | None = None) -> SnapshotBatch:
     dups: list[str] = []
     id_name = name_of["id"]
     for i, raw in enumerate(field("id")):
-        if not isinstance(raw, str) or not raw.strip():
+        if raw is not None and not isinstance(raw, str):
+            raise loc.error(i, f"dataset id must be text, got {type(raw).__name__}", id_name)
+        if raw is None or not raw.strip():
             raise loc.error(i, f"empty or missing dataset id ({raw!r})", id_name)
         pid = raw.strip()
         author = check(i, text_of, field("author")[i], name_of.get("author", "author"))
