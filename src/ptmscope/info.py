@@ -27,6 +27,9 @@ class SnapshotInfo:
     lineage: dict[str, Any]  # total, resolved, unresolved, by_origin, by_relation
     libraries: list[dict[str, Any]] = field(default_factory=list)  # top 10 libraries by packages
     cards: dict[str, int] = field(default_factory=dict)  # rows, with_text, missing
+    files: dict[str, int] = field(default_factory=dict)  # rows, packages, with_size
+    commits: dict[str, Any] = field(default_factory=dict)  # rows, packages, with_files, first, last
+    dependents: dict[str, Any] = field(default_factory=dict)  # rows, packages, dependents, by_kind
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -136,4 +139,48 @@ def snapshot_info(backend: Any, snapshot: Snapshot) -> SnapshotInfo:
         lineage=lineage,
         libraries=libs,
         cards=cards,
+        **_history_and_reuse(tables, sid, counts),
     )
+
+
+def _history_and_reuse(tables: dict[str, Any], sid: str, counts: dict[str, int]) -> dict[str, dict[str, Any]]:
+    """Summaries of package_files, commits and dependents (empty dicts when the snapshot has none)."""
+    out: dict[str, dict[str, Any]] = {"files": {}, "commits": {}, "dependents": {}}
+    if counts["package_files"]:
+        f = tables["package_files"].filter(tables["package_files"].snapshot_id == sid)
+        r = f.aggregate(packages=f.package_id.nunique(), with_size=f.size_bytes.notnull().sum()).execute().iloc[0]
+        out["files"] = {
+            "rows": counts["package_files"],
+            "packages": int(r["packages"]),
+            "with_size": int(r["with_size"] or 0),
+        }
+    if counts["commits"]:
+        c = tables["commits"].filter(tables["commits"].snapshot_id == sid)
+        r = (
+            c.aggregate(
+                packages=c.package_id.nunique(),
+                with_files=c.files.notnull().sum(),
+                first=c.committed_at.min(),
+                last=c.committed_at.max(),
+            )
+            .execute()
+            .iloc[0]
+        )
+        out["commits"] = {
+            "rows": counts["commits"],
+            "packages": int(r["packages"]),
+            "with_files": int(r["with_files"] or 0),
+            "first": None if r["first"] is None else r["first"].isoformat(),
+            "last": None if r["last"] is None else r["last"].isoformat(),
+        }
+    if counts["dependents"]:
+        d = tables["dependents"].filter(tables["dependents"].snapshot_id == sid)
+        r = d.aggregate(packages=d.package_id.nunique(), dependents=d.dependent.nunique()).execute().iloc[0]
+        g = d.group_by("kind").aggregate(rows=d.count()).execute()
+        out["dependents"] = {
+            "rows": counts["dependents"],
+            "packages": int(r["packages"]),
+            "dependents": int(r["dependents"]),
+            "by_kind": {str(k.kind): int(k.rows) for k in g.itertuples()},
+        }
+    return out

@@ -41,6 +41,9 @@ def test_format_names_are_the_issue_list():
         "top-pypi",
         "npm-high-impact",
         "npm-download-counts",
+        "hf-datasets",
+        "commit-log",
+        "gh-dependents",
     }
 
 

@@ -83,7 +83,12 @@ def ingest_cmd(
         typer.Option("--date", help="Collection date YYYY-MM-DD; overrides any date in the data."),
     ] = None,
     cards: Annotated[
-        Path | None, typer.Option("--cards", help="Model-card JSON-lines file for a Hub API dump (hf-api).")
+        Path | None,
+        typer.Option(
+            "--cards",
+            help="Card JSON-lines file: model cards of a Hub API dump (hf-api) or dataset cards of a dataset listing "
+            "(hf-datasets).",
+        ),
     ] = None,
     replace: Annotated[
         bool, typer.Option("--replace", help="Replace a stored snapshot of the same file name, format and date.")
@@ -295,6 +300,26 @@ def info_cmd(
     if info.cards:
         c = info.cards
         out.print(f"cards: {c['rows']:,} rows, {c['with_text']:,} with text, {c['missing']:,} missing", highlight=False)
+    if info.files:
+        f = info.files
+        out.print(
+            f"files: {f['rows']:,} of {f['packages']:,} packages ({f['with_size']:,} with sizes)", highlight=False
+        )
+    if info.commits:
+        c = info.commits
+        out.print(
+            f"commits: {c['rows']:,} of {c['packages']:,} repositories, {c['first'][:10]} .. {c['last'][:10]} "
+            f"({c['with_files']:,} with file lists)",
+            highlight=False,
+        )
+    if info.dependents:
+        d = info.dependents
+        kinds = ", ".join(f"{k} {v:,}" for k, v in sorted(d["by_kind"].items()))
+        out.print(
+            f"dependents: {d['rows']:,} links from {d['dependents']:,} dependents to {d['packages']:,} packages "
+            f"({kinds})",
+            highlight=False,
+        )
     if info.libraries:
         out.print(
             "top libraries: " + ", ".join(f"{x['library']} {x['packages']:,}" for x in info.libraries), highlight=False

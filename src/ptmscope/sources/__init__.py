@@ -25,14 +25,34 @@ import pyarrow as pa
 
 from ..errors import InputError, StoreError
 from ..schema import DATA_TABLES, Snapshot, SnapshotBatch
-from . import hf_api, hf_listing, lineage_edges, npm_counts, npm_high_impact, peatmoss, top_pypi
+from . import (
+    commit_log,
+    gh_dependents,
+    hf_api,
+    hf_datasets,
+    hf_listing,
+    lineage_edges,
+    npm_counts,
+    npm_high_impact,
+    peatmoss,
+    top_pypi,
+)
 from ._common import ReadOptions, sidecar_rows
 
 if TYPE_CHECKING:
     from ..store import Store
 
 Format = Literal[
-    "hf-api", "hf-listing", "peatmoss", "lineage-edges", "top-pypi", "npm-high-impact", "npm-download-counts"
+    "hf-api",
+    "hf-listing",
+    "peatmoss",
+    "lineage-edges",
+    "top-pypi",
+    "npm-high-impact",
+    "npm-download-counts",
+    "hf-datasets",
+    "commit-log",
+    "gh-dependents",
 ]
 FORMATS: tuple[str, ...] = get_args(Format)
 
@@ -44,6 +64,9 @@ IMPORTERS: dict[str, ModuleType] = {
     "top-pypi": top_pypi,
     "npm-high-impact": npm_high_impact,
     "npm-download-counts": npm_counts,
+    "hf-datasets": hf_datasets,
+    "commit-log": commit_log,
+    "gh-dependents": gh_dependents,
 }
 assert set(IMPORTERS) == set(FORMATS)
 
@@ -51,6 +74,9 @@ assert set(IMPORTERS) == set(FORMATS)
 _DETECT_ORDER = (
     "peatmoss",
     "lineage-edges",
+    "hf-datasets",
+    "commit-log",
+    "gh-dependents",
     "top-pypi",
     "npm-high-impact",
     "npm-download-counts",
@@ -59,7 +85,18 @@ _DETECT_ORDER = (
 )
 
 # Pairs of formats whose files can look alike; --format decides between them.
-_SHARED_SHAPES = {frozenset(("hf-listing", "npm-download-counts")), frozenset(("hf-listing", "hf-api"))}
+_SHARED_SHAPES = {
+    frozenset(("hf-listing", "npm-download-counts")),
+    frozenset(("hf-listing", "hf-api")),
+    frozenset(("hf-listing", "hf-datasets")),  # a Parquet/CSV listing whose id column is neither's
+}
+
+# Formats recognised by named columns no other format has: a file they claim is refused under another --format
+# (a commit log has a ``repo`` column, which hf-listing would take for a model id).
+_SPECIFIC = ("hf-datasets", "commit-log", "gh-dependents")
+
+# Formats that read a cards file (--cards, or the one cards file of their folder).
+_TAKES_CARDS = ("hf-api", "hf-datasets")
 
 # Files in a data directory that are provenance, not data.
 _SKIP_NAMES = {"snapshots.csv", "provenance.tsv", "readme.md", "license", "license.txt"}
@@ -80,6 +117,15 @@ def _head(path: Path, n: int = 65536) -> bytes:
         raise InputError(path, f"cannot read: {getattr(exc, 'strerror', None) or exc}") from exc
 
 
+def _cards_kind(head: bytes) -> str | None:
+    """The format whose listing a cards file goes with (hf-api: model cards, hf-datasets: dataset cards)."""
+    if hf_api.is_cards_file(head):
+        return "hf-api"
+    if hf_datasets.is_cards_file(head):
+        return "hf-datasets"
+    return None
+
+
 def detect_format(path: Path) -> str:
     """The format of ``path`` from its name and content, or an error asking for ``--format``."""
     if path.is_dir():
@@ -95,6 +141,10 @@ def detect_format(path: Path) -> str:
     if not hits:
         if hf_api.is_cards_file(head):
             raise InputError(path, "this is a model-card file; pass it with --cards beside its Hub API dump (hf-api)")
+        if hf_datasets.is_cards_file(head):
+            raise InputError(
+                path, "this is a dataset-card file; pass it with --cards beside its dataset listing (hf-datasets)"
+            )
         raise InputError(
             path, f"cannot tell the format from the name and content; pass --format ({', '.join(FORMATS)})"
         )
@@ -110,6 +160,9 @@ def check_format(path: Path, fmt: str) -> None:
     head = _head(path)
     if not head.strip():
         raise InputError(path, "empty file")
+    specific = next((f for f in _SPECIFIC if f != fmt and IMPORTERS[f].detect(path, head)), None)
+    if specific is not None and (fmt not in _SPECIFIC or not IMPORTERS[fmt].detect(path, head)):
+        raise InputError(path, f"this looks like format {specific}, not {fmt} (check --format)")
     if IMPORTERS[fmt].detect(path, head):
         return
     others = [f for f in _DETECT_ORDER if f != fmt and IMPORTERS[f].detect(path, head)]
@@ -170,19 +223,21 @@ def plan(
                     f"ingest them one by one, e.g. {path / subdirs[0]})",
                 )
             raise InputError(path, "empty directory: no data files")
-        cards_files = [f for f in files if hf_api.is_cards_file(_head(f))]
+        kinds = {f: _cards_kind(_head(f)) for f in files}
+        cards_files = [f for f in files if kinds[f]]
         files = [f for f in files if f not in cards_files]
         if cards_files and cards_path is None:
-            # a dump folder (model_infos + model_cards): pair them when unambiguous
-            dumps = [f for f in files if format in (None, "hf-api") and hf_api.detect(f, _head(f))]
+            # a dump folder (model_infos + model_cards, dataset_info + dataset_cards): pair them when unambiguous
+            kind = kinds[cards_files[0]] or ""
+            dumps = [f for f in files if format in (None, kind) and IMPORTERS[kind].detect(f, _head(f))]
             if len(cards_files) == 1 and len(dumps) == 1 and len(files) == 1:
                 opts.cards_path = cards_files[0]
             else:
                 raise InputError(
-                    path, f"{cards_files[0].name} is a cards file; pass the dump with --cards {cards_files[0]}"
+                    path, f"{cards_files[0].name} is a cards file; pass its listing with --cards {cards_files[0]}"
                 )
         if not files:
-            raise InputError(path, "no data files (only model cards)")
+            raise InputError(path, "no data files (only cards)")
         if opts.cards_path is not None and len(files) > 1:
             raise InputError(path, "--cards goes with one Hub API dump, not a directory of files")
         opts.sidecar = sidecar_rows(path)
@@ -203,6 +258,8 @@ def plan(
             fmt = detect_format(f)
         else:
             check_format(f, fmt)
+        if opts.cards_path is not None and fmt not in _TAKES_CARDS:
+            raise InputError(opts.cards_path, f"a cards file goes with formats {' or '.join(_TAKES_CARDS)}, not {fmt}")
         batch = IMPORTERS[fmt].read(f, opts)
         if taken_at is not None:  # provenance: say the date is the user's, not the data's
             snap = batch.snapshot

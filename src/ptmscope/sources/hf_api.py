@@ -63,6 +63,7 @@ from ._common import (
     read_bytes,
     timestamp_value,
 )
+from ._hub_files import HubFiles
 
 FORMAT = "hf-api"
 DOWNLOADS_WINDOW = "30d"  # the Hub's ``downloads`` field: downloads in the last ~30 days
@@ -239,6 +240,7 @@ def records_to_tables(
     lin_refs: list[lin.LineageRef] = []
     seen: set[str] = set()
     dup: list[str] = []
+    files = HubFiles()
     for pos, item in enumerate(records, 1):
         if isinstance(item, tuple):
             line, rec = item
@@ -250,6 +252,7 @@ def records_to_tables(
             dup.append(pid)
             continue
         seen.add(pid)
+        files.add(pid, rec, source=source, line=line)
         for c in _PACKAGE_COLUMNS:
             cols[c].append(row.package[c])
         for name, origin in row.libraries:
@@ -276,6 +279,7 @@ def records_to_tables(
         ),
         "lineage": lin.lineage_table(lin_child, lin_refs, snapshot_id, resolver),
     }
+    files.apply(tables, snapshot_id, notes)
     if cards is not None:
         tables["cards"] = cards_table(cards, snapshot_id, only=seen)
     return tables

@@ -57,6 +57,7 @@ from ._common import (
     read_text,
     timestamp_value,
 )
+from ._hub_files import HubFiles
 
 FORMAT = "lineage-edges"
 _STAMP = re.compile(r"_(\d{4})(\d{2})(\d{2})_\d{6}")
@@ -220,13 +221,16 @@ def _read_folder(folder: Path, opts: ReadOptions, registry: str) -> SnapshotBatc
         refs.append(r)
 
     cards: dict[str, str | None] = {}
+    hub = HubFiles()
     if raw_dir.is_dir():
         raw_files = sorted(raw_dir.glob("*.csv"))
         for rf in raw_files:
             files.append(rf)
             stamp_names.append(rf.name)
-            for r in _rows(rf, ("model_id",)):
+            for k, r in enumerate(_rows(rf, ("model_id",)), 1):
                 pid = (r.get("model_id") or "").strip()
+                if pid and "metadata" in r:
+                    hub.add_metadata(pid, r["metadata"], source=rf, record=k)
                 if not pid or pid in cards or "card" not in r:
                     continue  # some family files have no card column: cards unknown there
                 text = r.get("card")
@@ -253,6 +257,8 @@ def _read_folder(folder: Path, opts: ReadOptions, registry: str) -> SnapshotBatc
         tables["cards"] = hf_api.cards_table(cards, "")
         n_text = sum(1 for t in cards.values() if t is not None)
         notes.add(f"cards from raw/: {len(cards)} models ({n_text} with text)")
+    if raw_dir.is_dir():
+        notes.add(hub.apply_to_listing(tables))
     not_pkg = len({c for c in children} - ids)
     notes.add(
         f"lineage: {lt.num_rows} rows ({len(seen_edge)} edges), "
