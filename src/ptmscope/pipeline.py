@@ -37,7 +37,7 @@ from typing import Any, Literal, get_args
 import ibis
 
 from .claims import Catalogue, Rule, Verdict, evaluate, load_catalogue, load_rules
-from .claims.catalogue import read_toml
+from .validation import read_toml
 from .errors import InputError, PtmscopeError
 
 Progress = Callable[[str], None]
@@ -387,17 +387,15 @@ def analyse(
     rules_path: str | Path | None = None,
     progress: Progress | None = None,
 ) -> Analysis:
-    from .claims.catalogue import default_catalogue_path
     from .claims.verdicts import default_rules_path
 
-    cat = load_catalogue(catalogue_path)
-    rules = load_rules(rules_path, claim_ids={c.id for c in cat.claims})
+    cat = load_catalogue(catalogue_path, known_metrics=set(RUNNERS))
+    rules = load_rules(rules_path, catalogue=cat, known_metrics=set(RUNNERS))
     outcomes = compute_metrics(backend, include=include, params=params, progress=progress)
     verdicts = judge(outcomes, rules)
-    cp = Path(catalogue_path) if catalogue_path else default_catalogue_path()
     rp = Path(rules_path) if rules_path else default_rules_path()
     inputs = {
-        "catalogue": {"file": cp.name, "sha256": _sha_file(cp)},
+        "catalogue": cat.digest(),
         "rules": {"file": rp.name, "sha256": _sha_file(rp)},
         "metrics": list(outcomes),
         "params": {k: dict(v) for k, v in sorted((params or {}).items())},
@@ -608,8 +606,8 @@ def run(config_path: str | Path, *, progress: Progress | None = None, out: str |
             if isinstance(f, Path) and not f.exists():
                 raise InputError(f, f"source not found (listed in {cfg.path}; is ../shared/data present?)")
     ensure_writable_dir(target)
-    cat = load_catalogue(cfg.catalogue)  # a broken catalogue or rules file fails before any ingest
-    load_rules(cfg.rules, claim_ids={c.id for c in cat.claims})
+    cat = load_catalogue(cfg.catalogue, known_metrics=set(RUNNERS))  # a broken catalogue or rules file fails first
+    load_rules(cfg.rules, catalogue=cat, known_metrics=set(RUNNERS))
     with Store(cfg.store) as store:
         ingest_sources(store, cfg.sources, progress)
         require_hub_snapshot(store, cfg.store)
