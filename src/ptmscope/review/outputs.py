@@ -119,11 +119,10 @@ def table3_rows(rv: Review) -> list[dict[str, Any]]:
     return rows
 
 
-_MD = re.compile(r"([\\`*_\[\]{}()#+!|<>])")
-
-
 def _md(s: str) -> str:
-    return _MD.sub(r"\\\1", " ".join(s.split()))
+    from ..report.claims_view import md
+
+    return md(s)
 
 
 def _caption(rv: Review) -> str:

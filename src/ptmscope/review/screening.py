@@ -46,8 +46,14 @@ def kappa(rv: Review, a: str, b: str) -> dict[str, Any]:
         out.update(kappa=None, ci=None, se=None,
                    note="kappa is undefined: every decision of both reviewers is in one category")
         return out
-    out.update(kappa=k, ci=[float(res.kappa_low), float(res.kappa_upp)], se=float(res.std_kappa),
-               method="Cohen's kappa, asymptotic 95% CI (statsmodels cohens_kappa)")
+    lo, hi = float(res.kappa_low), float(res.kappa_upp)
+    out.update(
+        kappa=k,
+        ci=[max(lo, -1.0), min(hi, 1.0)],
+        se=float(res.std_kappa),
+        method="Cohen's kappa; 95% CI from the asymptotic standard error of Fleiss, Cohen and Everitt "
+        "(statsmodels cohens_kappa), clipped to [-1, 1]",
+    )
     return out
 
 
@@ -55,6 +61,8 @@ def agreement(rv: Review, pair: tuple[str, str] | None = None) -> dict[str, Any]
     """Kappa for a pair of reviewers (or every pair), and the papers still in conflict."""
     who = reviewers(rv)
     where = Path(rv.folder) / "screening.csv"
+    if not rv.has_records:
+        raise InputError(Path(rv.folder) / "review.toml", 'records = "not public": no screening decisions to compare')
     if len(who) < 2:
         have = f"one ({who[0]})" if who else "none"
         raise InputError(where, f"Cohen's kappa needs two reviewers; the screening decisions have {have}")

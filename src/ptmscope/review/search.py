@@ -413,6 +413,8 @@ def deduplicate(
                 if same_year and ri.year and rj.year and ri.year != rj.year:
                     continue
                 if ri.doi and rj.doi and ri.doi != rj.doi:
+                    if find(i) == find(j):
+                        continue  # already one paper (a reviewer's [[same]])
                     possible.append(Merge(ri.rid, rj.rid, "title matches, DOIs differ: not merged", round(s, 1)))
                     continue
                 union(i, j, "same title and year" if s == 100 else "similar title, same year", round(s, 1))
