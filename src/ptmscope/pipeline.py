@@ -37,8 +37,8 @@ from typing import Any, Literal, get_args
 import ibis
 
 from .claims import Catalogue, Rule, Verdict, evaluate, load_catalogue, load_rules
-from .validation import read_toml
 from .errors import InputError, PtmscopeError
+from .validation import read_toml
 
 Progress = Callable[[str], None]
 

@@ -8,11 +8,11 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from realdata import paper_text
 
 from ptmscope.claims import load_catalogue, load_rules
 from ptmscope.claims.catalogue import basis_kinds, default_catalogue_path, parse_review, printed_basis
 from ptmscope.errors import InputError
+from realdata import paper_text
 
 # ---------------------------------------------------------------------------
 # The paper's tables, parsed from ../shared/paper at test time
@@ -181,7 +181,10 @@ def test_inconsistencies_quote_the_paper():
     assert sum(not c.large_scale for c in paper) == 5
     assert sum(c.dagger is not None for c in paper) == 4
     unmarked = [c.id for c in paper if not c.large_scale and c.dagger is None]
-    assert unmarked == ["T3.11"] and "T3.11" in next(i for i in cat.review.inconsistencies if i.id == "unevaluated-count").claims
+    assert (
+        unmarked == ["T3.11"]
+        and "T3.11" in next(i for i in cat.review.inconsistencies if i.id == "unevaluated-count").claims
+    )
 
 
 def test_extensions_are_apart_and_not_numbered_like_the_paper():
@@ -265,7 +268,9 @@ def test_typo_names_line_and_the_right_key(tmp_path):
         'theme = "X"\ntext = "t"\nmetrcs = ["growth"]\n',
         encoding="utf-8",
     )
-    with pytest.raises(InputError, match=r"mine.toml:11: \[\[claims\]\] #1 metrcs: unknown key; did you mean metrics\?"):
+    with pytest.raises(
+        InputError, match=r"mine.toml:11: \[\[claims\]\] #1 metrcs: unknown key; did you mean metrics\?"
+    ):
         load_catalogue(p)
 
 

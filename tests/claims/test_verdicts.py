@@ -126,7 +126,11 @@ CASES = [
         {"n_scored": 900, "sections_missing_in_half": 0, "max_section_missing_share": 0.1},
         "not supported",
     ),
-    ("ext.underdoc", {"n_scored": 900, "sections_missing_in_half": 1, "max_section_missing_share": 0.6}, "inconclusive"),
+    (
+        "ext.underdoc",
+        {"n_scored": 900, "sections_missing_in_half": 1, "max_section_missing_share": 0.6},
+        "inconclusive",
+    ),
     ("ext.naming", {"n_with_model_type": 1000, "share_not_naming_ci": [0.30, 0.36]}, "supported"),
     ("ext.naming", {"n_with_model_type": 1000, "share_not_naming_ci": [0.02, 0.05]}, "not supported"),
     ("ext.naming", {"n_with_model_type": 1000, "share_not_naming_ci": [0.12, 0.18]}, "inconclusive"),

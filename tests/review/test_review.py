@@ -13,12 +13,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from realdata import paper_text
 
 from ptmscope.claims import load_catalogue
 from ptmscope.claims.catalogue import default_catalogue_path
 from ptmscope.errors import InputError
 from ptmscope.review import agreement, build_outputs, example_folder, open_review
+from realdata import paper_text
 
 SYNTH = Path(__file__).parent / "data" / "synthetic"
 
@@ -98,15 +98,27 @@ def test_check_dedup_agreement_build_end_to_end(synth, cli, tmp_path):
     assert code == 0, err
     names = sorted(p.name for p in out_dir.iterdir())
     assert names == sorted(
-        ["catalogue.toml", "table3.md", "table3.tex", "table3.html", "flow.svg", "flow.png", "flow.json",
-         "papers.csv", "merges.csv", "agreement.json"]
+        [
+            "catalogue.toml",
+            "table3.md",
+            "table3.tex",
+            "table3.html",
+            "flow.svg",
+            "flow.png",
+            "flow.json",
+            "papers.csv",
+            "merges.csv",
+            "agreement.json",
+        ]
     )
     assert json.loads((out_dir / "flow.json").read_text()) == EXPECTED_FLOW
     md = (out_dir / "table3.md").read_text()
     # S2: small-scale measurement + survey -> † (1), escaped; S1: large-scale + case study -> no †
     assert "| Quality | † (1) *Incomplete model cards &lt;b&gt;deter&lt;/b&gt; reuse &amp; selection.* | " in md
     assert "Small-Scale Measurement, Survey | \\[charlie2024, delta2021\\] |" in md
-    assert "| Tooling | Registry tooling drives reuse of a few base models. | Large-Scale Measurement, Case Study |" in md
+    assert (
+        "| Tooling | Registry tooling drives reuse of a few base models. | Large-Scale Measurement, Case Study |" in md
+    )
     tex = (out_dir / "table3.tex").read_text()
     assert r"\dag{} (1) \textit{Incomplete model cards <b>deter</b> reuse \& selection.}" in tex
     html = (out_dir / "table3.html").read_text()
@@ -149,9 +161,17 @@ def test_table3_command_prints_each_format(synth, cli):
 def test_import_adds_the_query_and_the_export(synth, cli, tmp_path):
     export = tmp_path / "new.ris"
     export.write_text("TY  - JOUR\nID  - hotel\nTI  - A Brand New Study\nPY  - 2025\nER  - \n", encoding="utf-8")
-    code, out, err = cli(
-        "review", "import", str(synth), str(export), "--query", "brand new", "--source", "Synthetic DB",
-        "--date", "2026-02-01",
+    code, _out, err = cli(
+        "review",
+        "import",
+        str(synth),
+        str(export),
+        "--query",
+        "brand new",
+        "--source",
+        "Synthetic DB",
+        "--date",
+        "2026-02-01",
     )
     assert code == 0, err
     assert (synth / "search" / "q4.ris").read_text() == export.read_text()
@@ -181,46 +201,103 @@ def _problems(folder: Path) -> list[str]:
     "file, edit, expected",
     [
         # a duplicate extracted-claim id, on the line of the second one
-        ("extraction.csv", lambda s: s.replace("x2,bravo2022", "x1,bravo2022"),
-         r"extraction\.csv:3: duplicate claim id 'x1' \(first on line 2\)"),
+        (
+            "extraction.csv",
+            lambda s: s.replace("x2,bravo2022", "x1,bravo2022"),
+            r"extraction\.csv:3: duplicate claim id 'x1' \(first on line 2\)",
+        ),
         # a claim pointing at a paper that is not in the search results
-        ("extraction.csv", lambda s: s.replace("x4,charlie2024", "x4,zulu1999"),
-         r"extraction\.csv:5: claim x4: no paper 'zulu1999' in the search results"),
+        (
+            "extraction.csv",
+            lambda s: s.replace("x4,charlie2024", "x4,zulu1999"),
+            r"extraction\.csv:5: claim x4: no paper 'zulu1999' in the search results",
+        ),
         # a claim from a paper excluded at screening
-        ("extraction.csv", lambda s: s.replace("x4,charlie2024", "x4,foxtrot2024"),
-         r"extraction\.csv:5: claim x4: paper foxtrot2024 was excluded at screening"),
-        ("extraction.csv", lambda s: s.replace(",S2\n", ",S9\n", 1),
-         r"extraction\.csv:5: claim x4: no consolidated claim 'S9'"),
-        ("extraction.csv", lambda s: s.replace("discarded,too vague to test,", "discarded,,"),
-         r"extraction\.csv:6: claim x5: a discarded claim needs a reason"),
-        ("consolidated.toml", lambda s: s.replace('id = "S2"', 'id = "S1"'),
-         r"consolidated\.toml:\d+: \[\[claims\]\] #2: duplicate claim id 'S1'"),
-        ("consolidated.toml", lambda s: s.replace('theme = "Quality"', 'theme = "Vibes"'),
-         r"consolidated\.toml:\d+: \[\[claims\]\] #2 \(S2\): theme 'Vibes'"),
-        ("consolidated.toml", lambda s: s.replace("sample = 5000", "sample = 50000"),
-         r"consolidated\.toml:\d+: .*sample cannot exceed population"),
-        ("screening.csv", lambda s: s.replace("foxtrot2024,bob,exclude,E1;E2,", "foxtrot2024,bob,exclude,,"),
-         r"screening\.csv:13: an exclusion must name the exclusion criteria"),
-        ("screening.csv", lambda s: s.replace("alpha2023,bob,include,I1,", "alpha2023,bob,include,I7,"),
-         r"screening\.csv:3: unknown criterion 'I7'"),
-        ("screening.csv", lambda s: s + "alpha2023,alice,exclude,E1,\n",
-         r"screening\.csv:14: duplicate decision of alice on alpha2023"),
-        ("resolutions.csv", lambda s: s.replace("echo2020,exclude,E2,discussed: a position paper\n", ""),
-         r"resolutions\.csv: paper echo2020: reviewers disagree and no resolution is recorded"),
-        ("search/q1.bib", lambda s: s.replace("@article{bravo2022,", "@article{bravo2022,\n  title = {oops"),
-         r"search/q1\.bib:\d+: malformed BibTeX"),
-        ("search/q1.bib", lambda s: s.replace("@article{delta2021,", "@article{alpha2023,"),
-         r"search/q1\.bib:\d+: malformed BibTeX: duplicate entry key 'alpha2023'"),
-        ("search/q2.ris", lambda s: s.rstrip().rsplit("\n", 1)[0] + "\n",
-         r"search/q2\.ris:\d+: malformed RIS: the last record has no ER line"),
-        ("search/q2.ris", lambda s: s.replace("TI  - Model cards", "TI - Model cards"),
-         r"search/q2\.ris:12: malformed RIS: expected 'XX  - value'"),
-        ("search/q3.csv", lambda s: s.replace("id,title,", "id,name,"),
-         r"search/q3\.csv:1: CSV header has no title column"),
-        ("review.toml", lambda s: s.replace('file = "search/q3.csv"', 'file = "search/q3.csv"\nfiel = "x"'),
-         r"review\.toml:\d+: \[\[queries\]\] #3 fiel: unknown key; did you mean file\?"),
-        ("validation.toml", lambda s: s.replace('claim = "S2"\ntext', 'claim = "S7"\ntext'),
-         r"validation\.toml:\d+: \[\[table4\]\] #1 \(C1\): no consolidated claim 'S7'"),
+        (
+            "extraction.csv",
+            lambda s: s.replace("x4,charlie2024", "x4,foxtrot2024"),
+            r"extraction\.csv:5: claim x4: paper foxtrot2024 was excluded at screening",
+        ),
+        (
+            "extraction.csv",
+            lambda s: s.replace(",S2\n", ",S9\n", 1),
+            r"extraction\.csv:5: claim x4: no consolidated claim 'S9'",
+        ),
+        (
+            "extraction.csv",
+            lambda s: s.replace("discarded,too vague to test,", "discarded,,"),
+            r"extraction\.csv:6: claim x5: a discarded claim needs a reason",
+        ),
+        (
+            "consolidated.toml",
+            lambda s: s.replace('id = "S2"', 'id = "S1"'),
+            r"consolidated\.toml:\d+: \[\[claims\]\] #2: duplicate claim id 'S1'",
+        ),
+        (
+            "consolidated.toml",
+            lambda s: s.replace('theme = "Quality"', 'theme = "Vibes"'),
+            r"consolidated\.toml:\d+: \[\[claims\]\] #2 \(S2\): theme 'Vibes'",
+        ),
+        (
+            "consolidated.toml",
+            lambda s: s.replace("sample = 5000", "sample = 50000"),
+            r"consolidated\.toml:\d+: .*sample cannot exceed population",
+        ),
+        (
+            "screening.csv",
+            lambda s: s.replace("foxtrot2024,bob,exclude,E1;E2,", "foxtrot2024,bob,exclude,,"),
+            r"screening\.csv:13: an exclusion must name the exclusion criteria",
+        ),
+        (
+            "screening.csv",
+            lambda s: s.replace("alpha2023,bob,include,I1,", "alpha2023,bob,include,I7,"),
+            r"screening\.csv:3: unknown criterion 'I7'",
+        ),
+        (
+            "screening.csv",
+            lambda s: s + "alpha2023,alice,exclude,E1,\n",
+            r"screening\.csv:14: duplicate decision of alice on alpha2023",
+        ),
+        (
+            "resolutions.csv",
+            lambda s: s.replace("echo2020,exclude,E2,discussed: a position paper\n", ""),
+            r"resolutions\.csv: paper echo2020: reviewers disagree and no resolution is recorded",
+        ),
+        (
+            "search/q1.bib",
+            lambda s: s.replace("@article{bravo2022,", "@article{bravo2022,\n  title = {oops"),
+            r"search/q1\.bib:\d+: malformed BibTeX",
+        ),
+        (
+            "search/q1.bib",
+            lambda s: s.replace("@article{delta2021,", "@article{alpha2023,"),
+            r"search/q1\.bib:\d+: malformed BibTeX: duplicate entry key 'alpha2023'",
+        ),
+        (
+            "search/q2.ris",
+            lambda s: s.rstrip().rsplit("\n", 1)[0] + "\n",
+            r"search/q2\.ris:\d+: malformed RIS: the last record has no ER line",
+        ),
+        (
+            "search/q2.ris",
+            lambda s: s.replace("TI  - Model cards", "TI - Model cards"),
+            r"search/q2\.ris:12: malformed RIS: expected 'XX  - value'",
+        ),
+        (
+            "search/q3.csv",
+            lambda s: s.replace("id,title,", "id,name,"),
+            r"search/q3\.csv:1: CSV header has no title column",
+        ),
+        (
+            "review.toml",
+            lambda s: s.replace('file = "search/q3.csv"', 'file = "search/q3.csv"\nfiel = "x"'),
+            r"review\.toml:\d+: \[\[queries\]\] #3 fiel: unknown key; did you mean file\?",
+        ),
+        (
+            "validation.toml",
+            lambda s: s.replace('claim = "S2"\ntext', 'claim = "S7"\ntext'),
+            r"validation\.toml:\d+: \[\[table4\]\] #1 \(C1\): no consolidated claim 'S7'",
+        ),
     ],
 )
 def test_bad_review_files_give_one_clear_line_each(synth, file, edit, expected, cli, tmp_path):
@@ -259,7 +336,9 @@ def test_review_check_names_a_missing_folder(cli, tmp_path):
 def test_example_builds_the_shipped_catalogue_exactly():
     files = build_outputs(open_review(example_folder()))
     assert files["catalogue.toml"] == default_catalogue_path().read_bytes()
-    assert json.loads(files["flow.json"]) == {k: v for k, v in load_catalogue().review_flow.items() if k not in ("records", "note")}
+    assert json.loads(files["flow.json"]) == {
+        k: v for k, v in load_catalogue().review_flow.items() if k not in ("records", "note")
+    }
 
 
 def test_example_says_its_records_are_not_public_and_invents_none(cli):

@@ -102,7 +102,7 @@ class Reference(StrictModel):
     """One bibliographic entry (for the paper: its reference list entry, by number)."""
 
     id: str = Field(min_length=1)
-    authors: list[str] = []
+    authors: list[str] = Field(default_factory=list)
     year: int | None = None
     title: str = Field(min_length=1)
     venue: str | None = None
@@ -117,7 +117,7 @@ class Source(StrictModel):
     id: str = Field(pattern=_ID)
     label: str = Field(min_length=1)
     title: str | None = None
-    authors: list[str] = []
+    authors: list[str] = Field(default_factory=list)
     venue: str | None = None
     year: int | None = None
     doi: str | None = None
@@ -160,10 +160,10 @@ class Claim(StrictModel):
     id: str = Field(pattern=_ID)
     theme: str = Field(min_length=1)
     text: str = Field(min_length=1)
-    basis: list[str] = []
-    works: list[str] = []
+    basis: list[str] = Field(default_factory=list)
+    works: list[str] = Field(default_factory=list)
     dagger: int | None = Field(default=None, ge=1)
-    metrics: list[str] = []
+    metrics: list[str] = Field(default_factory=list)
     not_measurable: str | None = None
     note: str | None = None
 
@@ -197,9 +197,9 @@ class Hypothesis(StrictModel):
     table4: str
     metric_text: str = Field(min_length=1)
     hypothesis: str = Field(min_length=1)
-    references: list[str] = []
+    references: list[str] = Field(default_factory=list)
     paper_measured: bool
-    metrics: list[str] = []
+    metrics: list[str] = Field(default_factory=list)
 
 
 class TraditionalMetric(StrictModel):
@@ -222,7 +222,7 @@ class ClaimCategory(StrictModel):
     key: str = Field(pattern=_ID)
     name: str
     definition: str
-    examples: list[CategoryExample] = []
+    examples: list[CategoryExample] = Field(default_factory=list)
 
 
 class Statement(StrictModel):
@@ -237,7 +237,7 @@ class Inconsistency(StrictModel):
     topic: str
     statements: list[Statement] = Field(min_length=2)
     catalogue: str
-    claims: list[str] = []
+    claims: list[str] = Field(default_factory=list)
 
 
 class ReviewCatalogueFile(StrictModel):
@@ -249,12 +249,12 @@ class ReviewCatalogueFile(StrictModel):
     themes: list[str] = Field(min_length=1)
     review_flow: ReviewFlow
     claims: list[Claim]
-    table4: list[Table4Claim] = []
-    hypotheses: list[Hypothesis] = []
-    table1: list[TraditionalMetric] = []
-    categories: list[ClaimCategory] = []
-    inconsistencies: list[Inconsistency] = []
-    references: list[Reference] = []
+    table4: list[Table4Claim] = Field(default_factory=list)
+    hypotheses: list[Hypothesis] = Field(default_factory=list)
+    table1: list[TraditionalMetric] = Field(default_factory=list)
+    categories: list[ClaimCategory] = Field(default_factory=list)
+    inconsistencies: list[Inconsistency] = Field(default_factory=list)
+    references: list[Reference] = Field(default_factory=list)
     generated_by: str | None = None
 
 
@@ -274,11 +274,11 @@ class AddendumFile(StrictModel):
     kind: Literal["extension", "user"]
     source: Source
     extends: str | None = None
-    claims: list[Claim] = []
-    tests: list[Test] = []
-    references: list[Reference] = []
+    claims: list[Claim] = Field(default_factory=list)
+    tests: list[Test] = Field(default_factory=list)
+    references: list[Reference] = Field(default_factory=list)
     metrics: dict[str, str] = Field(default_factory=dict)
-    rules: list[RuleModel] = []
+    rules: list[RuleModel] = Field(default_factory=list)
 
 
 # ---------------------------------------------------------------------------
@@ -493,20 +493,24 @@ def check_review(
     for i, c in enumerate(review.claims):
         if c.theme not in review.themes:
             raise InputError(
-                path, f"[[claims]] #{i + 1} ({c.id}): theme {c.theme!r} is not one of the review's themes",
+                path,
+                f"[[claims]] #{i + 1} ({c.id}): theme {c.theme!r} is not one of the review's themes",
                 line=_line(text, "claims", i, "theme"),
             )
         missing = [w for w in c.works if w not in refs]
         if missing:
             raise InputError(
-                path, f"[[claims]] #{i + 1} ({c.id}): work {missing[0]!r} is not in [[references]]",
+                path,
+                f"[[claims]] #{i + 1} ({c.id}): work {missing[0]!r} is not in [[references]]",
                 line=_line(text, "claims", i, "works"),
             )
         _check_metrics(c.metrics, known_metrics, path, f"[[claims]] #{i + 1} ({c.id})", _line(text, "claims", i))
     t4 = {}
     for i, t in enumerate(review.table4):
         if t.claim not in ids:
-            raise InputError(path, f"[[table4]] #{i + 1} ({t.id}): unknown claim {t.claim!r}", line=_line(text, "table4", i))
+            raise InputError(
+                path, f"[[table4]] #{i + 1} ({t.id}): unknown claim {t.claim!r}", line=_line(text, "table4", i)
+            )
         if t.id in t4:
             raise InputError(path, f"[[table4]] #{i + 1}: duplicate id {t.id!r}", line=_line(text, "table4", i))
         t4[t.id] = t
@@ -555,13 +559,13 @@ def _kind(data: dict[str, Any], path: Path, text: str) -> str:
     if data.get("schema_version") == 1 and kind is None:
         raise InputError(path, "schema_version 1 catalogues are no longer read; see docs/claims.md for version 2")
     if kind not in ("review", "extension", "user"):
-        raise InputError(
-            path, f"kind: expected one of review, extension, user, got {kind!r}", line=_line(text, "kind")
-        )
+        raise InputError(path, f"kind: expected one of review, extension, user, got {kind!r}", line=_line(text, "kind"))
     return str(kind)
 
 
-def parse_review(data: dict[str, Any], path: Path, text: str = "", known_metrics: set[str] | None = None) -> ReviewCatalogueFile:
+def parse_review(
+    data: dict[str, Any], path: Path, text: str = "", known_metrics: set[str] | None = None
+) -> ReviewCatalogueFile:
     review = validate_data(ReviewCatalogueFile, data, path, text)
     check_review(review, path, text, known_metrics)
     return review
@@ -601,7 +605,7 @@ def load_catalogue(
     if review_data is None:
         data, text, sha = _read(review_path)
         if _kind(data, review_path, text) != "review":
-            raise InputError(review_path, "the base catalogue must have kind = \"review\"")
+            raise InputError(review_path, 'the base catalogue must have kind = "review"')
         review_data = (data, text, sha)
     data, text, sha = review_data
     review = parse_review(data, review_path, text, known_metrics)
@@ -624,8 +628,16 @@ def _merge(
     src = review.source
     claims = [
         CatalogueClaim(
-            id=c.id, origin="paper", source=src.id, theme=c.theme, text=c.text, basis=tuple(c.basis),
-            works=tuple(c.works), dagger=c.dagger, metrics=tuple(c.metrics), not_measurable=c.not_measurable,
+            id=c.id,
+            origin="paper",
+            source=src.id,
+            theme=c.theme,
+            text=c.text,
+            basis=tuple(c.basis),
+            works=tuple(c.works),
+            dagger=c.dagger,
+            metrics=tuple(c.metrics),
+            not_measurable=c.not_measurable,
             note=c.note,
             table4=t4_by_claim.get(c.id),
         )
@@ -634,8 +646,14 @@ def _merge(
     t4 = {t.id: t for t in review.table4}
     hyps = [
         CatalogueHypothesis(
-            id=h.id, origin="paper", claim=t4[h.table4].claim, hypothesis=h.hypothesis, metrics=tuple(h.metrics),
-            table4=h.table4, metric_text=h.metric_text, references=tuple(h.references),
+            id=h.id,
+            origin="paper",
+            claim=t4[h.table4].claim,
+            hypothesis=h.hypothesis,
+            metrics=tuple(h.metrics),
+            table4=h.table4,
+            metric_text=h.metric_text,
+            references=tuple(h.references),
             paper_measured=h.paper_measured,
         )
         for h in review.hypotheses
@@ -649,8 +667,11 @@ def _merge(
         add = validate_data(AddendumFile, data, p, text)
         origin = add.kind
         if add.source.id in sources:
-            raise InputError(p, f"source id {add.source.id!r} is already used by another catalogue file",
-                             line=_line(text, "source", "id"))
+            raise InputError(
+                p,
+                f"source id {add.source.id!r} is already used by another catalogue file",
+                line=_line(text, "source", "id"),
+            )
         if add.extends is not None and add.extends != src.id:
             raise InputError(
                 p, f"extends {add.extends!r}, but the review in use is {src.id!r}", line=_line(text, "extends")
@@ -662,24 +683,41 @@ def _merge(
         for i, c in enumerate(add.claims):
             where = f"[[claims]] #{i + 1} ({c.id})"
             if _PAPER_LIKE.match(c.id):
-                raise InputError(p, f"{where}: ids like T3.1, C1, H1 are the paper's; choose another id",
-                                 line=_line(text, "claims", i, "id"))
+                raise InputError(
+                    p,
+                    f"{where}: ids like T3.1, C1, H1 are the paper's; choose another id",
+                    line=_line(text, "claims", i, "id"),
+                )
             if c.id in known_ids:
                 raise InputError(p, f"{where}: claim id already used", line=_line(text, "claims", i, "id"))
             if c.dagger is not None:
-                raise InputError(p, f"{where}: only the review's own claims carry a † number",
-                                 line=_line(text, "claims", i, "dagger"))
+                raise InputError(
+                    p,
+                    f"{where}: only the review's own claims carry a † number",
+                    line=_line(text, "claims", i, "dagger"),
+                )
             missing = [w for w in c.works if w not in local_refs]
             if missing:
-                raise InputError(p, f"{where}: work {missing[0]!r} is not in this file's [[references]]",
-                                 line=_line(text, "claims", i, "works"))
+                raise InputError(
+                    p,
+                    f"{where}: work {missing[0]!r} is not in this file's [[references]]",
+                    line=_line(text, "claims", i, "works"),
+                )
             _check_metrics(c.metrics, known_metrics, p, where, _line(text, "claims", i))
             known_ids.add(c.id)
             claims.append(
                 CatalogueClaim(
-                    id=c.id, origin=origin, source=add.source.id, theme=c.theme, text=c.text, basis=tuple(c.basis),
-                    works=tuple(f"{add.source.id}:{w}" for w in c.works), dagger=None, metrics=tuple(c.metrics),
-                    not_measurable=c.not_measurable, note=c.note,
+                    id=c.id,
+                    origin=origin,
+                    source=add.source.id,
+                    theme=c.theme,
+                    text=c.text,
+                    basis=tuple(c.basis),
+                    works=tuple(f"{add.source.id}:{w}" for w in c.works),
+                    dagger=None,
+                    metrics=tuple(c.metrics),
+                    not_measurable=c.not_measurable,
+                    note=c.note,
                 )
             )
         for w, r in local_refs.items():
@@ -688,22 +726,26 @@ def _merge(
         for i, t in enumerate(add.tests):
             where = f"[[tests]] #{i + 1} ({t.id})"
             if _PAPER_LIKE.match(t.id) or t.id in hids:
-                raise InputError(p, f"{where}: id already used or reserved for the paper",
-                                 line=_line(text, "tests", i, "id"))
+                raise InputError(
+                    p, f"{where}: id already used or reserved for the paper", line=_line(text, "tests", i, "id")
+                )
             if t.claim not in known_ids:
                 raise InputError(p, f"{where}: unknown claim {t.claim!r}", line=_line(text, "tests", i, "claim"))
             _check_metrics(t.metrics, known_metrics, p, where, _line(text, "tests", i))
             hids.add(t.id)
-            hyps.append(CatalogueHypothesis(id=t.id, origin=origin, claim=t.claim, hypothesis=t.hypothesis,
-                                            metrics=tuple(t.metrics)))
+            hyps.append(
+                CatalogueHypothesis(
+                    id=t.id, origin=origin, claim=t.claim, hypothesis=t.hypothesis, metrics=tuple(t.metrics)
+                )
+            )
         for name, desc in add.metrics.items():
             metrics[name] = {"name": desc, "source": add.source.id}
-        for i, r in enumerate(add.rules):
-            if r.claim not in known_ids:
-                raise InputError(p, f"[[rules]] #{i + 1} ({r.id}): unknown claim {r.claim!r}",
-                                 line=_line(text, "rules", i, "claim"))
-            _check_metrics([r.metric], known_metrics, p, f"[[rules]] #{i + 1} ({r.id})", _line(text, "rules", i))
-            rules.append((str(p), r))
+        for i, rule in enumerate(add.rules):
+            where = f"[[rules]] #{i + 1} ({rule.id})"
+            if rule.claim not in known_ids:
+                raise InputError(p, f"{where}: unknown claim {rule.claim!r}", line=_line(text, "rules", i, "claim"))
+            _check_metrics([rule.metric], known_metrics, p, where, _line(text, "rules", i))
+            rules.append((str(p), rule))
     return Catalogue(
         review=review,
         claims=tuple(claims),

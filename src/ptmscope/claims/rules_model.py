@@ -70,7 +70,7 @@ class RuleModel(StrictModel):
     metric: str = Field(min_length=1)
     description: str = Field(min_length=1)
     hypothesis: str | None = None
-    require: list[ConditionModel] = []
+    require: list[ConditionModel] = Field(default_factory=list)
     supported: list[ConditionModel]
     not_supported: list[ConditionModel]
 
@@ -84,4 +84,4 @@ class RuleModel(StrictModel):
 class RulesFile(StrictModel):
     schema_version: Literal[2]
     extends: str | None = None
-    rules: list[RuleModel] = []
+    rules: list[RuleModel] = Field(default_factory=list)

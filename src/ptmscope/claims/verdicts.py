@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 import operator
+from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
 from numbers import Integral
@@ -109,7 +110,7 @@ def default_rules_path() -> Path:
 
 
 def _rule(m: RuleModel, source: str | None = None) -> Rule:
-    def conds(cs: tuple[Any, ...]) -> tuple[Condition, ...]:
+    def conds(cs: Sequence[Any]) -> tuple[Condition, ...]:
         return tuple(Condition(c.path, c.op, float(c.value)) for c in cs)
 
     return Rule(

@@ -44,7 +44,7 @@ def claims_cmd(
         list[Path] | None,
         typer.Option(
             "--catalogue",
-            help="A catalogue file: kind \"review\" replaces the built-in review, kind \"user\" adds your own claims. "
+            help='A catalogue file: kind "review" replaces the built-in review, kind "user" adds your own claims. '
             "Repeatable.",
         ),
     ] = None,

@@ -32,7 +32,13 @@ def report_cmd(
         list[MetricChoice] | None, typer.Option("--metric", help="Only these metrics (repeatable); default all.")
     ] = None,
     rules: Annotated[Path | None, typer.Option("--rules", help="Verdict rules TOML (default: built-in).")] = None,
-    catalogue: Annotated[Path | None, typer.Option("--catalogue", help="Claims TOML (default: built-in).")] = None,
+    catalogue: Annotated[
+        Path | None,
+        typer.Option(
+            "--catalogue",
+            help='Catalogue TOML: kind "review" replaces the built-in review, kind "user" adds your own claims.',
+        ),
+    ] = None,
     k: Annotated[int, typer.Option("--k", min=1, help="K of the top-K turnover.")] = 1000,
     score_cards: Annotated[
         bool,

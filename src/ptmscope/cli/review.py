@@ -153,8 +153,12 @@ def check_cmd(folder: FolderArg, as_json: JsonOpt = False) -> None:
         raise typer.Exit(1 if rv.problems else 0)
     if rv.problems:
         for p in rv.problems:
-            console.print(f"error: {folder / p.file}{f':{p.line}' if p.line else ''}: {p.message}",
-                          highlight=False, markup=False, soft_wrap=True)
+            console.print(
+                f"error: {folder / p.file}{f':{p.line}' if p.line else ''}: {p.message}",
+                highlight=False,
+                markup=False,
+                soft_wrap=True,
+            )
         raise typer.Exit(1)
     f = rv.flow()
     _line(
@@ -193,8 +197,12 @@ def build_cmd(
     rv = _open(folder)
     if rv.problems:
         for p in rv.problems:
-            console.print(f"error: {folder / p.file}{f':{p.line}' if p.line else ''}: {p.message}",
-                          highlight=False, markup=False, soft_wrap=True)
+            console.print(
+                f"error: {folder / p.file}{f':{p.line}' if p.line else ''}: {p.message}",
+                highlight=False,
+                markup=False,
+                soft_wrap=True,
+            )
         raise typer.Exit(1)
     files = build_outputs(rv)  # everything rendered before anything is written
     for p in write_outputs(files, out_dir):

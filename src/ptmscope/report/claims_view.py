@@ -40,7 +40,12 @@ def work_title(w: Any) -> str:
     if not isinstance(w, dict):
         return str(w)
     authors = w.get("authors") or []
-    who = authors[0].split()[-1] + (" et al." if len(authors) > 2 else f" and {authors[1].split()[-1]}" if len(authors) == 2 else "") if authors else ""
+    who = (
+        authors[0].split()[-1]
+        + (" et al." if len(authors) > 2 else f" and {authors[1].split()[-1]}" if len(authors) == 2 else "")
+        if authors
+        else ""
+    )
     parts = [f"[{w.get('id')}]", who, f"({w['year']})" if w.get("year") else "", w.get("title", "")]
     tail = f"doi:{w['doi']}" if w.get("doi") else (f"arXiv:{w['arxiv']}" if w.get("arxiv") else "")
     return " ".join(p for p in [*parts, tail] if p)
@@ -157,7 +162,20 @@ def overview_html(results: dict[str, Any]) -> str:
                     badge(_hyp_verdict(hv.get(h["id"], []))),
                 ]
             )
-        a(_table(["Qualitative Claim", "id", "Metric", "Hypothesized Result", "ptmscope metric", "measured in the paper", "verdict"], rows))
+        a(
+            _table(
+                [
+                    "Qualitative Claim",
+                    "id",
+                    "Metric",
+                    "Hypothesized Result",
+                    "ptmscope metric",
+                    "measured in the paper",
+                    "verdict",
+                ],
+                rows,
+            )
+        )
     inc = results.get("inconsistencies") or []
     if inc:
         a('<h3 id="inconsistencies">Where the paper contradicts itself (recorded, not resolved)</h3><ul>')
@@ -221,7 +239,8 @@ def claim_heading_html(c: dict[str, Any], results: dict[str, Any]) -> str:
     """Heading and provenance line of one claim's section."""
     origin = c.get("origin", "paper")
     label = {"paper": "", "extension": " [ptmscope extension, not in the paper]", "user": " [user catalogue]"}
-    head = f'<h3 id="claim-{esc(c["id"])}">{esc(c["id"])} ({esc(c["theme"])}): {esc(c["text"])}{esc(label.get(origin, ""))}</h3>'
+    title = f"{c['id']} ({c['theme']}): {c['text']}{label.get(origin, '')}"
+    head = f'<h3 id="claim-{esc(c["id"])}">{esc(title)}</h3>'
     if origin == "paper":
         works = "; ".join(work_title(w) for w in c.get("works", [])) or "–"
         note = (
@@ -253,8 +272,10 @@ def _md_table(header: list[str], rows: list[list[str]]) -> list[str]:
 
 def overview_md(results: dict[str, Any]) -> list[str]:
     L: list[str] = ["## Claims overview", ""]
-    L.append("Table 3 of the paper, row for row and word for word, with ptmscope's verdict. †: the claim basis is not a "
-             "large-scale quantification; the number is the claim's Table 4 label.")
+    L.append(
+        "Table 3 of the paper, row for row and word for word, with ptmscope's verdict. †: the claim basis is not a "
+        "large-scale quantification; the number is the claim's Table 4 label."
+    )
     L.append("")
     rows = []
     last = None
@@ -265,8 +286,14 @@ def overview_md(results: dict[str, Any]) -> list[str]:
         if c.get("dagger") is not None:
             text = f"{md(dagger_text(c))} *{text}*"
         rows.append(
-            [md(theme), md(c["id"]), text, md(", ".join(c.get("basis", []))), md(works_text(c.get("works", []))),
-             md(claim_verdict(c) if c.get("metrics") else "not measurable here")]
+            [
+                md(theme),
+                md(c["id"]),
+                text,
+                md(", ".join(c.get("basis", []))),
+                md(works_text(c.get("works", []))),
+                md(claim_verdict(c) if c.get("metrics") else "not measurable here"),
+            ]
         )
     L += _md_table(["Themes", "id", "Claims", "Claim Basis", "Works", "verdict"], rows)
     f = results.get("review_flow") or {}
@@ -282,9 +309,14 @@ def overview_md(results: dict[str, Any]) -> list[str]:
         L += _md_table(
             ["Qualitative Claim", "id", "Metric", "Hypothesized Result", "ptmscope metric", "verdict"],
             [
-                [md(f"{h.get('table4')}: {t4.get(h.get('table4') or '', {}).get('text', '')}"), md(h["id"]),
-                 md(h.get("metric_text")), md(h["hypothesis"]), md(", ".join(h.get("metrics", []))),
-                 md(_hyp_verdict(hv.get(h["id"], [])))]
+                [
+                    md(f"{h.get('table4')}: {t4.get(h.get('table4') or '', {}).get('text', '')}"),
+                    md(h["id"]),
+                    md(h.get("metric_text")),
+                    md(h["hypothesis"]),
+                    md(", ".join(h.get("metrics", []))),
+                    md(_hyp_verdict(hv.get(h["id"], []))),
+                ]
                 for h in paper_h
             ],
         )
@@ -300,8 +332,16 @@ def overview_md(results: dict[str, Any]) -> list[str]:
         if ext_h:
             L += _md_table(
                 ["test", "of claim", "hypothesis (ptmscope's)", "metric", "verdict"],
-                [[md(h["id"]), md(h["claim"]), md(h["hypothesis"]), md(", ".join(h.get("metrics", []))),
-                  md(_hyp_verdict(hv.get(h["id"], [])))] for h in ext_h],
+                [
+                    [
+                        md(h["id"]),
+                        md(h["claim"]),
+                        md(h["hypothesis"]),
+                        md(", ".join(h.get("metrics", []))),
+                        md(_hyp_verdict(hv.get(h["id"], []))),
+                    ]
+                    for h in ext_h
+                ],
             )
         if ext_c:
             L += _claims_table_md(results, ext_c)
@@ -316,9 +356,14 @@ def _claims_table_md(results: dict[str, Any], claims: list[dict[str, Any]]) -> l
     return _md_table(
         ["id", "source", "theme", "claim", "metrics", "verdict"],
         [
-            [md(c["id"]), md(_source_label(results, c.get("source", ""))), md(c["theme"]), md(c["text"]),
-             md(", ".join(c.get("metrics", [])) or "–"),
-             md(claim_verdict(c) if c.get("metrics") else "not measurable here")]
+            [
+                md(c["id"]),
+                md(_source_label(results, c.get("source", ""))),
+                md(c["theme"]),
+                md(c["text"]),
+                md(", ".join(c.get("metrics", [])) or "–"),
+                md(claim_verdict(c) if c.get("metrics") else "not measurable here"),
+            ]
             for c in claims
         ],
     )

@@ -18,6 +18,7 @@ problem (file, line, message) so ``ptmscope review check`` can list them all.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 from dataclasses import dataclass, field
@@ -159,10 +160,8 @@ def _toml(rv: Review, name: str, model: type[M], required: bool) -> M | None:
         if required:
             rv.problem(name, "missing (required)")
         return None
-    try:
+    with contextlib.suppress(OSError, UnicodeDecodeError):
         rv.texts[name] = p.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        pass
     try:
         return load_toml_model(p, model, name)
     except InputError as exc:
@@ -174,7 +173,7 @@ def _csv(rv: Review, name: str, columns: tuple[str, ...], required: bool) -> lis
     p = rv.folder / name
     if not p.exists():
         if required:
-            rv.problem(name, "missing (required when records = \"folder\")")
+            rv.problem(name, 'missing (required when records = "folder")')
         return None
     try:
         text = p.read_text(encoding="utf-8-sig")
@@ -236,7 +235,9 @@ def open_review(folder: str | Path) -> Review:
             if (rv.folder / name).exists():
                 rv.problem(name, 'present, but review.toml says records = "not public"')
         if r.queries:
-            rv.problem("review.toml", 'queries are listed, but records = "not public"', _line(rv, "review.toml", "queries"))
+            rv.problem(
+                "review.toml", 'queries are listed, but records = "not public"', _line(rv, "review.toml", "queries")
+            )
     _consolidate(rv)
     _check_validation(rv)
     return rv
@@ -261,8 +262,11 @@ def _load_search(rv: Review) -> None:
     for i, q in enumerate(rv.review.queries):
         p = rv.folder / q.file
         if not p.resolve().is_relative_to(rv.folder.resolve()):
-            rv.problem("review.toml", f"[[queries]] #{i + 1} ({q.id}): file must be inside the review folder",
-                       _line(rv, "review.toml", "queries", i, "file"))
+            rv.problem(
+                "review.toml",
+                f"[[queries]] #{i + 1} ({q.id}): file must be inside the review folder",
+                _line(rv, "review.toml", "queries", i, "file"),
+            )
             continue
         try:
             rv.records.extend(read_records(p, q.id, q.format))
@@ -277,13 +281,17 @@ def _load_search(rv: Review) -> None:
             for i, g in enumerate(groups):
                 bad = [x for x in g.ids if x not in rids]
                 if bad:
-                    rv.problem("dedup.toml", f"[[{table}]] #{i + 1}: no record {bad[0]!r} (ids are QUERY:KEY)",
-                               _line(rv, "dedup.toml", table, i))
+                    rv.problem(
+                        "dedup.toml",
+                        f"[[{table}]] #{i + 1}: no record {bad[0]!r} (ids are QUERY:KEY)",
+                        _line(rv, "dedup.toml", table, i),
+                    )
                 else:
-                    out.append(g.ids)
+                    out.append(tuple(g.ids))
     d = rv.review.dedup
-    rv.dedup = deduplicate(rv.records, title_threshold=d.title_threshold, same_year=d.same_year, same=same,
-                           different=different)
+    rv.dedup = deduplicate(
+        rv.records, title_threshold=d.title_threshold, same_year=d.same_year, same=same, different=different
+    )
 
 
 def _criteria(rv: Review, name: str, line: int, decision: str, raw: str) -> tuple[str, ...]:
@@ -315,7 +323,9 @@ def _load_screening(rv: Review) -> None:
             rv.problem("screening.csv", f"decision must be include or exclude, got {row['decision']!r}", line)
             continue
         if (pid, who) in seen:
-            rv.problem("screening.csv", f"duplicate decision of {who} on {pid} (first on line {seen[(pid, who)]})", line)
+            rv.problem(
+                "screening.csv", f"duplicate decision of {who} on {pid} (first on line {seen[(pid, who)]})", line
+            )
             continue
         seen[(pid, who)] = line
         crit = _criteria(rv, "screening.csv", line, dec, row.get("criteria", ""))
@@ -347,8 +357,11 @@ def _load_screening(rv: Review) -> None:
         rv.problem("resolutions.csv", f"paper {pid}: reviewers disagree and no resolution is recorded")
     unscreened = [p for p in papers if p not in by_paper and p not in rv.resolutions]
     if unscreened:
-        rv.problem("screening.csv", f"{len(unscreened)} paper(s) have no decision: {', '.join(unscreened[:5])}"
-                   + (" ..." if len(unscreened) > 5 else ""))
+        rv.problem(
+            "screening.csv",
+            f"{len(unscreened)} paper(s) have no decision: {', '.join(unscreened[:5])}"
+            + (" ..." if len(unscreened) > 5 else ""),
+        )
 
 
 def _load_extraction(rv: Review) -> None:
@@ -374,8 +387,11 @@ def _load_extraction(rv: Review) -> None:
         if not row["quote"]:
             rv.problem("extraction.csv", f"claim {cid}: quote is empty (extract the exact words)", line)
         if row["category"] not in categories:
-            rv.problem("extraction.csv", f"claim {cid}: category {row['category']!r} is not one of "
-                       f"{', '.join(sorted(categories))}", line)
+            rv.problem(
+                "extraction.csv",
+                f"claim {cid}: category {row['category']!r} is not one of {', '.join(sorted(categories))}",
+                line,
+            )
         status = row["status"].lower()
         if status not in ("kept", "discarded"):
             rv.problem("extraction.csv", f"claim {cid}: status must be kept or discarded", line)
@@ -387,8 +403,17 @@ def _load_extraction(rv: Review) -> None:
         if cons and consolidated is not None and cons not in consolidated:
             rv.problem("extraction.csv", f"claim {cid}: no consolidated claim {cons!r} in consolidated.toml", line)
         rv.extraction.append(
-            Extracted(cid, pid, row["quote"], row.get("location", ""), row["category"], status,
-                      row.get("reason", ""), cons, line)
+            Extracted(
+                cid,
+                pid,
+                row["quote"],
+                row.get("location", ""),
+                row["category"],
+                status,
+                row.get("reason", ""),
+                cons,
+                line,
+            )
         )
 
 
@@ -414,27 +439,41 @@ def _consolidate(rv: Review) -> None:
         for e in c.evidence:
             if e.method == "measurement":
                 assert e.sample is not None and e.population is not None
-                kinds.append("large-scale measurement" if e.sample / e.population >= share else "small-scale measurement")
+                kinds.append(
+                    "large-scale measurement" if e.sample / e.population >= share else "small-scale measurement"
+                )
             else:
                 kinds.append(e.method)
             if e.work is not None and e.work not in known_works:
                 rv.problem(name, f"{where}: evidence work {e.work!r} is not an included paper or a reference", line)
         computed = basis_kinds(printed_basis(kinds)) if kinds else ()
         if c.basis and computed and basis_kinds(c.basis) != computed:
-            rv.problem(name, f"{where}: basis {list(c.basis)} differs from the one its evidence gives "
-                       f"{list(printed_basis(computed))}", line)
+            rv.problem(
+                name,
+                f"{where}: basis {list(c.basis)} differs from the one its evidence gives "
+                f"{list(printed_basis(computed))}",
+                line,
+            )
         all_kinds = computed or basis_kinds(c.basis)
         extracted = [e.paper for e in rv.extraction if e.consolidated == c.id and e.status == "kept"]
         from_extraction = tuple(dict.fromkeys(extracted))
+        works: tuple[str, ...]
         if c.works is not None:
-            works = c.works
+            works = tuple(c.works)
             missing = [w for w in works if w not in known_works]
             if missing:
-                rv.problem(name, f"{where}: work {missing[0]!r} is not an included paper or a reference",
-                           _line(rv, name, "claims", i, "works"))
+                rv.problem(
+                    name,
+                    f"{where}: work {missing[0]!r} is not an included paper or a reference",
+                    _line(rv, name, "claims", i, "works"),
+                )
             if rv.has_records and from_extraction and set(works) != set(from_extraction):
-                rv.problem(name, f"{where}: works {list(works)} differ from the papers of its extracted claims "
-                           f"{list(from_extraction)}", line)
+                rv.problem(
+                    name,
+                    f"{where}: works {list(works)} differ from the papers of its extracted claims "
+                    f"{list(from_extraction)}",
+                    line,
+                )
         else:
             works = from_extraction
             if not works:
@@ -463,8 +502,11 @@ def _consolidate(rv: Review) -> None:
             got = rv.flow()
             for k, v in rv.review.reported_flow.model_dump().items():
                 if got[k] != v:
-                    rv.problem("review.toml", f"[reported_flow] {k} = {v} but the records give {got[k]}",
-                               _line(rv, "review.toml", "reported_flow", k))
+                    rv.problem(
+                        "review.toml",
+                        f"[reported_flow] {k} = {v} but the records give {got[k]}",
+                        _line(rv, "review.toml", "reported_flow", k),
+                    )
 
 
 def _check_validation(rv: Review) -> None:
@@ -475,21 +517,33 @@ def _check_validation(rv: Review) -> None:
     ids = {c.id for c in rv.consolidated.claims}
     for i, t in enumerate(v.table4):
         if t.claim not in ids:
-            rv.problem(name, f"[[table4]] #{i + 1} ({t.id}): no consolidated claim {t.claim!r}",
-                       _line(rv, name, "table4", i, "claim"))
+            rv.problem(
+                name,
+                f"[[table4]] #{i + 1} ({t.id}): no consolidated claim {t.claim!r}",
+                _line(rv, name, "table4", i, "claim"),
+            )
     t4 = {t.id for t in v.table4}
     for i, h in enumerate(v.hypotheses):
         if h.table4 not in t4:
-            rv.problem(name, f"[[hypotheses]] #{i + 1} ({h.id}): no [[table4]] {h.table4!r}",
-                       _line(rv, name, "hypotheses", i, "table4"))
+            rv.problem(
+                name,
+                f"[[hypotheses]] #{i + 1} ({h.id}): no [[table4]] {h.table4!r}",
+                _line(rv, name, "hypotheses", i, "table4"),
+            )
     seen: set[str] = set()
     for i, m in enumerate(v.measures):
         if m.claim not in ids:
-            rv.problem(name, f"[[measures]] #{i + 1}: no consolidated claim {m.claim!r}",
-                       _line(rv, name, "measures", i, "claim"))
+            rv.problem(
+                name,
+                f"[[measures]] #{i + 1}: no consolidated claim {m.claim!r}",
+                _line(rv, name, "measures", i, "claim"),
+            )
         if m.claim in seen:
-            rv.problem(name, f"[[measures]] #{i + 1}: claim {m.claim!r} measured twice",
-                       _line(rv, name, "measures", i, "claim"))
+            rv.problem(
+                name,
+                f"[[measures]] #{i + 1}: claim {m.claim!r} measured twice",
+                _line(rv, name, "measures", i, "claim"),
+            )
         seen.add(m.claim)
 
 

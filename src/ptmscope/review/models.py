@@ -6,9 +6,16 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from ..claims.catalogue import ClaimCategory, Inconsistency, Reference, Source, TraditionalMetric, basis_kinds
+from ..claims.catalogue import (
+    ClaimCategory,
+    Inconsistency,
+    Reference,
+    Source,
+    Table4Claim,
+    TraditionalMetric,
+    basis_kinds,
+)
 from ..claims.catalogue import Hypothesis as Table4Hypothesis
-from ..claims.catalogue import Table4Claim
 from ..validation import StrictModel
 
 _ID = r"^[A-Za-z0-9][A-Za-z0-9_.:\-]*$"
@@ -63,9 +70,9 @@ class ReviewFile(StrictModel):
     population_rule: PopulationRule = PopulationRule()
     dedup: Dedup = Dedup()
     criteria: list[Criterion] = Field(min_length=1)
-    categories: list[ClaimCategory] = []
-    queries: list[Query] = []
-    inconsistencies: list[Inconsistency] = []
+    categories: list[ClaimCategory] = Field(default_factory=list)
+    queries: list[Query] = Field(default_factory=list)
+    inconsistencies: list[Inconsistency] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _records(self) -> ReviewFile:
@@ -98,8 +105,8 @@ class ConsolidatedClaim(StrictModel):
     id: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_.\-]*$")
     theme: str
     text: str = Field(min_length=1)
-    basis: list[str] = []
-    evidence: list[Evidence] = []
+    basis: list[str] = Field(default_factory=list)
+    evidence: list[Evidence] = Field(default_factory=list)
     works: list[str] | None = None
     dagger: int | None = Field(default=None, ge=1)
     no_dagger_reason: str | None = None
@@ -120,7 +127,7 @@ class ConsolidatedFile(StrictModel):
 
 class Measure(StrictModel):
     claim: str
-    metrics: list[str] = []
+    metrics: list[str] = Field(default_factory=list)
     not_measurable: str | None = None
 
     @model_validator(mode="after")
@@ -134,15 +141,15 @@ class ValidationFile(StrictModel):
     """``validation.toml``: Table 4 and Table 1 analogues and the metric of each claim."""
 
     schema_version: Literal[1]
-    table4: list[Table4Claim] = []
-    hypotheses: list[Table4Hypothesis] = []
-    table1: list[TraditionalMetric] = []
-    measures: list[Measure] = []
+    table4: list[Table4Claim] = Field(default_factory=list)
+    hypotheses: list[Table4Hypothesis] = Field(default_factory=list)
+    table1: list[TraditionalMetric] = Field(default_factory=list)
+    measures: list[Measure] = Field(default_factory=list)
 
 
 class ReferencesFile(StrictModel):
     schema_version: Literal[1]
-    references: list[Reference] = []
+    references: list[Reference] = Field(default_factory=list)
 
 
 class DedupOverride(StrictModel):
@@ -154,5 +161,5 @@ class DedupFile(StrictModel):
     """``dedup.toml``: a reviewer's corrections of the automatic de-duplication."""
 
     schema_version: Literal[1]
-    same: list[DedupOverride] = []
-    different: list[DedupOverride] = []
+    same: list[DedupOverride] = Field(default_factory=list)
+    different: list[DedupOverride] = Field(default_factory=list)

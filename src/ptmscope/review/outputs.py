@@ -3,11 +3,11 @@ the review flow figure (SVG, PNG) and the de-duplication and agreement listings.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import html
 import io
 import json
-import re
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +50,7 @@ def catalogue_data(rv: Review) -> dict[str, Any]:
                 "note": c.note or c.no_dagger_reason,
             }
         )
-    flow = rv.flow()
+    flow: dict[str, Any] = dict(rv.flow())
     flow["records"] = "public" if rv.has_records else "not public"
     if r.records_note:
         flow["note"] = r.records_note
@@ -212,7 +212,9 @@ def table3_html(rv: Review) -> str:
         claim = _h(row["claim"])
         if row["dagger"] is not None:
             claim = f"† ({row['dagger']}) <i>{claim}</i>"
-        L.append(f"<tr><td>{_h(row['theme'])}</td><td>{claim}</td><td>{_h(row['basis'])}</td><td>{_h(row['works'])}</td></tr>")
+        L.append(
+            f"<tr><td>{_h(row['theme'])}</td><td>{claim}</td><td>{_h(row['basis'])}</td><td>{_h(row['works'])}</td></tr>"
+        )
     L.append("</tbody>")
     L.append("</table>")
     for n in _notes(rv):
@@ -252,13 +254,29 @@ def flow_figure(rv: Review) -> Any:
     ax.axis("off")
     for i, (stage, text) in enumerate(steps):
         y = len(steps) - 1 - i
-        ax.text(0.5, y + 0.12, stage, ha="center", va="center", fontsize=9, fontweight="bold",
-                bbox={"boxstyle": "round,pad=0.45", "fc": "#eef3f8", "ec": "#1f4e79", "lw": 0.8})
+        ax.text(
+            0.5,
+            y + 0.12,
+            stage,
+            ha="center",
+            va="center",
+            fontsize=9,
+            fontweight="bold",
+            bbox={"boxstyle": "round,pad=0.45", "fc": "#eef3f8", "ec": "#1f4e79", "lw": 0.8},
+        )
         ax.text(0.5, y - 0.2, text, ha="center", va="center", fontsize=8)
         if i < len(steps) - 1:
-            ax.annotate("", xy=(0.5, y - 0.52), xytext=(0.5, y - 0.34),
-                        arrowprops={"arrowstyle": "-|>", "color": "#444", "lw": 0.8})
-    label = "counts reported by the source (records not public)" if not rv.has_records else "counts computed from the records"
+            ax.annotate(
+                "",
+                xy=(0.5, y - 0.52),
+                xytext=(0.5, y - 0.34),
+                arrowprops={"arrowstyle": "-|>", "color": "#444", "lw": 0.8},
+            )
+    label = (
+        "counts reported by the source (records not public)"
+        if not rv.has_records
+        else "counts computed from the records"
+    )
     title = "Review flow" + (" — SYNTHETIC" if r.synthetic else "")
     ax.set_title(f"{title}\n{label}", fontsize=9)
     return fig
@@ -290,7 +308,9 @@ def papers_csv(rv: Review) -> str:
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["paper", "title", "year", "doi", "records", "decision"])
     for p in rv.dedup.papers if rv.dedup else []:
-        w.writerow([p.id, p.title, p.year or "", p.doi or "", ";".join(r.rid for r in p.records), rv.final.get(p.id, "")])
+        w.writerow(
+            [p.id, p.title, p.year or "", p.doi or "", ";".join(r.rid for r in p.records), rv.final.get(p.id, "")]
+        )
     return buf.getvalue()
 
 
@@ -322,10 +342,8 @@ def build_outputs(rv: Review) -> dict[str, bytes]:
 
         files["papers.csv"] = papers_csv(rv).encode("utf-8")
         files["merges.csv"] = merges_csv(rv).encode("utf-8")
-        try:
+        with contextlib.suppress(InputError):  # fewer than two reviewers: the flow does not need kappa
             files["agreement.json"] = (json.dumps(agreement(rv), indent=2, sort_keys=True) + "\n").encode("utf-8")
-        except InputError:
-            pass  # fewer than two reviewers: the flow does not need kappa
     return files
 
 

@@ -36,15 +36,20 @@ def kappa(rv: Review, a: str, b: str) -> dict[str, Any]:
         "n": len(both),
         "agreements": agree,
         "observed_agreement": agree / len(both),
-        "table": {"include/include": int(table[0, 0]), "include/exclude": int(table[0, 1]),
-                  "exclude/include": int(table[1, 0]), "exclude/exclude": int(table[1, 1])},
+        "table": {
+            "include/include": int(table[0, 0]),
+            "include/exclude": int(table[0, 1]),
+            "exclude/include": int(table[1, 0]),
+            "exclude/exclude": int(table[1, 1]),
+        },
         "conflicts": [p for p in both if da[p] != db[p]],
     }
     res = cohens_kappa(table, return_results=True)
     k = float(res.kappa)
     if not math.isfinite(k):
-        out.update(kappa=None, ci=None, se=None,
-                   note="kappa is undefined: every decision of both reviewers is in one category")
+        out.update(
+            kappa=None, ci=None, se=None, note="kappa is undefined: every decision of both reviewers is in one category"
+        )
         return out
     lo, hi = float(res.kappa_low), float(res.kappa_upp)
     out.update(

@@ -157,13 +157,13 @@ def parse_bibtex(text: str, path: Path, query: str) -> list[Record]:
         msg = " ".join(str(err).split()) if err else type(b).__name__
         if type(b).__name__ == "DuplicateBlockKeyBlock":
             msg = f"duplicate entry key {getattr(b, 'key', '?')!r}"
-        raise InputError(path, f"malformed BibTeX: {msg}", line=b.start_line + 1)
+        raise InputError(path, f"malformed BibTeX: {msg}", line=(b.start_line or 0) + 1)
     if not lib.entries and text.strip():
         raise InputError(path, "malformed BibTeX: no @entry found", line=1)
     out = []
     for e in lib.entries:
         f = {k.lower(): v.value for k, v in e.fields_dict.items()}
-        line = e.start_line + 1
+        line = (e.start_line or 0) + 1
         title = _clean(f.get("title"))
         if not title:
             raise InputError(path, f"BibTeX entry {e.key!r} has no title", line=line)
@@ -220,17 +220,17 @@ def parse_ris(text: str, path: Path, query: str) -> list[Record]:
     except Exception as exc:  # rispy raises plain IOError/ValueError subclasses
         raise InputError(path, f"malformed RIS: {exc}") from None
     out = []
-    for i, (e, line) in enumerate(zip(entries, starts, strict=False)):
+    for i, (e, start) in enumerate(zip(entries, starts, strict=False)):
         title = _clean(e.get("title") or e.get("primary_title") or e.get("translated_title"))
         if not title:
-            raise InputError(path, "RIS record has no title (TI or T1)", line=line)
+            raise InputError(path, "RIS record has no title (TI or T1)", line=start)
         authors = tuple(_clean(a) for a in (e.get("authors") or e.get("first_authors") or []))
         key = _key(str(e.get("id") or "")) or f"ris{i + 1}"
         out.append(
             Record(
                 query=query,
                 file=path.name,
-                line=line,
+                line=start,
                 key=key,
                 title=title,
                 authors=authors,
