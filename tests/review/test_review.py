@@ -379,3 +379,23 @@ def test_example_criteria_are_the_papers_words():
     assert [c.id for c in rv.review.criteria] == ["I1", "I2", "I3", "I4", "E1", "E2", "E3"]
     for c in rv.review.criteria:
         assert c.text in text, c.id
+
+
+def test_init_then_import_starts_a_review_with_the_papers_protocol(cli, tmp_path):
+    d = tmp_path / "new"
+    code, _out, err = cli("review", "init", str(d), "--title", "Kaggle Models review", "--id", "kaggle25")
+    assert code == 0, err
+    rv = open_review(d)
+    assert [c.id for c in rv.review.criteria] == ["I1", "I2", "I3", "I4", "E1", "E2", "E3"]
+    assert [c.key for c in rv.review.categories] == ["motivation", "work"]
+    code, _out, err = cli(
+        "review", "import", str(d), str(SYNTH / "search" / "q1.bib"), "--query", "x", "--source", "Synthetic"
+    )
+    assert code == 0, err
+    rv = open_review(d)
+    assert len(rv.records) == 4 and rv.review.queries[0].file == "search/q1.bib"
+    msgs = [str(p) for p in rv.problems]
+    assert "consolidated.toml: missing (required)" in msgs
+    assert any("4 paper(s) have no decision" in m for m in msgs)
+    code, _out, err = cli("review", "init", str(d))
+    assert code == 1 and "already exists" in err

@@ -43,6 +43,21 @@ def example_cmd(
     _line(f"copied the ESEM'24 review example to {dest}")
 
 
+@review_app.command("init")
+def init_cmd(
+    dest: Annotated[Path, typer.Argument(metavar="DEST", help="New folder for the review.")],
+    title: Annotated[str, typer.Option("--title", help="What the review is (its label).")] = "My review",
+    source_id: Annotated[
+        str, typer.Option("--id", help="Short id of the review (letters, digits, . _ -).")
+    ] = "my-review",
+) -> None:
+    """Start an empty review: the paper's criteria (§4.1.3) and claim categories (Table 2), empty record files."""
+    from ..review.scaffold import init_review
+
+    for p in init_review(dest, label=title, source_id=source_id):
+        _line(str(p))
+
+
 @review_app.command("import")
 def import_cmd(
     folder: FolderArg,
