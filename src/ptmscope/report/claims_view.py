@@ -320,6 +320,8 @@ def overview_md(results: dict[str, Any]) -> list[str]:
                 for h in paper_h
             ],
         )
+    if results.get("inconsistencies"):
+        L += ["### Where the paper contradicts itself (recorded, not resolved)", ""]
     for i in results.get("inconsistencies") or []:
         quotes = "; ".join(f"{s['where']}: “{s['quote']}”" for s in i.get("statements", []))
         L.append(f"- **{md(i['topic'])}.** {md(quotes)} *{md(i.get('catalogue'))}*")
