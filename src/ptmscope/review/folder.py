@@ -28,7 +28,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 
 from ..claims.catalogue import basis_kinds, printed_basis
-from ..errors import InputError, PtmscopeError
+from ..errors import InputError
 from ..validation import line_of, load_toml_model
 from .models import (
     ConsolidatedClaim,
@@ -494,10 +494,6 @@ def _consolidate(rv: Review) -> None:
                 next_dagger += 1
         rv.views.append(ConsolidatedView(c, tuple(all_kinds), printed_basis(all_kinds), tuple(works), dagger, lacks))
     if rv.has_records:
-        used = {e.consolidated for e in rv.extraction if e.consolidated}
-        for c in rv.consolidated.claims:
-            if c.id not in used and c.works is None:
-                continue
         if rv.review.reported_flow is not None and not rv.problems:
             got = rv.flow()
             for k, v in rv.review.reported_flow.model_dump().items():
@@ -552,14 +548,6 @@ def load_review(folder: str | Path) -> Review:
     rv = open_review(folder)
     rv.raise_if_problems()
     return rv
-
-
-class ReviewError(PtmscopeError):
-    """A review folder has problems; all of them are in ``problems``."""
-
-    def __init__(self, problems: list[Problem]) -> None:
-        self.problems = problems
-        super().__init__("\n".join(str(p) for p in problems))
 
 
 def references_of(rv: Review) -> list[dict[str, Any]]:

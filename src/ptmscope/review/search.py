@@ -14,7 +14,7 @@ import io
 import re
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -433,7 +433,3 @@ def deduplicate(
         used.add(pid)
         papers.append(Paper(pid, recs))
     return DedupResult(papers, merges, possible)
-
-
-def relabel(records: Sequence[Record], query: str) -> list[Record]:
-    return [replace(r, query=query) for r in records]
