@@ -493,16 +493,15 @@ def _consolidate(rv: Review) -> None:
                 dagger = next_dagger
                 next_dagger += 1
         rv.views.append(ConsolidatedView(c, tuple(all_kinds), printed_basis(all_kinds), tuple(works), dagger, lacks))
-    if rv.has_records:
-        if rv.review.reported_flow is not None and not rv.problems:
-            got = rv.flow()
-            for k, v in rv.review.reported_flow.model_dump().items():
-                if got[k] != v:
-                    rv.problem(
-                        "review.toml",
-                        f"[reported_flow] {k} = {v} but the records give {got[k]}",
-                        _line(rv, "review.toml", "reported_flow", k),
-                    )
+    if rv.has_records and rv.review.reported_flow is not None and not rv.problems:
+        got = rv.flow()
+        for k, v in rv.review.reported_flow.model_dump().items():
+            if got[k] != v:
+                rv.problem(
+                    "review.toml",
+                    f"[reported_flow] {k} = {v} but the records give {got[k]}",
+                    _line(rv, "review.toml", "reported_flow", k),
+                )
 
 
 def _check_validation(rv: Review) -> None:
