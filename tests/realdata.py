@@ -22,3 +22,15 @@ def shared_path(*parts: str) -> Path:
     if not p.exists():
         pytest.skip(f"real data not available: {p} is absent (see ../shared/data/README.md)")
     return p
+
+
+SHARED_PAPER = Path(os.environ.get("PTMSCOPE_SHARED_PAPER", ROOT.parent / "shared" / "paper"))
+PAPER_FILE = "esem24-what-do-we-know-about-hugging-face.txt"
+
+
+def paper_text() -> str:
+    """The full text of the ESEM'24 paper (../shared/paper), or skip the test with the reason."""
+    p = SHARED_PAPER / PAPER_FILE
+    if not p.exists():
+        pytest.skip(f"the paper's text is not available: {p} is absent (see ../shared/paper/README.md)")
+    return p.read_text(encoding="utf-8")

@@ -211,21 +211,21 @@ def analyse(
     progress: Progress | None = None,
 ) -> Analysis:
     """Compute the metrics, judge every rule, collect the store's provenance."""
-    from .claims.catalogue import default_catalogue_path
     from .claims.verdicts import default_rules_path
+    from .metrics import registry
 
-    cat = load_catalogue(catalogue_path)
-    rules = load_rules(rules_path, claim_ids={c.id for c in cat.claims})
+    known = set(registry.names())
+    cat = load_catalogue(catalogue_path, known_metrics=known)
+    rules = load_rules(rules_path, catalogue=cat, known_metrics=known)
     outcomes = compute_metrics(backend, include=include, params=params, selections=selections, progress=progress)
     verdicts = judge(outcomes, rules)
-    cp = Path(catalogue_path) if catalogue_path else default_catalogue_path()
     rp = Path(rules_path) if rules_path else default_rules_path()
     given = {
         k: (v.model_dump(mode="json", exclude_defaults=True) if isinstance(v, Params) else dict(v))
         for k, v in (params or {}).items()
     }
     inputs = {
-        "catalogue": {"file": cp.name, "sha256": _sha_file(cp)},
+        "catalogue": cat.digest(),
         "rules": {"file": rp.name, "sha256": _sha_file(rp)},
         "metrics": list(outcomes),
         "params": {k: v for k, v in sorted(given.items()) if v},
@@ -497,8 +497,11 @@ def run(config_path: str | Path, *, progress: Progress | None = None, out: str |
             if isinstance(f, Path) and not f.exists():
                 raise InputError(f, f"source not found (listed in {cfg.path}; is ../shared/data present?)")
     ensure_writable_dir(target)
-    cat = load_catalogue(cfg.catalogue)  # a broken catalogue or rules file fails before any ingest
-    load_rules(cfg.rules, claim_ids={c.id for c in cat.claims})
+    from .metrics import registry
+
+    known = set(registry.names())  # plugins of the config are registered by now
+    cat = load_catalogue(cfg.catalogue, known_metrics=known)  # a broken catalogue or rules file fails first
+    load_rules(cfg.rules, catalogue=cat, known_metrics=known)
     with Store(cfg.store) as store:
         ingest_sources(store, cfg.sources, progress)
         require_hub_snapshot(store, cfg.store)

@@ -259,6 +259,8 @@ def describe_error(err: Any, model: type[BaseModel]) -> str:
 def validation_error(exc: ValidationError, model: type[BaseModel], path: str | Path, text: str | None) -> InputError:
     """The first error of ``exc`` as an InputError at its file and line."""
     errs = exc.errors(include_url=False)
+    # a misspelt key also makes the key it was meant to be "missing": name the typo first
+    errs = sorted(errs, key=lambda e: e.get("type") != "extra_forbidden")
     first = errs[0] if errs else {"loc": (), "type": "", "msg": str(exc)}
     msg = describe_error(first, model)
     more = len(errs) - 1

@@ -58,5 +58,5 @@ def test_summary_compares_transformers_ci_with_the_rival(fake_preservation):
     assert s["transformers_ci_high_minus_best_other"] == pytest.approx(0.75 - 0.67)
     from ptmscope.claims import evaluate, load_rules
 
-    rule = next(r for r in load_rules() if r.id == "C1-preservation")
+    rule = next(r for r in load_rules() if r.id == "H1-preservation")
     assert evaluate(rule, data).verdict == "inconclusive"  # the rival's rate is inside transformers' CI

@@ -54,12 +54,18 @@ def test_figures_are_numbered_and_captioned(world_report):
     assert md.count("*Figure ") == len(caps)
 
 
-def test_paraphrased_hypotheses_are_flagged(world_report):
+def test_overview_lists_the_papers_claims_then_extensions_apart(world_report):
     html = (world_report / "index.html").read_text(encoding="utf-8")
     r = json.loads((world_report / "results.json").read_text())
-    para = [h["id"] for h in r["hypotheses"] if h["wording"] == "paraphrase"]
-    assert para  # the shipped catalogue paraphrases Table 4's hypothesised results
-    assert f"{', '.join(para)} are ptmscope's paraphrase" in html
+    paper = [c for c in r["claims"] if c["origin"] == "paper"]
+    ext = [c for c in r["claims"] if c["origin"] == "extension"]
+    assert len(paper) == 12 and ext
+    overview = html[html.index('id="overview"') : html.index('id="extensions"')]
+    ext_part = html[html.index('id="extensions"') : html.index('id="claims"')]
+    for c in paper:
+        assert htmlmod.escape(c["text"]) in overview
+    for c in ext:
+        assert htmlmod.escape(c["text"]) in ext_part and htmlmod.escape(c["text"]) not in overview
 
 
 def test_synthetic_is_labelled(world_report):
@@ -71,7 +77,7 @@ def test_synthetic_is_labelled(world_report):
 
 def test_every_verdict_number_traces_to_a_metric_result(world_report):
     r = json.loads((world_report / "results.json").read_text())
-    assert len(r["claims"]) == 12
+    assert len([c for c in r["claims"] if c["origin"] == "paper"]) == 12
     n_checked = 0
     for c in r["claims"]:
         for v in c["verdicts"]:
@@ -179,9 +185,9 @@ def test_claims_cli_reads_results(world_report, cli):
     d = json.loads(out)
     r = json.loads((world_report / "results.json").read_text())
     want = {c["id"]: c["overall"] for c in r["claims"]}
-    c7 = next(c for c in d["claims"] if c["id"] == "C7")
-    assert c7["overall"] == want["C7"] and c7["overall"] in ("supported", "not supported", "inconclusive")
-    assert c7["verdicts"][0]["rule"] == "C7-growth"
+    growth = next(c for c in d["claims"] if c["id"] == "T3.12")
+    assert growth["overall"] == want["T3.12"] and growth["overall"] in ("supported", "not supported", "inconclusive")
+    assert growth["verdicts"][0]["rule"] == "ext.growth"
     assert {c["id"]: c["overall"] for c in d["claims"] if c["metrics"]} == {
         k: v for k, v in want.items() if next(c for c in r["claims"] if c["id"] == k)["metrics"]
     }

@@ -1,16 +1,22 @@
-"""The paper's claims as data, verdict rules as data, and their evaluation."""
+"""The claims catalogue (a review's claims as data), verdict rules as data, and their evaluation."""
 
 from __future__ import annotations
 
-from .catalogue import BASES, Catalogue, Claim, Hypothesis, load_catalogue
+from .catalogue import (
+    BASIS_KINDS,
+    Catalogue,
+    CatalogueClaim,
+    CatalogueHypothesis,
+    load_catalogue,
+)
 from .verdicts import VERDICTS, Rule, Verdict, evaluate, load_rules
 
 __all__ = [
-    "BASES",
+    "BASIS_KINDS",
     "VERDICTS",
     "Catalogue",
-    "Claim",
-    "Hypothesis",
+    "CatalogueClaim",
+    "CatalogueHypothesis",
     "Rule",
     "Verdict",
     "evaluate",

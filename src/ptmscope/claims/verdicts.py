@@ -1,8 +1,9 @@
 """Verdict rules (data, ``rules.toml``) and their evaluator.
 
 A rule names a claim, a metric and three lists of conditions on numbers in
-the metric result's ``to_dict()`` (dotted paths, list indices allowed:
-``slope_ci.0``):
+the metric result's ``to_dict()``.  A path is dotted keys with list steps:
+``slope_ci.0`` or ``slope_ci[0]`` (index), ``coefficients[term=has_license].ci_low``
+(the list entry whose ``term`` is ``has_license``):
 
 * ``require``: all must hold, else the verdict is *inconclusive* (too little
   data to judge);
@@ -19,14 +20,19 @@ from __future__ import annotations
 
 import math
 import operator
+from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
 from numbers import Integral
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 from ..errors import InputError
-from .catalogue import read_toml
+from ..validation import line_of, read_toml_text, validate_data
+from .rules_model import RuleModel, RulesFile, parse_path
+
+if TYPE_CHECKING:
+    from .catalogue import Catalogue
 
 VerdictLabel = Literal["supported", "not supported", "inconclusive"]
 VERDICTS: tuple[str, ...] = get_args(VerdictLabel)
@@ -61,6 +67,7 @@ class Rule:
     supported: tuple[Condition, ...]
     not_supported: tuple[Condition, ...]
     hypothesis: str | None = None
+    source: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -72,6 +79,7 @@ class Rule:
             "require": [c.text() for c in self.require],
             "supported": [c.text() for c in self.supported],
             "not_supported": [c.text() for c in self.not_supported],
+            "source": self.source,
         }
 
 
@@ -101,89 +109,135 @@ def default_rules_path() -> Path:
     return Path(str(resources.files("ptmscope.claims").joinpath("rules.toml")))
 
 
-def _conditions(entry: dict[str, Any], key: str, where: str, path: Path) -> tuple[Condition, ...]:
-    raw = entry.get(key, [])
-    if not isinstance(raw, list):
-        raise InputError(path, f"{where}: {key!r} must be a list of {{path, op, value}} tables")
+def _rule(m: RuleModel, source: str | None = None) -> Rule:
+    def conds(cs: Sequence[Any]) -> tuple[Condition, ...]:
+        return tuple(Condition(c.path, c.op, float(c.value)) for c in cs)
+
+    return Rule(
+        id=m.id,
+        claim=m.claim,
+        metric=m.metric,
+        description=m.description,
+        require=conds(m.require),
+        supported=conds(m.supported),
+        not_supported=conds(m.not_supported),
+        hypothesis=m.hypothesis,
+        source=source,
+    )
+
+
+def parse_rules(
+    data: dict[str, Any],
+    path: Path,
+    *,
+    claim_ids: set[str] | None = None,
+    known_metrics: set[str] | None = None,
+    text: str | None = None,
+) -> tuple[Rule, ...]:
+    """Validate the parsed TOML of a rules file; raise :class:`InputError` on any defect."""
+    f = validate_data(RulesFile, data, path, text)
+    seen: set[str] = set()
     out = []
-    for j, c in enumerate(raw):
-        w = f"{where} {key}[{j}]"
-        if not isinstance(c, dict) or set(c) != {"path", "op", "value"}:
-            raise InputError(path, f"{w}: needs exactly the keys path, op, value")
-        if not isinstance(c["path"], str) or not c["path"]:
-            raise InputError(path, f"{w}: path must be a non-empty string")
-        if c["op"] not in OPS:
-            raise InputError(path, f"{w}: op must be one of {' '.join(OPS)}")
-        v = c["value"]
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-            raise InputError(path, f"{w}: value must be a finite number")
-        out.append(Condition(c["path"], c["op"], float(v)))
+    for i, r in enumerate(f.rules):
+        where = f"[[rules]] #{i + 1} ({r.id})"
+        line = line_of(text, ("rules", i))
+        if r.id in seen:
+            raise InputError(path, f"{where}: duplicate rule id", line=line)
+        seen.add(r.id)
+        if claim_ids is not None and r.claim not in claim_ids:
+            raise InputError(path, f"{where}: unknown claim {r.claim!r}", line=line_of(text, ("rules", i, "claim")))
+        if known_metrics is not None and r.metric not in known_metrics:
+            from ..validation import did_you_mean
+
+            raise InputError(
+                path,
+                f"{where}: unknown metric {r.metric!r}{did_you_mean(r.metric, sorted(known_metrics))}",
+                line=line_of(text, ("rules", i, "metric")),
+            )
+        out.append(_rule(r, path.name))
     return tuple(out)
 
 
-def parse_rules(data: dict[str, Any], path: Path, *, claim_ids: set[str] | None = None) -> tuple[Rule, ...]:
-    if data.get("schema_version") != 1:
-        raise InputError(path, f"schema_version must be 1, got {data.get('schema_version')!r}")
-    rules = []
-    seen = set()
-    for i, entry in enumerate(data.get("rules", [])):
-        where = f"[[rules]] #{i + 1}"
-        if not isinstance(entry, dict):
-            raise InputError(path, f"{where}: must be a table")
-        for key in ("id", "claim", "metric", "description"):
-            if not isinstance(entry.get(key), str) or not entry[key]:
-                raise InputError(path, f"{where}: missing or empty {key!r}")
-        rid = entry["id"]
-        where = f"{where} ({rid})"
-        if rid in seen:
-            raise InputError(path, f"{where}: duplicate rule id")
-        seen.add(rid)
-        if claim_ids is not None and entry["claim"] not in claim_ids:
-            raise InputError(path, f"{where}: unknown claim {entry['claim']!r}")
-        sup = _conditions(entry, "supported", where, path)
-        nsup = _conditions(entry, "not_supported", where, path)
-        if not sup or not nsup:
-            raise InputError(path, f"{where}: needs both supported and not_supported conditions")
-        rules.append(
-            Rule(
-                id=rid,
-                claim=entry["claim"],
-                metric=entry["metric"],
-                description=entry["description"],
-                require=_conditions(entry, "require", where, path),
-                supported=sup,
-                not_supported=nsup,
-                hypothesis=entry.get("hypothesis"),
-            )
-        )
-    return tuple(rules)
+def load_rules(
+    path: str | Path | None = None,
+    *,
+    claim_ids: set[str] | None = None,
+    known_metrics: set[str] | None = None,
+    catalogue: Catalogue | None = None,
+) -> tuple[Rule, ...]:
+    """The rules of ``path`` (default: the shipped ``rules.toml``), plus a catalogue's user rules.
 
-
-def load_rules(path: str | Path | None = None, *, claim_ids: set[str] | None = None) -> tuple[Rule, ...]:
+    With ``catalogue`` the claim ids are checked against it, its user catalogues'
+    rules are added, and the shipped rules are used only when they extend the
+    review in use (a repeated review has its own claim ids).
+    """
     p = Path(path) if path is not None else default_rules_path()
-    data = read_toml(p, "rules file (TOML)")
-    return parse_rules(data, p, claim_ids=claim_ids)
+    data, text = read_toml_text(p, "rules file (TOML)")
+    if catalogue is not None:
+        claim_ids = {c.id for c in catalogue.claims}
+        if path is None and data.get("extends") not in (None, catalogue.review.source.id):
+            data = {**data, "rules": []}
+    rules = list(parse_rules(data, p, claim_ids=claim_ids, known_metrics=known_metrics, text=text))
+    if catalogue is not None:
+        hyps = {h.id: h for h in catalogue.hypotheses}
+        for i, r in enumerate(rules):
+            h = hyps.get(r.hypothesis or "")
+            if r.hypothesis is not None and (h is None or h.claim != r.claim):
+                why = "unknown hypothesis" if h is None else f"hypothesis of claim {h.claim}, not {r.claim}:"
+                raise InputError(
+                    p, f"[[rules]] #{i + 1} ({r.id}): {why} {r.hypothesis!r}", line=line_of(text, ("rules", i))
+                )
+        ids = {r.id for r in rules}
+        for file, m in catalogue.user_rules:
+            if m.id in ids:
+                raise InputError(file, f"[[rules]] ({m.id}): rule id already used by {p.name}")
+            ids.add(m.id)
+            rules.append(_rule(m, Path(file).name))
+    return tuple(rules)
 
 
 _MISSING = object()
 
 
-def lookup(result: Any, path: str) -> Any:
-    """The value at dotted ``path`` in a nested dict/list; ``_MISSING`` if absent."""
+def resolve(result: Any, path: str) -> tuple[Any, str | None]:
+    """The value at ``path`` and, when absent, why (``_MISSING``, reason)."""
+    try:
+        steps = parse_path(path)
+    except ValueError as exc:
+        return _MISSING, str(exc)
     cur = result
-    for part in path.split("."):
-        if isinstance(cur, dict):
-            if part not in cur:
-                return _MISSING
-            cur = cur[part]
-        elif isinstance(cur, (list, tuple)):
-            try:
-                cur = cur[int(part)]
-            except (ValueError, IndexError):
-                return _MISSING
+    done = ""
+    for step in steps:
+        if step[0] == "key":
+            if not isinstance(cur, dict) or step[1] not in cur:
+                return _MISSING, f"no key {step[1]!r}" + (f" in {done}" if done else "")
+            cur = cur[step[1]]
+            done = f"{done}.{step[1]}" if done else step[1]
+        elif step[0] == "index":
+            if isinstance(cur, dict) and str(step[1]) in cur:
+                cur = cur[str(step[1])]
+            elif isinstance(cur, (list, tuple)) and -len(cur) <= step[1] < len(cur):
+                cur = cur[step[1]]
+            else:
+                return _MISSING, f"no entry {step[1]} in {done or 'the result'}"
+            done = f"{done}[{step[1]}]"
         else:
-            return _MISSING
-    return cur
+            _, key, want = step
+            if not isinstance(cur, (list, tuple)):
+                return _MISSING, f"{done or 'the result'} is not a list to select [{key}={want}] from"
+            hits = [x for x in cur if isinstance(x, dict) and key in x and str(x[key]) == want]
+            if not hits:
+                return _MISSING, f"no entry with {key}={want} in {done or 'the result'}"
+            if len(hits) > 1:
+                return _MISSING, f"{len(hits)} entries with {key}={want} in {done or 'the result'}"
+            cur = hits[0]
+            done = f"{done}[{key}={want}]"
+    return cur, None
+
+
+def lookup(result: Any, path: str) -> Any:
+    """The value at ``path`` in a nested dict/list; ``_MISSING`` if absent."""
+    return resolve(result, path)[0]
 
 
 def _number(v: Any) -> float | int | None:
@@ -212,14 +266,19 @@ def evaluate(rule: Rule, result: dict[str, Any] | None) -> Verdict:
     if result is None:
         return verdict("inconclusive", f"metric {rule.metric!r} has no result on this data", {})
     numbers: dict[str, float | int | None] = {}
-    missing = []
+    missing: dict[str, str] = {}
     for c in (*rule.require, *rule.supported, *rule.not_supported):
-        v = _number(lookup(result, c.path))
+        raw, why = resolve(result, c.path)
+        v = _number(raw)
         numbers[c.path] = v
         if v is None:
-            missing.append(c.path)
+            missing[c.path] = why or ("null" if raw is None else "not a finite number")
     if missing:
-        return verdict("inconclusive", "no usable number for " + ", ".join(sorted(set(missing))), numbers)
+        return verdict(
+            "inconclusive",
+            "no usable number for " + ", ".join(f"{k} ({v})" for k, v in sorted(missing.items())),
+            numbers,
+        )
 
     def holds(cs: tuple[Condition, ...]) -> list[bool]:
         return [bool(OPS[c.op](numbers[c.path], c.value)) for c in cs]

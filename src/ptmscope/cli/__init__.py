@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "claims",
     "report",
     "synth",
+    "review",
 )
 
 for _name in COMMAND_MODULES:

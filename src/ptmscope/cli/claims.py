@@ -5,12 +5,33 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from ..errors import InputError
 from ._apps import JsonOpt, app, out, print_json
+
+
+def _read_results(results: Path) -> tuple[dict[str, list[dict[str, Any]]], dict[str, str]]:
+    verdicts: dict[str, list[dict[str, Any]]] = {}
+    overall: dict[str, str] = {}
+    try:
+        data = json.loads(results.read_text(encoding="utf-8"))
+        for c in data["claims"]:
+            verdicts[c["id"]] = c.get("verdicts", [])
+            overall[c["id"]] = c.get("overall")
+    except FileNotFoundError:
+        raise InputError(results, "no such file") from None
+    except IsADirectoryError:
+        raise InputError(results, "is a folder, not a file") from None
+    except UnicodeDecodeError:
+        raise InputError(results, "not UTF-8 text") from None
+    except OSError as exc:
+        raise InputError(results, f"cannot read: {exc.strerror or exc}") from None
+    except (json.JSONDecodeError, KeyError, TypeError) as exc:
+        raise InputError(results, f"not a ptmscope results.json: {exc}") from None
+    return verdicts, overall
 
 
 @app.command("claims")
@@ -20,41 +41,30 @@ def claims_cmd(
         typer.Option("--results", help="A report's results.json: show the verdicts it holds."),
     ] = None,
     catalogue: Annotated[
-        Path | None, typer.Option("--catalogue", help="Use this claims TOML instead of the built-in one.")
+        list[Path] | None,
+        typer.Option(
+            "--catalogue",
+            help='A catalogue file: kind "review" replaces the built-in review, kind "user" adds your own claims. '
+            "Repeatable.",
+        ),
     ] = None,
+    rules: Annotated[Path | None, typer.Option("--rules", help="Verdict rules TOML (default: built-in).")] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """List the paper's 12 claims and 4 hypotheses, the metrics that test them, and verdicts when known."""
+    """List the paper's Table 3 claims and Table 4 hypotheses, ptmscope's extensions, the metrics and verdicts."""
     from rich.markup import escape
     from rich.table import Table
 
     from ..claims import load_catalogue, load_rules
 
-    cat = load_catalogue(catalogue)
-    rules = load_rules(claim_ids={c.id for c in cat.claims})
-    verdicts: dict[str, list[dict]] = {}
-    overall: dict[str, str] = {}
-    if results is not None:
-        try:
-            data = json.loads(results.read_text(encoding="utf-8"))
-            for c in data["claims"]:
-                verdicts[c["id"]] = c.get("verdicts", [])
-                overall[c["id"]] = c.get("overall")
-        except FileNotFoundError:
-            raise InputError(results, "no such file") from None
-        except IsADirectoryError:
-            raise InputError(results, "is a folder, not a file") from None
-        except UnicodeDecodeError:
-            raise InputError(results, "not UTF-8 text") from None
-        except OSError as exc:
-            raise InputError(results, f"cannot read: {exc.strerror or exc}") from None
-        except (json.JSONDecodeError, KeyError, TypeError) as exc:
-            raise InputError(results, f"not a ptmscope results.json: {exc}") from None
+    cat = load_catalogue(catalogue or ())
+    rule_list = load_rules(rules, catalogue=cat)
+    verdicts, overall = _read_results(results) if results is not None else ({}, {})
     if as_json:
         d = cat.to_dict()
-        d["rules"] = [r.to_dict() for r in rules]
+        d["rules"] = [r.to_dict() for r in rule_list]
         for c in d["claims"]:
-            c["rules"] = [r.id for r in rules if r.claim == c["id"]]
+            c["rules"] = [r.id for r in rule_list if r.claim == c["id"]]
             if results is not None:
                 c["verdicts"] = verdicts.get(c["id"], [])
                 c["overall"] = overall.get(c["id"])
@@ -62,29 +72,45 @@ def claims_cmd(
         return
     f = cat.review_flow
     out.print(
-        f"Review flow: {f['papers_found']} papers -> {f['papers_after_dedup']} -> {f['papers_included']} included; "
-        f"{f['claims_discussed']} claims -> {f['claims_kept']} kept ({f['claims_kept_motivation']} motivation, "
-        f"{f['claims_kept_work']} work) -> {f['claims_consolidated']} consolidated",
+        f"{cat.review.source.label}. Review flow: {f['papers_found']} papers -> {f['papers_after_dedup']} -> "
+        f"{f['papers_included']} included; {f['claims_discussed']} claims -> {f['claims_kept']} kept "
+        f"({f['claims_motivation']} motivation, {f['claims_work']} work) -> {f['claims_consolidated']} consolidated, "
+        f"{f['claims_marked']} marked †",
         highlight=False,
+        markup=False,
     )
-    t = Table(show_lines=False)
-    for col in ("id", "theme", "claim", "wording", "lacked q. support", "metrics", "verdict" if results else "rules"):
-        t.add_column(col, overflow="fold")
-    for c in cat.claims:
-        last = overall.get(c.id) or "–" if results else ", ".join(r.id for r in rules if r.claim == c.id) or "–"
-        t.add_row(
+    last_col = "verdict" if results else "rules"
+
+    def row(c: Any) -> list[str]:
+        last = overall.get(c.id) or "–" if results else ", ".join(r.id for r in rule_list if r.claim == c.id) or "–"
+        return [
             escape(c.id),
             escape(c.theme),
-            escape(c.text),
-            escape(f"{c.wording}/{c.content}"),
-            "yes" if c.lacked_quantitative_support else "no",
+            escape((f"† ({c.dagger}) " if c.dagger is not None else "") + c.text),
+            escape(", ".join(c.basis) or "–"),
+            escape(", ".join(c.works) or "–"),
             escape(", ".join(c.metrics) or "not measurable"),
             escape(str(last)),
-        )
-    out.print(t)
-    h = Table(title="Hypotheses (Table 4)")
+        ]
+
+    sections = [
+        ("paper", f"Table 3 ({cat.review.source.label})"),
+        ("extension", "ptmscope extensions (not in the paper)"),
+        ("user", "Your catalogue"),
+    ]
+    for origin, title in sections:
+        claims = [c for c in cat.claims if c.origin == origin]
+        if not claims:
+            continue
+        t = Table(title=escape(title), title_justify="left")
+        for col in ("id", "theme", "claim", "basis", "works", "metrics", last_col):
+            t.add_column(col, no_wrap=col == "id", overflow="fold")
+        for c in claims:
+            t.add_row(*row(c))
+        out.print(t)
+    h = Table(title="Hypotheses (Table 4) and tests", title_justify="left")
     for col in ("id", "claim", "metric", "hypothesis"):
-        h.add_column(col, overflow="fold")
+        h.add_column(col, no_wrap=col == "id", overflow="fold")
     for x in cat.hypotheses:
-        h.add_row(escape(x.id), escape(x.claim), escape(x.metric_name), escape(x.hypothesis))
+        h.add_row(escape(x.id), escape(x.claim), escape(x.metric_text or ", ".join(x.metrics)), escape(x.hypothesis))
     out.print(h)

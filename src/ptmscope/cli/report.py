@@ -53,7 +53,13 @@ def report_cmd(
         list[MetricChoice] | None, typer.Option("--metric", help="Only these metrics (repeatable); default all.")
     ] = None,
     rules: Annotated[Path | None, typer.Option("--rules", help="Verdict rules TOML (default: built-in).")] = None,
-    catalogue: Annotated[Path | None, typer.Option("--catalogue", help="Claims TOML (default: built-in).")] = None,
+    catalogue: Annotated[
+        Path | None,
+        typer.Option(
+            "--catalogue",
+            help='Catalogue TOML: kind "review" replaces the built-in review, kind "user" adds your own claims.',
+        ),
+    ] = None,
     settings: Annotated[
         list[str] | None,
         typer.Option("--set", help="A metric parameter, METRIC.PARAM=VALUE (repeatable), e.g. --set turnover.top=500."),

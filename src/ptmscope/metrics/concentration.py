@@ -9,7 +9,7 @@ un-namespaced ids form one group ``(no namespace)``).  With authors sorted by
 percentile-bootstrap CI over authors.  Packages with null downloads are left
 out (counted in ``n_null_downloads``).
 
-Not in the paper (extra claim C8).  Download counts are a window (usually
+Tests T3.1 (extension test ext.concentration).  Download counts are a window (usually
 30 days) at the snapshot date, not lifetime use.
 """
 

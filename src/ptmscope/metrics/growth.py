@@ -9,7 +9,7 @@ chi-square scale (over-dispersion).  The fit window runs from the first month
 with at least ``min_count`` models to the last *complete* month before the
 snapshot date (the snapshot's own month is partial).
 
-Not in the paper (an extra claim, C7).  Caveat: a listing only holds models
+Tests T3.12 (extension test ext.growth).  Caveat: a listing only holds models
 that still existed when it was taken, so deleted models are missing from
 early months (survivorship), which biases the growth rate upwards.
 """

@@ -8,7 +8,7 @@ dropping everything but ``[a-z0-9]`` (so ``xlm-roberta`` matches
 is a substring of the normalised name.  Share = matches / packages with a
 family, with a Wilson 95% interval.  Also per family (the most common ones).
 
-Not in the paper (extra claim C6).  Approximation: substring matching
+Tests T3.10 (extension test ext.naming).  Approximation: substring matching
 counts ``distilbert-x`` as naming ``bert`` and misses names that use a
 product name (``llama`` for family ``mistral`` fine-tunes are correctly
 "not naming"); it is a lower-effort proxy for the DARA-style checks of the

@@ -15,7 +15,7 @@ read from the store's ``card_scores`` table (``ptmscope cards score``; the
 pipeline runs the rules scorer first) and aggregated there; without stored
 scores the cards are scored on the fly (identical texts once, by sha256).
 
-Not in the paper (extra claim C5); the paper scored cards only to correlate
+Tests Table 3 claim T3.8 (extension test ext.underdoc); the paper scored cards only to correlate
 their score with popularity (C3).  Card texts are treated as hostile input:
 they are only ever passed to the scorer, never rendered.
 """

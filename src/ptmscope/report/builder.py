@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
+from . import claims_view
 
 CSP = (
     "default-src 'none'; style-src 'unsafe-inline'; img-src data:; font-src 'none'; "
@@ -141,17 +142,21 @@ def build_results(analysis: Any) -> dict[str, Any]:
         vs = by_claim.get(c.id, [])
         claims.append(
             {
-                **c.to_dict(),
+                **c.to_dict(cat.references),
                 "verdicts": vs,
                 "overall": overall_verdict([v["verdict"] for v in vs]) if c.metrics else "not measurable",
             }
         )
+    cd = cat.to_dict()
     res = {
         "ptmscope_version": __version__,
         "synthetic": analysis.synthetic,
         "paper": cat.paper,
+        "sources": cd["sources"],
         "review_flow": cat.review_flow,
         "claims": claims,
+        "table4": cd["table4"],
+        "inconsistencies": cd["inconsistencies"],
         "hypotheses": [h.to_dict() for h in cat.hypotheses],
         "rules": [r.to_dict() for r in analysis.rules],
         "metric_names": _metric_titles(cat),
@@ -315,52 +320,7 @@ def render_html(results: dict[str, Any], figures: dict[str, list[tuple[str, str]
         '<a href="#repro">Reproducibility</a></nav>'
     )
 
-    # overview
-    a('<h2 id="overview">Claims overview</h2>')
-    a(
-        "<p class=\"note\">Wording: <em>verbatim</em> = the paper's short title; <em>paraphrase</em> = ptmscope's "
-        "wording. Content: <em>reconstructed</em> = the full row of the paper's Table 3 could not be retrieved; "
-        "the claim is ptmscope's reconstruction and must be checked against the paper before it is quoted.</p>"
-    )
-    rows = []
-    a(
-        "<table><thead><tr><th>id</th><th>theme</th><th>claim</th><th>wording / content</th>"
-        "<th>lacked quantitative support (paper)</th><th>metrics</th><th>verdict</th></tr></thead><tbody>"
-    )
-    for c in results["claims"]:
-        a(
-            f'<tr><td><a href="#claim-{esc(c["id"])}">{esc(c["id"])}</a></td><td>{esc(c["theme"])}</td>'
-            f"<td>{esc(c['text'])}</td><td>{esc(c['wording'])} / {esc(c['content'])}</td>"
-            f"<td>{esc(fmt(c['lacked_quantitative_support']))}</td><td>{esc(', '.join(c['metrics']) or '–')}</td>"
-            f"<td>{_badge(c['overall']) if c['metrics'] else esc('not measurable here')}</td></tr>"
-        )
-    a("</tbody></table>")
-    del rows
-
-    # review flow
-    f = results["review_flow"]
-    a('<h2 id="review">Review flow</h2>')
-    a(
-        f"<p>{f['papers_found']} papers found → {f['papers_after_dedup']} after de-duplication → "
-        f"{f['papers_included']} included; {f['claims_discussed']} claims discussed → {f['claims_kept']} kept "
-        f"({f['claims_kept_motivation']} motivation, {f['claims_kept_work']} work) → {f['claims_consolidated']} "
-        f"consolidated, {f['claims_lacking_quantitative_support']} of them lacking quantitative support.</p>"
-    )
-
-    # hypotheses
-    a('<h2 id="hypotheses">Hypotheses (the paper\'s Table 4)</h2>')
-    para = [h["id"] for h in results["hypotheses"] if h.get("wording") != "verbatim"]
-    if para:
-        a(
-            f'<p class="note">Claim → metric pairs as in the paper\'s artifact; the hypothesised results of '
-            f"{esc(', '.join(para))} are ptmscope's paraphrase, not the paper's wording.</p>"
-        )
-    a(
-        _table(
-            ["id", "claim", "metric", "hypothesised result"],
-            [[h["id"], h["claim"], h["metric_name"], h["hypothesis"]] for h in results["hypotheses"]],
-        )
-    )
+    a(claims_view.overview_html(results))
 
     # per claim
     a('<h2 id="claims">Claims</h2>')
@@ -368,18 +328,13 @@ def render_html(results: dict[str, Any], figures: dict[str, list[tuple[str, str]
     shown_fig: set[str] = set()
     n_fig = 0
     for c in results["claims"]:
-        a(f'<h3 id="claim-{esc(c["id"])}">{esc(c["id"])} ({esc(c["theme"])}): {esc(c["text"])}</h3>')
-        a(
-            f'<p class="note">Source of this text: {esc(c["source"])}. Basis in the literature: '
-            f"{esc(', '.join(c['basis']) or 'not recorded')}. "
-            f"Cited works: {esc(', '.join(c['cited_works']) or 'not recorded')}.</p>"
-        )
+        a(claims_view.claim_heading_html(c, results))
         if not c["metrics"]:
             a(f"<p><strong>Not measurable with registry snapshots.</strong> {esc(c.get('not_measurable'))}</p>")
             continue
         for h in results["hypotheses"]:
             if h["claim"] == c["id"]:
-                a(f"<p>Hypothesis {esc(h['id'])} ({esc(h['metric_name'])}): {esc(h['hypothesis'])}</p>")
+                a(claims_view.hypothesis_line_html(h))
         for v in c["verdicts"]:
             rule = next((r for r in results["rules"] if r["id"] == v["rule"]), None)
             a(f"<p>Rule <code>{esc(v['rule'])}</code>: {_badge(v['verdict'])} — {esc(v['reason'])}</p>")
@@ -499,54 +454,13 @@ def render_md(results: dict[str, Any], figure_files: dict[str, list[str]]) -> st
     if synthetic:
         a("> **SYNTHETIC DATA.** Computed on a seeded simulation; the numbers say nothing about the real registries.")
         a("")
-    a("## Claims overview")
-    a("")
-    L.extend(
-        _md_table(
-            ["id", "theme", "claim", "wording/content", "lacked quantitative support", "metrics", "verdict"],
-            [
-                [
-                    c["id"],
-                    c["theme"],
-                    c["text"],
-                    f"{c['wording']}/{c['content']}",
-                    c["lacked_quantitative_support"],
-                    ", ".join(c["metrics"]) or "–",
-                    c["overall"] if c["metrics"] else "not measurable here",
-                ]
-                for c in results["claims"]
-            ],
-        )
-    )
-    f = results["review_flow"]
-    a("## Review flow")
-    a("")
-    a(
-        f"{f['papers_found']} papers found → {f['papers_after_dedup']} after de-duplication → {f['papers_included']} "
-        f"included; {f['claims_discussed']} claims → {f['claims_kept']} kept "
-        f"({f['claims_kept_motivation']} motivation, {f['claims_kept_work']} work) → "
-        f"{f['claims_consolidated']} consolidated."
-    )
-    a("")
-    a("## Hypotheses (Table 4)")
-    a("")
-    para = [h["id"] for h in results["hypotheses"] if h.get("wording") != "verbatim"]
-    if para:
-        a(f"Hypothesised results of {md_escape(', '.join(para))} are ptmscope's paraphrase, not the paper's wording.")
-        a("")
-    L.extend(
-        _md_table(
-            ["id", "claim", "metric", "hypothesised result"],
-            [[h["id"], h["claim"], h["metric_name"], h["hypothesis"]] for h in results["hypotheses"]],
-        )
-    )
+    L.extend(claims_view.overview_md(results))
     a("## Claims")
     a("")
     shown: set[str] = set()
     n_fig = 0
     for c in results["claims"]:
-        a(f"### {md_escape(c['id'])} ({md_escape(c['theme'])}): {md_escape(c['text'])}")
-        a("")
+        L.extend(claims_view.claim_heading_md(c, results))
         if not c["metrics"]:
             a(f"Not measurable with registry snapshots: {md_escape(c.get('not_measurable'))}")
             a("")
