@@ -104,46 +104,75 @@ def score_cards(store: Any, progress: Progress | None = None) -> str | None:
     return sid
 
 
+@dataclass(frozen=True)
+class Run:
+    """One metric computation: the metric, its parameters and snapshot selection, under a label.
+
+    The default run of a metric is labelled with the metric's name (the one
+    verdict rules read); further runs of the same metric with other
+    parameters (a study's variants) carry labels of their own.
+    """
+
+    label: str
+    metric: str
+    params: Mapping[str, Any] | Params | None = None
+    selection: Selection | None = None
+
+
+def default_runs(
+    include: Sequence[str] | None = None,
+    params: Mapping[str, Mapping[str, Any] | Params] | None = None,
+    selections: Mapping[str, Selection] | None = None,
+) -> list[Run]:
+    """One run per (included) registered metric, labelled with its name."""
+    from .metrics import registry
+
+    params = params or {}
+    selections = selections or {}
+    return [Run(n, n, params.get(n), selections.get(n)) for n in registry.names_in_order(include)]
+
+
 def compute_metrics(
     backend: Any,
     *,
     include: Sequence[str] | None = None,
     params: Mapping[str, Mapping[str, Any] | Params] | None = None,
     selections: Mapping[str, Selection] | None = None,
+    runs: Sequence[Run] | None = None,
     progress: Progress | None = None,
 ) -> dict[str, MetricOutcome]:
-    """Run every (or every included) registered metric.
+    """Run every (or every included) registered metric, or exactly ``runs``; outcomes by run label.
 
     "Not measurable" is recorded only for :class:`~ptmscope.errors.NotMeasurable`
     (the data cannot answer, with the reason); any other error stops the run.
     """
     from .metrics import registry
 
-    params = params or {}
-    selections = selections or {}
+    todo = list(runs) if runs is not None else default_runs(include, params, selections)
+    labels = [r.label for r in todo]
+    if len(set(labels)) != len(labels):
+        raise PtmscopeError(f"run labels must be unique: {labels}")
     out: dict[str, MetricOutcome] = {}
-    for name in registry.names_in_order(include):
-        metric = registry.get(name)
+    for run in todo:
+        metric = registry.get(run.metric)
         if progress:
-            progress(f"metric {name}")
-        p = metric.parse_params(params.get(name))
-        sel = selections.get(name)
+            progress(f"metric {run.label}")
+        p = metric.parse_params(run.params)
         dumped = p.model_dump(mode="json")
         try:
-            res = metric.run(backend, p, sel)
+            res = metric.run(backend, p, run.selection)
         except NotMeasurable as exc:
-            out[name] = MetricOutcome(name, "not measurable", reason=str(exc), params=dumped)
+            out[run.label] = MetricOutcome(run.metric, "not measurable", reason=str(exc), params=dumped)
             continue
-        out[name] = MetricOutcome(
-            name, "ok", res.value, res.data, params=dumped, selection=(sel.describe() if sel else None)
-        )
+        sel = run.selection.describe() if run.selection and not run.selection.empty else None
+        out[run.label] = MetricOutcome(run.metric, "ok", res.value, res.data, params=dumped, selection=sel)
     return out
 
 
 def judge(outcomes: dict[str, MetricOutcome], rules: tuple[Rule, ...]) -> list[Verdict]:
     verdicts = []
     for rule in rules:
-        o = outcomes.get(rule.metric)
+        o = outcomes.get(rule.metric)  # a rule reads the metric's default run (labelled with its name)
         v = evaluate(rule, o.data if o and o.status == "ok" else None)
         if o is not None and o.status != "ok":
             v = Verdict(v.rule, v.claim, v.metric, "inconclusive", f"not measurable: {o.reason}", {}, v.conditions)
@@ -206,6 +235,7 @@ def analyse(
     include: Sequence[str] | None = None,
     params: Mapping[str, Mapping[str, Any] | Params] | None = None,
     selections: Mapping[str, Selection] | None = None,
+    runs: Sequence[Run] | None = None,
     catalogue_path: str | Path | None = None,
     rules_path: str | Path | None = None,
     progress: Progress | None = None,
@@ -217,7 +247,9 @@ def analyse(
     known = set(registry.names())
     cat = load_catalogue(catalogue_path, known_metrics=known)
     rules = load_rules(rules_path, catalogue=cat, known_metrics=known)
-    outcomes = compute_metrics(backend, include=include, params=params, selections=selections, progress=progress)
+    outcomes = compute_metrics(
+        backend, include=include, params=params, selections=selections, runs=runs, progress=progress
+    )
     verdicts = judge(outcomes, rules)
     rp = Path(rules_path) if rules_path else default_rules_path()
     given = {
@@ -276,7 +308,10 @@ def _metric_table_model(metric: Any) -> type[StrictModel]:
     return create_model(  # type: ignore[no-any-return, call-overload]
         f"{metric.params.__name__}Table",
         __base__=metric.params,
-        snapshots=(tuple[str, ...], Field((), description=Selection.model_fields["snapshots"].description)),
+        snapshots=(
+            tuple[str, ...],
+            Field((), strict=False, description=Selection.model_fields["snapshots"].description),
+        ),
         since=(dt.date | None, Field(None, strict=False)),
         until=(dt.date | None, Field(None, strict=False)),
         every=(Every | None, None),
@@ -304,6 +339,7 @@ def _config_model() -> type[StrictModel]:
         catalogue=(Path | None, Field(None, strict=False)),
         rules=(Path | None, Field(None, strict=False)),
         sources=(list[SourceSpec], Field(default_factory=list)),
+        runs=(list[dict[str, Any]], Field(default_factory=list, description="Further labelled runs of a metric.")),
         metrics=(metrics_model, Field(default_factory=metrics_model)),
         report=(ReportSpec, Field(default_factory=ReportSpec)),
     )
@@ -319,6 +355,7 @@ class RunConfig:
     params: dict[str, Params]
     selections: dict[str, Selection]
     out: Path
+    runs: tuple[Run, ...] = ()
     catalogue: Path | None = None
     rules: Path | None = None
     plugins: tuple[str, ...] = ()
@@ -383,6 +420,7 @@ def load_config(path: str | Path) -> RunConfig:
         s.model_copy(update={"path": rel(s.path), "cards": rel(s.cards) if s.cards else None})
         for s in cfg.sources  # type: ignore[attr-defined]
     )
+    runs = _parse_runs(cfg.runs, p, text)  # type: ignore[attr-defined]
     return RunConfig(
         path=p,
         base_dir=base,
@@ -395,7 +433,44 @@ def load_config(path: str | Path) -> RunConfig:
         catalogue=rel(cfg.catalogue) if cfg.catalogue else None,  # type: ignore[attr-defined]
         rules=rel(cfg.rules) if cfg.rules else None,  # type: ignore[attr-defined]
         plugins=tuple(plugins),
+        runs=runs,
     )
+
+
+def _parse_runs(entries: list[dict[str, Any]], path: Path, text: str | None) -> tuple[Run, ...]:
+    """``[[runs]]``: label, metric, then that metric's parameters and a snapshot selection."""
+    from .metrics import registry
+    from .validation import did_you_mean, line_of, validate_data
+
+    out: list[Run] = []
+    seen = set(registry.names())
+    for i, entry in enumerate(entries):
+        where = f"[[runs]] #{i + 1}"
+        label, name = entry.get("label"), entry.get("metric")
+        for key, v in (("label", label), ("metric", name)):
+            if not isinstance(v, str) or not v:
+                raise InputError(path, f"{where} {key}: missing (a non-empty string)", line=line_of(text, ("runs", i)))
+        assert isinstance(label, str) and isinstance(name, str)
+        if name not in registry.names():
+            raise InputError(
+                path,
+                f"{where} metric: unknown metric {name!r}{did_you_mean(name, list(registry.names()))}",
+                line=line_of(text, ("runs", i, "metric")),
+            )
+        if label in seen:
+            raise InputError(
+                path,
+                f"{where} label: {label!r} is taken (by a metric or an earlier run); choose another",
+                line=line_of(text, ("runs", i, "label")),
+            )
+        seen.add(label)
+        metric = registry.get(name)
+        rest = {k: v for k, v in entry.items() if k not in ("label", "metric")}
+        table = validate_data(_metric_table_model(metric), rest, path, text, prefix=("runs", i))
+        values = table.model_dump(exclude={"snapshots", "since", "until", "every"}, exclude_unset=True)
+        sel = Selection(snapshots=table.snapshots, since=table.since, until=table.until, every=table.every)
+        out.append(Run(label, name, metric.parse_params(values, where=path), None if sel.empty else sel))
+    return tuple(out)
 
 
 def _data_files(path: Path) -> list[Path] | None:
@@ -513,6 +588,7 @@ def run(config_path: str | Path, *, progress: Progress | None = None, out: str |
             include=cfg.include,
             params=cfg.params,
             selections=cfg.selections,
+            runs=[*default_runs(cfg.include, cfg.params, cfg.selections), *cfg.runs] if cfg.runs else None,
             catalogue_path=cfg.catalogue,
             rules_path=cfg.rules,
             progress=progress,

@@ -89,7 +89,9 @@ class Chosen:
 class Selection(StrictModel):
     """Which snapshots to use (see the module docstring); empty = all complete ones."""
 
-    snapshots: tuple[str, ...] = Field((), description="Snapshot ids, unique id prefixes or dates (YYYY-MM-DD).")
+    snapshots: tuple[str, ...] = Field(
+        (), strict=False, description="Snapshot ids, unique id prefixes or dates (YYYY-MM-DD)."
+    )
     since: dt.date | None = Field(None, strict=False, description="Only snapshots taken on or after this date.")
     until: dt.date | None = Field(None, strict=False, description="Only snapshots taken on or before this date.")
     every: Every | None = Field(None, description="One snapshot per month, quarter or year (nearest the start).")

@@ -232,20 +232,20 @@ def did_you_mean(word: str, choices: Sequence[str]) -> str:
     return f"; did you mean {close[0]}?" if close else (f"; allowed: {', '.join(choices)}" if choices else "")
 
 
-def describe_error(err: Any, model: type[BaseModel]) -> str:
-    """One pydantic error dict as text (without file and line)."""
-    loc = tuple(err.get("loc", ()))
+def describe_error(err: Any, model: type[BaseModel], prefix: Loc = ()) -> str:
+    """One pydantic error dict as text (without file and line); ``prefix`` places the model in its file."""
+    inner = tuple(err.get("loc", ()))
+    loc = (*prefix, *inner)
     kind = err.get("type", "")
     if kind == "extra_forbidden":
         key = str(loc[-1]) if loc else "?"
-        parent = loc[:-1]
-        head = table_name(parent)
-        prefix = f"{head} " if head != "top level" else ""
-        return f"{prefix}{key}: unknown key{did_you_mean(key, _allowed_keys(model, parent))}"
+        head = table_name(loc[:-1])
+        lead = f"{head} " if head != "top level" else ""
+        return f"{lead}{key}: unknown key{did_you_mean(key, _allowed_keys(model, inner[:-1]))}"
     if kind == "missing":
         return f"{where(loc)}: missing (required)"
     inp = err.get("input")
-    shown = repr(inp) if not isinstance(inp, (dict, list)) else type(inp).__name__
+    shown = repr(inp) if not isinstance(inp, (dict, list)) else ("a table" if isinstance(inp, dict) else "a list")
     if kind in _EXPECTED:
         return f"{where(loc)}: expected {_EXPECTED[kind]}, got {shown}"
     if kind == "literal_error":
@@ -256,25 +256,30 @@ def describe_error(err: Any, model: type[BaseModel]) -> str:
     return f"{where(loc)}: {msg}"
 
 
-def validation_error(exc: ValidationError, model: type[BaseModel], path: str | Path, text: str | None) -> InputError:
+def validation_error(
+    exc: ValidationError, model: type[BaseModel], path: str | Path, text: str | None, prefix: Loc = ()
+) -> InputError:
     """The first error of ``exc`` as an InputError at its file and line."""
     errs = exc.errors(include_url=False)
     # a misspelt key also makes the key it was meant to be "missing": name the typo first
     errs = sorted(errs, key=lambda e: e.get("type") != "extra_forbidden")
     first = errs[0] if errs else {"loc": (), "type": "", "msg": str(exc)}
-    msg = describe_error(first, model)
+    msg = describe_error(first, model, prefix)
     more = len(errs) - 1
     if more:
         msg += f" (and {more} more problem{'s' if more > 1 else ''})"
-    return InputError(path, msg, line=line_of(text, first.get("loc", ())))
+    return InputError(path, msg, line=line_of(text, (*prefix, *first.get("loc", ()))))
 
 
-def validate_data(model: type[M], data: Any, path: str | Path, text: str | None = None) -> M:
-    """Validate parsed data against ``model``; one-line InputError on any defect."""
+def validate_data(model: type[M], data: Any, path: str | Path, text: str | None = None, *, prefix: Loc = ()) -> M:
+    """Validate parsed data against ``model``; one-line InputError on any defect.
+
+    ``prefix`` is where ``data`` sits in the file (``("runs", 2)``), for the message and the line.
+    """
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise validation_error(exc, model, path, text) from None
+        raise validation_error(exc, model, path, text, prefix) from None
 
 
 def load_toml_model(path: str | Path, model: type[M], what: str = "TOML file") -> M:

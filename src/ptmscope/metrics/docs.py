@@ -57,7 +57,7 @@ MEASURES: tuple[str, ...] = get_args(PopularityMeasure)
 
 class DocsParams(Params):
     top: int = Field(1000, ge=2, description="N models per group (capped by the data).")
-    by: tuple[PopularityMeasure, ...] = Field(MEASURES, min_length=1, description="Popularity measures.")
+    by: tuple[PopularityMeasure, ...] = Field(MEASURES, min_length=1, strict=False, description="Popularity measures.")
     scorer: str | None = Field(None, description="Scorer name or key of the stored card scores (default: rules).")
     n_boot: int = Field(2000, ge=1, description="Bootstrap resamples for the mean-difference CI.")
     seed: int = Field(0, description="Bootstrap seed.")

@@ -73,6 +73,7 @@ SENSITIVITY_KS: tuple[int, ...] = (100, 500, 1000, 5000)
 class TurnoverParams(Params):
     registry: tuple[Registry, ...] = Field(
         (),
+        strict=False,
         description="Registries (default: those of the named snapshots, else every registry with at least two "
         "selected complete snapshots).",
     )

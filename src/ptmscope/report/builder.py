@@ -172,15 +172,15 @@ def build_results(analysis: Any) -> dict[str, Any]:
 # ---------------------------------------------------------------------------
 
 
-def _figures_for(metric: str, outcome: Any) -> list[tuple[str, Any]]:
-    """(file stem, matplotlib figure) of one metric result, from the metric's declaration."""
+def _figures_for(label: str, outcome: Any) -> list[tuple[str, Any]]:
+    """(file stem, matplotlib figure) of one run's result, from its metric's declaration."""
     from ..metrics import registry
 
-    m = registry.get(metric)
+    m = registry.get(outcome.metric)
     if outcome.result is None or m.figure is None:
         return []
     params = m.parse_params(outcome.params or {})
-    return [(metric, m.figure(outcome.result, params))]
+    return [(label, m.figure(outcome.result, params))]
 
 
 def render_figures(analysis: Any) -> dict[str, list[tuple[str, str]]]:
@@ -376,6 +376,30 @@ def render_html(results: dict[str, Any], figures: dict[str, list[tuple[str, str]
             for w in warnings_for(m, data):
                 a(f'<p class="note">Note: {esc(w)}</p>')
 
+    # further runs: a metric run again with other parameters (a study's variants)
+    extra = [(label, md) for label, md in sorted(metrics.items()) if md.get("metric", label) != label]
+    if extra:
+        a('<h2 id="runs">Further runs</h2>')
+        for label, md in extra:
+            m = md["metric"]
+            a(f'<h3 id="run-{esc(label)}">{esc(label)} ({esc(m)})</h3>')
+            a(f'<p class="note">Parameters: {esc(json.dumps(md.get("params") or {}, sort_keys=True))}</p>')
+            if md.get("status") != "ok":
+                a(f"<p><strong>Not measurable:</strong> {esc(md.get('reason', 'not run'))}</p>")
+                continue
+            for stem, svg in figures.get(label, []):
+                n_fig += 1
+                a(
+                    f'<figure id="fig-{esc(stem)}">{svg}<figcaption>{esc(f"Figure {n_fig}: {label}")}</figcaption></figure>'
+                )
+            kn = key_numbers(m, md["result"])
+            if kn:
+                a(_table([f"{label}: statistic", "value"], [[k, v] for k, v in kn]))
+            for title_, header, trows in tables_for(m, md["result"]):
+                if trows:
+                    a(f"<p><strong>{esc(title_)}</strong></p>")
+                    a(_table(header, trows))
+
     # data and coverage
     a('<h2 id="data">Data and coverage</h2>')
     a(
@@ -488,6 +512,28 @@ def render_md(results: dict[str, Any], figure_files: dict[str, list[str]]) -> st
             if kn:
                 L.extend(_md_table([f"{m}: statistic", "value"], [[k, v] for k, v in kn]))
             for title_, header, trows in tables_for(m, md["result"]):
+                if trows:
+                    a(f"**{md_escape(title_)}**")
+                    a("")
+                    L.extend(_md_table(header, trows))
+    extra = [(label, md) for label, md in sorted(results["metrics"].items()) if md.get("metric", label) != label]
+    if extra:
+        a("## Further runs")
+        a("")
+        for label, md in extra:
+            a(f"### {md_escape(label)} ({md_escape(md['metric'])})")
+            a("")
+            if md.get("status") != "ok":
+                a(f"Not measurable: {md_escape(md.get('reason', 'not run'))}")
+                a("")
+                continue
+            for fn in figure_files.get(label, []):
+                a(f"![{md_escape(label)}]({fn})")
+                a("")
+            kn = key_numbers(md["metric"], md["result"])
+            if kn:
+                L.extend(_md_table([f"{label}: statistic", "value"], [[k, v] for k, v in kn]))
+            for title_, header, trows in tables_for(md["metric"], md["result"]):
                 if trows:
                     a(f"**{md_escape(title_)}**")
                     a("")
