@@ -389,9 +389,8 @@ def render_html(results: dict[str, Any], figures: dict[str, list[tuple[str, str]
                 continue
             for stem, svg in figures.get(label, []):
                 n_fig += 1
-                a(
-                    f'<figure id="fig-{esc(stem)}">{svg}<figcaption>{esc(f"Figure {n_fig}: {label}")}</figcaption></figure>'
-                )
+                cap = esc(f"Figure {n_fig}: {label}")
+                a(f'<figure id="fig-{esc(stem)}">{svg}<figcaption>{cap}</figcaption></figure>')
             kn = key_numbers(m, md["result"])
             if kn:
                 a(_table([f"{label}: statistic", "value"], [[k, v] for k, v in kn]))
