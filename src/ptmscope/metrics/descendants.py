@@ -368,7 +368,11 @@ def _figure(result: DescendantsResult, p: DescendantsParams) -> Any:
 
 def _tables(data: dict[str, Any]) -> list[ReportTable]:
     rows = [[r["base"], r["count"], r["popularity"]] for r in data.get("top_bases", [])[:10]]
-    return [ReportTable("Base models with most direct descendants", ("base model", "descendants", "popularity"), rows)]
+    return [
+        ReportTable(
+            "Base models with most direct descendants", ("base model", "direct descendants", "popularity"), rows
+        )
+    ]
 
 
 def _frames(res: DescendantsResult, data: dict[str, Any]) -> dict[str, Any]:
@@ -380,7 +384,7 @@ def _frames(res: DescendantsResult, data: dict[str, Any]) -> dict[str, Any]:
     n = len(res.count_values)
     ids = list(res.base_ids) if len(res.base_ids) == n else [None] * n
     out["pairs"] = pd.DataFrame(
-        {"base": ids, "descendants": res.count_values.astype("int64"), "popularity": res.popularity_values}
+        {"base": ids, "n_descendants": res.count_values.astype("int64"), "popularity": res.popularity_values}
     )
     return out
 
