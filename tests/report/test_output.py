@@ -85,7 +85,7 @@ def test_a_report_file_the_user_edited_is_theirs(world_report, tmp_path):
     folder.write({"index.html": b"x"})  # the edited figure is not the report's any more: kept, not removed
     assert figs[0].read_text(encoding="utf-8") == USER_SVG and not figs[1].exists()
     (target / "index.html").write_text(USER_HTML, encoding="utf-8")
-    with pytest.raises(ReportFolderError, match="index.html"):
+    with pytest.raises(ReportFolderError, match=r"index\.html"):
         check_report_dir(target)  # every report writes index.html: refused before any work
 
 
@@ -93,7 +93,7 @@ def test_empty_new_and_foreign_folders(tmp_path):
     assert check_report_dir(tmp_path / "new" / "deep").owned == {}
     (tmp_path / "other").mkdir()
     (tmp_path / "other" / "data.csv").write_text("a,b\n", encoding="utf-8")
-    with pytest.raises(ReportFolderError, match="data.csv"):
+    with pytest.raises(ReportFolderError, match=r"data\.csv"):
         check_report_dir(tmp_path / "other")
     (tmp_path / "file").write_text("x", encoding="utf-8")
     with pytest.raises(Exception, match="not a folder"):
