@@ -291,6 +291,7 @@ class Fault:
     field: str = "downloads"
     value: Any = "lots"
     target: str = ""
+    stall_after: int | None = None  # trickle: after this many bytes, go silent (30 s)
     fired: int = 0
 
 
@@ -563,7 +564,7 @@ class FakeHub:
     def _faulty(self, fault: Fault, headers: dict, items: list, page_no: int):
         body = json.dumps(items).encode()
         if fault.kind == "trickle":
-            return 200, dict(headers, **{"X-Fake-Trickle": str(fault.delay)}), body, page_no
+            return 200, dict(headers, **{"X-Fake-Trickle": f"{fault.delay},{fault.stall_after or ''}"}), body, page_no
         if fault.kind == "offsite_link":
             link = headers.get("Link", f'<{self.url}/api/models?cursor=x>; rel="next"')
             parts = urlsplit(link[1 : link.index(">")])
@@ -623,7 +624,7 @@ class FakeHub:
                 time.sleep(fault.delay)
             if fault.kind == "trickle" and rec is not None:
                 text = (self.cards if kind == "model" else self.dataset_cards).get(repo_id) or ""
-                return 200, {"X-Fake-Trickle": str(fault.delay)}, text.encode("utf-8")
+                return 200, {"X-Fake-Trickle": f"{fault.delay},{fault.stall_after or ''}"}, text.encode("utf-8")
         if rec is None:
             return 404, {"X-Error-Code": "RepoNotFound"}, b'{"error": "Repository not found"}'
         if rev not in (rec.get("sha"), "main"):
@@ -749,11 +750,14 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         try:
             if trickle:
+                delay, _, stall = trickle.partition(",")
                 self.wfile.flush()
                 for i in range(len(body)):
+                    if stall and i == int(stall):
+                        time.sleep(30)
                     self.wfile.write(body[i : i + 1])
                     self.wfile.flush()
-                    time.sleep(float(trickle))
+                    time.sleep(float(delay))
                 self.close_connection = True
                 return
             self.wfile.write(body)

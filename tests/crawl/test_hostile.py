@@ -62,6 +62,19 @@ def test_a_trickling_card_is_retried_then_the_crawl_stops(crawl, store_path):
         assert time.monotonic() - t0 < 6
 
 
+@pytest.mark.timeout(60)
+def test_a_server_that_goes_silent_mid_body_is_cut_at_the_deadline_not_a_read_timeout_later(crawl, store_path):
+    """40 bytes over 0.8 s, then silence: the attempt ends 1 s after it began, not 1 s after the last byte."""
+    recs, cards = synthetic_records(6, seed=4)
+    with FakeHub(recs, cards) as hub:
+        hub.add_fault("trickle", page=0, delay=0.02, stall_after=40, times=100)
+        t0 = time.monotonic()
+        with pytest.raises(RequestFailed, match="within 1 s"):
+            crawl(hub, page_size=10, policy_=RetryPolicy(max_retries=2, base_delay=0.01, timeout=1.0))
+        took = time.monotonic() - t0
+    assert 2.9 < took < 4.2, f"3 attempts of 1 s took {took:.2f} s"
+
+
 def test_a_slow_but_steady_body_within_the_timeout_is_read(crawl, store_path):
     recs, cards = synthetic_records(6, seed=4)
     with FakeHub(recs, cards) as hub:

@@ -331,6 +331,7 @@ def crawl_hf_cmd(
             f"{m['requests']} requests ({c.get('list_requests', 0)} listing), {m['retries']} retries"
             + (" (resumed)" if result.resumed else ""),
             highlight=False,
+            soft_wrap=True,
         )
 
 

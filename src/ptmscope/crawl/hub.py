@@ -221,7 +221,7 @@ class CrawlParams:
         if self.commits_top is not None and self.commits_top < 1:
             raise CrawlArgumentError(f"--commits-top must be positive, not {self.commits_top}")
         if self.commits_only:
-            if self.commits_top is None and not self.commits_from:
+            if self.commits_top is None and not self.commits_from and not self.commit_ids:
                 raise CrawlArgumentError("--commits needs --commits-top N and/or --commits-from FILE")
             listing = [
                 name for name, v in (
