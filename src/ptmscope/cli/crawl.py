@@ -48,9 +48,11 @@ class _Bar:
     """A rich progress bar: models (of total when known), models/s, requests, retries, ETA."""
 
     def __init__(self, enabled: bool) -> None:
+        from rich.progress import Progress, TaskID
+
         self.enabled = enabled
-        self.progress = None
-        self.task = None
+        self.progress: Progress | None = None
+        self.task: TaskID | None = None
 
     def __enter__(self) -> _Bar:
         if self.enabled:
@@ -82,7 +84,7 @@ class _Bar:
             self.progress.__exit__(None, None, None)
 
     def __call__(self, ev: CrawlProgress) -> None:
-        if self.progress is None:
+        if self.progress is None or self.task is None:
             return
         rate = ev.models_this_run / ev.elapsed_s if ev.elapsed_s > 0 else 0.0
         desc = f"page {ev.pages}"
@@ -92,7 +94,7 @@ class _Bar:
             console.print(f"crawling into snapshot {ev.snapshot_id}")
         if ev.phase == "commits":  # the bar now counts commits, of unknown total
             self.progress.update(
-                self.task,  # type: ignore[arg-type]
+                self.task,
                 description=f"commits, page {ev.pages}",
                 completed=ev.commits,
                 total=None,
@@ -103,7 +105,7 @@ class _Bar:
             )
             return
         self.progress.update(
-            self.task,  # type: ignore[arg-type]
+            self.task,
             description=desc,
             completed=ev.models,
             total=ev.total,
@@ -123,13 +125,13 @@ def crawl_hf_cmd(
             "--repo-type",
             help="What to list: Hub models (registry hf) or datasets (registry hf-datasets, with dataset cards).",
         ),
-    ] = RepoTypeChoice("model"),  # type: ignore[assignment]
+    ] = RepoTypeChoice("model"),
     limit: Annotated[
         int | None, typer.Option("--limit", help="Stop after N models/datasets (a partial listing).")
     ] = None,
     sort: Annotated[
         SortChoice | None, typer.Option("--sort", help="Order of the listing (the Hub's sort keys).")
-    ] = None,  # type: ignore[valid-type]
+    ] = None,
     filter_: Annotated[
         list[str] | None, typer.Option("--filter", help="Hub filter (tag, library, task); repeatable.")
     ] = None,

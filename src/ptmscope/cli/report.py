@@ -49,7 +49,7 @@ def report_cmd(
     store: StoreOpt = None,
     engine: Annotated[EngineChoice, typer.Option("--engine", help="Ibis backend to compute on.")] = EngineChoice(
         "duckdb"
-    ),  # type: ignore[assignment]
+    ),
     metric: Annotated[
         list[MetricChoice] | None, typer.Option("--metric", help="Only these metrics (repeatable); default all.")
     ] = None,
