@@ -15,7 +15,6 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from ..schema import to_table
 from ..sources import hf_api
@@ -136,10 +135,3 @@ def commits_table(package_id: str, items: list[dict[str, Any]], snapshot_id: str
         rows["author"].append(", ".join(a["user"] for a in c["authors"]) or None)
         rows["message"].append(commit_message(c["title"], c["message"]))
     return to_table("commits", rows, snapshot_id)
-
-
-def top_ids(table: pa.Table, n: int) -> list[str]:
-    """The ``n`` package ids with most downloads (ties: id order), from a ``packages`` table."""
-    t = table.filter(pc.is_valid(table.column("downloads")))
-    t = t.sort_by([("downloads", "descending"), ("package_id", "ascending")])
-    return t.column("package_id").to_pylist()[:n]

@@ -74,6 +74,7 @@ class _Deadline:
         self.expired = False
         self._lock = threading.Lock()
         self._sock: socket.socket | None = None
+        self._h11 = False  # only an HTTP/1 connection carries this request alone: never shut a shared one
         self._finished = False
         self._timer = threading.Timer(seconds, self._fire)
         self._timer.daemon = True
@@ -81,10 +82,13 @@ class _Deadline:
 
     def trace(self, event: str, info: dict[str, Any]) -> None:
         """httpcore's ``trace`` extension: learn the socket as soon as a new connection is made."""
+        if event.startswith("http11."):
+            with self._lock:
+                self._h11 = True
         if event in ("connection.connect_tcp.complete", "connection.start_tls.complete"):
             self.watch(info.get("return_value"))
 
-    def watch(self, stream: Any) -> None:
+    def watch(self, stream: Any, http_version: str | None = None) -> None:
         sock = None
         with contextlib.suppress(Exception):
             sock = stream.get_extra_info("socket") if stream is not None else None
@@ -92,7 +96,9 @@ class _Deadline:
             return
         with self._lock:
             self._sock = sock
-            fire = self.expired and not self._finished
+            if http_version is not None:
+                self._h11 = http_version.startswith("HTTP/1")
+            fire = self.expired and not self._finished and self._h11
         if fire:
             self._shutdown(sock)
 
@@ -106,7 +112,7 @@ class _Deadline:
             if self._finished:
                 return
             self.expired = True
-            sock = self._sock
+            sock = self._sock if self._h11 else None
         if sock is not None:
             self._shutdown(sock)
 
@@ -201,7 +207,7 @@ class HubHTTP:
             try:
                 r = client.send(req, stream=True, follow_redirects=False)
                 try:
-                    deadline.watch(r.extensions.get("network_stream"))
+                    deadline.watch(r.extensions.get("network_stream"), r.http_version)
                     deadline.check()
                     for chunk in r.iter_bytes():
                         size += len(chunk)
@@ -238,6 +244,8 @@ class HubHTTP:
         Returns the response for 2xx and for statuses in ``ok_status``; raises
         :class:`RequestFailed` otherwise, after retrying the retryable ones.
         """
+        if not same_origin(url, self.endpoint):
+            raise OffsiteURL(url, f"{what}: {url} is not on the endpoint {self.endpoint}; not requested")
         pol = self.policy
         last = ""
         hops = 0

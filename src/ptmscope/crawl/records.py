@@ -16,8 +16,17 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr
-from pydantic import ValidationError as _ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+    ValidationError,
+)
 
 MAX_COUNT = 2**63 - 1
 
@@ -160,7 +169,7 @@ def _loc(loc: Sequence[str | int]) -> str:
     return out or "item"
 
 
-def describe(exc: _ValidationError) -> str:
+def describe(exc: ValidationError) -> str:
     """The first problem of a validation error as ``field: expected ..., got ...`` (plus a count of others)."""
     errs = exc.errors(include_url=False)
     e = errs[0]
@@ -178,8 +187,6 @@ def describe(exc: _ValidationError) -> str:
     more = len({tuple(x.get("loc", ())[:1]) for x in errs}) - 1
     return f"{_loc(e.get('loc', ()))}: {msg}" + (f" (and {more} more field{'s' * (more > 1)})" if more > 0 else "")
 
-
-ValidationError = _ValidationError
 
 __all__ = [
     "CommitItem",
