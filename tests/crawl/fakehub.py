@@ -660,8 +660,9 @@ class FakeHub:
                 time.sleep(fault.delay)
         with self._lock:
             repos = self.records if kind == "model" else self.datasets
+            other = self.datasets if kind == "model" else self.records
             history = self.commits.get(repo_id)
-            if history is None and repo_id not in repos:
+            if (history is None and repo_id not in repos) or (repo_id in other and repo_id not in repos):
                 return 404, {"X-Error-Code": "RepoNotFound"}, b'{"error": "Repository not found"}', page
             history = list(history or [])
             sha = (repos.get(repo_id) or {}).get("sha")

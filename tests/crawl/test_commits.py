@@ -263,3 +263,16 @@ def test_cli_commits_status_and_abort(cli, chub, world, store_path, tmp_path):
     assert code == 0 and out.startswith("aborted hf-")
     code, out, _ = cli("crawl", "status", "--store", store_path, "--json")
     assert json.loads(out) == []
+
+
+def test_dataset_histories_come_from_the_dataset_commit_list(crawl, store_path):
+    from .fakehub import synthetic_datasets
+
+    ds, dcards = synthetic_datasets(15, seed=4)
+    hist = synthetic_commits([d["id"] for d in ds], seed=4)
+    with FakeHub([], datasets=ds, dataset_cards=dcards, commits=hist) as hub:
+        res = crawl(hub, repo_type="dataset", commits_top=3)
+        paths = {repo for repo, _page, _status in hub.commit_log}
+    top = _top(ds, 3)
+    assert paths == set(top) and _commits(store_path) == _expected(hist, top)
+    assert res.snapshot_id.startswith("hf-datasets-")
