@@ -15,9 +15,9 @@ from realdata import ROOT
 
 sys.path.insert(0, str(Path(__file__).parent / "report"))
 
-from world import make_world  # noqa: E402
+from world import make_world
 
-from ptmscope.metrics import registry  # noqa: E402
+from ptmscope.metrics import registry
 
 SRC = ROOT / "src" / "ptmscope"
 
@@ -89,9 +89,9 @@ def _string_constants(path: Path) -> list[tuple[int, str, bool]]:
     }
     for node in ast.walk(tree):
         body = getattr(node, "body", None)
-        if isinstance(body, list) and body and isinstance(body[0], ast.Expr):
-            if isinstance(body[0].value, ast.Constant) and isinstance(body[0].value.value, str):
-                skip.add(id(body[0].value))
+        first = body[0] if isinstance(body, list) and body else None
+        if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(first.value.value, str):
+            skip.add(id(first.value))
         if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "__all__" for t in node.targets):
             for elt in getattr(node.value, "elts", []):
                 skip.add(id(elt))
@@ -312,7 +312,8 @@ def test_a_sql_metric_from_a_run_config(cli, tmp_path, world):
     cfg = tmp_path / "run.toml"
     cfg.write_text(
         'store = "w.duckdb"\n[metrics]\ninclude = ["hf_rows"]\n[[metrics.sql]]\nname = "hf_rows"\n'
-        "query = \"SELECT count(*) AS n FROM packages p JOIN snapshots s USING (snapshot_id) WHERE s.registry = 'hf'\"\n"
+        'query = "SELECT count(*) AS n FROM packages p JOIN snapshots s USING (snapshot_id) '
+        "WHERE s.registry = 'hf'\"\n"
         '[report]\nout = "rep"\n',
         encoding="utf-8",
     )

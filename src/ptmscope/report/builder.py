@@ -570,30 +570,32 @@ def render_md(results: dict[str, Any], figure_files: dict[str, list[str]]) -> st
 # ---------------------------------------------------------------------------
 
 
-def write_report(analysis: Any, out_dir: str | Path) -> Path:
-    """Write index.html, report.md, results.json and figures/*.svg into ``out_dir``."""
+def write_report(analysis: Any, out_dir: str | Path, *, force: bool = False) -> Path:
+    """Write index.html, report.md, results.json and figures/*.svg into ``out_dir``.
+
+    Only files an earlier report wrote there are replaced or removed (see
+    :mod:`ptmscope.report.output`); ``force`` lets the report replace files of
+    the same names that it did not write.
+    """
+    from .output import check_report_dir
+
     out = Path(out_dir)
-    (out / "figures").mkdir(parents=True, exist_ok=True)
+    folder = check_report_dir(out, force=force)
     figures = render_figures(analysis)
     results = build_results(analysis)  # after figures: a figure error is recorded in the data
     files: dict[str, list[str]] = {}
+    payload: dict[str, bytes] = {}
     for metric, figs in figures.items():
         for stem, svg in figs:
             name = f"figures/{stem}.svg"
-            (out / name).write_text('<?xml version="1.0" encoding="utf-8" standalone="no"?>\n' + svg, encoding="utf-8")
+            payload[name] = ('<?xml version="1.0" encoding="utf-8" standalone="no"?>\n' + svg).encode("utf-8")
             files.setdefault(metric, []).append(name)
-    # a figure left from an earlier report into this folder would sit next to numbers it does not match
-    written = {n for names in files.values() for n in names}
-    from ..metrics import registry
-
-    known = set(registry.names()) | {stem for figs in figures.values() for stem, _ in figs}
-    for stem in sorted(known):
-        old_fig = out / f"figures/{stem}.svg"
-        if f"figures/{stem}.svg" not in written and old_fig.is_file():
-            old_fig.unlink()
-    (out / "results.json").write_text(
-        json.dumps(results, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False) + "\n", encoding="utf-8"
-    )
-    (out / "index.html").write_text(render_html(results, figures), encoding="utf-8")
-    (out / "report.md").write_text(render_md(results, files) + "\n", encoding="utf-8")
+    payload["results.json"] = (
+        json.dumps(results, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False) + "\n"
+    ).encode("utf-8")
+    payload["index.html"] = render_html(results, figures).encode("utf-8")
+    payload["report.md"] = (render_md(results, files) + "\n").encode("utf-8")
+    # a figure of an earlier report into this folder would sit next to numbers it does not match: the
+    # folder's manifest says which files that report wrote, and only those are removed
+    folder.write(payload)
     return out
