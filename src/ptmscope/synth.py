@@ -77,6 +77,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from scipy import integrate, optimize, special
 
+from .errors import ParameterError
 from .schema import DATA_TABLES, Snapshot, SnapshotBatch, make_snapshot_id
 
 GENERATOR_VERSION = "1"
@@ -272,9 +273,9 @@ class SynthConfig:
         from .errors import PtmscopeError
 
         if self.models < 10:
-            raise PtmscopeError(f"--models must be at least 10 (got {self.models})")
+            raise ParameterError("models", f"must be at least 10 (got {self.models})")
         if self.snapshots < 1:
-            raise PtmscopeError(f"--snapshots must be at least 1 (got {self.snapshots})")
+            raise ParameterError("snapshots", f"must be at least 1 (got {self.snapshots})")
         if not 0 <= self.new_share < 1:
             raise PtmscopeError(f"new_share must be in [0, 1) (got {self.new_share})")
         if self.cards not in CARDS_MODES:

@@ -242,7 +242,7 @@ def test_bounded_concurrency(httpserver, scorer_factory) -> None:
 
 
 def test_bad_configuration() -> None:
-    with pytest.raises(PtmscopeError, match="--endpoint"):
+    with pytest.raises(PtmscopeError, match="endpoint"):
         LLMScorer(endpoint=None)
     with pytest.raises(PtmscopeError, match="http"):
         LLMScorer(endpoint="file:///etc/passwd")

@@ -112,7 +112,7 @@ def test_commits_only_takes_the_top_of_the_newest_snapshot(chub, world, crawl, s
 
 
 def test_commits_only_needs_repos_and_a_snapshot_to_rank(chub, crawl, store_path):
-    with pytest.raises(CrawlArgumentError, match="--commits-top N and/or --commits-from"):
+    with pytest.raises(CrawlArgumentError, match="commits_only: needs commits_top and/or commits_from"):
         CrawlParams(endpoint=chub.url, commits_only=True)
     with pytest.raises(CrawlArgumentError, match="do not apply"):
         CrawlParams(endpoint=chub.url, commits_only=True, commits_top=3, cards=True)

@@ -132,7 +132,7 @@ def test_dataset_listing_rate_limits_and_server_errors_are_retried(dhub, crawl, 
 def test_dataset_only_expand_fields_are_checked(dhub):
     with pytest.raises(CrawlArgumentError, match="config not accepted by the dataset listing"):
         CrawlParams(endpoint=dhub.url, repo_type="dataset", expand=("config",))
-    with pytest.raises(CrawlArgumentError, match="--repo-type"):
+    with pytest.raises(CrawlArgumentError, match="repo_type: must be one of"):
         CrawlParams(endpoint=dhub.url, repo_type="space")
 
 

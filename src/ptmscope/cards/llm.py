@@ -44,7 +44,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import PtmscopeError
+from ..errors import ParameterError, PtmscopeError
 from .base import SECTIONS, CardScore
 from .parse import MAX_CARD_CHARS, clean_text, looks_binary
 
@@ -206,13 +206,15 @@ class LLMScorer:
         max_consecutive_failures: int = 10,
     ) -> None:
         if not endpoint:
-            raise PtmscopeError(
-                "the llm scorer needs --endpoint (an OpenAI-compatible base URL, e.g. http://127.0.0.1:8000/v1)"
+            raise ParameterError(
+                "endpoint", "the llm scorer needs an OpenAI-compatible base URL, e.g. http://127.0.0.1:8000/v1"
             )
         if not re.match(r"^https?://", endpoint):
-            raise PtmscopeError(f"--endpoint {endpoint!r}: must start with http:// or https://")
-        if concurrency < 1 or retries < 0:
-            raise PtmscopeError("concurrency must be >= 1 and retries >= 0")
+            raise ParameterError("endpoint", f"{endpoint!r} must start with http:// or https://")
+        if concurrency < 1:
+            raise ParameterError("concurrency", f"must be >= 1, not {concurrency}")
+        if retries < 0:
+            raise ParameterError("retries", f"must be >= 0, not {retries}")
         url = endpoint.rstrip("/")
         self.url = url if url.endswith("/chat/completions") else url + "/chat/completions"
         self.model = model

@@ -12,7 +12,11 @@ from rich.console import Console
 from rich.markup import escape as rich_escape
 
 from .. import __version__
-from ..errors import PtmscopeError
+from ..errors import ParameterError, PtmscopeError
+
+# library parameter -> command-line option, where the option is not simply --param-name
+# (command modules add theirs); a ParameterError is shown with the option the user typed
+OPTION_NAMES: dict[str, str] = {}
 
 try:  # typer >= 0.20 vendors click
     from typer._click import exceptions as _click_exc
@@ -91,6 +95,12 @@ def run_app(application: typer.Typer, argv: list[str]) -> int:
         # with standalone_mode=False click returns (not raises) the code of `raise typer.Exit(n)`
         if isinstance(rv, int) and not isinstance(rv, bool):
             return rv
+    except ParameterError as exc:
+        option = OPTION_NAMES.get(exc.param, exc.option())
+        console.print(
+            f"[bold red]error:[/] {rich_escape(option)}: {rich_escape(exc.message)}", highlight=False, soft_wrap=True
+        )
+        return 1
     except PtmscopeError as exc:
         # the message is data (paths, TOML table names like [[sources]]): never markup
         console.print(f"[bold red]error:[/] {rich_escape(str(exc))}", highlight=False, markup=True, soft_wrap=True)

@@ -17,7 +17,6 @@ from ..crawl import (
     DEFAULT_EXPAND,
     EXPANDS,
     SORTS,
-    CrawlArgumentError,
     CrawlError,
     CrawlParams,
     CrawlProgress,
@@ -28,8 +27,19 @@ from ..crawl import (
     status,
 )
 from ..crawl.hub import COMMITS_FORMAT, DEFAULT_DATASET_EXPAND, MAX_PAGE_SIZE, REPO_TYPES, SOURCE_FORMAT, read_repo_ids
+from ..errors import PtmscopeError
 from ..store import Store, resolve_store_path
-from ._apps import JsonOpt, StoreOpt, console, crawl_app, out, print_json
+from ._apps import OPTION_NAMES, JsonOpt, StoreOpt, console, crawl_app, out, print_json
+
+OPTION_NAMES.update(
+    {
+        "base_delay": "--backoff-base",
+        "max_delay": "--backoff-max",
+        "commits_only": "--commits",
+        "filters": "--filter",
+        "commit_ids": "--commits-from",
+    }
+)
 
 EXIT_RESUMABLE = 75
 
@@ -219,25 +229,15 @@ def crawl_hf_cmd(
     and resumable).
     """
     if abort_ and resume:
-        raise CrawlArgumentError("--abort and --resume exclude each other")
+        raise PtmscopeError("--abort and --resume exclude each other")
     rtype = repo_type.value
     registry = REPO_TYPES[rtype]
     fmt = COMMITS_FORMAT if commits else SOURCE_FORMAT
     what = f"{'commit-history' if commits else rtype + ' listing'} crawl"
     path = resolve_store_path(store)
     if (abort_ or resume) and not path.exists():  # nothing to discard or resume; never create an empty store
-        raise CrawlArgumentError(f"{path}: no store here (nothing to {'abort' if abort_ else 'resume'})")
-    # arguments are checked before the store is opened: a bad one must not create or touch it
-    for name, value, low in (
-        ("--max-retries", max_retries, 0),
-        ("--backoff-base", backoff_base, 0),
-        ("--backoff-max", backoff_max, 0),
-        ("--max-retry-after", max_retry_after, 0),
-    ):
-        if value < low:
-            raise CrawlArgumentError(f"{name} must be >= {low}, not {value}")
-    if timeout <= 0:
-        raise CrawlArgumentError(f"--timeout must be > 0 seconds, not {timeout}")
+        raise PtmscopeError(f"{path}: no store here (nothing to {'abort' if abort_ else 'resume'})")
+    # arguments are checked (by the library) before the store is opened: a bad one must not create or touch it
     policy = RetryPolicy(
         max_retries=max_retries,
         base_delay=backoff_base,
@@ -291,7 +291,7 @@ def crawl_hf_cmd(
         if params is None:
             pending = status(st, registry, fmt)
             if not pending:
-                raise CrawlArgumentError(
+                raise PtmscopeError(
                     f"--resume: no unfinished {registry} {what} in the store (start one without --resume)"
                 )
             params = CrawlParams.from_identity(pending[-1]["params"], card_workers=card_workers)

@@ -297,9 +297,9 @@ class HubHTTP:
                     if asked is not None and asked > pol.max_retry_after:
                         raise RequestFailed(
                             url,
-                            f"{what}: rate limited; the Hub asks to wait {asked:.0f} s (more than "
-                            f"--max-retry-after {pol.max_retry_after:.0f} s). Progress is saved: run the same "
-                            "command again later to resume",
+                            f"{what}: rate limited; the Hub asks to wait {asked:.0f} s (more than the "
+                            f"max_retry_after limit of {pol.max_retry_after:.0f} s). Progress is saved: run the "
+                            "same crawl again later to resume",
                             status=429,
                         )
                     delay = asked if asked is not None else self._backoff(attempt)

@@ -80,7 +80,7 @@ from huggingface_hub import constants as hf_constants
 from huggingface_hub.hf_api import ExpandDatasetProperty_T, ExpandModelProperty_T, ModelSort_T
 
 from .. import lineage as lin
-from ..errors import InputError, PtmscopeError
+from ..errors import InputError, ParameterError
 from ..schema import DATA_TABLES, Snapshot, make_snapshot_id
 from ..sources import hf_api
 from ..store import Store
@@ -157,7 +157,7 @@ _REPO_ID = re.compile(r"^(?!.*\.\.)[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)?$")
 Phase = Literal["started", "resumed", "page", "commits", "finished"]
 
 
-class CrawlArgumentError(PtmscopeError):
+class CrawlArgumentError(ParameterError):
     """Bad or conflicting crawl parameters (nothing was fetched or written)."""
 
 
@@ -196,47 +196,49 @@ class CrawlParams:
 
     def __post_init__(self) -> None:
         if self.repo_type not in REPO_TYPES:
-            raise CrawlArgumentError(f"--repo-type must be one of {', '.join(REPO_TYPES)}, not {self.repo_type!r}")
+            raise CrawlArgumentError("repo_type", f"must be one of {', '.join(REPO_TYPES)}, not {self.repo_type!r}")
         if not self.expand:
             object.__setattr__(self, "expand", DEFAULT_EXPAND if self.repo_type == "model" else DEFAULT_DATASET_EXPAND)
         if self.sort is not None and self.sort not in SORTS:
-            raise CrawlArgumentError(f"--sort must be one of {', '.join(SORTS)}, not {self.sort!r}")
+            raise CrawlArgumentError("sort", f"must be one of {', '.join(SORTS)}, not {self.sort!r}")
         accepted = EXPANDS if self.repo_type == "model" else DATASET_EXPANDS
         bad = [e for e in self.expand if e not in accepted]
         if bad:
             raise CrawlArgumentError(
-                f"--expand: {', '.join(bad)} not accepted by the {self.repo_type} listing "
-                f"(accepted: {', '.join(accepted)})"
+                "expand",
+                f"{', '.join(bad)} not accepted by the {self.repo_type} listing (accepted: {', '.join(accepted)})",
             )
         if not 1 <= self.page_size <= MAX_PAGE_SIZE:
-            raise CrawlArgumentError(f"--page-size must be between 1 and {MAX_PAGE_SIZE}, not {self.page_size}")
+            raise CrawlArgumentError("page_size", f"must be between 1 and {MAX_PAGE_SIZE}, not {self.page_size}")
         if self.limit is not None and self.limit < 1:
-            raise CrawlArgumentError(f"--limit must be positive, not {self.limit}")
+            raise CrawlArgumentError("limit", f"must be positive, not {self.limit}")
         if self.card_workers < 1:
-            raise CrawlArgumentError("--card-workers must be at least 1")
+            raise CrawlArgumentError("card_workers", "must be at least 1")
         if self.cards and "sha" not in self.expand:
-            raise CrawlArgumentError("--cards needs `sha` in --expand (cards are fetched at the listed revision)")
+            raise CrawlArgumentError(
+                "cards", "needs 'sha' among the expanded fields (cards are fetched at the listed revision)"
+            )
         if self.full and self.since_snapshot:
-            raise CrawlArgumentError("--full and --since-snapshot exclude each other")
+            raise CrawlArgumentError("full", "excludes since_snapshot")
         if self.commits_top is not None and self.commits_top < 1:
-            raise CrawlArgumentError(f"--commits-top must be positive, not {self.commits_top}")
+            raise CrawlArgumentError("commits_top", f"must be positive, not {self.commits_top}")
         if self.commits_only:
             if self.commits_top is None and not self.commits_from and not self.commit_ids:
-                raise CrawlArgumentError("--commits needs --commits-top N and/or --commits-from FILE")
+                raise CrawlArgumentError("commits_only", "needs commits_top and/or commits_from (which repositories)")
             listing = [
                 name for name, v in (
-                    ("--cards", self.cards), ("--full", self.full), ("--since-snapshot", self.since_snapshot),
-                    ("--limit", self.limit), ("--sort", self.sort), ("--filter", self.filters),
-                    ("--author", self.author), ("--search", self.search), ("--skip-bad-records", self.skip_bad_records),
+                    ("cards", self.cards), ("full", self.full), ("since_snapshot", self.since_snapshot),
+                    ("limit", self.limit), ("sort", self.sort), ("filters", self.filters),
+                    ("author", self.author), ("search", self.search), ("skip_bad_records", self.skip_bad_records),
                 ) if v
             ]  # fmt: skip
             if listing:
                 raise CrawlArgumentError(
-                    f"--commits fetches commit histories only (no listing): {', '.join(listing)} do not apply"
+                    "commits_only", f"fetches commit histories only (no listing): {', '.join(listing)} do not apply"
                 )
         bad_ids = [i for i in self.commit_ids if not _REPO_ID.match(i)]
         if bad_ids:
-            raise CrawlArgumentError(f"not a Hub repository id: {bad_ids[0]!r}")
+            raise CrawlArgumentError("commit_ids", f"not a Hub repository id: {bad_ids[0]!r}")
 
     @property
     def registry(self) -> str:
@@ -332,7 +334,7 @@ def resolve_endpoint(endpoint: str | None) -> str:
     ep = endpoint or os.environ.get("HF_ENDPOINT") or hf_constants.ENDPOINT
     ep = ep.strip().rstrip("/")
     if not re.match(r"^https?://[^/\s]+", ep):
-        raise CrawlArgumentError(f"--endpoint must be an http(s) URL, not {ep!r}")
+        raise CrawlArgumentError("endpoint", f"must be an http(s) URL, not {ep!r}")
     return ep
 
 
@@ -553,9 +555,10 @@ class HubCrawler:
             if stored != wanted:
                 diff = sorted(k for k in set(stored) | set(wanted) if stored.get(k) != wanted.get(k))
                 raise CrawlArgumentError(
+                    diff[0],
                     f"the store holds an unfinished crawl {st.snapshot_id} with other parameters "
                     f"({', '.join(f'{k}={stored.get(k)!r} (now {wanted.get(k)!r})' for k in diff)}); "
-                    "rerun with the same parameters or --resume to continue it, or --abort to discard it"
+                    "rerun with the same parameters or resume it to continue, or abort it to discard it",
                 )
             st.counters["runs"] = int(st.counters.get("runs", 1)) + 1
             return st, True
@@ -609,7 +612,7 @@ class HubCrawler:
             snap = self.store.snapshot(p.since_snapshot)  # raises when absent
             if snap.registry != self.registry or snap.status != "complete":
                 raise CrawlArgumentError(
-                    f"--since-snapshot {p.since_snapshot}: not a complete {self.registry} snapshot"
+                    "since_snapshot", f"{p.since_snapshot} is not a complete {self.registry} snapshot"
                 )
             return snap.snapshot_id
         row = self.store.con.execute(
@@ -630,8 +633,9 @@ class HubCrawler:
         ).fetchall()
         if not row:
             raise CrawlArgumentError(
-                f"--commits-top: no complete {self.registry} snapshot with download counts in the store to take "
-                "the top repositories from (crawl or ingest a listing first, or name repositories with --commits-from)"
+                "commits_top",
+                f"no complete {self.registry} snapshot with download counts in the store to take the top "
+                "repositories from (crawl or ingest a listing first, or name the repositories in commits_from)",
             )
         return str(row[0][0])
 

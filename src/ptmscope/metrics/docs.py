@@ -44,7 +44,7 @@ import numpy as np
 from pydantic import Field
 
 from .. import stats
-from ..errors import NotMeasurable
+from ..errors import NotMeasurable, ParameterError
 from ..snapshots import Selection, as_selection, resolve
 from .metadata import metadata_scores
 from .registry import Context, Metric, Params, ReportTable, register
@@ -307,7 +307,7 @@ def c3_test(
             f"unknown popularity measure {bad[0] if bad else '(none)'}; choose from {', '.join(MEASURES)}"
         )
     if top < 2:
-        raise NotMeasurable("--top must be at least 2 (a t-test needs two models per group)")
+        raise ParameterError("top", "must be at least 2 (a t-test needs two models per group)")
     sid, key = choose_snapshot_and_scorer(backend, snapshot_id, scorer_key)
     t, used, excluded = documentation_table(backend, sid, key)
     counts = (
