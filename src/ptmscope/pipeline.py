@@ -27,14 +27,11 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import statistics
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, get_args
-
-import ibis
 
 from .claims import Catalogue, Rule, Verdict, evaluate, load_catalogue, load_rules
 from .claims.catalogue import read_toml
@@ -66,73 +63,12 @@ class MetricOutcome:
         return d
 
 
-def _registries_with_snapshots(backend: Any, minimum: int) -> list[str]:
-    s = backend.table("snapshots")
-    df = s.filter(s.status == "complete").group_by("registry").aggregate(n=ibis._.count()).execute()
-    return sorted(str(r) for r, n in zip(df["registry"], df["n"], strict=False) if int(n) >= minimum)
-
-
-PARTIAL_KINDS = ("fewer_than_k", "few_rows", "low_kth")
-
-
 def run_turnover(backend: Any, params: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
-    from .metrics._select import NotMeasurable
-    from .metrics.turnover import turnover
+    from .metrics.turnover import turnover_overview
 
-    k = int(params.get("k", 1000))
-    regs = _registries_with_snapshots(backend, 2)
-    if "hf" not in regs:
-        raise NotMeasurable("turnover: needs at least two complete hf snapshots")
-    results = {}
-    for reg in regs:
-        # registries are independent: one with unusable snapshots must not stop the others
-        try:
-            results[reg] = turnover(backend, reg, k=k)
-        except PtmscopeError as exc:
-            if reg == "hf":
-                raise
-            results[reg] = exc
-    per_reg = {}
-    for reg, res in results.items():
-        if isinstance(res, Exception):
-            per_reg[reg] = {"error": str(res)}
-            continue
-        # a step touching a snapshot the coverage check flags as a partial listing is
-        # reported but left out of the median: partial lists inflate turnover
-        flagged = {w.snapshot_id for w in res.warnings if w.kind in PARTIAL_KINDS}
-        steps = list(zip(res.steps[:-1], res.steps[1:], strict=False))
-        all_shares = [1 - b.remained / b.in_top for a, b in steps if b.in_top]
-        shares = [
-            1 - b.remained / b.in_top
-            for a, b in steps
-            if b.in_top and a.snapshot_id not in flagged and b.snapshot_id not in flagged
-        ]
-        per_reg[reg] = {
-            "n_steps": len(shares),
-            "n_steps_all": len(all_shares),
-            "turnover_shares": shares,
-            "turnover_shares_all": all_shares,
-            "flagged_snapshots": sorted(flagged),
-            "median_turnover_share": statistics.median(shares) if shares else None,
-            "median_turnover_share_all": statistics.median(all_shares) if all_shares else None,
-        }
-    hf = per_reg["hf"]
-    data = results["hf"].to_dict()
-    data["summary"] = {
-        "formula": "turnover share of step i = 1 - Remained_i / |T_i| (i >= 2); median over the steps whose "
-        "two snapshots the coverage check does not flag as partial (" + ", ".join(PARTIAL_KINDS) + ")",
-        "k": k,
-        "n_steps": hf["n_steps"],
-        "median_turnover_share": hf["median_turnover_share"],
-        "median_turnover_share_all": hf["median_turnover_share_all"],
-        "flagged_snapshots": hf["flagged_snapshots"],
-        "by_registry": per_reg,
-    }
-    data["other_registries"] = {
-        r: v.to_dict() for r, v in results.items() if r != "hf" and not isinstance(v, Exception)
-    }
-    objs = [v for _, v in sorted(results.items()) if not isinstance(v, Exception)]
-    return objs, data
+    # every registry with two complete snapshots, also when the Hub has fewer (its claim then stays open)
+    overview = turnover_overview(backend, k=int(params.get("k", 1000)))
+    return overview.ordered(), overview.to_dict()
 
 
 def run_preservation(backend: Any, params: dict[str, Any]) -> tuple[Any, dict[str, Any]]:

@@ -5,7 +5,7 @@ the metric result's ``to_dict()`` (dotted paths, list indices allowed:
 ``slope_ci.0``):
 
 * ``require``: all must hold, else the verdict is *inconclusive* (too little
-  data to judge);
+  data to judge; an optional ``require_note`` says in words what is missing);
 * ``supported``: all hold -> *supported*;
 * ``not_supported``: all hold -> *not supported*;
 * otherwise *inconclusive* (the numbers fall between the thresholds).
@@ -61,6 +61,7 @@ class Rule:
     supported: tuple[Condition, ...]
     not_supported: tuple[Condition, ...]
     hypothesis: str | None = None
+    require_note: str | None = None  # what the data lacks when a requirement fails, in words
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -70,6 +71,7 @@ class Rule:
             "hypothesis": self.hypothesis,
             "description": self.description,
             "require": [c.text() for c in self.require],
+            "require_note": self.require_note,
             "supported": [c.text() for c in self.supported],
             "not_supported": [c.text() for c in self.not_supported],
         }
@@ -144,6 +146,9 @@ def parse_rules(data: dict[str, Any], path: Path, *, claim_ids: set[str] | None 
         nsup = _conditions(entry, "not_supported", where, path)
         if not sup or not nsup:
             raise InputError(path, f"{where}: needs both supported and not_supported conditions")
+        note = entry.get("require_note")
+        if note is not None and (not isinstance(note, str) or not note.strip()):
+            raise InputError(path, f"{where}: require_note must be a non-empty string")
         rules.append(
             Rule(
                 id=rid,
@@ -154,6 +159,7 @@ def parse_rules(data: dict[str, Any], path: Path, *, claim_ids: set[str] | None 
                 supported=sup,
                 not_supported=nsup,
                 hypothesis=entry.get("hypothesis"),
+                require_note=note,
             )
         )
     return tuple(rules)
@@ -218,15 +224,22 @@ def evaluate(rule: Rule, result: dict[str, Any] | None) -> Verdict:
         numbers[c.path] = v
         if v is None:
             missing.append(c.path)
-    if missing:
-        return verdict("inconclusive", "no usable number for " + ", ".join(sorted(set(missing))), numbers)
 
     def holds(cs: tuple[Condition, ...]) -> list[bool]:
         return [bool(OPS[c.op](numbers[c.path], c.value)) for c in cs]
 
-    failed_req = [c.text() for c, ok in zip(rule.require, holds(rule.require), strict=False) if not ok]
-    if failed_req:
-        return verdict("inconclusive", "too little data: requirement not met: " + "; ".join(failed_req), numbers)
+    # an unmet requirement explains a missing statistic (no steps, no median), so it is reported first
+    if not any(c.path in missing for c in rule.require):
+        failed_req = [c.text() for c, ok in zip(rule.require, holds(rule.require), strict=False) if not ok]
+        if failed_req:
+            why = f"{rule.require_note} (" if rule.require_note else ""
+            return verdict(
+                "inconclusive",
+                f"too little data: {why}requirement not met: {'; '.join(failed_req)}{')' if why else ''}",
+                numbers,
+            )
+    if missing:
+        return verdict("inconclusive", "no usable number for " + ", ".join(sorted(set(missing))), numbers)
     sup = all(holds(rule.supported))
     nsup = all(holds(rule.not_supported))
     if sup and nsup:

@@ -2,7 +2,8 @@
 
 Everything that comes from data (ids, names, notes, card text, reasons) is
 escaped with :func:`html.escape` before it reaches the HTML, and with
-:func:`md_escape` before it reaches the Markdown.  Figures are matplotlib
+:func:`md_escape` (backslash escapes, no HTML entities) before it reaches the
+Markdown.  Figures are matplotlib
 SVGs whose text is drawn as glyph paths, so no data text is ever markup in
 them.  The HTML carries a Content-Security-Policy that allows no scripts, no
 network, nothing but inline styles and data: images.
@@ -46,13 +47,12 @@ def esc(v: Any) -> str:
     return html.escape("" if v is None else str(v), quote=True)
 
 
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]{}()#+!|])")
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]{}()#+!|<>&~])")
 
 
 def md_escape(v: Any) -> str:
-    """Markdown-safe text: HTML-escaped, Markdown punctuation backslash-escaped, one line."""
-    s = html.escape("" if v is None else str(v), quote=False)
-    s = s.replace("\r", " ").replace("\n", " ")
+    """One line with every character Markdown or inline HTML acts on backslash-escaped: no tag, no entity, no markup."""
+    s = ("" if v is None else str(v)).replace("\r", " ").replace("\n", " ")
     return _MD_SPECIAL.sub(r"\\\1", s)
 
 
@@ -234,6 +234,7 @@ KEY_NUMBERS: dict[str, list[tuple[str, str]]] = {
         ("inputs.k", "K"),
         ("summary.median_turnover_share", "median turnover share per step (hf, steps between complete listings)"),
         ("summary.median_turnover_share_all", "median over all steps (incl. flagged partial listings)"),
+        ("summary.median_turnover_per_year", "median turnover per year (hf, annualised steps)"),
         ("summary.flagged_snapshots", "snapshots flagged as partial"),
         ("distinct_ever", "distinct packages ever in the hf top-K"),
     ],
@@ -403,24 +404,9 @@ def tables_for(metric: str, data: dict[str, Any]) -> list[tuple[str, list[str], 
             )
         )
     elif metric == "turnover":
-        rows = []
-        for reg, v in sorted(data.get("summary", {}).get("by_registry", {}).items()):
-            rows.append(
-                [
-                    reg,
-                    v.get("n_steps"),
-                    v.get("median_turnover_share"),
-                    v.get("median_turnover_share_all"),
-                    v.get("error") or ", ".join(v.get("flagged_snapshots", [])) or "",
-                ]
-            )
-        t.append(
-            (
-                "Turnover by registry (same K)",
-                ["registry", "steps used", "median turnover share", "median, all steps", "flagged partial / error"],
-                rows,
-            )
-        )
+        from ..metrics.turnover import registry_table
+
+        t.append(("Turnover by registry (same K; medians over comparable steps)", *registry_table(data)))
     elif metric == "preservation":
         rows = [
             [r["library"], r["rate"], [r["ci_low"], r["ci_high"]], r["numerator"], r["denominator"]]
@@ -455,9 +441,10 @@ def tables_for(metric: str, data: dict[str, Any]) -> list[tuple[str, list[str], 
 
 # what a reader must know to read a metric's number right (from the metric's docstring)
 CAVEATS: dict[str, str] = {
-    "turnover": "turnover per step grows with the time between the two snapshots, and steps here are "
-    "not normalised by it: compare registries at similar gaps (the snapshot dates are in the "
-    "data and coverage table).",
+    "turnover": "turnover per step grows with the time between the two snapshots: compare registries per "
+    "year. 'year apart' measures it between snapshots about a year apart; 'annualised' converts each step "
+    "with 1 - (1 - share)^(365.25/days), which assumes a constant rate and gives higher rates for short "
+    "steps than for long ones (PyPI: about 0.43 from monthly steps, 0.17 a year apart).",
     "naming": "the check is a substring match of config.model_type in the name, so family aliases "
     "(opus-mt for marian, MiniLM for bert, DialoGPT for gpt2) count as not naming the architecture: "
     "the share not naming it is an upper bound.",
@@ -802,6 +789,11 @@ def render_md(results: dict[str, Any], figure_files: dict[str, list[str]]) -> st
                     a(f"**{md_escape(title_)}**")
                     a("")
                     L.extend(_md_table(header, trows))
+            notes = warnings_for(m, md["result"])
+            for w in notes:
+                a(f"- Note: {md_escape(w)}")
+            if notes:
+                a("")
     a("## Data and coverage")
     a("")
     L.extend(
