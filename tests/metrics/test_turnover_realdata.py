@@ -90,3 +90,14 @@ def test_pypi_window_change_2025_07(tmp_path):
     (w,) = res.warnings
     assert w.kind == "window" and (w.other_snapshot_id[5:15], w.snapshot_id[5:15]) == changes[0]
     assert [s.flags for s in res.steps] == [(), (), ("window",), ()]
+
+
+def test_cli_prints_the_warnings_and_json_carries_rates(cli, npm_store):
+    code, out, err = cli("metric", "turnover", "--registry", "npm", "--no-sensitivity", "--store", npm_store)
+    assert code == 0, err
+    assert "holds the same ranked list as" in err and "the ranking measure changes" in err
+    code, out, err = cli("metric", "turnover", "--registry", "npm", "--no-sensitivity", "--json", "--store", npm_store)
+    d = json.loads(out)
+    assert {w["kind"] for w in d["warnings"]} == {"duplicate", "measure"}
+    assert len(d["dropped_snapshots"]) == 1 and d["rates"]["n_year_pairs"] >= 1
+    assert all(s["turnover_per_year"] is not None for s in d["steps"][1:])

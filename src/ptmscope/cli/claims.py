@@ -10,7 +10,8 @@ from typing import Annotated
 import typer
 
 from ..errors import InputError
-from ._apps import JsonOpt, app, out, print_json
+from ._apps import JsonOpt, app, out
+from ._output import FormatOpt, OutputFormat, emit, resolve_format
 
 
 @app.command("claims")
@@ -22,12 +23,10 @@ def claims_cmd(
     catalogue: Annotated[
         Path | None, typer.Option("--catalogue", help="Use this claims TOML instead of the built-in one.")
     ] = None,
+    fmt: FormatOpt = OutputFormat.table,
     as_json: JsonOpt = False,
 ) -> None:
     """List the paper's 12 claims and 4 hypotheses, the metrics that test them, and verdicts when known."""
-    from rich.markup import escape
-    from rich.table import Table
-
     from ..claims import load_catalogue, load_rules
 
     cat = load_catalogue(catalogue)
@@ -50,15 +49,31 @@ def claims_cmd(
             raise InputError(results, f"cannot read: {exc.strerror or exc}") from None
         except (json.JSONDecodeError, KeyError, TypeError) as exc:
             raise InputError(results, f"not a ptmscope results.json: {exc}") from None
-    if as_json:
-        d = cat.to_dict()
-        d["rules"] = [r.to_dict() for r in rules]
-        for c in d["claims"]:
-            c["rules"] = [r.id for r in rules if r.claim == c["id"]]
-            if results is not None:
-                c["verdicts"] = verdicts.get(c["id"], [])
-                c["overall"] = overall.get(c["id"])
-        print_json(d)
+    fmt = resolve_format(fmt, as_json)
+    d = cat.to_dict()
+    d["rules"] = [r.to_dict() for r in rules]
+    for c in d["claims"]:
+        c["rules"] = [r.id for r in rules if r.claim == c["id"]]
+        if results is not None:
+            c["verdicts"] = verdicts.get(c["id"], [])
+            c["overall"] = overall.get(c["id"])
+    last = "verdict" if results else "rules"
+    header = ["id", "theme", "claim", "wording", "lacked q. support", "metrics", last]
+    rows = [
+        [
+            c.id,
+            c.theme,
+            c.text,
+            f"{c.wording}/{c.content}",
+            c.lacked_quantitative_support,
+            ", ".join(c.metrics) or "not measurable",
+            (overall.get(c.id) or "–") if results else ", ".join(r.id for r in rules if r.claim == c.id) or "–",
+        ]
+        for c in cat.claims
+    ]
+    if fmt is not OutputFormat.table:
+        # csv/tsv: the claims (one row each); the hypotheses are in --format json
+        emit(fmt, header, rows, json_doc=d)
         return
     f = cat.review_flow
     out.print(
@@ -67,24 +82,11 @@ def claims_cmd(
         f"{f['claims_kept_work']} work) -> {f['claims_consolidated']} consolidated",
         highlight=False,
     )
-    t = Table(show_lines=False)
-    for col in ("id", "theme", "claim", "wording", "lacked q. support", "metrics", "verdict" if results else "rules"):
-        t.add_column(col, overflow="fold")
-    for c in cat.claims:
-        last = overall.get(c.id) or "–" if results else ", ".join(r.id for r in rules if r.claim == c.id) or "–"
-        t.add_row(
-            escape(c.id),
-            escape(c.theme),
-            escape(c.text),
-            escape(f"{c.wording}/{c.content}"),
-            "yes" if c.lacked_quantitative_support else "no",
-            escape(", ".join(c.metrics) or "not measurable"),
-            escape(str(last)),
-        )
-    out.print(t)
-    h = Table(title="Hypotheses (Table 4)")
-    for col in ("id", "claim", "metric", "hypothesis"):
-        h.add_column(col, overflow="fold")
-    for x in cat.hypotheses:
-        h.add_row(escape(x.id), escape(x.claim), escape(x.metric_name), escape(x.hypothesis))
-    out.print(h)
+    emit(fmt, header, rows, no_wrap=["id", "lacked q. support"])
+    emit(
+        fmt,
+        ["id", "claim", "metric", "hypothesis"],
+        [[x.id, x.claim, x.metric_name, x.hypothesis] for x in cat.hypotheses],
+        title="Hypotheses (Table 4)",
+        no_wrap=["id", "claim"],
+    )

@@ -78,12 +78,7 @@ def docs_cmd(
         return
     from rich.table import Table
 
-    out.print(
-        f"{result.snapshot_id} ({result.scorer_key}): {result.n_models} models, mean documentation score "
-        f"{result.mean_documentation_score:.3f} (card {result.mean_card_score:.2f}/5, metadata "
-        f"{result.mean_metadata_score:.3f}); {result.n_missing_card} without a card",
-        highlight=False,
-    )
+    out.print(result.headline(), highlight=False)
     # one column per measure (at most three): readable at 80 columns, where ten columns were cut to "2.4e…"
     t = Table(title="C3: top-N vs bottom-N (one-sided, top > bottom)", title_justify="left")
     t.add_column("", justify="left", no_wrap=True)

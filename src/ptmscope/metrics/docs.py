@@ -125,6 +125,7 @@ class DocsResult:
     n_missing_card: int
     n_unscored: int  # left out: the scorer could not judge the card
     n_no_card_row: int  # left out: the snapshot has no card row for the model
+    n_compared: int  # models the groups are drawn from (scored; with a card only when with_card_only)
     mean_documentation_score: float
     mean_card_score: float
     mean_metadata_score: float
@@ -132,6 +133,22 @@ class DocsResult:
     metadata_fields_excluded: dict[str, str]
     comparisons: tuple[GroupComparison, ...]
     notes: tuple[str, ...] = ()
+
+    def headline(self) -> str:
+        """What was compared, in one sentence: with ``with_card_only`` the models left out are not counted in."""
+        means = (
+            f"mean documentation score {self.mean_documentation_score:.3f} (card {self.mean_card_score:.2f}/5, "
+            f"metadata {self.mean_metadata_score:.3f})"
+        )
+        if self.with_card_only:
+            return (
+                f"{self.snapshot_id} ({self.scorer_key}): {self.n_compared} models with a card compared "
+                f"(of {self.n_models} in the snapshot; {self.n_missing_card} without a card left out); {means}"
+            )
+        return (
+            f"{self.snapshot_id} ({self.scorer_key}): {self.n_compared} models compared, "
+            f"{self.n_missing_card} of them without a card (card score 0); {means}"
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -150,6 +167,8 @@ class DocsResult:
             "n_missing_card": self.n_missing_card,
             "n_unscored_excluded": self.n_unscored,
             "n_no_card_row_excluded": self.n_no_card_row,
+            "n_models_compared": self.n_compared,
+            "headline": self.headline(),
             "mean_documentation_score": float(f"{self.mean_documentation_score:.6g}"),
             "mean_card_score_0_5": float(f"{self.mean_card_score:.6g}"),
             "mean_metadata_score": float(f"{self.mean_metadata_score:.6g}"),
@@ -302,7 +321,10 @@ def c3_test(
         usable = usable.filter(~usable.card_missing)
     means = (
         usable.aggregate(
-            doc=usable.documentation_score.mean(), card=usable.card_score.mean(), meta=usable.metadata_score.mean()
+            n=usable.count(),
+            doc=usable.documentation_score.mean(),
+            card=usable.card_score.mean(),
+            meta=usable.metadata_score.mean(),
         )
         .execute()
         .iloc[0]
@@ -386,6 +408,7 @@ def c3_test(
         n_missing_card=int(counts["missing"] or 0),
         n_unscored=int(counts["unscored"] or 0),
         n_no_card_row=int(counts["no_row"] or 0),
+        n_compared=int(means["n"]),
         mean_documentation_score=float(means["doc"]),
         mean_card_score=float(means["card"]),
         mean_metadata_score=float(means["meta"]),
