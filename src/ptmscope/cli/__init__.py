@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "claims",
     "report",
     "synth",
+    "export",
 )
 
 for _name in COMMAND_MODULES:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated
 
@@ -234,7 +235,7 @@ def snapshots_cmd(
         )
 
 
-def _snapshots_on_terminal(heads: list[str], rows: list[tuple[str, ...]]) -> None:
+def _snapshots_on_terminal(heads: list[str], rows: Sequence[tuple[str, ...]]) -> None:
     """One line per snapshot: long notes (and source names) are cut to the terminal width."""
     widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(heads)]
     widths[5] = min(widths[5], 28)

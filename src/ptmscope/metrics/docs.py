@@ -259,6 +259,21 @@ def documentation_table(
     return t, used, excluded
 
 
+def documentation_scores(backend: Any, *, snapshot_id: str | None = None, scorer_key: str | None = None) -> ibis.Table:
+    """Per-model scores of a snapshot (default: the newest with card scores), one row per model, for export.
+
+    Columns: snapshot_id, scorer_key, package_id, downloads, likes,
+    descendants, has_score_row, scored, card_missing, card_score (0-5),
+    metadata_score (0-1), documentation_score (0-1; null when the card could
+    not be scored), ordered by package_id.
+    """
+    sid, key = choose_snapshot_and_scorer(backend, snapshot_id, scorer_key)
+    t, _, _ = documentation_table(backend, sid, key)
+    cols = list(t.columns)
+    t = t.mutate(snapshot_id=ibis.literal(sid), scorer_key=ibis.literal(key))
+    return t.select("snapshot_id", "scorer_key", *cols).order_by("package_id")
+
+
 def _compare(
     measure: str, top: np.ndarray, bottom: np.ndarray, extra: dict[str, Any], n_boot: int, seed: int
 ) -> dict[str, Any]:
