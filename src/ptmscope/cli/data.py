@@ -8,6 +8,8 @@ JSON output (``--json``), stable and documented in ``docs/data-model.md``:
   "source_format", "source_file", "source_sha256", "row_count",
   "importer_version", "notes", "status", "synthetic"}]}``;
 * ``info``: :meth:`ptmscope.info.SnapshotInfo.to_dict`.
+
+``--format csv|tsv`` gives the same records as rows (``info``: section, name, value).
 """
 
 from __future__ import annotations
