@@ -305,6 +305,25 @@ def test_with_card_only_drops_models_without_a_card(store_path: Path) -> None:
     doc_f = (1 / 5 + META["z/f"]) / 2
     assert sorted(likes.bottom_scores) == pytest.approx(sorted([doc_e, doc_f]))  # d (no card) is gone
     assert r.to_dict()["inputs"]["with_card_only"] is True
+    # 6 models, 1 without a card (d): the headline counts the 5 compared, not "6 models ... 1 without a card"
+    n_with_card = sum(1 for m in MODELS.values() if m[8] is not None)
+    assert r.n_compared == n_with_card == 5
+    assert r.headline().startswith(f"{SID} (fixed-v1): 5 models with a card compared (of 6 in the snapshot; 1 ")
+    assert r.to_dict()["n_models_compared"] == 5
+    mean_cards = sum((CARD_SCORES[m[8]] / 5 + META[k]) / 2 for k, m in MODELS.items() if m[8]) / n_with_card
+    assert r.mean_documentation_score == pytest.approx(mean_cards)
+    everyone = c3_test(st.backend, top=2, n_boot=20, by=("likes",))
+    assert everyone.n_compared == 6 and "6 models compared, 1 of them without a card" in everyone.headline()
+
+
+def test_cli_with_card_only_prints_what_was_compared(cli, store_path: Path) -> None:
+    st = build_store(store_path)
+    score_snapshot(st, SID, FixedScorer())
+    st.close()
+    code, out, err = cli("metric", "docs", "--store", store_path, "--top", "2", "--by", "likes", "--with-card-only")
+    assert code == 0, err
+    assert "5 models with a card compared (of 6 in the snapshot; 1 without a card left out)" in out
+    assert "6 models" not in out.replace("of 6 in the snapshot", "")
 
 
 def test_snapshot_without_cards_is_refused_and_the_store_untouched(store_path: Path) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
+from rich.console import Console, ConsoleDimensions
 from rich.markup import escape as rich_escape
 
 from .. import __version__
@@ -39,8 +39,30 @@ app.add_typer(cards_app, name="cards")
 app.add_typer(crawl_app, name="crawl")
 app.add_typer(reproduce_app, name="reproduce")
 
-console = Console(stderr=True)  # progress, warnings, errors
-out = Console()  # results
+UNBOUNDED_WIDTH = 100_000
+
+
+class StreamConsole(Console):
+    """A console as wide as the terminal it writes to, and without a width limit when writing to a pipe or file.
+
+    Rich otherwise takes the width of whatever terminal the process has (or 80
+    columns) and wraps or cuts text written to a file to it.
+    """
+
+    @property
+    def size(self) -> ConsoleDimensions:
+        dims = Console.size.fget(self)  # type: ignore[attr-defined]
+        if self._width is None and not self.is_terminal:
+            return ConsoleDimensions(UNBOUNDED_WIDTH, dims.height)
+        return dims
+
+    @size.setter
+    def size(self, new_size: tuple[int, int]) -> None:
+        Console.size.fset(self, new_size)  # type: ignore[attr-defined]
+
+
+console = StreamConsole(stderr=True)  # progress, warnings, errors
+out = StreamConsole()  # results
 
 
 def _version(value: bool) -> None:

@@ -18,6 +18,7 @@ from typing import Annotated, Any
 
 import typer
 from pydantic.fields import FieldInfo
+from rich.markup import escape as rich_escape
 
 from ..engine import ENGINES
 from ..errors import PtmscopeError
@@ -255,12 +256,9 @@ def _print_text(result: registry.MetricResult) -> None:
 
 
 def _warn(data: dict[str, Any]) -> None:
-    for w in [
-        *data.get("warnings", []),
-        *[w for r in data.get("other_registries", {}).values() for w in r.get("warnings", [])],
-    ]:
+    for w in data.get("warnings", []) or []:
         msg = w.get("message", str(w)) if isinstance(w, dict) else str(w)
-        console.print(f"[yellow]warning:[/] {msg}", highlight=False, markup=True, soft_wrap=True)
+        console.print(f"[yellow]warning:[/] {rich_escape(msg)}", highlight=False, markup=True, soft_wrap=True)
     for n in data.get("notes", []) or []:
         console.print(f"note: {n}", highlight=False, markup=False, soft_wrap=True)
     for n in data.get("runtime_warnings", []) or []:

@@ -143,6 +143,7 @@ class DocsResult:
     n_missing_card: int
     n_unscored: int  # left out: the scorer could not judge the card
     n_no_card_row: int  # left out: the snapshot has no card row for the model
+    n_compared: int  # models the groups are drawn from (scored; with a card only when with_card_only)
     mean_documentation_score: float
     mean_card_score: float
     mean_metadata_score: float
@@ -150,6 +151,22 @@ class DocsResult:
     metadata_fields_excluded: dict[str, str]
     comparisons: tuple[GroupComparison, ...]
     notes: tuple[str, ...] = ()
+
+    def headline(self) -> str:
+        """What was compared, in one sentence: with ``with_card_only`` the models left out are not counted in."""
+        means = (
+            f"mean documentation score {self.mean_documentation_score:.3f} (card {self.mean_card_score:.2f}/5, "
+            f"metadata {self.mean_metadata_score:.3f})"
+        )
+        if self.with_card_only:
+            return (
+                f"{self.snapshot_id} ({self.scorer_key}): {self.n_compared} models with a card compared "
+                f"(of {self.n_models} in the snapshot; {self.n_missing_card} without a card left out); {means}"
+            )
+        return (
+            f"{self.snapshot_id} ({self.scorer_key}): {self.n_compared} models compared, "
+            f"{self.n_missing_card} of them without a card (card score 0); {means}"
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -168,6 +185,8 @@ class DocsResult:
             "n_missing_card": self.n_missing_card,
             "n_unscored_excluded": self.n_unscored,
             "n_no_card_row_excluded": self.n_no_card_row,
+            "n_models_compared": self.n_compared,
+            "headline": self.headline(),
             "mean_documentation_score": float(f"{self.mean_documentation_score:.6g}"),
             "mean_card_score_0_5": float(f"{self.mean_card_score:.6g}"),
             "mean_metadata_score": float(f"{self.mean_metadata_score:.6g}"),
@@ -263,6 +282,21 @@ def documentation_table(
     return t, used, excluded
 
 
+def documentation_scores(backend: Any, *, snapshot_id: str | None = None, scorer_key: str | None = None) -> ibis.Table:
+    """Per-model scores of a snapshot (default: the newest with card scores), one row per model, for export.
+
+    Columns: snapshot_id, scorer_key, package_id, downloads, likes,
+    descendants, has_score_row, scored, card_missing, card_score (0-5),
+    metadata_score (0-1), documentation_score (0-1; null when the card could
+    not be scored), ordered by package_id.
+    """
+    sid, key = choose_snapshot_and_scorer(backend, snapshot_id, scorer_key)
+    t, _, _ = documentation_table(backend, sid, key)
+    cols = list(t.columns)
+    t = t.mutate(snapshot_id=ibis.literal(sid), scorer_key=ibis.literal(key))
+    return t.select("snapshot_id", "scorer_key", *cols).order_by("package_id")
+
+
 def _compare(
     measure: str, top: np.ndarray, bottom: np.ndarray, extra: dict[str, Any], n_boot: int, seed: int
 ) -> dict[str, Any]:
@@ -325,7 +359,10 @@ def c3_test(
         usable = usable.filter(~usable.card_missing)
     means = (
         usable.aggregate(
-            doc=usable.documentation_score.mean(), card=usable.card_score.mean(), meta=usable.metadata_score.mean()
+            n=usable.count(),
+            doc=usable.documentation_score.mean(),
+            card=usable.card_score.mean(),
+            meta=usable.metadata_score.mean(),
         )
         .execute()
         .iloc[0]
@@ -409,6 +446,7 @@ def c3_test(
         n_missing_card=int(counts["missing"] or 0),
         n_unscored=int(counts["unscored"] or 0),
         n_no_card_row=int(counts["no_row"] or 0),
+        n_compared=int(means["n"]),
         mean_documentation_score=float(means["doc"]),
         mean_card_score=float(means["card"]),
         mean_metadata_score=float(means["meta"]),

@@ -2,7 +2,8 @@
 
 Everything that comes from data (ids, names, notes, card text, reasons) is
 escaped with :func:`html.escape` before it reaches the HTML, and with
-:func:`md_escape` before it reaches the Markdown.  Figures are matplotlib
+:func:`md_escape` (backslash escapes, no HTML entities) before it reaches the
+Markdown.  Figures are matplotlib
 SVGs whose text is drawn as glyph paths, so no data text is ever markup in
 them.  The HTML carries a Content-Security-Policy that allows no scripts, no
 network, nothing but inline styles and data: images.
@@ -46,13 +47,12 @@ def esc(v: Any) -> str:
     return html.escape("" if v is None else str(v), quote=True)
 
 
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]{}()#+!|])")
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]{}()#+!|<>&~])")
 
 
 def md_escape(v: Any) -> str:
-    """Markdown-safe text: HTML-escaped, Markdown punctuation backslash-escaped, one line."""
-    s = html.escape("" if v is None else str(v), quote=False)
-    s = s.replace("\r", " ").replace("\n", " ")
+    """One line with every character Markdown or inline HTML acts on backslash-escaped: no tag, no entity, no markup."""
+    s = ("" if v is None else str(v)).replace("\r", " ").replace("\n", " ")
     return _MD_SPECIAL.sub(r"\\\1", s)
 
 
@@ -515,6 +515,11 @@ def render_md(results: dict[str, Any], figure_files: dict[str, list[str]]) -> st
                     a(f"**{md_escape(title_)}**")
                     a("")
                     L.extend(_md_table(header, trows))
+            notes = warnings_for(m, md["result"])
+            for w in notes:
+                a(f"- Note: {md_escape(w)}")
+            if notes:
+                a("")
     extra = [(label, md) for label, md in sorted(results["metrics"].items()) if md.get("metric", label) != label]
     if extra:
         a("## Further runs")

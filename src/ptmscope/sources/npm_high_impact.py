@@ -10,6 +10,9 @@ Mapping: each string -> ``raw_id`` (``package_id`` lower-cased), position ->
 above 1M downloads, ranked by npm's last-week downloads (v1.0-1.11) or the
 ecosyste.ms ``downloads`` field (v1.12+).  Date: ``--date``, else the
 ``data_date`` of a ``snapshots.csv`` beside the file, else ask for ``--date``.
+The manifest records the release ``version`` (from ``snapshots.csv`` or a
+``1.12.0_...`` file name) and the ``ranking_measure`` it implies
+(:func:`ranking_measure`), so turnover can warn where the measure changes.
 """
 
 from __future__ import annotations
@@ -27,7 +30,16 @@ FORMAT = "npm-high-impact"
 _HEAD = re.compile(
     r"\s*(?:export\s+(?:const|let|var)\s+[A-Za-z_$][\w$]*\s*=|module\.exports\s*=|(?:const|let|var)\s+[A-Za-z_$][\w$]*\s*=)?\s*\["
 )
+_VERSION_IN_NAME = re.compile(r"^v?(\d+\.\d+\.\d+)[_-]")
 _ESC = {"n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f", "v": "\v", "0": "\0", "\\": "\\", "'": "'", '"': '"'}
+
+
+def ranking_measure(version: str) -> str | None:
+    """What a release ranks by: npm's last-week downloads up to v1.11, the ecosyste.ms downloads field from v1.12."""
+    m = re.match(r"v?(\d+)\.(\d+)", version)
+    if not m:
+        return None
+    return "npm-downloads-last-week" if (int(m[1]), int(m[2])) < (1, 12) else "ecosystems-downloads"
 
 
 def detect(path: Path, head: bytes) -> bool:
@@ -165,7 +177,19 @@ def read(path: Path, opts: ReadOptions | None = None) -> SnapshotBatch:
             notes.add("date unverified (registry publish time)")
     if taken_at is None:
         raise need_date(path)
-    manifest = {k: side[k] for k in ("version", "data_commit") if side and side.get(k)} or None
+    manifest = {k: side[k] for k in ("version", "data_commit") if side and side.get(k)}
+    in_name = _VERSION_IN_NAME.match(path.name)
+    if "version" not in manifest and in_name:
+        manifest["version"] = in_name[1]
+    measure_key = ranking_measure(manifest.get("version", ""))
+    if measure_key:
+        manifest["ranking_measure"] = measure_key
     return finish(
-        path, fmt=FORMAT, registry=registry, taken_at=taken_at, tables={"packages": pkg}, notes=notes, manifest=manifest
+        path,
+        fmt=FORMAT,
+        registry=registry,
+        taken_at=taken_at,
+        tables={"packages": pkg},
+        notes=notes,
+        manifest=manifest or None,
     )
