@@ -29,14 +29,16 @@ def esem24_cmd(
             show_default=False,
         ),
     ] = None,
-    n_boot: Annotated[int, typer.Option("--n-boot", min=0, help="Bootstrap resamples for the intervals.")] = 1000,
+    n_boot: Annotated[
+        int, typer.Option("--n-boot", min=0, help="Bootstrap resamples for the intervals of every run of the study.")
+    ] = 1000,
     seed: Annotated[int, typer.Option("--seed", help="Bootstrap seed.")] = 0,
     no_figures: Annotated[
         bool, typer.Option("--no-figures", help="Skip the fig5/6/7 PNG files (the report keeps its figures).")
     ] = False,
     json_out: JsonOpt = False,
 ) -> None:
-    """Ingest what --data holds, run C1/C2 as a run configuration, and write the comparison table with the paper."""
+    """Run C1/C2 on --data through the pipeline and compare with the paper."""
     from ..reproduce import reproduce_esem24, to_markdown
 
     rep = reproduce_esem24(data, out_dir, store_path=store, n_boot=n_boot, seed=seed, figures=not no_figures)
