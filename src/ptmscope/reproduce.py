@@ -306,7 +306,8 @@ def pairs_rows(study: Study, outcomes: Outcomes) -> list[Row]:
     cor: DescendantsResult | None = _result(outcomes, PAIRS_PAPER)
     if study.pairs is None or art is None or cor is None:
         return _unmeasured(outcomes, PAIRS_ARTIFACT, PAIRS_PAPER)
-    assert cor.spearman is not None
+    sp = cor.spearman
+    rho = f"; Spearman {sp.coef:.3f} [{sp.ci[0]:.3f}, {sp.ci[1]:.3f}]" if sp else ""
     name = study.pairs.name
     return [
         Row(
@@ -320,7 +321,7 @@ def pairs_rows(study: Study, outcomes: Outcomes) -> list[Row]:
         Row(
             "Fig. 7 log-log slope, corrected fit (all pairs, no offset)",
             "slope 0.15: the line drawn in Fig. 7",
-            _fit_text(cor) + f"; Spearman {cor.spearman.coef:.3f} [{cor.spearman.ci[0]:.3f}, {cor.spearman.ci[1]:.3f}]",
+            _fit_text(cor) + rho,
             f"{name}, all {cor.n_bases:,} pairs; {cor.dropped_zero_popularity} with 0 downloads left out of the fit",
             "partly",
             "same data; OLS on every base (duplicates kept, zero-download bases excluded instead of placed at "
