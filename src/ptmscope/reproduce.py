@@ -167,15 +167,16 @@ def reproduce_esem24(
 ) -> Reproduction:
     """Run the comparisons and write ``esem24.md``, ``esem24.json`` and figures to ``out_dir``."""
     from .metrics import descendants, descendants_from_pairs, preservation, turnover, turnover_sensitivity
-    from .store import Store
+    from .store import Store, check_store_path
 
     t0 = time.perf_counter()
     data = Path(data_dir)
     if not data.is_dir():
         raise PtmscopeError(f"{data}: not a directory (expected the layout of ../shared/data)")
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     spath = Path(store_path) if store_path else out / "esem24.duckdb"
+    check_store_path(spath)  # before anything is written
+    out.mkdir(parents=True, exist_ok=True)
     rep = Reproduction(data_dir=str(data), store=str(spath))
     store = Store(spath)
     try:

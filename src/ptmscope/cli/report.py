@@ -9,7 +9,6 @@ from typing import Annotated, Any
 import typer
 
 from ..engine import ENGINES
-from ..errors import PtmscopeError
 from ..pipeline import METRIC_NAMES
 from ._apps import StoreOpt, app, console, out
 
@@ -47,11 +46,10 @@ def report_cmd(
     from ..pipeline import _close, analyse, ensure_writable_dir, require_hub_snapshot
     from ..pipeline import score_cards as _score
     from ..report import write_report
-    from ..store import Store, resolve_store_path
+    from ..store import Store, check_store_path, resolve_store_path
 
     path = resolve_store_path(store)
-    if not path.exists():
-        raise PtmscopeError(f"{path}: no store here (run `ptmscope ingest` first, or pass --store)")
+    check_store_path(path, read_only=True)  # before the report folder is touched
     ensure_writable_dir(out_dir)
     with Store(path, read_only=not score_cards) as st:
         require_hub_snapshot(st, path)
