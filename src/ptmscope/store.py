@@ -406,6 +406,10 @@ class Store:
             con.execute(f'DELETE FROM "{t}" WHERE snapshot_id = ?', [snapshot_id])
         con.execute("DELETE FROM snapshots WHERE snapshot_id = ?", [snapshot_id])
 
+    def delete_rows(self, snapshot_id: str) -> None:
+        """Delete a snapshot and its rows inside the caller's transaction (``ingest --replace``)."""
+        self._delete(self.con, snapshot_id)
+
     def delete_snapshot(self, snapshot_id: str) -> None:
         self.snapshot(snapshot_id)  # raises when absent
         with self.transaction() as con:

@@ -274,11 +274,12 @@ def ingest(
 
     All new snapshots of one call are written in ONE transaction with one bulk
     Arrow insert per table (a directory of 164 files costs one commit), so a
-    failure leaves no trace of any of them.  A batch whose source (registry,
-    sha256, format, date) is already stored is skipped and reported with
-    ``created=False``.  With ``replace``, batches go one by one through
-    :meth:`~ptmscope.store.Store.add_batch`, which swaps the old snapshot out
-    in the same transaction.
+    failure -- or a kill -- leaves no trace of any of them.  A batch whose
+    source (registry, sha256, format, date) is already stored is skipped and
+    reported with ``created=False``.  With ``replace``, the stored snapshots
+    that a batch replaces (same registry, format, date and file name) are
+    deleted in that same transaction: afterwards the store holds all the old
+    snapshots or all the new ones, never a mix.
     """
     _precheck(store, planned, replace)
     results: list[IngestResult] = []
@@ -297,18 +298,14 @@ def ingest(
             warnings=list(p.batch.warnings),
         )
 
-    if replace:
-        for i, p in enumerate(planned):
-            if on_batch:
-                on_batch(p, i, len(planned))
-            res = store.add_batch(p.batch, replace=True)
-            results.append(result(p, res.snapshot_id, res.rows, res.created))
-        return results
-
     def key(s: Snapshot) -> tuple[str, str, str, dt.date]:
         return (s.registry, s.source_sha256, s.source_format, s.taken_at)
 
-    stored = {key(s): s for s in store.snapshots(include_incomplete=True)}
+    def name_key(s: Snapshot) -> tuple[str, str, str, dt.date]:
+        return (s.registry, s.source_format, Path(s.source_file).name, s.taken_at)
+
+    existing = store.snapshots(include_incomplete=True)
+    stored = {key(s): s for s in existing}
     new: list[Planned] = []
     for p in planned:
         s = p.batch.snapshot
@@ -321,7 +318,20 @@ def ingest(
         results.append(result(p, s.snapshot_id, s.row_count, True))
     if not new:
         return results
+    replaced: list[str] = []
+    if replace:
+        names = {name_key(p.batch.snapshot): p for p in new}
+        replaced = [s.snapshot_id for s in existing if name_key(s) in names]
+        kept = {r.snapshot_id: r.path for r in results if not r.created}
+        for s in existing:
+            if s.snapshot_id in replaced and s.snapshot_id in kept:
+                raise StoreError(
+                    f"{kept[s.snapshot_id]}: is already stored as {s.snapshot_id}, which "
+                    f"{names[name_key(s)].path} would replace; import them in separate calls"
+                )
     with store.transaction() as con:
+        for sid in replaced:
+            store.delete_rows(sid)
         for i, p in enumerate(new):
             if on_batch:
                 on_batch(p, i, len(new))
