@@ -26,7 +26,7 @@ import pyarrow as pa
 from ..errors import InputError, StoreError
 from ..schema import DATA_TABLES, Snapshot, SnapshotBatch
 from . import hf_api, hf_listing, lineage_edges, npm_counts, npm_high_impact, peatmoss, top_pypi
-from ._common import ReadOptions, sidecar_rows
+from ._common import ReadOptions, fresh_reads, sidecar_rows
 
 if TYPE_CHECKING:
     from ..store import Store
@@ -203,7 +203,8 @@ def plan(
             fmt = detect_format(f)
         else:
             check_format(f, fmt)
-        batch = IMPORTERS[fmt].read(f, opts)
+        with fresh_reads():  # the sha256 filed is of the bytes this read parsed, nothing read earlier
+            batch = IMPORTERS[fmt].read(f, opts)
         if taken_at is not None:  # provenance: say the date is the user's, not the data's
             snap = batch.snapshot
             note = f"date {taken_at.isoformat()} given with --date"
