@@ -332,13 +332,15 @@ def checked_int(
     column: str | None = None,
     low: int = 0,
     high: int = INT64_MAX,
+    text: bool = True,
 ) -> int | None:
     """A whole number in ``low .. high`` (default: a count that fits the store), or None when absent.
 
     Accepts ints, integral floats (``64243.0``, how pandas writes counts with
-    nulls) and text of either (CSV); NaN and empty/``NA`` text are absent.
-    Booleans, fractions, other text and other types, and numbers out of range
-    are an :class:`InputError` naming file, line and column.
+    nulls) and, when ``text`` (CSV, SQLite), text of either; NaN and
+    empty/``NA`` text are absent.  Booleans, fractions, other text and other
+    types, text where the source has types (JSON: ``"12"``), and numbers out of
+    range are an :class:`InputError` naming file, line and column.
     """
     col = column or field_name
     if value is None:
@@ -346,15 +348,19 @@ def checked_int(
     if isinstance(value, bool):
         raise InputError(path, f"{field_name} must be a number, got {value!r}", line=line, column=col)
     shown = value
+    if isinstance(value, str) and not text:
+        raise InputError(path, f"{field_name} must be a number, got text {_show(value)}", line=line, column=col)
     if isinstance(value, str):
-        text = value.strip()
-        if text.lower() in _MISSING_TEXT:
+        written = value.strip()
+        if written.lower() in _MISSING_TEXT:
             return None
+        if "_" in written:  # Python reads 1_000 as a number; data does not
+            raise InputError(path, f"{field_name} must be a number, got {_show(shown)}", line=line, column=col)
         try:
-            value = int(text)
+            value = int(written)
         except ValueError:
             try:
-                value = float(text)
+                value = float(written)
             except ValueError:
                 raise InputError(
                     path, f"{field_name} must be a number, got {_show(shown)}", line=line, column=col
@@ -388,9 +394,9 @@ def checked_int(
     return value
 
 
-def count_value(value: Any, *, path: Path | str, line: int | None, field_name: str) -> int | None:
+def count_value(value: Any, *, path: Path | str, line: int | None, field_name: str, text: bool = True) -> int | None:
     """A download/like count: a non-negative integer that fits the store, or None when absent."""
-    return checked_int(value, path=path, line=line, field_name=field_name)
+    return checked_int(value, path=path, line=line, field_name=field_name, text=text)
 
 
 def timestamp_value(value: Any, *, path: Path | str, line: int | None, field_name: str) -> dt.datetime | None:
@@ -452,18 +458,24 @@ def count_array(
         raise InputError(path, f"{exc.message} (row {exc.line})", column=exc.column) from None
 
 
-def count_list(values: list[Any], *, path: Path | str, field_name: str, line_offset: int | None = 1) -> pa.Array:
+def count_list(
+    values: list[Any], *, path: Path | str, field_name: str, line_offset: int | None = 1, text: bool = True
+) -> pa.Array:
     """:func:`count_value` over parsed values of any type, as int64; errors as in :func:`count_array`."""
     try:
-        return _count_list(values, path=path, field_name=field_name, line_offset=line_offset or 1)
+        return _count_list(values, path=path, field_name=field_name, line_offset=line_offset or 1, text=text)
     except InputError as exc:
         if line_offset is not None or exc.line is None:
             raise
         raise InputError(path, f"{exc.message} (row {exc.line})", column=exc.column) from None
 
 
-def _count_list(values: list[Any], *, path: Path | str, field_name: str, line_offset: int) -> pa.Array:
-    out = [count_value(v, path=path, line=i + line_offset, field_name=field_name) for i, v in enumerate(values)]
+def _count_list(
+    values: list[Any], *, path: Path | str, field_name: str, line_offset: int, text: bool = True
+) -> pa.Array:
+    out = [
+        count_value(v, path=path, line=i + line_offset, field_name=field_name, text=text) for i, v in enumerate(values)
+    ]
     return pa.array(out, pa.int64())
 
 
@@ -606,25 +618,43 @@ class ReadOptions:
 
 
 def sidecar_rows(directory: Path) -> dict[str, dict[str, str]]:
-    """Rows of ``snapshots.csv`` in ``directory`` keyed by their ``file`` column (empty when absent)."""
-    import csv
+    """Rows of ``snapshots.csv`` in ``directory`` keyed by their ``file`` column (empty when absent).
 
+    A file listed twice keeps its first row (the rule for every repeated key).
+    """
     p = directory / "snapshots.csv"
     if not p.is_file():
         return {}
     try:
-        text = p.read_text(encoding="utf-8-sig")
+        data = p.read_bytes()
     except OSError as exc:
         raise InputError(p, f"cannot read: {exc.strerror or exc}") from exc
-    rows = list(csv.DictReader(text.splitlines()))
-    if rows and "file" not in rows[0]:
+    header, rows = csv_records(p, decode_text(p, data))
+    if "file" not in header:
         return {}
-    return {r["file"]: r for r in rows if r.get("file")}
+    out: dict[str, dict[str, str]] = {}
+    for _, r in rows:
+        if r.get("file"):
+            out.setdefault(r["file"], r)
+    return out
 
 
 def sidecar_for(path: Path, opts: ReadOptions) -> dict[str, str] | None:
     side = opts.sidecar if opts.sidecar is not None else sidecar_rows(path.parent)
     return side.get(path.name)
+
+
+def sidecar_date(path: Path, side: dict[str, str] | None, column: str) -> dt.date | None:
+    """The date ``column`` of a file's ``snapshots.csv`` row, None when absent; not a date is an error."""
+    value = (side or {}).get(column) or ""
+    if not value.strip():
+        return None
+    try:
+        return dt.date.fromisoformat(value.strip()[:10])
+    except ValueError:
+        raise InputError(
+            path.parent / "snapshots.csv", f"{column} of {path.name} is not a date: {value[:30]!r}", column=column
+        ) from None
 
 
 _DATE_IN_NAME = re.compile(r"(?<!\d)(\d{4})-(\d{2})-(\d{2})(?!\d)")

@@ -143,8 +143,8 @@ def model_row(record: Mapping[str, Any], *, source: str | Path = "<records>", li
     if tags is not None and not (isinstance(tags, list) and all(isinstance(t, str) for t in tags)):
         raise InputError(source, "tags must be a list of strings", line=line, column="tags")
     tags = list(tags) if tags else []
-    downloads = count_value(record.get("downloads"), path=source, line=line, field_name="downloads")
-    likes = count_value(record.get("likes"), path=source, line=line, field_name="likes")
+    downloads = count_value(record.get("downloads"), path=source, line=line, field_name="downloads", text=False)
+    likes = count_value(record.get("likes"), path=source, line=line, field_name="likes", text=False)
     card_data = _card_data(record)
     license_ = None
     if card_data:

@@ -34,7 +34,6 @@ so in the notes), else the import asks for ``--date``.
 
 from __future__ import annotations
 
-import datetime as dt
 import io
 import sqlite3
 from pathlib import Path
@@ -64,6 +63,7 @@ from ._common import (
     need_date,
     private_copy,
     read_bytes,
+    sidecar_date,
     sidecar_for,
     timestamp_value,
 )
@@ -420,9 +420,7 @@ def read(path: Path, opts: ReadOptions | None = None) -> SnapshotBatch:
         notes.add("id list only: no downloads or metadata")
     taken_at = opts.taken_at
     if taken_at is None:
-        side = sidecar_for(path, opts)
-        if side and side.get("snapshot_date"):
-            taken_at = dt.date.fromisoformat(side["snapshot_date"][:10])
+        taken_at = sidecar_date(path, sidecar_for(path, opts), "snapshot_date")
     if taken_at is None:
         taken_at = date_in_name(path.name)
         if taken_at is not None:

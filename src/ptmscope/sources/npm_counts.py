@@ -63,7 +63,7 @@ def read(path: Path, opts: ReadOptions | None = None) -> SnapshotBatch:
     # a name repeated in the object is a repeated row: the first one wins, the repeats are counted
     pairs = list(obj.items()) + repeats.repeated_pairs
     names = [k for k, _ in pairs]
-    dls = [count_value(v, path=path, line=None, field_name=f"downloads of {k!r}") for k, v in pairs]
+    dls = [count_value(v, path=path, line=None, field_name=f"downloads of {k!r}", text=False) for k, v in pairs]
     notes = Notes()
     first = dls[: len(obj)]
     present = [d for d in first if d is not None]

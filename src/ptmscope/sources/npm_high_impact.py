@@ -14,13 +14,22 @@ ecosyste.ms ``downloads`` field (v1.12+).  Date: ``--date``, else the
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from pathlib import Path
 
 from ..errors import InputError
 from ..schema import SnapshotBatch
-from ._common import Notes, ReadOptions, build_packages, check_registry, finish, need_date, read_text, sidecar_for
+from ._common import (
+    Notes,
+    ReadOptions,
+    build_packages,
+    check_registry,
+    finish,
+    need_date,
+    read_text,
+    sidecar_date,
+    sidecar_for,
+)
 
 FORMAT = "npm-high-impact"
 
@@ -159,9 +168,9 @@ def read(path: Path, opts: ReadOptions | None = None) -> SnapshotBatch:
     if side and str(side.get("duplicate_of_previous", "")).lower() == "true":
         notes.add("same data as the previous version (re-release)")
     taken_at = opts.taken_at
-    if taken_at is None and side and side.get("data_date"):
-        taken_at = dt.date.fromisoformat(side["data_date"][:10])
-        if "unverified" in (side.get("origin") or ""):
+    if taken_at is None:
+        taken_at = sidecar_date(path, side, "data_date")
+        if taken_at is not None and "unverified" in ((side or {}).get("origin") or ""):
             notes.add("date unverified (registry publish time)")
     if taken_at is None:
         raise need_date(path)

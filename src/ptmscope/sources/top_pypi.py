@@ -40,6 +40,7 @@ from ._common import (
     finish,
     load_json,
     need_date,
+    sidecar_date,
     sidecar_for,
 )
 
@@ -99,7 +100,7 @@ def read(path: Path, opts: ReadOptions | None = None) -> SnapshotBatch:
     except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):  # mixed types, or ints beyond int64
         dl_arr = None
     if dl_arr is None or not (pa.types.is_integer(dl_arr.type) or pa.types.is_floating(dl_arr.type)):
-        dl_arr = count_list(counts, path=path, field_name="download_count", line_offset=None)
+        dl_arr = count_list(counts, path=path, field_name="download_count", line_offset=None, text=False)
     dls = count_array(dl_arr, path=path, field_name="download_count", line_offset=None)
     side = sidecar_for(path, opts)
     window = _window(path, obj, side)
@@ -122,9 +123,10 @@ def read(path: Path, opts: ReadOptions | None = None) -> SnapshotBatch:
             taken_at = dt.date.fromisoformat(last_update.strip()[:10])
         except ValueError:
             raise InputError(path, f"last_update is not a date: {last_update[:30]!r}", column="last_update") from None
-    if taken_at is None and side and side.get("snapshot_date"):
-        taken_at = dt.date.fromisoformat(side["snapshot_date"][:10])
-        notes.add("date from snapshots.csv (the file has no last_update)")
+    if taken_at is None:
+        taken_at = sidecar_date(path, side, "snapshot_date")
+        if taken_at is not None:
+            notes.add("date from snapshots.csv (the file has no last_update)")
     if taken_at is None:
         taken_at = date_in_name(path.name)
         if taken_at:
