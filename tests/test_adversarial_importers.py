@@ -579,6 +579,7 @@ def test_file_swapped_mid_read_gets_the_sha256_of_the_rows_read(name, tmp_path):
         finally:
             _Swapper.active = None
         assert counter.opens >= 1, f"{name}: {rel} was never opened through Python"
+        seen: set[str] = set()
         for in_place in (False, True):
             for k in range(1, counter.opens + 2):
                 target.write_bytes(pristine)
@@ -596,6 +597,8 @@ def test_file_swapped_mid_read_gets_the_sha256_of_the_rows_read(name, tmp_path):
                 assert _rows_of(batch) == expect[sha], (
                     f"{name} {rel} k={k} in_place={in_place}: rows of the other version"
                 )
+                seen.add(sha)
+        assert seen == set(expect), f"{name} {rel}: the swaps never took effect"
         target.write_bytes(pristine)
 
 
@@ -622,6 +625,7 @@ def test_swap_mid_ingest_through_the_store(name, tmp_path, cli):
     finally:
         _Swapper.active = None
     assert code == 0, err
+    seen: set[str] = set()
     for k in range(1, counter.opens + 2):
         target.write_bytes(pristine)
         store = tmp_path / f"s{k}.duckdb"
@@ -635,6 +639,8 @@ def test_swap_mid_ingest_through_the_store(name, tmp_path, cli):
             (snap,) = st.snapshots()
             rows = sorted(st.con.execute("SELECT package_id, downloads FROM packages").fetchall())
         assert snap.source_sha256 in expect and rows == expect[snap.source_sha256], k
+        seen.add(snap.source_sha256)
+    assert seen == set(expect), "the swaps never took effect"
 
 
 # -- CSV rows with the wrong number of fields ------------------------------------------------------------
@@ -691,6 +697,9 @@ def _hostile(d: Path) -> list[Path]:
     put("quote.csv", b'model,downloads\n"a,1\n')
     put("garbage.gz", b"\x1f\x8b" + b"\x00" * 50)
     put("notsqlite.db", b"SQLite format 3\x00" + b"\x00" * 200)
+    put("surrogate.jsonl", b'{"modelId": "a\\ud800", "lastModified": "2022-01-01T00:00:00Z", "downloads": 1}\n')
+    put("surrogate_counts.json", b'{"a\\udc00": 1}')
+    put("surrogate.js", b"export const topDownload = ['a', '\\ud800']\n")
     put("scalar.json", b"42")
     put("empty_obj.json", b"{}")
     put("records_mixed.json", b'[{"modelId": "a", "downloads": 1}, {"modelId": 5, "downloads": "x"}]')

@@ -98,7 +98,7 @@ COMMANDS = [
 @pytest.mark.parametrize("command", COMMANDS)
 def test_every_command_refuses_a_store_that_is_not_duckdb(command, tmp_path, cli):
     files = _not_stores(tmp_path)
-    for kind in KINDS:
+    for kind in ("csv", "sqlite", "empty"):  # every kind is refused by Store itself (below)
         store = files[kind]
         before = _sha(store)
         args = _commands(tmp_path, store)[command]

@@ -204,8 +204,35 @@ class KeyRepeats:
             notes.warn(f"{self.count} repeated keys in {where} (kept the first value of each; e.g. {ex})")
 
 
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+_SURROGATE_ESCAPE_B = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+
+
+def _lone_surrogate(value: Any) -> str | None:
+    """The first string (or key) holding a lone UTF-16 surrogate, which is not Unicode text."""
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, str):
+            if any("\ud800" <= c <= "\udfff" for c in v):
+                return v
+        elif isinstance(v, dict):
+            stack.extend(v.keys())
+            stack.extend(v.values())
+        elif isinstance(v, list):
+            stack.extend(v)
+    return None
+
+
 def _json_loads(text: str | bytes, repeats: KeyRepeats | None) -> Any:
-    return json.loads(text, object_pairs_hook=(repeats or KeyRepeats()).hook)
+    value = json.loads(text, object_pairs_hook=(repeats or KeyRepeats()).hook)
+    escapes = _SURROGATE_ESCAPE.search(text) if isinstance(text, str) else _SURROGATE_ESCAPE_B.search(text)
+    if escapes:  # rare: only then look for escapes that decode to lone surrogates
+        bad = _lone_surrogate(value)
+        if bad is not None:
+            shown = bad.encode("utf-8", "backslashreplace").decode("ascii", "replace")[:40]
+            raise ValueError(f"a lone surrogate escape in '{shown}' is not Unicode text")
+    return value
 
 
 def _json_error(path: Path, exc: Exception, line: int | None = None) -> InputError:

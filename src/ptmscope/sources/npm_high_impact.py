@@ -118,11 +118,23 @@ def parse_string_array(text: str, path: Path | str) -> list[str]:
                 nxt = text[j + 1] if j + 1 < n else ""
                 if nxt == "u" and j + 6 <= n:
                     try:
-                        buf.append(chr(int(text[j + 2 : j + 6], 16)))
+                        code = int(text[j + 2 : j + 6], 16)
                     except ValueError:
                         line, col = _where(text, j)
                         raise InputError(path, "bad \\u escape", line=line, column=col) from None
                     j += 6
+                    if 0xD800 <= code <= 0xDBFF and text.startswith("\\u", j):  # a surrogate pair: one character
+                        try:
+                            low = int(text[j + 2 : j + 6], 16)
+                        except ValueError:
+                            low = -1
+                        if 0xDC00 <= low <= 0xDFFF:
+                            code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
+                            j += 6
+                    if 0xD800 <= code <= 0xDFFF:
+                        line, col = _where(text, j - 6)
+                        raise InputError(path, "a lone surrogate \\u escape is not Unicode text", line=line, column=col)
+                    buf.append(chr(code))
                     continue
                 buf.append(_ESC.get(nxt, nxt))
                 j += 2
