@@ -278,3 +278,28 @@ def test_transaction_rolls_back_and_names_disk_full(tmp_path):
             con.execute("INSERT INTO aliases VALUES ('hf', 'a', 'b', 'test')")
             raise duckdb.IOException("IO Error: Could not write file: No space left on device")
         assert s.con.execute("SELECT count(*) FROM aliases").fetchone() == (0,)
+
+
+def test_same_bytes_as_another_format_and_date_is_one_line(tmp_path, cli):
+    """A JSON array of Hub records can be read as hf-api and as hf-listing: one snapshot id, refused in one line."""
+    recs = tmp_path / "recs.json"
+    recs.write_text(json.dumps([{"modelId": "a/b", "lastModified": "2022-01-01T00:00:00Z", "downloads": 1}]))
+    store = tmp_path / "s.duckdb"
+    code, _, err = cli("ingest", recs, "--store", store, "--date", "2022-01-05")
+    assert code == 0, err
+    sha = _sha(store)
+    code, out, err = cli("ingest", recs, "--format", "hf-listing", "--store", store, "--date", "2022-01-05")
+    lines = [ln for ln in err.splitlines() if ln.strip()]
+    assert code == 1 and out == ""
+    assert len(lines) == 1 and lines[0].startswith(f"error: {recs}: snapshot id hf-2022-01-05-"), err
+    assert "already taken" in lines[0]
+    assert _sha(store) == sha
+
+
+def test_constraint_violation_in_a_transaction_is_one_line(tmp_path):
+    refused = r"refused: .*[Dd]uplicate key.*; nothing was written$"
+    with Store(tmp_path / "s.duckdb") as s:
+        s.con.execute("CREATE TABLE t (k INTEGER PRIMARY KEY)")
+        with pytest.raises(StoreError, match=refused), s.transaction() as con:
+            con.execute("INSERT INTO t VALUES (1), (1)")
+        assert s.con.execute("SELECT count(*) FROM t").fetchone() == (0,)

@@ -297,6 +297,8 @@ class Store:
                 con.execute("ROLLBACK")
             if isinstance(exc, Exception) and _io_failure(exc) is not None:
                 raise _store_error(self.path, exc, "cannot write store", rolled_back=True) from exc
+            if isinstance(exc, duckdb.ConstraintException):  # e.g. a snapshot id taken: one line, not a traceback
+                raise _store_error(self.path, exc, "refused", rolled_back=True) from exc
             raise
         try:
             con.execute("COMMIT")

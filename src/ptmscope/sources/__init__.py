@@ -330,6 +330,16 @@ def ingest(
                     f"{kept[s.snapshot_id]}: is already stored as {s.snapshot_id}, which "
                     f"{names[name_key(s)].path} would replace; import them in separate calls"
                 )
+    taken = {s.snapshot_id: s for s in existing if s.snapshot_id not in replaced}
+    for p in new:
+        s = p.batch.snapshot
+        other = taken.get(s.snapshot_id)
+        if other is not None:  # the same bytes, registry and date under another format
+            raise StoreError(
+                f"{p.path}: snapshot id {s.snapshot_id} is already taken by {other.source_file} "
+                f"(format {other.source_format}, the same bytes and date); pass --date to file it under another date"
+            )
+        taken[s.snapshot_id] = s
     with store.transaction() as con:
         for sid in replaced:
             store.delete_rows(sid)
