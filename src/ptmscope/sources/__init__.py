@@ -2,7 +2,15 @@
 
 Every importer is a module with ``FORMAT``, ``detect(path, head) -> bool`` and
 ``read(path, ReadOptions) -> SnapshotBatch``; ``read`` validates everything
-and never touches the store.  :func:`load` turns a path (file or directory)
+and never touches the store.  Importers read each file ONCE through
+:mod:`._common` (``read_bytes``/``read_text``/``load_json``, ``private_copy``
+for files a library must open itself, e.g. SQLite): ``finish`` files the rows
+under the sha256 of exactly those bytes, and raises if a file was not read
+that way.  Numbers go through ``checked_int``/``count_value``/``count_array``
+(ranges, types), JSON through ``load_json``/``iter_json_lines`` (repeated keys:
+first wins, counted with ``KeyRepeats``), CSV through ``csv_records`` (field
+counts, repeated columns) -- ``tests/test_adversarial_importers.py`` holds
+every registered format to that and needs a sample for each new one.  :func:`load` turns a path (file or directory)
 into validated batches; :func:`ingest` then writes them.
 
 Formats (``--format``): see :data:`Format`; the column mapping of each is in
