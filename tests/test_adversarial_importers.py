@@ -780,3 +780,19 @@ def test_descendant_pairs_file_hashes_the_bytes_it_parsed(tmp_path):
     a.write_text("base_model,downloads,count,count\nx,10,1,2\n")
     with pytest.raises(InputError, match="column 'count' appears twice"):
         descendants_from_pairs(a, n_boot=0)
+
+
+def test_repeated_keys_in_a_cards_file_keep_the_first(tmp_path):
+    dump, _ = hf_api_jsonl(tmp_path, [("a/x", 1), ("b/y", 2)])
+    cards = tmp_path / "model_cards.jsonl"
+    cards.write_text(
+        '{"modelId": "a/x", "readme": "first", "readme": "second"}\n'
+        '{"modelId": "b/y", "readme": "b card"}\n'
+        '{"modelId": "b/y", "readme": "b again"}\n'
+    )
+    (p,) = plan(dump, cards_path=cards)
+    texts = {r["package_id"]: r["text"] for r in p.batch.table("cards").to_pylist()}
+    assert texts == {"a/x": "first", "b/y": "b card"}
+    notes = p.batch.snapshot.notes or ""
+    assert "1 repeated keys in the cards file's records (kept the first value of each; e.g. readme)" in notes
+    assert "cards: 1 repeated model ids in the cards file (kept the first card of each)" in notes
