@@ -22,7 +22,7 @@ import duckdb
 import ibis
 import pyarrow as pa
 
-from .errors import StoreError
+from .errors import PtmscopeError, StoreError
 from .schema import ALIASES, DATA_TABLES, SNAPSHOTS_DDL, Snapshot, SnapshotBatch, duck_type, table_ddl
 
 DEFAULT_STORE = "ptmscope.duckdb"
@@ -295,6 +295,8 @@ class Store:
         except BaseException as exc:
             with suppress(Exception):  # a failed write may have aborted the transaction already
                 con.execute("ROLLBACK")
+            if isinstance(exc, PtmscopeError):  # already one line, from the caller's own checks
+                raise
             if isinstance(exc, Exception) and _io_failure(exc) is not None:
                 raise _store_error(self.path, exc, "cannot write store", rolled_back=True) from exc
             if isinstance(exc, duckdb.ConstraintException):  # e.g. a snapshot id taken: one line, not a traceback
