@@ -31,7 +31,7 @@ from .metrics.descendants import DescendantsParams, DescendantsResult
 from .metrics.preservation import METRIC as PRESERVATION
 from .metrics.preservation import PreservationParams, PreservationResult
 from .metrics.turnover import METRIC as TURNOVER
-from .metrics.turnover import TurnoverParams, TurnoverRun
+from .metrics.turnover import TurnoverParams, TurnoverOverview
 from .pipeline import MetricOutcome, Run, SourceSpec, analyse, ensure_writable_dir, ingest_sources
 from .schema import Registry
 from .snapshots import Selection
@@ -330,8 +330,8 @@ def pairs_rows(study: Study, outcomes: Outcomes) -> list[Row]:
     ]
 
 
-def _steps_text(run: TurnoverRun, first: int) -> str:
-    steps = run.results[0].steps[first:]
+def _steps_text(run: TurnoverOverview, first: int) -> str:
+    steps = run.ordered()[0].steps[first:]
     return "; ".join(f"{s.taken_at}: R {s.remained} N {s.newcomers} Ret {s.returning}" for s in steps)
 
 
@@ -339,8 +339,8 @@ def turnover_rows(study: Study, outcomes: Outcomes) -> list[Row]:
     """C2, turnover of npm and PyPI at the paper's dates: distinct ever, then the per-step counts."""
     rows: list[Row] = []
     for reg in PACKAGE_REGISTRIES:
-        run: TurnoverRun | None = _result(outcomes, turnover_label(reg))
-        raw: TurnoverRun | None = _result(outcomes, turnover_label(reg, True))
+        run: TurnoverOverview | None = _result(outcomes, turnover_label(reg))
+        raw: TurnoverOverview | None = _result(outcomes, turnover_label(reg, True))
         if run is None or raw is None:
             rows += _unmeasured(outcomes, turnover_label(reg), turnover_label(reg, True))
             continue
@@ -349,13 +349,13 @@ def turnover_rows(study: Study, outcomes: Outcomes) -> list[Row]:
             why = "; npm lists rank by last-week downloads and include only packages above 1M/week"
         else:
             src = "top-pypi-packages (BigQuery, 30-day downloads)"
-            why = f"; PyPI ids PEP 503-normalised (raw ids give {raw.results[0].distinct_ever:,})"
+            why = f"; PyPI ids PEP 503-normalised (raw ids give {raw.ordered()[0].distinct_ever:,})"
         used = ", ".join(study.used[reg])
         rows.append(
             Row(
                 f"{reg} top-{PAPER_K} distinct ever over 4 snapshots",
                 f"{PAPER_DISTINCT_EVER[reg]:,}",
-                f"{run.results[0].distinct_ever:,}",
+                f"{run.ordered()[0].distinct_ever:,}",
                 f"{src}: {used}",
                 "partly",
                 "same K and four snapshots near the same months, but another source than the paper's ecosyste.ms "
@@ -377,10 +377,10 @@ def turnover_rows(study: Study, outcomes: Outcomes) -> list[Row]:
 
 def hf_turnover_rows(study: Study, outcomes: Outcomes) -> list[Row]:
     """C2, Hub turnover over the 2022 listings (the paper's Hub dates are not in the data)."""
-    run: TurnoverRun | None = _result(outcomes, HF_TURNOVER)
+    run: TurnoverOverview | None = _result(outcomes, HF_TURNOVER)
     if run is None:
         return _unmeasured(outcomes, HF_TURNOVER)
-    hf = run.results[0]
+    hf = run.ordered()[0]
     flagged = sorted({w.snapshot_id for w in hf.warnings})
     return [
         Row(
@@ -484,12 +484,12 @@ def details(outcomes: Outcomes) -> dict[str, Any]:
         run, raw = _result(outcomes, turnover_label(reg)), _result(outcomes, turnover_label(reg, True))
         if run is not None and raw is not None:
             out[turnover_label(reg)] = {
-                "normalised": run.results[0].to_dict(),
-                "raw_ids": raw.results[0].to_dict(),
+                "normalised": run.ordered()[0].to_dict(),
+                "raw_ids": raw.ordered()[0].to_dict(),
                 "sensitivity": run.sensitivity[0].to_dict(),
             }
     if (hf := _result(outcomes, HF_TURNOVER)) is not None:
-        out[f"{TURNOVER.name}_hf_2022"] = hf.results[0].to_dict()
+        out[f"{TURNOVER.name}_hf_2022"] = hf.ordered()[0].to_dict()
     pres, pres_art = _result(outcomes, PRES_PAPER), _result(outcomes, PRES_ARTIFACT)
     if pres is not None and pres_art is not None:
         out[PRESERVATION.name] = {"paper": pres.to_dict(), "artifact": pres_art.to_dict()}
@@ -502,8 +502,8 @@ def details(outcomes: Outcomes) -> dict[str, Any]:
 def coverage_warnings(outcomes: Outcomes) -> list[str]:
     """The turnover runs' coverage warnings (partial or unrankable listings)."""
     labels = [turnover_label(reg) for reg in PACKAGE_REGISTRIES] + [HF_TURNOVER]
-    runs: list[TurnoverRun] = [r for label in labels if (r := _result(outcomes, label)) is not None]
-    return [w.message for run in runs for w in run.results[0].warnings]
+    runs: list[TurnoverOverview] = [r for label in labels if (r := _result(outcomes, label)) is not None]
+    return [w.message for run in runs for w in run.ordered()[0].warnings]
 
 
 def write_figures(outcomes: Outcomes, out: Path) -> list[str]:
@@ -521,7 +521,7 @@ def write_figures(outcomes: Outcomes, out: Path) -> list[str]:
     if (art := _result(outcomes, PAIRS_ARTIFACT)) is not None:
         put(descendants_figure(art), "fig7_paper_pairs_artifact.png")
     labels = [turnover_label(reg) for reg in PACKAGE_REGISTRIES] + [HF_TURNOVER]
-    turnover = [r.results[0] for label in labels if (r := _result(outcomes, label)) is not None]
+    turnover = [r.ordered()[0] for label in labels if (r := _result(outcomes, label)) is not None]
     if turnover:
         put(turnover_figure(turnover), "fig6_turnover.png")
     if (own := _result(outcomes, DUMP_DESCENDANTS[0][2])) is not None:
@@ -552,14 +552,15 @@ def reproduce_esem24(
     ``esem24.json`` and the figures to ``out_dir``.
     """
     from .report import write_report as write_standard_report
-    from .store import Store
+    from .store import Store, check_store_path
 
     t0 = time.perf_counter()
     data = Path(data_dir)
     if not data.is_dir():
         raise PtmscopeError(f"{data}: not a directory (expected the layout of ../shared/data)")
+    spath = Path(store_path) if store_path else Path(out_dir) / "esem24.duckdb"
+    check_store_path(spath)  # before anything is written
     out = ensure_writable_dir(out_dir)
-    spath = Path(store_path) if store_path else out / "esem24.duckdb"
     study = choose_sources(data)
     with Store(spath) as store:
         ingest_study(store, study, progress)

@@ -10,6 +10,7 @@ so metric code written against it runs on any Ibis backend.
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -17,10 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import duckdb
 import ibis
 import pyarrow as pa
 
-from .errors import StoreError
+from .errors import PtmscopeError, StoreError
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -43,6 +45,103 @@ def resolve_store_path(path: str | os.PathLike[str] | None = None) -> Path:
     return Path(DEFAULT_STORE)
 
 
+DUCKDB_MAGIC = b"DUCK"  # bytes 8..11 of every DuckDB database file (after an 8-byte checksum)
+_MAGIC_AT = 8
+_OTHER_MAGIC = (
+    (b"SQLite format 3\x00", "a SQLite database"),
+    (b"PAR1", "a Parquet file"),
+    (b"\x1f\x8b", "gzip data"),
+    (b"PK\x03\x04", "a ZIP archive"),
+    (b"ARROW1", "an Arrow file"),
+)
+
+
+def _describe(head: bytes) -> str:
+    """What a file that is not a DuckDB database looks like, for the error message."""
+    if not head:
+        return "an empty file"
+    for magic, what in _OTHER_MAGIC:
+        if head.startswith(magic):
+            return what
+    try:
+        text = head.decode("utf-8").lstrip("\ufeff").lstrip()
+    except UnicodeDecodeError:
+        return "binary data of an unknown kind"
+    if text.startswith(("{", "[")):
+        return "JSON text"
+    return "CSV or other text"
+
+
+def check_store_path(path: Path, *, read_only: bool = False) -> list[Path]:
+    """Refuse, in one line, a path that cannot be a store; create missing folders for a new one.
+
+    An existing path must be a DuckDB database file (its header says so):
+    DuckDB 2 would otherwise open a CSV, JSON or Parquet file as an empty
+    in-memory database and every write would be lost.  A missing path is a new
+    store when writing (its folders are created; returned, so a failed open can
+    remove them) and an error when reading.
+    """
+    if path.is_dir():
+        raise StoreError(f"{path}: is a directory, not a store file")
+    if path.exists():
+        try:
+            with open(path, "rb") as f:
+                head = f.read(64)
+        except OSError as exc:
+            raise StoreError(f"{path}: cannot read store: {exc.strerror or exc}") from exc
+        if head[_MAGIC_AT : _MAGIC_AT + len(DUCKDB_MAGIC)] != DUCKDB_MAGIC:
+            raise StoreError(
+                f"{path}: not a store: this is {_describe(head)}, not a DuckDB database "
+                "(give a store, or a path that does not exist yet to create one)"
+            )
+        return []
+    if read_only:
+        raise StoreError(f"{path}: no store here (run `ptmscope ingest` first, or pass --store)")
+    missing = [d for d in (path.parent, *path.parent.parents) if not d.exists()]
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreError(f"{path}: cannot create the store's folder {path.parent}: {exc.strerror or exc}") from exc
+    return missing
+
+
+_IO_FAILURES = {errno.ENOSPC: "no space left on device", errno.EDQUOT: "disk quota exceeded"}
+
+
+def _io_failure(exc: BaseException) -> str | None:
+    """'no space left on device' (or another I/O failure) when ``exc`` or its cause is one, else None."""
+    seen: set[int] = set()
+    e: BaseException | None = exc
+    while e is not None and id(e) not in seen:
+        seen.add(id(e))
+        if isinstance(e, OSError) and e.errno in _IO_FAILURES:
+            return _IO_FAILURES[e.errno]
+        text = str(e)
+        for code, what in _IO_FAILURES.items():
+            if os.strerror(code) in text:
+                return what
+        if isinstance(e, duckdb.IOException):
+            return "I/O error"
+        e = e.__cause__ or e.__context__
+    return None
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())
+
+
+def _store_error(path: Path, exc: BaseException, doing: str, *, rolled_back: bool = False) -> StoreError:
+    """One line for a failed open or write; a rolled-back write says that nothing was written."""
+    failure = _io_failure(exc)
+    tail = "; nothing was written" if rolled_back else ""
+    if failure in ("no space left on device", "disk quota exceeded"):
+        return StoreError(f"{failure} while writing {path}{tail}")
+    if failure is not None:  # the I/O error, not what failed after it (an aborted transaction)
+        while exc.__context__ is not None and not isinstance(exc, duckdb.IOException):
+            exc = exc.__context__
+    return StoreError(f"{path}: {doing}: {_one_line(exc)}{tail}")
+
+
 @dataclass(frozen=True)
 class AddResult:
     snapshot_id: str
@@ -60,16 +159,31 @@ class Store:
     def __init__(self, path: str | os.PathLike[str] | None = None, *, read_only: bool = False) -> None:
         self.path = resolve_store_path(path)
         self.read_only = read_only
-        if read_only and not self.path.exists():
-            raise StoreError(f"{self.path}: no store here (run `ptmscope ingest` first, or pass --store)")
-        if self.path.exists() and self.path.is_dir():
-            raise StoreError(f"{self.path}: is a directory, not a store file")
+        new = not self.path.exists()
+        made = check_store_path(self.path, read_only=read_only)
         try:
             self.backend = ibis.duckdb.connect(str(self.path), read_only=read_only)
         except Exception as exc:  # duckdb raises IOException and friends
-            raise StoreError(f"{self.path}: cannot open store: {exc}") from exc
+            self._forget(new, made)
+            raise _store_error(self.path, exc, "cannot open store") from exc
         if not read_only:
-            self._ensure_schema()
+            try:
+                self._ensure_schema()
+            except Exception as exc:
+                self.close()
+                self._forget(new, made)
+                raise _store_error(self.path, exc, "cannot prepare store") from exc
+
+    def _forget(self, new: bool, made: list[Path]) -> None:
+        """Remove what a failed open of a new store created (the file, its WAL, new folders)."""
+        if not new:
+            return
+        for p in (self.path, Path(f"{self.path}.wal")):
+            with suppress(OSError):
+                p.unlink()
+        for d in made:
+            with suppress(OSError):
+                d.rmdir()
 
     # -- lifecycle -------------------------------------------------------
     def close(self) -> None:
@@ -217,18 +331,34 @@ class Store:
     # -- writing -----------------------------------------------------------
     @contextmanager
     def transaction(self) -> Iterator[Any]:
-        """BEGIN ... COMMIT on the native connection; ROLLBACK on any error."""
+        """BEGIN ... COMMIT on the native connection; ROLLBACK on any error.
+
+        A write that fails for lack of space (or another I/O error) is rolled
+        back and raised as one-line :class:`StoreError`; the store keeps what it
+        held before the transaction.
+        """
         if self.read_only:
             raise StoreError(f"{self.path}: store opened read-only")
         con = self.con
         con.execute("BEGIN TRANSACTION")
         try:
             yield con
-        except BaseException:
-            con.execute("ROLLBACK")
+        except BaseException as exc:
+            with suppress(Exception):  # a failed write may have aborted the transaction already
+                con.execute("ROLLBACK")
+            if isinstance(exc, PtmscopeError):  # already one line, from the caller's own checks
+                raise
+            if isinstance(exc, Exception) and _io_failure(exc) is not None:
+                raise _store_error(self.path, exc, "cannot write store", rolled_back=True) from exc
+            if isinstance(exc, duckdb.ConstraintException):  # e.g. a snapshot id taken: one line, not a traceback
+                raise _store_error(self.path, exc, "refused", rolled_back=True) from exc
             raise
-        else:
+        try:
             con.execute("COMMIT")
+        except Exception as exc:
+            with suppress(Exception):
+                con.execute("ROLLBACK")
+            raise _store_error(self.path, exc, "commit failed", rolled_back=True) from exc
 
     def find_same_source(self, batch: SnapshotBatch) -> Snapshot | None:
         s = batch.snapshot
@@ -330,6 +460,10 @@ class Store:
         for t in self._snapshot_tables(con):
             con.execute(f'DELETE FROM "{t}" WHERE snapshot_id = ?', [snapshot_id])
         con.execute("DELETE FROM snapshots WHERE snapshot_id = ?", [snapshot_id])
+
+    def delete_rows(self, snapshot_id: str) -> None:
+        """Delete a snapshot and its rows inside the caller's transaction (``ingest --replace``)."""
+        self._delete(self.con, snapshot_id)
 
     def delete_snapshot(self, snapshot_id: str) -> None:
         self.snapshot(snapshot_id)  # raises when absent

@@ -101,12 +101,11 @@ def report_cmd(
     from ..pipeline import score_cards as _score
     from ..report import write_report
     from ..report.output import check_report_dir
-    from ..store import Store, resolve_store_path
+    from ..store import Store, check_store_path, resolve_store_path
 
     params = parse_settings(settings)
     path = resolve_store_path(store)
-    if not path.exists():
-        raise PtmscopeError(f"{path}: no store here (run `ptmscope ingest` first, or pass --store)")
+    check_store_path(path, read_only=True)  # before the report folder is touched
     with _force_hint():
         check_report_dir(out_dir, force=force)
     with Store(path, read_only=not score_cards) as st:

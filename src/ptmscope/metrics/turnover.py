@@ -1045,7 +1045,8 @@ def run_turnover(backend: Any, p: TurnoverParams, sel: Selection) -> TurnoverOve
             reg_sel = sel.model_copy(update={"snapshots": tuple(mine)})
         elif sel.empty:
             # commit logs and dependents mappings are snapshots of the registry too, but not listings
-            reg_sel = Selection(snapshots=tuple(_listing_snapshots(backend, reg)) or ("(none)",))
+            listings = tuple(_listing_snapshots(backend, reg))
+            reg_sel = Selection(snapshots=listings) if listings else sel
         try:
             res = turnover(backend, reg, reg_sel, k=p.top, tie_rule=p.ties, normalise=not p.raw_ids, mode=p.mode)
         except PtmscopeError as exc:

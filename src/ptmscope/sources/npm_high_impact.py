@@ -17,13 +17,22 @@ The manifest records the release ``version`` (from ``snapshots.csv`` or a
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from pathlib import Path
 
 from ..errors import InputError
 from ..schema import SnapshotBatch
-from ._common import Notes, ReadOptions, build_packages, check_registry, finish, need_date, read_text, sidecar_for
+from ._common import (
+    Notes,
+    ReadOptions,
+    build_packages,
+    check_registry,
+    finish,
+    need_date,
+    read_text,
+    sidecar_date,
+    sidecar_for,
+)
 
 FORMAT = "npm-high-impact"
 
@@ -121,11 +130,23 @@ def parse_string_array(text: str, path: Path | str) -> list[str]:
                 nxt = text[j + 1] if j + 1 < n else ""
                 if nxt == "u" and j + 6 <= n:
                     try:
-                        buf.append(chr(int(text[j + 2 : j + 6], 16)))
+                        code = int(text[j + 2 : j + 6], 16)
                     except ValueError:
                         line, col = _where(text, j)
                         raise InputError(path, "bad \\u escape", line=line, column=col) from None
                     j += 6
+                    if 0xD800 <= code <= 0xDBFF and text.startswith("\\u", j):  # a surrogate pair: one character
+                        try:
+                            low = int(text[j + 2 : j + 6], 16)
+                        except ValueError:
+                            low = -1
+                        if 0xDC00 <= low <= 0xDFFF:
+                            code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
+                            j += 6
+                    if 0xD800 <= code <= 0xDFFF:
+                        line, col = _where(text, j - 6)
+                        raise InputError(path, "a lone surrogate \\u escape is not Unicode text", line=line, column=col)
+                    buf.append(chr(code))
                     continue
                 buf.append(_ESC.get(nxt, nxt))
                 j += 2
@@ -171,9 +192,9 @@ def read(path: Path, opts: ReadOptions | None = None) -> SnapshotBatch:
     if side and str(side.get("duplicate_of_previous", "")).lower() == "true":
         notes.add("same data as the previous version (re-release)")
     taken_at = opts.taken_at
-    if taken_at is None and side and side.get("data_date"):
-        taken_at = dt.date.fromisoformat(side["data_date"][:10])
-        if "unverified" in (side.get("origin") or ""):
+    if taken_at is None:
+        taken_at = sidecar_date(path, side, "data_date")
+        if taken_at is not None and "unverified" in ((side or {}).get("origin") or ""):
             notes.add("date unverified (registry publish time)")
     if taken_at is None:
         raise need_date(path)
