@@ -145,6 +145,7 @@ _BOILERPLATE = re.compile(
     r"|[*_]{0,2}content warning:?[*_]{0,2} readers should be aware [^\n]{0,120}?content that is disturbing,"
     r" offensive, and can propagate historical and current stereotypes\.?[*_]{0,2}"
     r"|the model should not be used to intentionally create hostile or alienating environments for people\.?"
+    r"|weights for this model are available in \w+ format\.(?:\s*\[download\]\([^)\n]*\) them in the files & versions tab\.)?"
     r"|this model was trained using autotrain\.(?: for more information, please visit \[autotrain\]\([^)\n]*\)\.?)?",
     re.I,
 )
@@ -158,6 +159,7 @@ _BOILERPLATE_HINTS = (
     "content warning",
     "hostile or alienating",
     "using autotrain",
+    "weights for this model",
 )
 _FIELD_LABEL = re.compile(r"^[ \t]*(?:[-*+][ \t]+)?(?:\*\*|__)?(?:bibtex|apa)(?:\*\*|__)?:?(?:\*\*|__)?:?[ \t]*$", re.I)
 

@@ -99,19 +99,22 @@ _CONTENT: dict[str, re.Pattern[str]] = {
     "description": re.compile(
         r"\b(?:this|the|our) (?:\w+[- ]+){0,4}?"
         r"(?:model|checkpoint|repository|repo|version|network|pipeline|agent|adapter|lora)"
-        r" (?:is|was|has been|uses|performs|can|predicts|classifies|generates|detects|translates)\b"
+        r" (?:is|was|has been|uses|performs|can|predicts|classifies|generates|detects|translates|represents|implements)\b"
         r"|\bis an? (?:\w+[- ]+){0,4}?(?:version|model|checkpoint|variant|adaptation|port|implementation|replica|copy)\b"
         r"|\b(?:fine[- ]?tuned|pre[- ]?trained|trained) (?:version|model|checkpoint) of\b"
         r"|\bmodel (?:for|that|which|to) \w+"
         r"|\b(?:these|this) (?:are|is) (?:the )?(?:\w+[- ]+){0,4}?(?:weights|models|checkpoints|adapters|files)\b"
-        r"|\bis a merge of\b"
+        r"|\b(?:is )?an? (?:merge|mix|blend) of\b"
+        r"|\b(?:weights?|checkpoints?|conversion|quanti[sz]ations?|port) (?:of|for) (?:the |a |an )?\S"
+        r"|\b(?:fine[- ]?tuned|pre[- ]?trained) models? for\b"
         r"|\b(?:model|weights) (?:was |were )?(?:trained|fine[- ]?tuned|finetuned) (?:by|on|with|using|from)\b"
         r"|\bproblem type:|\b(?:fine[- ]?tuned|finetuned|pre[- ]?trained) (?:\w+ ){0,2}?on\b",
     ),
     # only used under a combined heading ("Intended uses & limitations")
     "limitations": re.compile(
         r"\blimit(?:ation|ed)s?\b|\bbias(?:es|ed)?\b|\bshould not be used\b|\bnot (?:be )?(?:intended|suitable)\b"
-        r"|\bout[- ]of[- ]scope\b|\bmay (?:produce|generate|contain|output|reflect|not)\b|\bhallucinat"
+        r"|\bout[- ]of[- ]scope\b|\bhallucinat|\bmay (?:produce|generate|contain|output|reflect)\b"
+        r"|\b(?:may|might|does|will) not (?:work|perform|generali[sz]e|be (?:accurate|reliable|suitable|appropriate))\b"
         r"|\bcaveats?\b|\bnot (?:perform|work) well\b|\bfails? (?:to|on|when)\b|\bharmful\b|\btoxic|\boffensive\b",
     ),
     "how_to_use": re.compile(
@@ -126,8 +129,8 @@ _CONTENT: dict[str, re.Pattern[str]] = {
     ),
     "evaluation": re.compile(
         r"(?:accuracy|f1|wer|cer|bleu|rouge[-\w]*|perplexity|exact match|precision|recall|map|auc)\b"
-        r"\s*(?:[:=|]|of|score)\s*\**\s*\d"
-        r"|(?:achieves|obtains|reaches|scores?) (?:\w+ ){0,4}?(?:an? )?(?:accuracy|f1|wer|bleu|score)\b"
+        r"\s*(?:[:=|><~]|of|score)\s*\**\s*\d"
+        r"|(?:achieves|obtains|reaches|attains?|scores?) (?:\w+ ){0,4}?(?:an? )?(?:accuracy|f1|wer|bleu|score)\b"
         r"|\|\s*(?:accuracy|f1|wer|cer|bleu|rouge[-\w]*|validation loss|eval(?:uation)? loss)\s*\|",
     ),
 }
@@ -136,10 +139,7 @@ _PHRASES: dict[str, tuple[str, ...]] = {
     "training": ("hyperparameters were used during training",),
     "evaluation": (
         "achieves the following results",
-        "evaluation set",
         "evaluation results",
-        "evaluation data",
-        "evaluation metrics",
     ),
 }
 
@@ -157,6 +157,13 @@ _KEYWORDS: dict[str, tuple[str, ...]] = {
         "lora",
         "weights",
         "merge",
+        "mix",
+        "blend",
+        "conversion",
+        "quanti",
+        "weight",
+        "represents",
+        "implements",
         "trained",
         "tuned",
         "problem type",
