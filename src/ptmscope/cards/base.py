@@ -9,7 +9,7 @@ ESEM'24 paper's C3 measurement.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol, get_args, runtime_checkable
 
@@ -60,7 +60,9 @@ class CardScore:
         }
 
     @classmethod
-    def from_flags(cls, flags: dict[str, bool], evidence: dict[str, str | None] | None = None, **kw: Any) -> CardScore:
+    def from_flags(
+        cls, flags: Mapping[str, bool], evidence: Mapping[str, str | None] | None = None, **kw: Any
+    ) -> CardScore:
         evidence = evidence or {}
         present = tuple(bool(flags.get(s, False)) for s in SECTIONS)
         ev = tuple(evidence.get(s) if p else None for s, p in zip(SECTIONS, present, strict=False))

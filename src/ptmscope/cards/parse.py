@@ -145,7 +145,8 @@ _BOILERPLATE = re.compile(
     r"|[*_]{0,2}content warning:?[*_]{0,2} readers should be aware [^\n]{0,120}?content that is disturbing,"
     r" offensive, and can propagate historical and current stereotypes\.?[*_]{0,2}"
     r"|the model should not be used to intentionally create hostile or alienating environments for people\.?"
-    r"|weights for this model are available in \w+ format\.(?:\s*\[download\]\([^)\n]*\) them in the files & versions tab\.)?"
+    r"|weights for this model are available in \w+ format\."
+    r"(?:\s*\[download\]\([^)\n]*\) them in the files & versions tab\.)?"
     r"|this model was trained using autotrain\.(?: for more information, please visit \[autotrain\]\([^)\n]*\)\.?)?",
     re.I,
 )
@@ -177,12 +178,14 @@ def _is_empty_field(line: str) -> bool:
 def strip_boilerplate(body: str) -> str:
     """Remove template sentences, "**Field:** [More Information Needed]" lines and BibTeX/APA labels."""
     low = body.lower()
-    if "more information needed" in low or "bibtex" in low or "apa" in low:
+    if "more information" in low or "bibtex" in low or "apa" in low:
         kept = []
         for line in body.split("\n"):
             ll = line.lower()
             if "more information needed" in ll and _is_empty_field(ll):
                 continue  # a template field left empty
+            if "more information" in ll and not _MORE_INFO.sub(" ", " ".join(_WORDS.findall(ll))).strip():
+                continue  # "More information on training data needed"
             if ("bibtex" in ll or "apa" in ll) and _FIELD_LABEL.match(line):
                 continue
             kept.append(line)
@@ -213,10 +216,7 @@ def is_placeholder(body: str) -> bool:
     if len(words) < 120 and _LATER.search(words):
         return True
     # several placeholder lines ("More information needed" under each sub-item)
-    if len(words) < 200:
-        if not _MORE_INFO.sub(" ", words).strip():
-            return True
-    return False
+    return len(words) < 200 and not _MORE_INFO.sub(" ", words).strip()
 
 
 @dataclass(frozen=True)

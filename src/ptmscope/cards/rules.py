@@ -81,16 +81,95 @@ _NOT_HEADINGS: dict[str, re.Pattern[str]] = {
 # the first.  Titles that merely contain such a word ("GC4LM: a colossal, biased language model",
 # "Clinical mortality risk prediction", "Gender bias in code-mixed texts") are not sections about limits.
 _LIMIT_TERMS = frozenset(
-    "limitation limitations limitacion limitaciones limites bias biases sesgos risks caveat caveats ethics ethical"
-    " misuse shortcomings weakness weaknesses fairness harms".split()
+    {
+        "limitation",
+        "limitations",
+        "limitacion",
+        "limitaciones",
+        "limites",
+        "bias",
+        "biases",
+        "sesgos",
+        "risks",
+        "caveat",
+        "caveats",
+        "ethics",
+        "ethical",
+        "misuse",
+        "shortcomings",
+        "weakness",
+        "weaknesses",
+        "fairness",
+        "harms",
+    }
 )
 _LIMIT_PHRASES = re.compile(r"\bknown (?:issues|problems|limitations)\b|\bfailure modes?\b")
 _LIMIT_CONNECT = frozenset(
-    "and or of the a an s to for in on its this our model models known other potential possible important"
-    " intended use uses usage capabilities performance data training recommendations recommendation"
-    " considerations consideration statement concerns privacy out scope malicious cases analysis investigating"
-    " warning robustness safety social societal impact responsible ai y e notes note disclaimer general current"
-    " some issues problems modes failure and risk".split()
+    {
+        "and",
+        "or",
+        "of",
+        "the",
+        "a",
+        "an",
+        "s",
+        "to",
+        "for",
+        "in",
+        "on",
+        "its",
+        "this",
+        "our",
+        "model",
+        "models",
+        "known",
+        "other",
+        "potential",
+        "possible",
+        "important",
+        "intended",
+        "use",
+        "uses",
+        "usage",
+        "capabilities",
+        "performance",
+        "data",
+        "training",
+        "recommendations",
+        "recommendation",
+        "considerations",
+        "consideration",
+        "statement",
+        "concerns",
+        "privacy",
+        "out",
+        "scope",
+        "malicious",
+        "cases",
+        "analysis",
+        "investigating",
+        "warning",
+        "robustness",
+        "safety",
+        "social",
+        "societal",
+        "impact",
+        "responsible",
+        "ai",
+        "y",
+        "e",
+        "notes",
+        "note",
+        "disclaimer",
+        "general",
+        "current",
+        "some",
+        "issues",
+        "problems",
+        "modes",
+        "failure",
+        "risk",
+    }
 )
 _MAX_LIMIT_HEADING_WORDS = 8
 
@@ -99,8 +178,10 @@ _CONTENT: dict[str, re.Pattern[str]] = {
     "description": re.compile(
         r"\b(?:this|the|our) (?:\w+[- ]+){0,4}?"
         r"(?:model|checkpoint|repository|repo|version|network|pipeline|agent|adapter|lora)"
-        r" (?:is|was|has been|uses|performs|can|predicts|classifies|generates|detects|translates|represents|implements)\b"
-        r"|\bis an? (?:\w+[- ]+){0,4}?(?:version|model|checkpoint|variant|adaptation|port|implementation|replica|copy)\b"
+        r" (?:is|was|has been|uses|performs|can|predicts|classifies|generates|detects|translates|represents"
+        r"|implements)\b"
+        r"|\bis an? (?:\w+[- ]+){0,4}?"
+        r"(?:version|model|checkpoint|variant|adaptation|port|implementation|replica|copy)\b"
         r"|\b(?:fine[- ]?tuned|pre[- ]?trained|trained) (?:version|model|checkpoint) of\b"
         r"|\bmodel (?:for|that|which|to) \w+"
         r"|\b(?:these|this) (?:are|is) (?:the )?(?:\w+[- ]+){0,4}?(?:weights|models|checkpoints|adapters|files)\b"
@@ -131,7 +212,7 @@ _CONTENT: dict[str, re.Pattern[str]] = {
         r"(?:accuracy|f1|wer|cer|bleu|rouge[-\w]*|perplexity|exact match|precision|recall|map|auc)\b"
         r"\s*(?:[:=|><~]|of|score)\s*\**\s*\d"
         r"|(?:achieves|obtains|reaches|attains?|scores?) (?:\w+ ){0,4}?(?:an? )?(?:accuracy|f1|wer|bleu|score)\b"
-        r"|\|\s*(?:accuracy|f1|wer|cer|bleu|rouge[-\w]*|validation loss|eval(?:uation)? loss)\s*\|",
+        r"|\|\s*(?:accuracy|f1|wer|cer|bleu|rouge[-\w]*)\s*\|",
     ),
 }
 # Phrases found by plain substring search (lower-cased prose), before any regex.

@@ -120,7 +120,7 @@ class ValidationResult:
             "mean_f1_reliable": round(float(np.mean(reliable)), 4) if reliable else None,
             "auc_card_score": round(self.auc_card_score, 4),
             "auc_documentation_score": round(self.auc_documentation_score, 4),
-            "cards_per_second": round(self.cards_per_second, 1),
+            "cards_per_second": round(self.cards_per_second, 1) if np.isfinite(self.cards_per_second) else None,
             **self.extra,
         }
 
@@ -227,7 +227,7 @@ def load_dev_set(labels: str | Path, cards: str | Path, annotations: str | Path 
     )
 
 
-def roc_auc(scores: Sequence[float], labels: Sequence[int]) -> float:
+def roc_auc(scores: Sequence[float] | np.ndarray, labels: Sequence[int] | np.ndarray) -> float:
     """ROC AUC by the rank-sum (Mann-Whitney) formula; ties count one half."""
     from scipy.stats import rankdata
 
@@ -286,12 +286,15 @@ def _section_metrics(
     return tuple(metrics), ok
 
 
-def validate(scorer: Scorer, dev: DevSet, scores: list[CardScore] | None = None) -> ValidationResult:
-    """Score the dev set with ``scorer`` (unless ``scores`` are given) and compare with the labels."""
+def validate(
+    scorer: Scorer, dev: DevSet, scores: list[CardScore] | None = None, seconds: float | None = None
+) -> ValidationResult:
+    """Score the dev set with ``scorer`` (unless ``scores`` are given, with the ``seconds`` they took) and compare."""
     t0 = time.perf_counter()
     if scores is None:
         scores = scorer.score_many(list(dev.texts))
-    seconds = max(time.perf_counter() - t0, 1e-9)
+        seconds = time.perf_counter() - t0
+    speed = len(dev.ids) / max(seconds, 1e-9) if seconds is not None else float("nan")
     metrics, ok = _section_metrics(dev, scores)
     auc_card = auc_doc = float("nan")
     if QUALITY_COLUMN in dev.labels:
@@ -308,7 +311,7 @@ def validate(scorer: Scorer, dev: DevSet, scores: list[CardScore] | None = None)
         sections=metrics,
         auc_card_score=auc_card,
         auc_documentation_score=auc_doc,
-        cards_per_second=len(dev.ids) / seconds,
+        cards_per_second=speed,
         labels_path=dev.labels_path,
         cards_path=dev.cards_path,
         annotations_path=dev.annotations_path,
