@@ -301,3 +301,50 @@ def test_descriptive_title_is_a_description_but_template_titles_are_not() -> Non
 )
 def test_descriptions_of_what_a_checkpoint_is(text: str) -> None:
     assert RULES.score(f"# m\n\n{text}\n").has("description")
+
+
+# the card written by the diffusers training scripts (DreamBooth/LoRA), left as generated
+DIFFUSERS_SCRIPT_CARD = """# DreamBooth - me/dogbooth
+
+This is a dreambooth model derived from stabilityai/stable-diffusion-2-1. The weights were trained on a photo \
+of sks dog using [DreamBooth](https://dreambooth.github.io/).
+
+## Intended uses & limitations
+
+#### How to use
+
+```python
+# TODO: add an example code snippet for running this diffusion pipeline
+```
+
+#### Limitations and bias
+
+[TODO: provide examples of latent issues and potential remediations]
+
+## Training details
+
+[TODO: describe the data used to train the model]
+"""
+
+
+def test_diffusers_script_card_todos_are_placeholders() -> None:
+    s = RULES.score(DIFFUSERS_SCRIPT_CARD)
+    assert flags(s) == {
+        "description": True,  # the generated first paragraph does say what the model is
+        "limitations": False,
+        "how_to_use": False,  # a code block holding only a TODO comment
+        "training": False,
+        "evaluation": False,
+    }, s.to_dict()
+
+
+def test_first_hub_template_guidance_is_boilerplate() -> None:
+    card = (
+        "# m\n\n## Intended uses & limitations\n\n#### How to use\n\n```python\n"
+        "# You can include sample code which will be formatted\n```\n\n#### Limitations and bias\n\n"
+        "Provide examples of latent issues and potential remediations.\n\n## Training data\n\n"
+        "Describe the data you used to train the model.\n\n## Training procedure\n\n"
+        "Preprocessing, hardware used, hyperparameters...\n\n## Eval results\n\nProvide some evaluation results.\n"
+    )
+    assert RULES.score(card).score == 0, RULES.score(card).to_dict()
+    assert not RULES.score("# m\n\nIntended Use TBD\n").has("how_to_use")

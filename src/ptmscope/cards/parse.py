@@ -129,9 +129,22 @@ def normalise_heading(heading: str) -> str:
 # Sentences that model-card templates put in when the author wrote nothing, so they say nothing
 # about the model: the Hub's template (huggingface_hub ``modelcard_template.md``), the 2022 model-card
 # creator template it grew from (its default "Bias, Risks, and Limitations" and "Out-of-Scope Use"
-# texts and the content warning), the Trainer's card and the "pushed on the Hub" stub.
+# texts and the content warning), the first Hugging Face model-card template (2020: "Provide examples
+# of latent issues and potential remediations."), the Trainer's card, the diffusers training scripts'
+# card, AutoTrain's card and the "pushed on the Hub" stub.
 _BOILERPLATE = re.compile(
     r"use the code below to get started with the model\.?"
+    r"|provide examples of latent issues and potential remediations\.?"
+    r"|describe the data you used to train the model\.?"
+    r"|if you initialized it with pre-trained weights, add a link to the pre-trained model card or repository with"
+    r" description of the pre-training data\.?"
+    r"|preprocessing, hardware used, hyperparameters\.*"
+    r"|provide some evaluation results\.?"
+    r"|you can embed local or remote images using `!\[\]\(\.\.\.\)`"
+    r"|the model description provides basic details about the model\. this includes the architecture, version, if it"
+    r" was introduced in a paper, if an original implementation is available, the author, and general information"
+    r" about the model\. any copyright should be attributed here\. general information about training procedures,"
+    r" parameters, and important disclaimers can also be mentioned in this section\.?"
     r"|users (?:\(both direct and downstream\) )?should be made aware of the risks, biases and limitations of the"
     r" (?:model|dataset)\.(?: more information needed for further recomm?endations\.)?"
     r"|this is the model card of a [^\n]{0,40}model that has been pushed on the hub\. "
@@ -152,6 +165,13 @@ _BOILERPLATE = re.compile(
 )
 _BOILERPLATE_HINTS = (
     "use the code below",
+    "latent issues",
+    "describe the data you used",
+    "initialized it with pre-trained",
+    "hardware used",
+    "provide some evaluation",
+    "embed local or remote",
+    "provides basic details",
     "should be made aware",
     "pushed on the hub",
     "carbon emissions",
@@ -178,10 +198,13 @@ def _is_empty_field(line: str) -> bool:
 def strip_boilerplate(body: str) -> str:
     """Remove template sentences, "**Field:** [More Information Needed]" lines and BibTeX/APA labels."""
     low = body.lower()
-    if "more information" in low or "bibtex" in low or "apa" in low:
+    later = "tbd" in low or "todo" in low or "tba" in low or "soon" in low
+    if "more information" in low or "bibtex" in low or "apa" in low or later:
         kept = []
         for line in body.split("\n"):
             ll = line.lower()
+            if later and len(ll) < 100 and _LATER.search(" ".join(_WORDS.findall(ll))):
+                continue  # "Intended Use TBD", "Results: coming soon"
             if "more information needed" in ll and _is_empty_field(ll):
                 continue  # a template field left empty
             if "more information" in ll and not _MORE_INFO.sub(" ", " ".join(_WORDS.findall(ll))).strip():
@@ -217,6 +240,14 @@ def is_placeholder(body: str) -> bool:
         return True
     # several placeholder lines ("More information needed" under each sub-item)
     return len(words) < 200 and not _MORE_INFO.sub(" ", words).strip()
+
+
+_CODE_COMMENT = re.compile(r"^\s*(?:#|//|--|;|%|<!--)")
+
+
+def is_placeholder_code(code: str) -> bool:
+    """True when code blocks hold nothing but comments ("# TODO: add an example code snippet ...")."""
+    return all(not line.strip() or _CODE_COMMENT.match(line) for line in code.split("\n"))
 
 
 @dataclass(frozen=True)

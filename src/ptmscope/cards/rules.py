@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from functools import lru_cache
 
 from .base import SECTIONS, CardScore
-from .parse import ParsedCard, is_placeholder, looks_binary, parse_card, strip_boilerplate
+from .parse import ParsedCard, is_placeholder, is_placeholder_code, looks_binary, parse_card, strip_boilerplate
 
 VERSION = "2"
 
@@ -390,7 +390,7 @@ def score_parsed(card: ParsedCard) -> CardScore:
                 continue
         body = card.subtree_text(i)
         code = card.subtree_code(i)
-        if is_placeholder(body) and not code.strip():
+        if is_placeholder(body) and is_placeholder_code(code):
             continue
         if "limitations" in hits and "how_to_use" in hits and not _CONTENT["limitations"].search(body.lower()):
             hits.remove("limitations")  # "Intended uses & limitations" that only says how to use
