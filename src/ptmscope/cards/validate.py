@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError, PtmscopeError
+from ..metrics.metadata import TAG_FIELDS
 from .base import SECTIONS, CardScore, Scorer
 
 #: section -> (label column, reliable?, note)
@@ -252,7 +253,7 @@ def prf(pred: np.ndarray, ref: np.ndarray) -> tuple[float, float, float]:
 
 def tag_metadata_score(tags: Sequence[str]) -> float:
     """Metadata score from tags alone (the dev set has no other metadata)."""
-    from ..metrics.metadata import TAG_FIELDS, flags_from_tags
+    from ..metrics.metadata import flags_from_tags
 
     flags = flags_from_tags(tags)
     return sum(flags[f] for f in TAG_FIELDS) / len(TAG_FIELDS)
@@ -315,7 +316,7 @@ def validate(
         labels_path=dev.labels_path,
         cards_path=dev.cards_path,
         annotations_path=dev.annotations_path,
-        extra={"metadata_fields_from_tags": ["datasets", "language", "license", "paper", "tags"]},
+        extra={"metadata_fields_from_tags": list(TAG_FIELDS)},
     )
 
 
