@@ -28,6 +28,7 @@ _HTML_COMMENT = re.compile(r"<!--.*?(?:-->|\Z)", re.S)
 _SCRIPT_STYLE = re.compile(r"<(script|style)\b.*?(?:</\1\s*>|\Z)", re.S | re.I)
 _TAG = re.compile(r"</?[A-Za-z][^<>]{0,500}>")
 _WORDS = re.compile(r"[a-z0-9]+")
+_LINK_TARGET = re.compile(r"\]\([^)\s]*\)")
 
 _PLACEHOLDER_PHRASES = (
     "more information needed",
@@ -227,6 +228,8 @@ def is_placeholder(body: str) -> bool:
     "[optional]" all count as placeholders.
     """
     text = strip_boilerplate(strip_markup(body))
+    if "](" in text:  # "[More Information Needed](https://...contributing...)": the link text counts, not its target
+        text = _LINK_TARGET.sub("]", text)
     # the longest placeholder phrase has a few dozen letters: look at the start only
     words = " ".join(_WORDS.findall(text[:400].lower() if len(text) > 400 else text.lower()))
     if len(words) > 200:
