@@ -164,25 +164,6 @@ _BOILERPLATE = re.compile(
     r"|this model was trained using autotrain\.(?: for more information, please visit \[autotrain\]\([^)\n]*\)\.?)?",
     re.I,
 )
-_BOILERPLATE_HINTS = (
-    "use the code below",
-    "latent issues",
-    "describe the data you used",
-    "initialized it with pre-trained",
-    "hardware used",
-    "provide some evaluation",
-    "embed local or remote",
-    "provides basic details",
-    "should be made aware",
-    "pushed on the hub",
-    "carbon emissions",
-    "significant research",
-    "predictions generated",
-    "content warning",
-    "hostile or alienating",
-    "using autotrain",
-    "weights for this model",
-)
 _FIELD_LABEL = re.compile(r"^[ \t]*(?:[-*+][ \t]+)?(?:\*\*|__)?(?:bibtex|apa)(?:\*\*|__)?:?(?:\*\*|__)?:?[ \t]*$", re.I)
 
 
@@ -196,26 +177,55 @@ def _is_empty_field(line: str) -> bool:
     return not words or (words.rstrip(" *_").endswith(":") and len(words.split()) <= 8)
 
 
+def _has_boilerplate_hint(low: str) -> bool:
+    # plain substring tests: far faster than one regex alternation over the whole text
+    return (
+        "use the code below" in low
+        or "should be made aware" in low
+        or "pushed on the hub" in low
+        or "carbon emissions" in low
+        or "latent issues" in low
+        or "describe the data you used" in low
+        or "initialized it with pre-trained" in low
+        or "hardware used" in low
+        or "provide some evaluation" in low
+        or "embed local or remote" in low
+        or "provides basic details" in low
+        or "significant research" in low
+        or "predictions generated" in low
+        or "content warning" in low
+        or "hostile or alienating" in low
+        or "using autotrain" in low
+        or "weights for this model" in low
+    )
+
+
 def strip_boilerplate(body: str) -> str:
     """Remove template sentences, "**Field:** [More Information Needed]" lines and BibTeX/APA labels."""
     low = body.lower()
-    later = "tbd" in low or "todo" in low or "tba" in low or "soon" in low
+    later = "tbd" in low or "todo" in low or "tba" in low or "soon" in low or "later" in low
     if "more information" in low or "bibtex" in low or "apa" in low or later:
         kept = []
         for line in body.split("\n"):
             ll = line.lower()
-            if later and len(ll) < 100 and _LATER.search(" ".join(_WORDS.findall(ll))):
+            if (
+                later
+                and len(ll) < 100
+                and ("tbd" in ll or "todo" in ll or "tba" in ll or "soon" in ll or "later" in ll)
+                and _LATER.search(" ".join(_WORDS.findall(ll)))
+            ):
                 continue  # "Intended Use TBD", "Results: coming soon"
-            if "more information needed" in ll and _is_empty_field(ll):
-                continue  # a template field left empty
-            if "more information" in ll and not _MORE_INFO.sub(" ", " ".join(_WORDS.findall(ll))).strip():
-                continue  # "More information on training data needed"
+            if "more information" in ll:
+                if "more information needed" in ll and _is_empty_field(ll):
+                    continue  # a template field left empty
+                if not _MORE_INFO.sub(" ", " ".join(_WORDS.findall(ll))).strip():
+                    continue  # "More information on training data needed"
             if ("bibtex" in ll or "apa" in ll) and _FIELD_LABEL.match(line):
                 continue
             kept.append(line)
         body = "\n".join(kept)
         low = body.lower()
-    if any(h in low for h in _BOILERPLATE_HINTS):
+    if _has_boilerplate_hint(low):
         body = _BOILERPLATE.sub(" ", body)
     return body
 
