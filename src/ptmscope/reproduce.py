@@ -31,7 +31,7 @@ from .metrics.descendants import DescendantsParams, DescendantsResult
 from .metrics.preservation import METRIC as PRESERVATION
 from .metrics.preservation import PreservationParams, PreservationResult
 from .metrics.turnover import METRIC as TURNOVER
-from .metrics.turnover import TurnoverParams, TurnoverOverview
+from .metrics.turnover import TurnoverOverview, TurnoverParams
 from .pipeline import MetricOutcome, Run, SourceSpec, analyse, ensure_writable_dir, ingest_sources
 from .schema import Registry
 from .snapshots import Selection

@@ -233,6 +233,8 @@ def _print_text(result: registry.MetricResult) -> None:
     from ..report.builder import fmt, fmt_p, is_p_label
 
     m = result.metric
+    if result.data.get("headline"):  # a metric's one-line summary of what it compared
+        out.print(str(result.data["headline"]), highlight=False, markup=False)
     kn = registry.key_numbers(result)
     if kn:
         t = Table(title=m.title, title_justify="left")

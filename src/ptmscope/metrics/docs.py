@@ -24,7 +24,9 @@ id so the choice is reproducible), compared by
 
 Differences from the paper: the paper scored cards with ChatGPT-4; here the
 card score comes from the scorer the user ran (rules by default).  The paper
-used PeaTMOSS metadata; here the metadata fields are those the snapshot holds.
+used PeaTMOSS's database; here the metadata score counts the PeaTMOSS schema's
+metadata fields (:mod:`ptmscope.metrics.metadata`) as the snapshot's registry
+metadata fills them.
 Many models tie at the bottom (0 downloads, 0 likes, 0 descendants): which of
 them form the bottom-N is then arbitrary (by id), and the result reports how
 many models tie at the cut-off.
@@ -46,7 +48,7 @@ from pydantic import Field
 from .. import stats
 from ..errors import NotMeasurable, ParameterError
 from ..snapshots import Selection, as_selection, resolve
-from .metadata import metadata_scores
+from .metadata import NOT_IN_SNAPSHOTS, PEATMOSS_SCHEMA, metadata_scores
 from .registry import Context, Metric, Params, ReportTable, register
 
 NAME = "docs"
@@ -191,7 +193,9 @@ class DocsResult:
             "mean_card_score_0_5": float(f"{self.mean_card_score:.6g}"),
             "mean_metadata_score": float(f"{self.mean_metadata_score:.6g}"),
             "metadata_fields_used": list(self.metadata_fields_used),
+            "metadata_schema": PEATMOSS_SCHEMA,
             "metadata_fields_excluded": dict(sorted(self.metadata_fields_excluded.items())),
+            "metadata_fields_not_in_snapshots": dict(NOT_IN_SNAPSHOTS),
             "comparisons": [c.to_dict() for c in self.comparisons],
             "notes": list(self.notes),
         }

@@ -1,39 +1,58 @@
-"""Metadata availability: the share of documented metadata fields a model has.
+"""Metadata availability: the share of PeaTMOSS's metadata fields a model has.
 
-Formula (ESEM'24 paper, C3, "metadata score"): for model *m* and the set *F*
-of fields the snapshot's source can hold,
+Formula (ESEM'24 paper, C3, "availability of metadata"): the paper scored a model
+"on an integer scale from 0 to the maximum, *i.e.*, the number of distinct pieces
+of metadata considered in the PeaTMOSS database schema".  Normalised, for model *m*
+and the set *F* of those fields the snapshot's source can hold,
 
     metadata_score(m) = |{f in F : m has f}| / |F|
 
-Fields (``MetadataField``) and how "has" is decided from the canonical tables:
+The fields are the per-model metadata relations of the PeaTMOSS schema
+(``PeaTMOSS_schema.sql``, 2023-08 version: the ``model_to_*`` link tables other
+than ``model_to_reuse_repository``), and "has" is decided from the canonical tables:
 
-=============  ===========================================================
-architecture   ``packages.model_type`` not null (config.model_type)
-author         ``packages.author`` not null
-base_model     the model has a ``lineage`` row as child (any parent reference)
-datasets       a ``dataset:`` tag
-language       a ``language:`` tag or a bare two-letter ISO 639-1 tag (``en``)
-library        a ``package_libraries`` row
-license        ``packages.license`` not null
-paper          an ``arxiv:`` or ``doi:`` tag
-tags           at least one tag
-task           ``packages.task`` not null (pipeline tag)
-hardware       never in the canonical tables (PeaTMOSS-only field)
-github_repo    never in the canonical tables (PeaTMOSS-only field)
-=============  ===========================================================
+============  =====================  =======================================================
+field         PeaTMOSS table         a model has it when
+============  =====================  =======================================================
+architecture  model_to_architecture  ``packages.model_type`` is set (config.json's model_type)
+author        model_to_author        ``packages.author`` is set
+datasets      model_to_dataset       a ``dataset:`` tag
+framework     model_to_framework     a framework tag (``pytorch``, ``tf``, ``jax``, ``onnx``,
+                                     ``safetensors`` ... see ``FRAMEWORK_TAGS``) or such a
+                                     ``package_libraries`` row (the PeaTMOSS import puts
+                                     frameworks there)
+language      model_to_language      a ``language:`` tag or a bare two-letter ISO 639-1 tag
+library       model_to_library       a ``package_libraries`` row
+license       model_to_license       ``packages.license`` is set
+paper         model_to_paper         an ``arxiv:`` or ``doi:`` tag
+tags          model_to_tag           at least one tag
+============  =====================  =======================================================
 
-Fields the source cannot have are excluded from the denominator and listed
-with the reason: those not in the canonical schema, those
-``SOURCE_EXCLUSIONS`` names for the snapshot's ``source_format`` (PeaTMOSS:
-architecture, task), and -- for every format except ``hf-api``, whose
-``ModelInfo`` records always carry all fields -- every field that no model of
-the snapshot has (listings and PeaTMOSS exports vary by file; a source that
-never records a field cannot be blamed on the models).
+Not counted, and why (listed in every result as ``fields_not_in_snapshots``):
 
-Differences from the paper: the paper used PeaTMOSS's metadata columns (its
-field list is not published in full); here the list is the table above,
-computed from whatever the snapshot holds.  Domain is not a separate field
-(it is derived from the task, so counting it would double-count the task).
+* the schema's other per-model relations are repository and reuse data, not
+  model-card or config metadata (``hf_commit``, ``hf_git_ref``, ``discussion``,
+  ``model.ptm_issues_id``/``ptm_pull_requests_id``, ``model_to_reuse_repository``,
+  ``reuse_file``); ``model.sha``/``repo_url``/``downloads``/``likes`` every model has;
+* the fields PeaTMOSS's LLM extraction reads from the card and ``config.json``
+  (``hf-metadata-extraction``; ``500ModelResult_llm_extracted.json`` in the artifact):
+  hyper-parameters, hardware, evaluation, limitations and bias, demo, input and output
+  format, GitHub link, upstream model, parameter count, tasks, domain, and config values
+  (max length, vocabulary size, input size, sample rate, input preprocessing, token limit,
+  number of classes), and task-specific ones (WER, trigger word).  They are not in the 2023-08
+  schema, and a registry snapshot holds none of them (ptmscope's own ``lineage``,
+  ``packages.task`` and ``packages.parameters`` come from other sources and are not
+  schema fields, so counting them would change the paper's measure).
+
+Schema fields a snapshot's source cannot fill leave the denominator and are listed
+with the reason (``fields_excluded``): ``SOURCE_EXCLUSIONS`` names those a format
+never fills (the PeaTMOSS import keeps no architecture), and for every format except
+``hf-api`` -- whose ``ModelInfo`` records always carry every field -- a field that no
+model of the snapshot has is taken as one the file does not record.
+
+Differences from the paper: the paper read PeaTMOSS's database, whose link tables
+were filled partly by its LLM extraction; here each field comes from the registry
+metadata the snapshot holds, by the rules in the table above.
 
 Written as Ibis expressions: runs unchanged on DuckDB and PySpark.
 """
@@ -48,39 +67,95 @@ import ibis
 
 from ..errors import NotMeasurable
 
+#: The PeaTMOSS schema version the fields follow (``PeaTMOSS_schema.sql`` of the artifact).
+PEATMOSS_SCHEMA = "PeaTMOSS_schema.sql (2023-08)"
+
 MetadataField = Literal[
     "architecture",
     "author",
-    "base_model",
     "datasets",
+    "framework",
     "language",
     "library",
     "license",
     "paper",
     "tags",
-    "task",
-    "hardware",
-    "github_repo",
 ]
 METADATA_FIELDS: tuple[str, ...] = get_args(MetadataField)
 
-#: Fields no snapshot in the canonical tables can hold (no column for them).
-NOT_IN_SCHEMA: dict[str, str] = {
-    "hardware": "no hardware column in the canonical schema (PeaTMOSS-only field)",
-    "github_repo": "no GitHub-repository column in the canonical schema (PeaTMOSS-only field)",
+#: field -> the PeaTMOSS link table it stands for.
+SCHEMA_TABLES: dict[str, str] = {
+    "architecture": "model_to_architecture",
+    "author": "model_to_author",
+    "datasets": "model_to_dataset",
+    "framework": "model_to_framework",
+    "language": "model_to_language",
+    "library": "model_to_library",
+    "license": "model_to_license",
+    "paper": "model_to_paper",
+    "tags": "model_to_tag",
 }
 
-#: Per source format, fields that source cannot have, with the reason.
+_LLM = "only PeaTMOSS's LLM extraction from the card text gives it; not a 2023-08 schema field"
+_CONFIG = "a config.json value only PeaTMOSS's LLM extraction reads; snapshots keep only config.model_type"
+#: Metadata PeaTMOSS knows that no snapshot holds or that the 2023-08 schema does not count, with the reason.
+NOT_IN_SNAPSHOTS: dict[str, str] = {
+    "hyper_parameters": _LLM,
+    "hardware": _LLM,
+    "evaluation": _LLM,
+    "limitation_and_bias": _LLM,
+    "demo": _LLM + " (code_demo in the hand-labelled ground truth)",
+    "input_format": _LLM,
+    "output_format": _LLM,
+    "github": _LLM + " (the schema's GitHub links are downstream reuse repositories, not the model's own)",
+    "upstream_model": "LLM extraction; the 2023-08 schema has no model_to_base_model table (ptmscope's lineage "
+    "table is not counted, so the score stays the schema's)",
+    "parameter_count": "LLM extraction; ptmscope's packages.parameters (Hub safetensors metadata) is not a "
+    "schema field",
+    "model_tasks": "LLM extraction; the Hub pipeline tag (packages.task) is not a 2023-08 schema field",
+    "model_type": "LLM extraction (the domain: nlp, audio, ...); derived from the task, not a schema field",
+    "max_length": _CONFIG,
+    "vocabulary_size": _CONFIG,
+    "input_size": _CONFIG,
+    "sample_rate": _CONFIG,
+    "input_preprocessing": _CONFIG,
+    "input_token_limit": _CONFIG,
+    "num_of_classes_for_classification": _CONFIG,
+    "WER": _LLM + " (an evaluation result of speech models)",
+    "trigger_word": _LLM + " (of text-to-image adapters)",
+}
+
+#: Per source format, schema fields that source cannot have, with the reason.
 SOURCE_EXCLUSIONS: dict[str, dict[str, str]] = {
-    "hf-api": {},  # ModelInfo records carry every other field
+    "hf-api": {},  # ModelInfo records carry every field
     "peatmoss": {
-        "architecture": "the PeaTMOSS import has no config.model_type column",
-        "task": "the PeaTMOSS import fills no task column",
+        "architecture": "the PeaTMOSS import keeps no architecture (model_to_architecture is not imported)",
     },
 }
 #: Formats whose records always carry every field they can have: a field
 #: nobody in the snapshot has is then a real absence, not a gap of the source.
 COMPLETE_RECORD_FORMATS: frozenset[str] = frozenset({"hf-api"})
+
+#: Tags (and package_libraries keys) naming a framework or weight format, as PeaTMOSS's "frameworks" do.
+FRAMEWORK_TAGS: tuple[str, ...] = (
+    "pytorch",
+    "tf",
+    "tensorflow",
+    "jax",
+    "flax",
+    "keras",
+    "tf-keras",
+    "onnx",
+    "tflite",
+    "coreml",
+    "safetensors",
+    "paddlepaddle",
+    "mxnet",
+    "openvino",
+    "gguf",
+    "mlx",
+    "rust",
+)
 
 _LANGUAGE_TAG = r"^(?:language:.+|[a-z]{2})$"
 _NOT_LANGUAGE = ("tf",)  # two-letter tags that are not languages (TensorFlow)
@@ -94,7 +169,7 @@ class MetadataAvailability:
     source_format: str
     n_models: int
     fields_used: tuple[str, ...]
-    fields_excluded: dict[str, str]  # field -> why it is not in the denominator
+    fields_excluded: dict[str, str]  # schema field -> why it is not in the denominator
     field_share: dict[str, float]  # field -> share of models that have it (fields_used only)
     mean_score: float
     median_score: float
@@ -104,9 +179,12 @@ class MetadataAvailability:
         return {
             "metric": "metadata_availability",
             "inputs": {"snapshot_id": self.snapshot_id, "source_format": self.source_format},
+            "schema": PEATMOSS_SCHEMA,
             "n_models": self.n_models,
             "fields_used": list(self.fields_used),
+            "schema_tables_used": {f: SCHEMA_TABLES[f] for f in self.fields_used},
             "fields_excluded": dict(sorted(self.fields_excluded.items())),
+            "fields_not_in_snapshots": dict(NOT_IN_SNAPSHOTS),
             "field_share": {k: round(v, 6) for k, v in sorted(self.field_share.items())},
             "mean_score": round(self.mean_score, 6),
             "median_score": round(self.median_score, 6),
@@ -122,15 +200,19 @@ def _joined_tags(tags: Any) -> Any:
     return ibis.literal(_SEP) + tags.join(_SEP).fill_null("") + ibis.literal(_SEP)
 
 
+def _tag_alternation(tags: Iterable[str]) -> str:
+    return _SEP + "(?:" + "|".join(tags) + ")" + _SEP
+
+
 def field_flags(backend: Any, snapshot_id: str) -> ibis.Table:
     """One row per model of the snapshot: ``package_id`` and one boolean per field."""
     p = backend.table("packages")
     p = p.filter(p.snapshot_id == snapshot_id)
-    libs = backend.table("package_libraries")
-    libs = libs.filter(libs.snapshot_id == snapshot_id).select(lib_pid="package_id").distinct()
-    lin = backend.table("lineage")
-    lin = lin.filter((lin.snapshot_id == snapshot_id) & lin.parent_ref.notnull()).select(lin_pid="child").distinct()
-    t = p.left_join(libs, p.package_id == libs.lib_pid).left_join(lin, p.package_id == lin.lin_pid)
+    all_libs = backend.table("package_libraries")
+    all_libs = all_libs.filter(all_libs.snapshot_id == snapshot_id)
+    libs = all_libs.select(lib_pid="package_id").distinct()
+    fw = all_libs.filter(all_libs.library.lower().isin(FRAMEWORK_TAGS)).select(fw_pid="package_id").distinct()
+    t = p.left_join(libs, p.package_id == libs.lib_pid).left_join(fw, p.package_id == fw.fw_pid)
     j = _joined_tags(t.tags)
     j_lang = j
     for bad in _NOT_LANGUAGE:
@@ -139,14 +221,13 @@ def field_flags(backend: Any, snapshot_id: str) -> ibis.Table:
         package_id=t.package_id,
         architecture=t.model_type.notnull() & (t.model_type != ""),
         author=t.author.notnull() & (t.author != ""),
-        base_model=t.lin_pid.notnull(),
         datasets=j.contains(_SEP + "dataset:"),
+        framework=j.lower().re_search(_tag_alternation(FRAMEWORK_TAGS)) | t.fw_pid.notnull(),
         language=j_lang.contains(_SEP + "language:") | j_lang.re_search(_SEP + "[a-z]{2}" + _SEP),
         library=t.lib_pid.notnull(),
         license=t.license.notnull() & (t.license != ""),
         paper=j.contains(_SEP + "arxiv:") | j.contains(_SEP + "doi:"),
         tags=t.tags.length().fill_null(0) > 0,
-        task=t.task.notnull() & (t.task != ""),
     )
 
 
@@ -160,8 +241,7 @@ def _source_format(backend: Any, snapshot_id: str) -> str:
 
 def choose_fields(source_format: str, shares: dict[str, float]) -> tuple[tuple[str, ...], dict[str, str]]:
     """Fields in the denominator and the excluded ones with reasons."""
-    excluded = dict(NOT_IN_SCHEMA)
-    excluded.update(SOURCE_EXCLUSIONS.get(source_format, {}))
+    excluded = dict(SOURCE_EXCLUSIONS.get(source_format, {}))
     if source_format not in COMPLETE_RECORD_FORMATS:
         # listings and PeaTMOSS exports vary by file: a field no model has is taken as one the file lacks
         for f, share in shares.items():
@@ -174,7 +254,7 @@ def choose_fields(source_format: str, shares: dict[str, float]) -> tuple[tuple[s
 def metadata_scores(backend: Any, snapshot_id: str) -> tuple[ibis.Table, tuple[str, ...], dict[str, str]]:
     """Per-model ``metadata_score`` (Ibis table) and the fields it used/excluded."""
     flags = field_flags(backend, snapshot_id)
-    computable = [f for f in METADATA_FIELDS if f not in NOT_IN_SCHEMA]
+    computable = list(METADATA_FIELDS)
     agg = flags.aggregate(n=flags.count(), **{f: flags[f].cast("int64").sum() for f in computable}).execute()
     n = int(agg["n"].iloc[0])
     if n == 0:
@@ -211,7 +291,7 @@ def metadata_availability(backend: Any, snapshot_id: str) -> MetadataAvailabilit
 
 
 # -- the same rules on plain records (the human-labelled dev set has only tags) --
-TAG_FIELDS: tuple[str, ...] = ("datasets", "language", "license", "paper", "tags")
+TAG_FIELDS: tuple[str, ...] = ("datasets", "framework", "language", "license", "paper", "tags")
 
 
 def flags_from_tags(tags: Iterable[str] | None) -> dict[str, bool]:
@@ -222,6 +302,7 @@ def flags_from_tags(tags: Iterable[str] | None) -> dict[str, bool]:
     lang = re.compile(_LANGUAGE_TAG)
     return {
         "datasets": any(t.startswith("dataset:") for t in tags),
+        "framework": any(t.lower() in FRAMEWORK_TAGS for t in tags),
         "language": any(lang.search(t) and t not in _NOT_LANGUAGE for t in tags),
         "license": any(t.startswith("license:") for t in tags),
         "paper": any(t.startswith(("arxiv:", "doi:")) for t in tags),
