@@ -309,6 +309,45 @@ def mann_whitney(a: Any, b: Any, *, alternative: Alternative = "greater") -> Tes
     return TestResult("mann_whitney_u", float(r.statistic), float(r.pvalue), alternative, None, aa.size, ba.size)
 
 
+def two_sample_rows(
+    a_rows: Sequence[Any], b_rows: Sequence[Any], *, alternative: Alternative = "greater"
+) -> np.ndarray:
+    """Welch t, its df and p, Mann-Whitney U and its p for many pairs of samples at once (one row per pair).
+
+    Row ``i`` equals :func:`welch_t` and :func:`mann_whitney` of ``a_rows[i]``
+    and ``b_rows[i]``; equal-sized samples are tested in one vectorised call
+    (the Mann-Whitney U only when both exceed 8, where scipy's method is the
+    normal approximation for every row alike).  Columns: t, df, p, U, p_U.
+    """
+    a_list = [_arr(a, "a") for a in a_rows]
+    b_list = [_arr(b, "b") for b in b_rows]
+    out = np.full((len(a_list), 5), np.nan)
+    if not a_list:
+        return out
+    same = len({a.size for a in a_list}) == 1 and len({b.size for b in b_list}) == 1
+    if same:
+        a2, b2 = np.vstack(a_list), np.vstack(b_list)
+        w = sps.ttest_ind(a2, b2, axis=1, equal_var=False, alternative=alternative)
+        out[:, 0], out[:, 1], out[:, 2] = w.statistic, w.df, w.pvalue
+        if a2.shape[1] > 8 and b2.shape[1] > 8:
+            u = sps.mannwhitneyu(a2, b2, axis=1, alternative=alternative)
+            out[:, 3], out[:, 4] = u.statistic, u.pvalue
+            return out
+    seen: dict[tuple[bytes, bytes], np.ndarray] = {}  # small samples repeat across draws: test each pair once
+    for i, (a, b) in enumerate(zip(a_list, b_list, strict=True)):
+        key = (a.tobytes(), b.tobytes())
+        if key not in seen:
+            row = out[i].copy()
+            if not same:
+                wt = welch_t(a, b, alternative=alternative)
+                row[:3] = wt.statistic, np.nan if wt.df is None else wt.df, wt.p
+            mw = mann_whitney(a, b, alternative=alternative)
+            row[3:] = mw.statistic, mw.p
+            seen[key] = row
+        out[i] = seen[key]
+    return out
+
+
 def holm(pvalues: Sequence[float]) -> list[float]:
     """Holm-Bonferroni adjusted p-values, in the input order."""
     p = np.asarray(pvalues, dtype=float)

@@ -207,15 +207,20 @@ def test_score_store_and_resume(store_path: Path) -> None:
 def test_c3_hand_computed(store_path: Path) -> None:
     st = build_store(store_path)
     score_snapshot(st, SID, FixedScorer())
-    r = c3_test(st.backend, top=2, n_boot=200)
+    # ties = all: every model tied at a cut-off joins its group, so the groups are fixed and computable by hand
+    r = c3_test(st.backend, top=2, n_boot=200, ties="all")
     doc = {m: (CARD_SCORES.get(MODELS[m][8], 0) / 5 + META[m]) / 2 for m in MODELS}
     assert r.mean_documentation_score == pytest.approx(np.mean(list(doc.values())))
+    # the population: every model has downloads and there are fewer than 15,000
+    assert r.population["n_models"] == 6 and r.population["definition"] == "top 15,000 models by downloads"
     comps = {c.measure: c for c in r.comparisons}
-    assert set(comps) == {"downloads", "likes"}  # only one model has descendants: no test
-    assert any("descendants" in n for n in r.notes)
+    # no GitHub mapping in this store: descendants stand in for dependents, and only one model has one: no test
+    assert set(comps) == {"downloads", "likes"}
+    assert any("stand in for downstream dependents" in n for n in r.notes)
+    assert r.dependents["source"] is None and r.dependents["substitute"] == "descendants"
     top = [doc["o/a"], doc["o/b"]]
     d = comps["downloads"]
-    bottom = [doc["o/e"], doc["z/f"]]  # 0 downloads each; ties broken by id
+    bottom = [doc["o/e"], doc["z/f"]]  # the two models with 0 downloads
     assert sorted(d.top_scores) == pytest.approx(sorted(top))
     assert sorted(d.bottom_scores) == pytest.approx(sorted(bottom))
     ref = sps.ttest_ind(top, bottom, equal_var=False, alternative="greater")
@@ -231,7 +236,9 @@ def test_c3_hand_computed(store_path: Path) -> None:
     assert d.cohens_d == pytest.approx((np.mean(top) - np.mean(bottom)) / pooled)
     assert d.mean_diff.low <= d.mean_diff.estimate <= d.mean_diff.high
     likes = comps["likes"]
-    assert sorted(likes.bottom_scores) == pytest.approx(sorted([doc["d"], doc["o/e"]]))
+    # three models have 0 likes: under "all" all three form the bottom group
+    assert sorted(likes.bottom_scores) == pytest.approx(sorted([doc["d"], doc["o/e"], doc["z/f"]]))
+    assert (likes.n, likes.n_top, likes.n_bottom) == (2, 2, 3)
     # Holm over the two measures: the smaller p doubled, the larger kept (never below the smaller adjusted)
     ps = sorted([d.welch.p, likes.welch.p])
     adj = sorted([d.p_welch_holm, likes.p_welch_holm])
@@ -239,7 +246,25 @@ def test_c3_hand_computed(store_path: Path) -> None:
     assert adj[1] == pytest.approx(max(adj[0], ps[1]))
     out = r.to_dict()
     assert out["inputs"]["top"] == 2 and out["inputs"]["scorer_key"] == "fixed-v1"
+    assert out["ties"]["rule"] == "all" and out["ties"]["draws_made"] == 1
     json.dumps(out)
+
+
+def test_c3_draws_tied_models_at_random(store_path: Path) -> None:
+    st = build_store(store_path)
+    score_snapshot(st, SID, FixedScorer())
+    doc = {m: (CARD_SCORES.get(MODELS[m][8], 0) / 5 + META[m]) / 2 for m in MODELS}
+    r = c3_test(st.backend, top=2, n_boot=100, by=("likes",), draws=60)
+    (likes,) = r.comparisons
+    tied = [doc["d"], doc["o/e"], doc["z/f"]]  # 0 likes: 2 of these 3 form the bottom group in each draw
+    assert likes.draws == 60 and likes.drawn_bottom == 2 and likes.ties_at_bottom_cutoff == 3
+    assert all(any(v == pytest.approx(t) for t in tied) for v in likes.bottom_scores)
+    pair_means = sorted(np.mean([a, b]) for i, a in enumerate(tied) for b in tied[i + 1 :])
+    spread = likes.over_draws["bottom_mean"]
+    # 60 draws of one of 3 pairs: every pair is drawn (a pair is missed with probability 3 * (2/3)^60)
+    assert spread["min"] == pytest.approx(pair_means[0]) and spread["max"] == pytest.approx(pair_means[-1])
+    # the same seed gives the same result, to the byte
+    assert c3_test(st.backend, top=2, n_boot=100, by=("likes",), draws=60).to_dict() == r.to_dict()
 
 
 def test_c3_needs_scores(store_path: Path) -> None:
@@ -325,10 +350,10 @@ def test_peatmoss_excludes_architecture(store_path: Path) -> None:
 def test_no_card_share_per_group(store_path: Path) -> None:
     st = build_store(store_path)
     score_snapshot(st, SID, FixedScorer())
-    comps = {c.measure: c for c in c3_test(st.backend, top=2, n_boot=20).comparisons}
-    assert comps["downloads"].bottom_no_card_share == 0.0  # o/e and z/f both have a card
-    assert comps["likes"].bottom_no_card_share == 0.5  # d has none, o/e has one
-    assert comps["likes"].top_no_card_share == 0.0
+    comps = {c.measure: c for c in c3_test(st.backend, top=2, n_boot=20, ties="all").comparisons}
+    assert comps["downloads"].group_means["no_card_share"][1] == 0.0  # o/e and z/f both have a card
+    assert comps["likes"].group_means["no_card_share"][1] == pytest.approx(1 / 3)  # d has none, o/e and z/f have one
+    assert comps["likes"].group_means["no_card_share"][0] == 0.0
 
 
 def test_with_card_only_drops_models_without_a_card(store_path: Path) -> None:
@@ -336,7 +361,7 @@ def test_with_card_only_drops_models_without_a_card(store_path: Path) -> None:
     score_snapshot(st, SID, FixedScorer())
     r = c3_test(st.backend, top=2, n_boot=20, by=("likes",), with_card_only=True)
     (likes,) = r.comparisons
-    assert likes.bottom_no_card_share == 0.0 and likes.top_no_card_share == 0.0
+    assert likes.group_means["no_card_share"] == (0.0, 0.0)
     doc_e = (0 / 5 + META["o/e"]) / 2
     doc_f = (1 / 5 + META["z/f"]) / 2
     assert sorted(likes.bottom_scores) == pytest.approx(sorted([doc_e, doc_f]))  # d (no card) is gone
@@ -344,12 +369,16 @@ def test_with_card_only_drops_models_without_a_card(store_path: Path) -> None:
     # 6 models, 1 without a card (d): the headline counts the 5 compared, not "6 models ... 1 without a card"
     n_with_card = sum(1 for m in MODELS.values() if m[8] is not None)
     assert r.n_compared == n_with_card == 5
-    assert r.headline().startswith(f"{SID} (fixed-v1): 5 models with a card compared (of 6 in the snapshot; 1 ")
+    assert r.headline().startswith(
+        f"{SID} (fixed-v1), top 15,000 models by downloads: 5 models with a card compared (of 6 in the population; 1 "
+    )
     assert r.to_dict()["n_models_compared"] == 5
     mean_cards = sum((CARD_SCORES[m[8]] / 5 + META[k]) / 2 for k, m in MODELS.items() if m[8]) / n_with_card
     assert r.mean_documentation_score == pytest.approx(mean_cards)
     everyone = c3_test(st.backend, top=2, n_boot=20, by=("likes",))
     assert everyone.n_compared == 6 and "6 models compared, 1 of them without a card" in everyone.headline()
+    snap = c3_test(st.backend, top=2, n_boot=20, by=("likes",), with_card_only=True, population="snapshot")
+    assert "(of 6 in the snapshot; 1 without a card left out)" in snap.headline()
 
 
 def test_cli_with_card_only_prints_what_was_compared(cli, store_path: Path) -> None:
@@ -358,8 +387,9 @@ def test_cli_with_card_only_prints_what_was_compared(cli, store_path: Path) -> N
     st.close()
     code, out, err = cli("metric", "docs", "--store", store_path, "--top", "2", "--by", "likes", "--with-card-only")
     assert code == 0, err
-    assert "5 models with a card compared (of 6 in the snapshot; 1 without a card left out)" in out
-    assert "6 models" not in out.replace("of 6 in the snapshot", "")
+    headline = out.splitlines()[0]
+    assert "5 models with a card compared (of 6 in the population; 1 without a card left out)" in headline
+    assert "6 models" not in headline.replace("of 6 in the population", "")
 
 
 def test_snapshot_without_cards_is_refused_and_the_store_untouched(store_path: Path) -> None:

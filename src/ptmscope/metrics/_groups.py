@@ -168,6 +168,11 @@ class GroupTests:
 RowsFn = Callable[[np.ndarray | None], np.ndarray]
 
 
+def _result(test: str, statistic: float, p: float, df: float | None, n_a: int, n_b: int) -> stats.TestResult:
+    clean = None if df is None or not np.isfinite(df) else float(df)
+    return stats.TestResult(test, float(statistic), float(p), "greater", clean, int(n_a), int(n_b))
+
+
 def _key(seed: int, draw: int, n: int) -> np.ndarray:
     return np.random.default_rng([seed, draw]).random(n)
 
@@ -281,14 +286,10 @@ def compare_groups(
             t_cut, b_cut = float(m.values[ti].min()), float(m.values[bi].max())
             n_t_tie, n_b_tie = int((v == t_cut).sum()), int((v == b_cut).sum())
             a, b = score[ti], score[bi]
-            welch = stats.welch_t(a, b, alternative="greater")
-            mwu = stats.mann_whitney(a, b, alternative="greater")
             per[m.name].append(
                 {
                     "top": ti,
                     "bottom": bi,
-                    "welch": welch,
-                    "mwu": mwu,
                     "d": stats.cohens_d(a, b),
                     "delta": stats.cliffs_delta(a, b),
                     "t_cut": t_cut,
@@ -305,18 +306,23 @@ def compare_groups(
         notes.append(f"{name}: the tied values fill both groups (every model tied at a cut-off joins it); no test")
     tested = [m for m in tested if m.name not in overlap and per[m.name]]
 
-    # Holm across the measures within each draw
+    # the two-sample tests of all draws at once, then Holm across the measures within each draw
+    tests = {
+        m.name: stats.two_sample_rows([score[d["top"]] for d in per[m.name]], [score[d["bottom"]] for d in per[m.name]])
+        for m in tested
+    }
     holm_w = np.full((n_draws, len(tested)), np.nan)
     holm_u = np.full((n_draws, len(tested)), np.nan)
     for r in range(n_draws):
         if tested:
-            holm_w[r] = stats.holm([per[m.name][r]["welch"].p for m in tested])
-            holm_u[r] = stats.holm([per[m.name][r]["mwu"].p for m in tested])
+            holm_w[r] = stats.holm([tests[m.name][r, 2] for m in tested])
+            holm_u[r] = stats.holm([tests[m.name][r, 4] for m in tested])
 
     comps = []
     for j, m in enumerate(tested):
         ds = per[m.name]
-        t_stats = np.array([d["welch"].statistic for d in ds], dtype=float)
+        res = tests[m.name]
+        t_stats = res[:, 0]
         order = np.argsort(np.where(np.isnan(t_stats), np.inf, t_stats), kind="stable")
         med = int(order[(len(ds) - 1) // 2])
         d0 = ds[med]
@@ -330,9 +336,9 @@ def compare_groups(
         )
         series = {
             "welch_t": t_stats,
-            "welch_p": [d["welch"].p for d in ds],
+            "welch_p": res[:, 2],
             "p_welch_holm": holm_w[:, j],
-            "mann_whitney_p": [d["mwu"].p for d in ds],
+            "mann_whitney_p": res[:, 4],
             "p_mann_whitney_holm": holm_u[:, j],
             "cohens_d": [d["d"] for d in ds],
             "cliffs_delta": [d["delta"] for d in ds],
@@ -356,8 +362,8 @@ def compare_groups(
                 drawn_bottom=d0["b_drawn"],
                 draws=n_draws,
                 median_draw=med,
-                welch=d0["welch"],
-                mann_whitney=d0["mwu"],
+                welch=_result("welch_t", res[med, 0], res[med, 2], res[med, 1], a.size, b.size),
+                mann_whitney=_result("mann_whitney_u", res[med, 3], res[med, 4], None, a.size, b.size),
                 p_welch_holm=float(holm_w[med, j]),
                 p_mann_whitney_holm=float(holm_u[med, j]),
                 cohens_d=d0["d"],

@@ -598,7 +598,7 @@ def c3_test(
     sure, tied, pop_info, weight = _population(dl, params, notes)
     if n_eligible is not None:
         pop_info["n_eligible"] = n_eligible
-    usable = df["scored"].to_numpy(bool)
+    usable = df["scored"].to_numpy(bool).copy()
     if with_card_only:
         usable &= ~df["card_missing"].to_numpy(bool)
     k_tied = 0 if tied is None else params.population_size - sure.size
