@@ -334,7 +334,7 @@ def compare_groups(
             seed=seed,
             estimate=diffs[med],
         )
-        series = {
+        series: dict[str, Any] = {
             "welch_t": t_stats,
             "welch_p": res[:, 2],
             "p_welch_holm": holm_w[:, j],

@@ -96,31 +96,35 @@ PEATMOSS_OVER_DOWNLOADS = 50
 
 class DocsParams(Params):
     population: Population = Field(
-        "top-downloads",
+        default="top-downloads",
         description="Models compared: top-downloads = the top population_size models by downloads (the paper's "
         "PeaTMOSS set); snapshot = every model of the snapshot (ptmscope's earlier variant).",
     )
-    population_size: int = Field(15000, ge=2, description="Models in the top-downloads population (the paper: 15000).")
+    population_size: int = Field(
+        default=15000, ge=2, description="Models in the top-downloads population (the paper: 15000)."
+    )
     min_downloads: int = Field(
-        0,
+        default=0,
         ge=0,
         description="Only models with at least this many downloads (PeaTMOSS's 'over 50 monthly downloads' is 51); "
         "0: no condition.",
     )
-    top: int = Field(1000, ge=2, description="N models per group (capped by the data).")
+    top: int = Field(default=1000, ge=2, description="N models per group (capped by the data).")
     by: tuple[PopularityMeasure, ...] = Field(
-        PAPER_MEASURES, min_length=1, strict=False, description="Popularity measures."
+        default=PAPER_MEASURES, min_length=1, strict=False, description="Popularity measures."
     )
     ties: GroupTies = Field(
-        "draw",
+        default="draw",
         description="Models tied at a cut-off: draw = chosen at random (seeded), draws times, spread reported; "
         "all = every tied model joins its group.",
     )
-    draws: int = Field(200, ge=1, description="Random draws of the tied models (ties = draw).")
-    scorer: str | None = Field(None, description="Scorer name or key of the stored card scores (default: rules).")
-    n_boot: int = Field(2000, ge=1, description="Bootstrap resamples for the mean-difference CI.")
-    seed: int = Field(0, ge=0, description="Seed of the draws and the bootstrap.")
-    with_card_only: bool = Field(False, description="Compare only models that have a card (sensitivity check).")
+    draws: int = Field(default=200, ge=1, description="Random draws of the tied models (ties = draw).")
+    scorer: str | None = Field(
+        default=None, description="Scorer name or key of the stored card scores (default: rules)."
+    )
+    n_boot: int = Field(default=2000, ge=1, description="Bootstrap resamples for the mean-difference CI.")
+    seed: int = Field(default=0, ge=0, description="Seed of the draws and the bootstrap.")
+    with_card_only: bool = Field(default=False, description="Compare only models that have a card (sensitivity check).")
 
 
 DEFAULTS = DocsParams()
@@ -320,7 +324,7 @@ def _as_date(v: Any) -> dt.date:
     return dt.date.fromisoformat(str(v)[:10])
 
 
-_NEAREST = "nearest"
+_NEAREST: Literal["nearest"] = "nearest"
 
 
 def _dependents_columns(
@@ -438,7 +442,7 @@ def _floats(col: Any) -> np.ndarray:
 
 
 def _population(
-    dl: np.ndarray, p: DocsParams, notes: list[str]
+    dl: np.ndarray, p: DocsParams, notes: list[str], n_eligible: int | None = None
 ) -> tuple[np.ndarray, np.ndarray | None, dict[str, Any], np.ndarray]:
     """(rows surely in the population, rows tied at its cut-off or None, description, each row's chance to be in it)."""
     n = dl.size
@@ -448,9 +452,10 @@ def _population(
     e_idx = np.flatnonzero(elig)
     over = int((known & (dl > PEATMOSS_OVER_DOWNLOADS) & elig).sum())
     cond = f"at least {p.min_downloads} downloads" if p.min_downloads > 0 else ""
+    n_elig = int(e_idx.size) if n_eligible is None else n_eligible  # the rows below the cut may not be here
     info: dict[str, Any] = {
         "kind": p.population,
-        "n_eligible": int(e_idx.size),
+        "n_eligible": n_elig,
         "min_downloads": p.min_downloads,
         "peatmoss_over_50_rule": (
             f"applied: only models with at least {p.min_downloads} downloads"
@@ -466,7 +471,7 @@ def _population(
         return e_idx, None, info, weight
     size = p.population_size
     info["population_size"] = size
-    if e_idx.size <= size:
+    if n_elig <= size:
         info["definition"] = f"top {size:,} models by downloads" + (f" with {cond}" if cond else "")
         info.update(
             n_models=int(e_idx.size),
@@ -595,9 +600,7 @@ def c3_test(
     df = pulled.select(*_PULLED).order_by("package_id").execute()
 
     dl = _floats(df["downloads"])
-    sure, tied, pop_info, weight = _population(dl, params, notes)
-    if n_eligible is not None:
-        pop_info["n_eligible"] = n_eligible
+    sure, tied, pop_info, weight = _population(dl, params, notes, n_eligible)
     usable = df["scored"].to_numpy(bool).copy()
     if with_card_only:
         usable &= ~df["card_missing"].to_numpy(bool)
