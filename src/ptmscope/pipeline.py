@@ -89,12 +89,32 @@ def cards_snapshot(con: Any) -> str | None:
     return row[0][0] if row else None
 
 
+def dataset_cards_snapshot(con: Any) -> str | None:
+    """The hf-datasets snapshot with most dataset-card texts (the one dataset documentation uses)."""
+    from .cards.storage import DATASET_REGISTRY
+
+    row = con.execute(
+        "SELECT c.snapshot_id FROM cards c JOIN snapshots s USING (snapshot_id) "
+        "WHERE s.registry = ? AND s.status = 'complete' AND NOT c.missing AND c.text IS NOT NULL "
+        "GROUP BY c.snapshot_id ORDER BY count(*) DESC, max(s.taken_at) DESC, c.snapshot_id DESC LIMIT 1",
+        [DATASET_REGISTRY],
+    ).fetchall()
+    return row[0][0] if row else None
+
+
 def score_cards(store: Any, progress: Progress | None = None) -> str | None:
-    """Score the cards of :func:`cards_snapshot` with the rules scorer (already scored ones are
-    reused), so that C3 (docs) and under-documentation read stored card scores."""
-    from .cards import get_scorer
+    """Score the model cards of :func:`cards_snapshot` with the rules scorer and the dataset cards of
+    :func:`dataset_cards_snapshot` with the dataset-card rules (already scored ones are reused), so that
+    C3 (docs), under-documentation and dataset documentation read stored scores; returns the model
+    snapshot scored."""
+    from .cards import DATASET_SCORERS, get_scorer
     from .cards.storage import score_snapshot
 
+    dsid = dataset_cards_snapshot(store.con)
+    if dsid is not None:
+        if progress:
+            progress(f"dataset-card scores ({DATASET_SCORERS[0]} scorer) for {dsid}")
+        score_snapshot(store, dsid, get_scorer(DATASET_SCORERS[0]))
     sid = cards_snapshot(store.con)
     if sid is None:
         return None

@@ -1,4 +1,4 @@
-"""``ptmscope cards score|validate``: model-card documentation scoring."""
+"""``ptmscope cards score|validate``: model-card and dataset-card documentation scoring."""
 
 from __future__ import annotations
 
@@ -9,12 +9,14 @@ from typing import Annotated, Any
 
 import typer
 
-from ..cards import SCORERS
+from ..cards import ALL_SCORERS, DATASET_SCORERS, SCORERS
 from ..errors import PtmscopeError
 from ._apps import JsonOpt, StoreOpt, cards_app, console, out, print_json
 
 # Choices derived from the library's Literal type, never restated here.
 ScorerChoice = enum.Enum("ScorerChoice", {s: s for s in SCORERS}, type=str)  # type: ignore[misc]
+CardScorerChoice = enum.Enum("CardScorerChoice", {s: s for s in ALL_SCORERS}, type=str)  # type: ignore[misc]
+DATASET_REGISTRY = "hf-datasets"
 
 EndpointOpt = Annotated[
     str | None,
@@ -67,12 +69,20 @@ def _make(name: str, llm: dict[str, Any]) -> Any:
     return scorer
 
 
-def _default_snapshot(st: Any) -> str:
+def _default_snapshot(st: Any, datasets: bool = False) -> str:
+    """The newest complete snapshot with cards of the scorer's kind (dataset cards: registry hf-datasets)."""
+    same = "=" if datasets else "<>"
     rows = st.con.execute(
-        "SELECT s.snapshot_id FROM snapshots s WHERE s.status = 'complete' AND EXISTS "
+        f"SELECT s.snapshot_id FROM snapshots s WHERE s.status = 'complete' AND s.registry {same} ? AND EXISTS "
         "(SELECT 1 FROM cards c WHERE c.snapshot_id = s.snapshot_id) "
-        "ORDER BY s.taken_at DESC, s.snapshot_id DESC LIMIT 1"
+        "ORDER BY s.taken_at DESC, s.snapshot_id DESC LIMIT 1",
+        [DATASET_REGISTRY],
     ).fetchall()
+    if not rows and datasets:
+        raise PtmscopeError(
+            f"{st.path}: no {DATASET_REGISTRY} snapshot with dataset cards (ingest a Hub dataset listing with "
+            "--cards, e.g. `ptmscope ingest dataset_info.parquet --cards dataset_cards.jsonl.gz`)"
+        )
     if not rows:
         raise PtmscopeError(
             f"{st.path}: no snapshot with model cards (ingest a Hub dump with --cards, e.g. "
@@ -84,9 +94,15 @@ def _default_snapshot(st: Any) -> str:
 @cards_app.command("score")
 def score_cmd(
     snapshot: Annotated[
-        str | None, typer.Option("--snapshot", help="Snapshot id (default: newest with cards).")
+        str | None,
+        typer.Option(
+            "--snapshot", help="Snapshot id (default: the newest with cards the scorer reads: model or dataset cards)."
+        ),
     ] = None,
-    scorer: Annotated[ScorerChoice, typer.Option("--scorer", help="Which scorer.")] = ScorerChoice["rules"],
+    scorer: Annotated[
+        CardScorerChoice,
+        typer.Option("--scorer", help="Which scorer (dataset-rules: the dataset cards of an hf-datasets snapshot)."),
+    ] = CardScorerChoice["rules"],
     endpoint: EndpointOpt = None,
     model: ModelOpt = "gpt-4",
     api_key_env: KeyEnvOpt = "OPENAI_API_KEY",
@@ -96,7 +112,7 @@ def score_cmd(
     store: StoreOpt = None,
     json: JsonOpt = False,
 ) -> None:
-    """Score every model card of a snapshot and store the scores (resumable: scored cards are skipped)."""
+    """Score every model (or dataset) card of a snapshot and store the scores (resumable: scored cards are skipped)."""
     from ..cards.storage import score_snapshot
     from ..store import Store, resolve_store_path
 
@@ -105,7 +121,12 @@ def score_cmd(
         raise PtmscopeError(f"{path}: no store here (run `ptmscope ingest` first, or pass --store)")
     sc = _make(scorer.value, _llm_options(endpoint, model, api_key_env, cache_dir, concurrency, retries))
     with Store(store) as st:
-        sid = snapshot or _default_snapshot(st)
+        dataset_scorer = scorer.value in DATASET_SCORERS
+        sid = snapshot or _default_snapshot(st, datasets=dataset_scorer)
+        registry = st.snapshot(sid).registry
+        if (registry == DATASET_REGISTRY) != dataset_scorer:
+            hint = "--scorer dataset-rules" if registry == DATASET_REGISTRY else "a model-card scorer (--scorer rules)"
+            raise PtmscopeError(f"{st.path}: snapshot {sid} is of registry {registry!r}: score its cards with {hint}")
 
         stored = [0]
 
@@ -135,7 +156,8 @@ def score_cmd(
         return
     out.print(
         f"{run.snapshot_id}: {run.n_scored} cards scored with {run.scorer_key} "
-        f"({run.n_skipped} already scored, {run.n_missing} models without a card, {run.n_unscored} unscored) "
+        f"({run.n_skipped} already scored, {run.n_missing} {'datasets' if dataset_scorer else 'models'} without a "
+        f"card, {run.n_unscored} unscored) "
         f"in {run.seconds:.1f} s; "
         f"mean card score {run.mean_score if run.mean_score is None else round(run.mean_score, 3)}",
         highlight=False,

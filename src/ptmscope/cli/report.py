@@ -90,7 +90,7 @@ def report_cmd(
         bool,
         typer.Option(
             "--score-cards/--no-score-cards",
-            help="Score not-yet-scored model cards with the rules scorer first (stored in the store).",
+            help="Score not-yet-scored model and dataset cards with the rules scorers first (stored in the store).",
         ),
     ] = True,
     force: ForceOpt = False,

@@ -29,8 +29,8 @@ def ties_legend(draws: int, rule: str, seed: int) -> str:
     return f"ties at a cut-off drawn at random, {draws} draws (seed {seed}); boxes: the median draw by Welch t"
 
 
-def group_boxes(ax: Any, c: GroupComparison, *, ylim: tuple[float, float]) -> None:
-    """Top and bottom group side by side, with the Holm Welch p (largest over draws), d and Cliff's delta below."""
+def group_boxes(ax: Any, c: GroupComparison, *, ylim: tuple[float, float], holm: bool = True) -> None:
+    """Top and bottom group side by side, with the (Holm) Welch p (largest over draws), d and Cliff's delta below."""
     bp = ax.boxplot(
         [list(c.top_scores), list(c.bottom_scores)],
         widths=0.55,
@@ -48,7 +48,8 @@ def group_boxes(ax: Any, c: GroupComparison, *, ylim: tuple[float, float]) -> No
     ax.set_title("\n".join(textwrap.wrap(f"by {c.label}", 30)))
     worst = "" if c.draws == 1 else " (max over draws)"
     ax.annotate(  # a fixed distance below the tick labels, whatever the panel's height
-        f"Welch {p_text(c.p_welch_holm_max)} (Holm){worst}\nd = {c.cohens_d:.2f}, Cliff's δ = {c.cliffs_delta:.2f}",
+        f"Welch {p_text(c.p_welch_holm_max)}{' (Holm)' if holm else ''}{worst}\n"
+        f"d = {c.cohens_d:.2f}, Cliff's δ = {c.cliffs_delta:.2f}",
         xy=(0.5, 0.0),
         xycoords="axes fraction",
         xytext=(0, -22),
@@ -85,7 +86,7 @@ def docs_figure(result: DocsResult) -> Any:
     )
     with style():
         for ax, c in zip(axes[0], comps, strict=False):
-            group_boxes(ax, c, ylim=(-0.03, 1.03))
+            group_boxes(ax, c, ylim=(-0.03, 1.03), holm=len(comps) > 1)
         if not comps:
             axes[0][0].text(
                 0.5, 0.5, "no popularity measure could be tested", ha="center", transform=axes[0][0].transAxes

@@ -8,6 +8,7 @@ lists them (with any plugin metrics).  The module functions (``turnover``,
 # importing a metric module registers its metric
 from . import attributes as _attributes
 from . import concentration as _concentration
+from . import dataset_docs as _dataset_docs
 from . import descendants as _descendants
 from . import docs as _docs
 from . import growth as _growth
@@ -41,6 +42,7 @@ BUILTIN_MODULES = (
     _naming,
     _growth,
     _concentration,
+    _dataset_docs,
 )
 
 __all__ = [
