@@ -144,6 +144,68 @@ CASES = [
     # 300 authors: the "top 1%" is 3 authors, one publisher's share decides it -> too little data
     ("ext.concentration", {"top1_k": 3, "top1_share": 0.9, "top10_share": 0.99}, "inconclusive"),
     ("ext.concentration", {"top1_k": 5, "top1_share": 0.9, "top10_share": 0.99}, "supported"),
+    # the 2023-03 dataset listing: rho 0.40 [0.387, 0.413], top 1,000 vs bottom 1,000 by downloads
+    (
+        "ext.dataset_docs",
+        {
+            "summary": {
+                "n": 24065,
+                "n_per_group": 1000,
+                "rho": 0.40,
+                "rho_ci_low": 0.387,
+                "rho_ci_high": 0.413,
+                "p_holm": 3e-228,
+                "mean_diff_low": 2.25,
+            }
+        },
+        "supported",
+    ),
+    (
+        "ext.dataset_docs",
+        {
+            "summary": {
+                "n": 5000,
+                "n_per_group": 1000,
+                "rho": 0.02,
+                "rho_ci_low": -0.01,
+                "rho_ci_high": 0.05,
+                "p_holm": 0.3,
+                "mean_diff_low": -0.1,
+            }
+        },
+        "not supported",
+    ),
+    # correlated, but the top group is not better documented in every draw: between the thresholds
+    (
+        "ext.dataset_docs",
+        {
+            "summary": {
+                "n": 5000,
+                "n_per_group": 1000,
+                "rho": 0.2,
+                "rho_ci_low": 0.15,
+                "rho_ci_high": 0.25,
+                "p_holm": 0.08,
+                "mean_diff_low": -0.01,
+            }
+        },
+        "inconclusive",
+    ),
+    (
+        "ext.dataset_docs",
+        {
+            "summary": {
+                "n": 50,
+                "n_per_group": 25,
+                "rho": 0.5,
+                "rho_ci_low": 0.3,
+                "rho_ci_high": 0.7,
+                "p_holm": 1e-5,
+                "mean_diff_low": 1.0,
+            }
+        },
+        "inconclusive",
+    ),
 ]
 
 
