@@ -282,7 +282,7 @@ def compare_groups(
             if g is None:
                 overlap.add(m.name)
                 continue
-            ti, bi = h[g[0]], h[g[1]]
+            ti, bi = np.sort(h[g[0]]), np.sort(h[g[1]])  # row order: the same group gives the same arrays
             t_cut, b_cut = float(m.values[ti].min()), float(m.values[bi].max())
             n_t_tie, n_b_tie = int((v == t_cut).sum()), int((v == b_cut).sum())
             a, b = score[ti], score[bi]
