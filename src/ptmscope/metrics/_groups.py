@@ -61,13 +61,14 @@ def r6(x: float | None) -> float | None:
     return None if x is None or not np.isfinite(x) else float(f"{float(x):.6g}")
 
 
-def spread(values: Sequence[float] | np.ndarray) -> dict[str, float | None]:
+def spread(values: Sequence[float] | np.ndarray) -> dict[str, float | int | None]:
     """Min, 2.5%, median, 97.5% and max of the finite values (None when there are none)."""
     a = np.asarray(values, dtype=float)
     a = a[np.isfinite(a)]
     if a.size == 0:
         return {k: None for k, _ in _QUANTILES}
-    return {k: r6(float(np.quantile(a, q))) for k, q in _QUANTILES}
+    out = {k: r6(float(np.quantile(a, q))) for k, q in _QUANTILES}
+    return {k: int(v) if v is not None and float(v).is_integer() else v for k, v in out.items()}  # counts stay counts
 
 
 @dataclass(frozen=True)
@@ -109,7 +110,7 @@ class GroupComparison:
     top_median: float
     bottom_median: float
     group_means: dict[str, tuple[float, float]] = field(default_factory=dict)  # column -> (top, bottom)
-    over_draws: dict[str, dict[str, float | None]] = field(default_factory=dict)
+    over_draws: dict[str, dict[str, float | int | None]] = field(default_factory=dict)
     top_scores: tuple[float, ...] = field(repr=False, default=())
     bottom_scores: tuple[float, ...] = field(repr=False, default=())
 
@@ -161,8 +162,8 @@ class GroupTests:
     comparisons: tuple[GroupComparison, ...]
     draws: int
     notes: tuple[str, ...]
-    counts: dict[str, dict[str, float | None]]  # name -> spread over the draws of the rows' count
-    n_rows: dict[str, float | None]  # spread over the draws of the number of compared rows
+    counts: dict[str, dict[str, float | int | None]]  # name -> spread over the draws of the rows' count
+    n_rows: dict[str, float | int | None]  # spread over the draws of the number of compared rows
 
 
 RowsFn = Callable[[np.ndarray | None], np.ndarray]

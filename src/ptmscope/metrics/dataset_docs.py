@@ -333,6 +333,11 @@ def dataset_docs(
                 f"({c.bottom_cutoff:g}); the bottom group's {c.drawn_bottom:,} drawn at random"
                 + (f" ({c.draws} draws)" if c.draws > 1 else "")
             )
+        elif params.ties == "all" and c.n_bottom > c.n:
+            notes.append(
+                f"downloads: all {c.n_bottom:,} compared datasets at or below the bottom cut-off "
+                f"({c.bottom_cutoff:g}) form the bottom group"
+            )
     return DatasetDocsResult(
         snapshot_id=sid,
         scorer_key=key,

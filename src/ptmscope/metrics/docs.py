@@ -478,11 +478,8 @@ def _population(
             cutoff_downloads=float(dl[e_idx].min()) if e_idx.size else None,
             n_over_50_downloads=over,
         )
-        notes.append(
-            f"population: only {e_idx.size:,} models have downloads"
-            + (f" ({cond})" if cond else "")
-            + f", fewer than {size:,}: all of them form it"
-        )
+        has = cond if cond else "a download count"
+        notes.append(f"population: only {n_elig:,} models have {has}, fewer than {size:,}: all of them form it")
         return e_idx, None, info, weight
     v = float(np.sort(dl[e_idx])[-size])
     above = e_idx[dl[e_idx] > v]
@@ -816,7 +813,7 @@ def _tables(data: dict[str, Any]) -> list[ReportTable]:
     return [
         ReportTable(
             f"Top-N vs bottom-N documentation score; population: {pop.get('definition', '?')} "
-            f"({pop.get('n_models', '?')} models); ties: {ties.get('how', '?')}",
+            f"({pop.get('n_models', 0):,} models); ties: {ties.get('how', '?')}",
             (
                 "popularity",
                 "N",
