@@ -162,9 +162,9 @@ def test_doc_scores_export(store, tmp_path, cli):
     assert "4 rows" in err and "written to" in err
     t = pq.read_table(tmp_path / "d.parquet").to_pylist()
     assert [r["package_id"] for r in t] == sorted(IDS)
-    assert {r["snapshot_id"] for r in t} == {first} and {r["scorer_key"] for r in t} == {"rules-v1"}
+    assert {r["snapshot_id"] for r in t} == {first} and {r["scorer_key"] for r in t} == {"rules-v2"}
     with Store(store, read_only=True) as st:
-        direct, _, _ = documentation_table(st.backend, first, "rules-v1")
+        direct, _, _ = documentation_table(st.backend, first, "rules-v2")
         want = {r["package_id"]: r["documentation_score"] for r in direct.to_pyarrow().to_pylist()}
     for r in t:  # the documented score: (card items / 5 + metadata share) / 2, for missing cards too
         assert r["documentation_score"] == pytest.approx(want[r["package_id"]])
