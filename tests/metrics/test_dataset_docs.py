@@ -228,3 +228,20 @@ def test_pipeline_scores_dataset_cards(store_path: Path) -> None:
     score_cards(st)
     n = st.con.execute("SELECT count(*) FROM dataset_card_scores WHERE snapshot_id = ?", [SID]).fetchall()[0][0]
     assert n == len(DATASETS)
+
+
+@pytest.mark.spark
+@pytest.mark.slow
+def test_same_results_on_spark(store_path: Path) -> None:
+    import shutil
+
+    pytest.importorskip("pyspark", reason="pyspark not installed (extra [spark])")
+    if shutil.which("java") is None:
+        pytest.skip("no Java runtime on PATH (Spark needs Java 17+)")
+    from ptmscope.engine import connect
+
+    s = build(store_path)
+    score_snapshot(s, SID, FixedDatasetScorer())
+    duck = dataset_docs(s.backend, top=3, n_boot=50, draws=20).to_dict()
+    s.close()
+    assert dataset_docs(connect(store_path, "spark"), top=3, n_boot=50, draws=20).to_dict() == duck

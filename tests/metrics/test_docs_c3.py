@@ -270,3 +270,21 @@ def test_without_a_mapping_descendants_stand_in(store_path: Path) -> None:
     assert r.dependents["substitute"] == "descendants"
     assert [c.measure for c in r.comparisons] == ["downloads", "likes"]  # no lineage here: no descendant test
     assert any("substitute" in n or "stand in" in n for n in r.notes)
+
+
+@pytest.mark.spark
+@pytest.mark.slow
+def test_same_results_on_spark(store_path: Path) -> None:
+    import shutil
+
+    pytest.importorskip("pyspark", reason="pyspark not installed (extra [spark])")
+    if shutil.which("java") is None:
+        pytest.skip("no Java runtime on PATH (Spark needs Java 17+)")
+    from ptmscope.engine import connect
+
+    st = build(store_path)
+    kw = {"top": 2, "population_size": 9, "n_boot": 50, "draws": 20}
+    duck = c3_test(st.backend, **kw).to_dict()
+    st.close()
+    spark = connect(store_path, "spark")
+    assert c3_test(spark, **kw).to_dict() == duck

@@ -589,11 +589,15 @@ def c3_test(
     pulled = t
     n_eligible: int | None = None
     if params.population == "top-downloads":  # only the models down to the population's cut-off leave the engine
-        elig = t.filter(t.downloads.notnull() & (t.downloads >= params.min_downloads))
+        pk = backend.table("packages")
+        elig = pk.filter(
+            (pk.snapshot_id == sid) & pk.downloads.notnull() & (pk.downloads >= params.min_downloads)
+        ).select("downloads")
         n_eligible = int(elig.count().execute())
         if n_eligible > params.population_size:
-            cut = elig.order_by(ibis.desc("downloads")).select("downloads").limit(1, offset=params.population_size - 1)
-            pulled = t.filter(t.downloads >= int(cut.execute().iloc[0, 0]))
+            top_p = elig.order_by(ibis.desc("downloads")).limit(params.population_size)
+            cut = top_p.aggregate(v=top_p.downloads.min()).execute()  # (an offset is not portable to PySpark)
+            pulled = t.filter(t.downloads >= int(cut.iloc[0, 0]))
     df = pulled.select(*_PULLED).order_by("package_id").execute()
 
     dl = _floats(df["downloads"])
