@@ -89,6 +89,35 @@ StoreOpt = Annotated[
     ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
+SinceOpt = Annotated[str | None, typer.Option("--since", help="Only snapshots taken on or after this date.")]
+UntilOpt = Annotated[str | None, typer.Option("--until", help="Only snapshots taken on or before this date.")]
+EveryOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--every",
+        help="One snapshot per month, quarter or year: the one nearest the period's first day.",
+        metavar="month|quarter|year",
+    ),
+]
+
+
+def selected_ids(
+    store: Path | None,
+    registry: str | None,
+    snapshots: str | None,
+    since: str | None,
+    until: str | None,
+    every: str | None,
+) -> list[str] | None:
+    """Snapshot ids a command's selection options pick (ptmscope.snapshots rules); None when none were given."""
+    from ..snapshots import as_selection, resolve
+    from ..store import Store
+
+    sel = as_selection(snapshots, since=since, until=until, every=every)
+    if sel.empty:
+        return None
+    with Store(store, read_only=True) as st:
+        return [s.snapshot_id for s in resolve(st.backend, registry, sel)]
 
 
 def print_json(obj: Any) -> None:
