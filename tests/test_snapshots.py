@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+import ptmscope
 from realdata import shared_path
 
 sys.path.insert(0, str(Path(__file__).parent / "metrics"))
@@ -33,12 +34,12 @@ def store(tmp_path_factory) -> Path:
 
 
 def _ids(store: Path, **kw) -> list[str]:
-    with Store(store, read_only=True) as st:
+    with ptmscope.open_store(store) as st:
         return [s.snapshot_id for s in st.select_snapshots(**kw)]
 
 
 def _dates(store: Path, **kw) -> list[str]:
-    with Store(store, read_only=True) as st:
+    with ptmscope.open_store(store) as st:
         return [s.taken_at.isoformat() for s in st.select_snapshots(**kw)]
 
 

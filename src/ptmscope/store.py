@@ -16,19 +16,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Self
 
 import duckdb
 import ibis
 import pyarrow as pa
 
 from .errors import PtmscopeError, StoreError
-
-if TYPE_CHECKING:
-    from collections.abc import Sequence
-
-    from .metrics.registry import MetricResult
-    from .snapshots import SnapshotRef
 from .schema import ALIASES, DATA_TABLES, SNAPSHOTS_DDL, Snapshot, SnapshotBatch, duck_type, table_ddl
 
 DEFAULT_STORE = "ptmscope.duckdb"
@@ -190,7 +184,7 @@ class Store:
         with suppress(Exception):  # pragma: no cover - already closed
             self.backend.disconnect()
 
-    def __enter__(self) -> Store:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -273,51 +267,6 @@ class Store:
             if s.snapshot_id == snapshot_id:
                 return s
         raise StoreError(f"{self.path}: no snapshot {snapshot_id!r} (see `ptmscope snapshots`)")
-
-    # -- analysis (the Python API for notebooks) ------------------------------
-    def metric(self, name: str, *, engine: str = "duckdb", **options: Any) -> MetricResult:
-        """Compute a registered metric on this store, with the keyword names of ``ptmscope metric NAME``.
-
-        ``options`` are the metric's parameters (``top=1000``, ``registry="hf"``)
-        and a snapshot selection (``snapshots``, ``since``, ``until``, ``every``).
-        Returns a result with ``.to_dict()``, ``.to_pandas()`` and ``.plot()``.
-        """
-        from .metrics import registry
-        from .snapshots import as_selection
-
-        m = registry.get(name)
-        sel = as_selection(
-            options.pop("snapshots", None),
-            since=options.pop("since", None),
-            until=options.pop("until", None),
-            every=options.pop("every", None),
-        )
-        if "registry" in options and isinstance(options["registry"], str) and m.snapshots == "many":
-            options["registry"] = tuple(r.strip() for r in options["registry"].split(",") if r.strip())
-        if engine == "duckdb":
-            return m.run(self.backend, options, sel)
-        from .engine import connect
-
-        backend = connect(self.path, engine)
-        try:
-            return m.run(backend, options, sel)
-        finally:
-            with suppress(Exception):
-                backend.disconnect()
-
-    def select_snapshots(
-        self,
-        registry: str | None = None,
-        snapshots: str | Sequence[str] | None = None,
-        *,
-        since: dt.date | str | None = None,
-        until: dt.date | str | None = None,
-        every: str | None = None,
-    ) -> list[SnapshotRef]:
-        """The complete snapshots a selection picks (the same rules as ``--snapshots/--since/--until/--every``)."""
-        from .snapshots import as_selection, resolve
-
-        return resolve(self.backend, registry, as_selection(snapshots, since=since, until=until, every=every))
 
     def aliases(self, registry: str = "hf") -> dict[str, str]:
         """alias -> canonical id, stored aliases over the built-in list."""

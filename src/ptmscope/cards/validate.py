@@ -31,8 +31,8 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError, PtmscopeError
-from ..metrics.metadata import TAG_FIELDS
 from .base import SECTIONS, CardScore, Scorer
+from .metadata import TAG_FIELDS
 
 #: section -> (label column, reliable?, note)
 LABEL_COLUMNS: dict[str, tuple[str, bool, str]] = {
@@ -253,7 +253,7 @@ def prf(pred: np.ndarray, ref: np.ndarray) -> tuple[float, float, float]:
 
 def tag_metadata_score(tags: Sequence[str]) -> float:
     """Metadata score from tags alone (the dev set has no other metadata)."""
-    from ..metrics.metadata import flags_from_tags
+    from .metadata import flags_from_tags
 
     flags = flags_from_tags(tags)
     return sum(flags[f] for f in TAG_FIELDS) / len(TAG_FIELDS)

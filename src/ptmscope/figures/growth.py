@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..metrics.growth import GrowthResult
 from ._style import PALETTE, new_figure, style
+
+if TYPE_CHECKING:
+    from ..metrics.growth import GrowthResult
 
 
 def growth_figure(result: GrowthResult) -> Any:
