@@ -34,6 +34,7 @@ TEMP_DIRECTORY_ENV = "PTMSCOPE_TEMP_DIRECTORY"
 DEFAULT_MEMORY_SHARE = 0.25
 DEFAULT_MEMORY_CAP = 1 << 30
 MIN_MEMORY_LIMIT = 128 << 20
+BULK_WRITE_MEMORY = 256 << 20
 _SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(b|kb|mb|gb|tb|kib|mib|gib|tib|%)\s*$", re.IGNORECASE)
 _UNITS = {"b": 1, "kb": 1000, "mb": 1000**2, "gb": 1000**3, "tb": 1000**4}
 _UNITS.update({"kib": 1 << 10, "mib": 1 << 20, "gib": 1 << 30, "tib": 1 << 40})
@@ -276,6 +277,22 @@ class Store:
             raise
         else:
             con.execute("COMMIT")
+
+    @contextmanager
+    def bulk_writes(self) -> Iterator[None]:
+        """Settings for writing millions of rows, restored afterwards: row order not kept (faster
+        parallel appends; it carries no meaning), no progress bar, and a buffer pool of at most
+        :data:`BULK_WRITE_MEMORY` (it would only cache the blocks just written)."""
+        con = self.con
+        con.execute("SET preserve_insertion_order = false")
+        con.execute("SET enable_progress_bar = false")
+        con.execute(f"SET memory_limit = '{min(self.settings.memory_limit, BULK_WRITE_MEMORY) >> 20}MiB'")
+        try:
+            yield
+        finally:
+            con.execute("RESET preserve_insertion_order")
+            con.execute("RESET enable_progress_bar")
+            self.settings.apply(con)
 
     def find_same_source(self, batch: SnapshotBatch) -> Snapshot | None:
         s = batch.snapshot

@@ -50,7 +50,7 @@ Model of the world (parameters in :data:`FIT`, each with where it came from)
 Writing
 -------
 :func:`write_store` writes straight into a :class:`~ptmscope.store.Store`
-(one transaction per snapshot, Arrow chunks of ``chunk_rows``), idempotently
+(one transaction per snapshot, each table streamed in Arrow chunks of ``chunk_rows``), idempotently
 (the snapshot's ``source_sha256`` is the hash of the configuration).
 :func:`generate` yields in-memory :class:`~ptmscope.schema.SnapshotBatch`
 objects (small worlds).  :func:`write_files` writes the snapshots in the real
@@ -358,6 +358,9 @@ def _categorical(rng: np.random.Generator, n: int, weights: np.ndarray) -> np.nd
 
 
 _HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
+# the model-type and task words of package ids
+_MT_SHORT = pa.array([m or "model" for m, _ in MODEL_TYPES])
+_TASK_SHORT = pa.array([(t or "base").split("-")[0] for t, _ in TASKS])
 
 
 def _fixed_width(chars: np.ndarray) -> pa.Array:
@@ -555,23 +558,18 @@ class HubWorld:
                 alive[lo : lo + self.new_per_step] = True
             yield i, np.nonzero(alive)[0], z
 
-    @cached_property
-    def static(self) -> dict[str, pa.Array]:
-        """The package ids of the universe (every other per-model string is built per chunk)."""
-        idx = np.arange(self.universe)
-        mt_names = pa.array([m or "model" for m, _ in MODEL_TYPES])
-        task_short = pa.array([(t or "base").split("-")[0] for t, _ in TASKS])
-        pid = _join(
-            self._authors(idx),
+    def package_ids(self, rows: np.ndarray) -> pa.Array:
+        """Package ids of models ``rows``, built on demand (ids of the whole universe would be held
+        for the whole write: ~180 MB at 3M models)."""
+        return _join(
+            self._authors(rows),
             "/",
-            mt_names.take(pa.array(self.mtype)),
+            _MT_SHORT.take(pa.array(self.mtype[rows])),
             "-",
-            task_short.take(pa.array(self.task)),
+            _TASK_SHORT.take(pa.array(self.task[rows])),
             "-s",
-            _int_strings(idx, 7),
+            _int_strings(rows, 7),
         )
-        pa.default_memory_pool().release_unused()  # the transient strings above, not kept by the allocator
-        return {"package_id": pid}
 
     def _authors(self, rows: np.ndarray) -> pa.Array:
         return _join(f"{MARKER}-u", _int_strings(self.author[rows], 6))
@@ -581,9 +579,7 @@ class HubWorld:
     ) -> pa.Table:
         """Packages of ``rows``; ``noise``, ``frac``, ``sha`` are this chunk's slices of per-snapshot draws
         (drawn once per snapshot so the chunk size does not change the data)."""
-        st = self.static
         n = len(rows)
-        r = pa.array(rows)
         d = downloads_quantile(special.ndtr(z[rows])).astype(np.int64)
         likes = np.floor(np.expm1(0.45 * np.log1p(d) + 0.8 * noise - 1.5)).clip(0).astype(np.int64)
         snap_us = int(dt.datetime.combine(self.dates[snap], dt.time(), tzinfo=dt.UTC).timestamp() * 1e6)
@@ -592,7 +588,7 @@ class HubWorld:
         task_arr = pa.array([t for t, _ in TASKS], pa.string()).take(pa.array(self.task[rows]))
         mt_arr = pa.array([m for m, _ in MODEL_TYPES], pa.string()).take(pa.array(self.mtype[rows]))
         lic_arr = pa.array([lc for lc, _ in LICENSES], pa.string()).take(pa.array(self.license[rows]))
-        pid = st["package_id"].take(r)
+        pid = self.package_ids(rows)
         ts = pa.timestamp("us", tz="UTC")
         cols = {
             "snapshot_id": pa.nulls(n, pa.string()),
@@ -638,7 +634,7 @@ class HubWorld:
                     "base_model:",
                     rel_names.take(pa.array(self.relation[rows[sel]])),
                     ":",
-                    self.static["package_id"].take(pa.array(par[sel])),
+                    self.package_ids(par[sel]),
                 )
             )
         parts_rows.append(np.arange(n))
@@ -656,7 +652,7 @@ class HubWorld:
         return pa.Table.from_arrays(
             [
                 pa.nulls(n, pa.string()),
-                self.static["package_id"].take(pa.array(rows[rr])),
+                self.package_ids(rows).take(pa.array(rr)),
                 pa.array(self.lib_names).take(pa.array(cc)),
                 _repeat("synthetic", n),
             ],
@@ -677,13 +673,12 @@ class HubWorld:
         order = np.lexsort((parent, child))
         child, parent, rel = child[order], parent[order], np.concatenate(rel_l)[order]
         n = len(child)
-        pid = self.static["package_id"]
-        ref = pid.take(pa.array(parent))
+        ref = self.package_ids(parent)
         resolved = pc.if_else(pa.array(alive[parent]), ref, pa.nulls(n, pa.string()))
         return pa.Table.from_arrays(
             [
                 pa.nulls(n, pa.string()),
-                pid.take(pa.array(child)),
+                self.package_ids(child),
                 ref,
                 resolved,
                 pa.array([r for r, _ in RELATIONS_P]).take(pa.array(rel)),
@@ -699,8 +694,7 @@ class HubWorld:
     def card_table(self, rows: np.ndarray) -> pa.Table:
         rows = rows[self.has_card[rows]]
         n = len(rows)
-        r = pa.array(rows)
-        pid = self.static["package_id"].take(r)
+        pid = self.package_ids(rows)
         pool = self._card_pool
         body = pool["body"].take(pa.array(self.card_body[rows]))
         body = pc.if_else(pa.array(self.trainer[rows]), pool["trainer"][0], body)
@@ -709,7 +703,7 @@ class HubWorld:
         has_par = par >= 0
         par_id = pc.if_else(
             pa.array(has_par),
-            self.static["package_id"].take(pa.array(np.where(has_par, par, 0))),
+            self.package_ids(np.where(has_par, par, 0)),
             pa.nulls(n, pa.string()),
         )
         empty = _repeat("", n)
@@ -717,7 +711,7 @@ class HubWorld:
         has2 = par2 >= 0
         par2_id = pc.if_else(
             pa.array(has2),
-            self.static["package_id"].take(pa.array(np.where(has2, par2, 0))),
+            self.package_ids(np.where(has2, par2, 0)),
             pa.nulls(n, pa.string()),
         )
         base_single = pc.fill_null(_join("base_model: ", par_id, "\n"), "")
@@ -1023,9 +1017,11 @@ def write_store(store: Any, cfg: SynthConfig = SMALL, progress: Progress | None 
     """Write every synthetic snapshot into ``store`` (a Store or a path), chunk by chunk.
 
     One transaction per snapshot; a snapshot already in the store (same
-    configuration) is skipped, so re-running is a no-op.  (Generating chunks in
-    a second thread while DuckDB inserts was tried and was ~2x slower: both
-    compete for the GIL while DuckDB scans the Arrow chunks.)
+    configuration) is skipped, so re-running is a no-op.  Each table of a
+    snapshot is one INSERT that DuckDB pulls from a lazy Arrow stream: Python
+    builds the next chunk while DuckDB's threads convert and compress the last
+    one, and no more than a chunk is in Python's memory
+    (:meth:`~ptmscope.store.Store.bulk_writes` also caps DuckDB's buffer pool).
     """
     from .store import Store
 
@@ -1033,28 +1029,22 @@ def write_store(store: Any, cfg: SynthConfig = SMALL, progress: Progress | None 
     st = Store(store) if own else store
     have = {(s.registry, s.source_sha256, s.source_format, s.taken_at) for s in st.snapshots(include_incomplete=True)}
     out: list[SynthResult] = []
-    # Row order within a snapshot carries no meaning; letting DuckDB ignore it speeds up bulk
-    # inserts.  Settings are restored afterwards for a caller's store.
-    st.con.execute("SET preserve_insertion_order = false")
-    st.con.execute("SET enable_progress_bar = false")
     try:
-        for snap, streams in _iter_snapshot_streams(cfg):
-            if (snap.registry, snap.source_sha256, snap.source_format, snap.taken_at) in have:
-                out.append(SynthResult(snap.snapshot_id, snap.registry, snap.taken_at, snap.row_count, False))
-                continue
-            with st.transaction():
-                st.insert_snapshot(snap)
-                for name, chunks in streams:
-                    st.append_stream(name, chunks, snap.snapshot_id)
-            out.append(SynthResult(snap.snapshot_id, snap.registry, snap.taken_at, snap.row_count, True))
-            if progress:
-                progress(f"{snap.snapshot_id}: {snap.row_count:,} {snap.registry} packages (synthetic)")
+        with st.bulk_writes():
+            for snap, streams in _iter_snapshot_streams(cfg):
+                if (snap.registry, snap.source_sha256, snap.source_format, snap.taken_at) in have:
+                    out.append(SynthResult(snap.snapshot_id, snap.registry, snap.taken_at, snap.row_count, False))
+                    continue
+                with st.transaction():
+                    st.insert_snapshot(snap)
+                    for name, chunks in streams:
+                        st.append_stream(name, chunks, snap.snapshot_id)
+                out.append(SynthResult(snap.snapshot_id, snap.registry, snap.taken_at, snap.row_count, True))
+                if progress:
+                    progress(f"{snap.snapshot_id}: {snap.row_count:,} {snap.registry} packages (synthetic)")
     finally:
         if own:
             st.close()
-        else:
-            st.con.execute("RESET preserve_insertion_order")
-            st.con.execute("RESET enable_progress_bar")
     return out
 
 
