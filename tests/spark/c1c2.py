@@ -9,12 +9,10 @@ from ptmscope.metrics.descendants import descendants
 from ptmscope.metrics.preservation import preservation
 from ptmscope.metrics.turnover import turnover
 
-# small bootstraps: they run in numpy on the pulled per-cluster sums, so equal inputs give equal intervals
+# one call per metric (their variants are compared in local mode by test_parity.py); small bootstraps:
+# they run in numpy on the pulled per-cluster sums, so equal inputs give equal intervals
 CALLS: dict[str, Callable[[Any], Any]] = {
     "turnover-hf": lambda b: turnover(b, "hf", k=100),
-    "turnover-npm": lambda b: turnover(b, "npm", k=100),
     "preservation-paper": lambda b: preservation(b, n_boot=20),
-    "preservation-artifact": lambda b: preservation(b, mode="artifact", n_boot=20),
-    "descendants-own": lambda b: descendants(b, n_boot=20),
     "descendants-sum-artifact": lambda b: descendants(b, popularity="descendants_sum", mode="artifact", n_boot=20),
 }

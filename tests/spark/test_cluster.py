@@ -151,7 +151,7 @@ def test_c1_c2_metrics_on_a_standalone_cluster_match_duckdb(standalone_cluster, 
     from ptmscope.synth import SynthConfig, write_store
 
     store = tmp_path / "world.duckdb"
-    write_store(store, SynthConfig(models=800, snapshots=3, seed=11, top_list_size=300, cards="none"))
+    write_store(store, SynthConfig(models=400, snapshots=3, seed=11, top_list_size=200, cards="none"))
     shared = tmp_path / "shared-export"  # what driver and executors both read
     env = {
         **os.environ,
