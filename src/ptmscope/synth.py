@@ -1069,7 +1069,7 @@ def write_files(out_dir: str | Path, cfg: SynthConfig = SMALL, progress: Progres
                 gzip.open(p_info, "wt", encoding="utf-8", compresslevel=3) as fi,
                 gzip.open(p_cards, "wt", encoding="utf-8", compresslevel=3) as fc,
             ):
-                libs_by_id: dict[str, str] = {}
+                libs_by_id: dict[str, str | None] = {}
                 for name, t in chunks:
                     if name == "package_libraries":
                         continue
