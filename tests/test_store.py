@@ -140,3 +140,16 @@ def test_a_query_beyond_the_limit_spills_into_the_temp_directory(store_path, tmp
         assert n == 1_500_000
         assert total == sum(64 + len(str(i)) for i in range(1_500_000))
         assert spill.is_dir()  # DuckDB created it to spill the sort
+
+
+def test_bulk_writes_cap_the_pool_and_restore_the_settings_even_after_spilling(store_path, tmp_path, engine_env):
+    from ptmscope.store import BULK_WRITE_MEMORY
+
+    with Store(store_path, memory_limit="2GB", temp_directory=tmp_path / "spill") as s:
+        with s.bulk_writes():
+            assert _setting_bytes(s.con, "memory_limit") == BULK_WRITE_MEMORY
+            s.con.execute("CREATE TABLE t AS SELECT i, repeat('y', 200) || i AS v FROM range(1500000) t(i)")
+            assert s.con.execute("SELECT count(DISTINCT v) FROM t").fetchone()[0] == 1_500_000
+            assert (tmp_path / "spill").is_dir()  # it spilled: the folder cannot be switched any more
+        assert _setting_bytes(s.con, "memory_limit") == pytest.approx(2e9, rel=0.05)
+        assert s.con.execute("SELECT current_setting('preserve_insertion_order')").fetchone()[0] is True

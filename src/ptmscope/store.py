@@ -122,9 +122,13 @@ class EngineSettings:
 
     def apply(self, con: Any) -> None:
         """``SET`` both on a native DuckDB connection (they are database-wide)."""
-        con.execute(f"SET memory_limit = '{self.memory_limit // (1 << 20)}MiB'")
+        set_memory_limit(con, self.memory_limit)
         path = str(self.temp_directory).replace("'", "''")
         con.execute(f"SET temp_directory = '{path}'")
+
+
+def set_memory_limit(con: Any, limit: int) -> None:
+    con.execute(f"SET memory_limit = '{limit >> 20}MiB'")
 
 
 @dataclass(frozen=True)
@@ -286,13 +290,14 @@ class Store:
         con = self.con
         con.execute("SET preserve_insertion_order = false")
         con.execute("SET enable_progress_bar = false")
-        con.execute(f"SET memory_limit = '{min(self.settings.memory_limit, BULK_WRITE_MEMORY) >> 20}MiB'")
+        set_memory_limit(con, min(self.settings.memory_limit, BULK_WRITE_MEMORY))
         try:
             yield
         finally:
             con.execute("RESET preserve_insertion_order")
             con.execute("RESET enable_progress_bar")
-            self.settings.apply(con)
+            # (the spill folder stays: DuckDB refuses to switch it once used)
+            set_memory_limit(con, self.settings.memory_limit)
 
     def find_same_source(self, batch: SnapshotBatch) -> Snapshot | None:
         s = batch.snapshot
