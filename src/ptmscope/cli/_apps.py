@@ -76,8 +76,33 @@ def _root(
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
     ] = False,
+    memory_limit: Annotated[
+        str | None,
+        typer.Option(
+            "--memory-limit",
+            help="DuckDB memory limit for every store connection, e.g. 2GB, 512MiB or 25% (of RAM); "
+            "beyond it DuckDB spills to disk. Default: $PTMSCOPE_MEMORY_LIMIT, else a quarter of RAM, "
+            "at most 1 GiB.",
+            show_default=False,
+        ),
+    ] = None,
+    temp_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--temp-dir",
+            help="Where DuckDB spills. Default: $PTMSCOPE_TEMP_DIRECTORY, else STORE.tmp beside the store.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Measure software package registries and check claims about them."""
+    from ..errors import InputError
+    from ..store import set_engine_defaults
+
+    try:
+        set_engine_defaults(memory_limit=memory_limit, temp_directory=str(temp_dir) if temp_dir else None)
+    except PtmscopeError as exc:
+        raise InputError("--memory-limit", str(exc).split(": ", 1)[-1]) from None
 
 
 StoreOpt = Annotated[
