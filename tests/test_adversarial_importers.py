@@ -3,9 +3,11 @@
 For each format (and each container of it) a *sample* writes a small valid
 file from ``(id, downloads)`` rows; the tests then feed it
 
-* out-of-range numbers (10^30, 2^63, 1e300, 1e999, uint64 max, REAL 1e30, ...),
+* out-of-range numbers (10^30, 2^63, 1e300, 1e999, uint64 max, REAL 1e30, ...)
+  -- a commit log has no numbers: its commit times out of 1970 … 2100 instead,
 * values of the wrong type (text where JSON has numbers, booleans, lists,
-  fractions, yes/no columns holding other text),
+  fractions, yes/no columns holding other text; a commit time that is not a
+  time, a dependent that is not a GitHub repository),
 * repeated keys (a JSON key twice in one object, a CSV/Parquet column twice),
 * the file replaced while it is read (at every point where the importer opens it),
 

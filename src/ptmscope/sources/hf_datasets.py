@@ -56,7 +56,6 @@ from ._common import (
     ReadOptions,
     bool_array,
     bool_value,
-    check_columns,
     check_registry,
     count_array,
     count_value,
@@ -190,7 +189,6 @@ def _listing(path: Path, data: bytes) -> _Listing:
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OSError) as exc:
             raise InputError(path, f"unreadable Parquet: {' '.join(str(exc).split())}") from exc
         names = [str(n) for n in table.column_names]
-        check_columns(path, names, (n for ns in COLUMNS.values() for n in ns))
         return _Listing(names, table.num_rows, Locator(path), table=table)
     names, records = csv_records(path, decode_text(path, data), strict=True)
     return _Listing(names, len(records), Locator(path, [ln for ln, _ in records]), rows=[r for _, r in records])
@@ -272,14 +270,14 @@ def read(path: Path, opts: ReadOptions | None = None) -> SnapshotBatch:
     if lst.n == 0:
         raise InputError(path, "no rows (nothing to import)")
     id_name = col["id"]
+    raw_ids = lst.values(id_name)
     pids: list[str] = []
-    for i, raw in enumerate(lst.values(id_name)):
+    for i, raw in enumerate(raw_ids):
         if raw is not None and not isinstance(raw, str):
             raise lst.loc.error(i, f"dataset id must be text, got {type(raw).__name__}", id_name)
         if raw is None or not raw.strip():
             raise lst.loc.error(i, f"empty or missing dataset id ({raw!r})", id_name)
         pids.append(raw.strip())
-    raw_ids = lst.values(id_name)
     authors = lst.checked(col.get("author"), text_of)
     times = {}
     naive_times = 0
