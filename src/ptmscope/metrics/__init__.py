@@ -13,6 +13,7 @@ from . import descendants as _descendants
 from . import docs as _docs
 from . import growth as _growth
 from . import naming as _naming
+from . import pickle_only as _pickle_only
 from . import preservation as _preservation
 from . import transformers_adoption as _transformers_adoption
 from . import turnover as _turnover
@@ -44,6 +45,7 @@ BUILTIN_MODULES = (
     _growth,
     _authorship,
     _transformers_adoption,
+    _pickle_only,
     _concentration,
 )
 
