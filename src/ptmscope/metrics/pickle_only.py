@@ -308,7 +308,7 @@ def commits_block(backend: Any, snap: SnapshotRef) -> dict[str, Any]:
         adoption.append(
             {"month": m, "repos": active, "with_safetensors": with_st, "share_pickle_only": 1 - with_st / active}
         )
-    roles = []
+    roles: list[dict[str, Any]] = []
     for row in by_role.itertuples(index=False):
         n = int(row.repos)
         k = int(row.pickle_only)
@@ -345,7 +345,8 @@ def pickle_only(backend: Any, *, selection: Any = None, params: PickleOnlyParams
     if not snaps and not sel.empty:
         raise PtmscopeError(f"{NAME}: no complete hf snapshot matches {sel.describe()}")
     rests: list[dict[str, Any]] = []
-    files = commits = None
+    files: dict[str, Any] | None = None
+    commits: dict[str, Any] | None = None
     files_missing = commits_missing = None
     ids = [s.snapshot_id for s in snaps]
     w = weight_classes(backend, ids)
