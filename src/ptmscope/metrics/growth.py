@@ -168,77 +168,106 @@ def fit_exponential(counts: list[int]) -> dict[str, Any]:
 
 
 def nb2_loglik(y: np.ndarray, mu: np.ndarray, alpha: float) -> float:
-    """Negative binomial (NB2) log-likelihood: mean mu, variance mu + alpha * mu^2."""
-    from scipy.special import gammaln
+    """Negative binomial (NB2) log-likelihood: mean mu, variance mu + alpha * mu^2.
+
+    Written to stay accurate as alpha -> 0 (the Poisson limit): log Gamma(y + r) - log Gamma(r) as
+    log Gamma(y) - log B(y, r), and r log(r / (r + mu)) as -r log1p(mu / r), with r = 1 / alpha.
+    """
+    from scipy.special import betaln, gammaln
 
     r = 1.0 / alpha
-    return float(
-        np.sum(gammaln(y + r) - gammaln(r) - gammaln(y + 1) + r * np.log(r / (r + mu)) + y * np.log(mu / (r + mu)))
-    )
+    pos = y > 0
+    ratio = np.zeros_like(y, dtype=float)
+    ratio[pos] = gammaln(y[pos]) - betaln(y[pos], r)
+    terms = ratio - gammaln(y + 1) - r * np.log1p(mu / r) + y * (np.log(mu) - np.log(r + mu))
+    return float(np.sum(terms))
 
 
-def _curve(name: str, t: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+def _curve(name: str, s: np.ndarray, scale: float) -> Callable[[np.ndarray], np.ndarray]:
+    """The mean curve on scaled time ``s`` in [0, 1] and counts in units of ``scale`` (parameters of order 1)."""
     if name == "exponential":
-        return lambda b: np.exp(b[0] + b[1] * t)
+        return lambda b: scale * np.exp(b[0] + b[1] * s)
     if name == "linear":
-        return lambda b: b[0] + b[1] * t
-    return lambda b: b[0] + b[1] * t + b[2] * t * t
+        return lambda b: scale * (b[0] + b[1] * s)
+    return lambda b: scale * (b[0] + b[1] * s + b[2] * s * s)
 
 
-def _starts(name: str, y: np.ndarray, t: np.ndarray) -> list[np.ndarray]:
-    """Starting points for the mean parameters (least squares on the right scale, and a flat line)."""
-    level = max(float(y.mean()), 0.5)
+def _starts(name: str, y: np.ndarray, s: np.ndarray) -> list[np.ndarray]:
+    """Starting points (scaled): least squares on the right scale, a flat line and a ramp from the minimum."""
     if name == "exponential":
-        b = np.polyfit(t, np.log(np.maximum(y, 0.5)), 1)[::-1]
-        return [b, np.array([math.log(level), 0.0])]
+        return [np.polyfit(s, np.log(np.maximum(y, 0.5)), 1)[::-1], np.array([0.0, 0.0])]
     deg = 1 if name == "linear" else 2
-    ls = np.polyfit(t, y, deg)[::-1]
     flat = np.zeros(deg + 1)
-    flat[0] = level
-    lo = max(float(y.min()), 0.5)
+    flat[0] = 1.0
+    lo = max(float(y.min()), 0.05)
     ramp = np.zeros(deg + 1)
-    ramp[0], ramp[1] = lo, (max(float(y.max()), lo) - lo) / max(float(t[-1]), 1.0)
-    return [ls, flat, ramp]
+    ramp[0], ramp[1] = lo, max(float(y.max()) - lo, 0.0)
+    return [np.polyfit(s, y, deg)[::-1], flat, ramp]
+
+
+def _unscale(name: str, b: np.ndarray, scale: float, span: float) -> list[float]:
+    """Scaled parameters -> those of the curve in months since the first fitted month and counts."""
+    if name == "exponential":
+        return [math.log(scale) + float(b[0]), float(b[1]) / span]
+    return [scale * float(c) / span**i for i, c in enumerate(b)]
 
 
 def fit_curve(name: str, counts: list[int] | np.ndarray) -> dict[str, Any]:
-    """Maximum-likelihood fit of one mean curve with NB2 error; mu must stay positive on the window."""
+    """Maximum-likelihood fit of one mean curve with NB2 error; mu must stay positive on the window.
+
+    Parameters are scaled to order 1 (time to [0, 1], counts to their mean); L-BFGS-B from several
+    starting points (least squares, flat, ramp; two alphas), then Nelder-Mead polishes the best.
+    """
     from scipy.optimize import minimize
 
     y = np.asarray(counts, dtype=float)
-    t = np.arange(len(y), dtype=float)
-    mean = _curve(name, t)
+    span = max(float(len(y) - 1), 1.0)
+    s = np.arange(len(y), dtype=float) / span
+    scale = max(float(y.mean()), 0.5)
+    mean = _curve(name, s, scale)
 
-    def nll(theta: np.ndarray) -> float:
-        mu = mean(theta[:-1])
+    def nll(beta: np.ndarray, log_alpha: float) -> float:
+        mu = mean(beta)
         if not np.all(np.isfinite(mu)) or np.any(mu <= 0):
             return 1e300
-        v = -nb2_loglik(y, mu, math.exp(theta[-1]))
+        v = -nb2_loglik(y, mu, math.exp(log_alpha))
         return v if math.isfinite(v) else 1e300
 
-    best = None
+    starts = []
+    for b0 in _starts(name, y / scale, s):
+        mu0 = mean(b0)
+        if np.any(mu0 <= 0):  # least squares went negative: lift the intercept
+            b0 = b0.copy()
+            b0[0] += float(-mu0.min()) / scale + 0.05
+        starts.append(b0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        for b0 in _starts(name, y, t):
+        fits = []
+        for b0 in starts:
             mu0 = mean(b0)
-            if np.any(mu0 <= 0):  # least squares went negative: lift the intercept
-                b0 = b0.copy()
-                b0[0] += float(-mu0.min()) + max(float(y.min()), 0.5)
-                mu0 = mean(b0)
             moments = float(np.sum((y - mu0) ** 2 - mu0) / np.sum(mu0**2))
-            x0 = np.r_[b0, math.log(min(max(moments, 1e-3), 10.0))]
-            res = minimize(nll, x0, method="L-BFGS-B")
-            if best is None or res.fun < best.fun:
-                best = res
-        assert best is not None
-        best = minimize(nll, best.x, method="Nelder-Mead", options={"maxiter": 5000, "xatol": 1e-9, "fatol": 1e-10})
-    assert best is not None
-    llf = -float(best.fun)
-    k = len(best.x)
+            for la in {math.log(min(max(moments, 1e-6), 10.0)), math.log(1e-3)}:
+                fits.append(
+                    minimize(
+                        lambda th: nll(th[:-1], float(th[-1])),
+                        np.r_[b0, la],
+                        method="L-BFGS-B",
+                        bounds=[(None, None)] * len(b0) + [(-20.0, 5.0)],
+                    )
+                )
+        best = min(fits, key=lambda r: r.fun)
+        joint = minimize(
+            lambda th: nll(th[:-1], float(th[-1])),
+            best.x,
+            method="Nelder-Mead",
+            options={"maxiter": 8000, "xatol": 1e-10, "fatol": 1e-11},
+        )
+    llf = -float(joint.fun)
+    k = len(joint.x)
     return {
         "curve": name,
-        "params": [float(v) for v in best.x[:-1]],
-        "alpha": math.exp(float(best.x[-1])),
+        "params": _unscale(name, joint.x[:-1], scale, span),
+        "alpha": math.exp(float(joint.x[-1])),
         "k": k,
         "llf": llf,
         "aic": 2 * k - 2 * llf,
