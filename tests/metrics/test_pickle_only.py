@@ -79,7 +79,7 @@ def store(tmp_path):
                 "hf",
                 "2025-04-26",
                 {
-                    "packages": {"package_id": list(FILES) + ["kid/7"]},
+                    "packages": {"package_id": [*FILES, "kid/7"]},
                     "package_files": _files(FILES),
                     "lineage": lineage,
                 },
