@@ -52,8 +52,8 @@ def store(tmp_path):
     }
     old = {f"o/{i}": ["pytorch_model.bin"] for i in range(10)}
     commits = {
-        "package_id": ["base/st", "base/st", "kid/1", "KID/3", "other/repo", "other/two"],
-        "commit_id": ["c1", "c2", "c3", "c4", "c5", "c6"],
+        "package_id": ["base/st", "base/st", "kid/1", "KID/3", "other/repo", "other/two", "other/three"],
+        "commit_id": ["c1", "c2", "c3", "c4", "c5", "c6", "c7"],
         "committed_at": [
             utc(2022, 1, 3),
             utc(2023, 3, 3),
@@ -61,6 +61,7 @@ def store(tmp_path):
             utc(2022, 7, 3),
             utc(2021, 5, 3),
             utc(2021, 6, 3),
+            utc(2021, 7, 3),
         ],
         "files": [
             ["pytorch_model.bin"],
@@ -69,8 +70,9 @@ def store(tmp_path):
             ["tf_model.h5"],
             ["model.ckpt"],
             ["model.onnx"],
+            ["checkpoint-5/training_args.bin"],  # labelled torch.save, but training state, not weights
         ],
-        "formats": [["torch.save"], ["safetensors"], ["torch.save"], ["h5/hdf5"], [None], ["ONNX"]],
+        "formats": [["torch.save"], ["safetensors"], ["torch.save"], ["h5/hdf5"], [None], ["ONNX"], ["torch.save"]],
     }
     build(
         path,
@@ -126,7 +128,7 @@ def test_commit_histories_by_hand(store):
     res = pickle_only(connect(store), params=PickleOnlyParams(n_boot=0))
     c = res.commits
     assert c["snapshot_id"].startswith("hf-2024-09-25")
-    # other/two has only an ONNX commit: no weight file of a pickle-based format or safetensors
+    # other/two has only an ONNX commit, other/three only training state: neither counts
     assert (c["repos"], c["pickle_only"]) == (4, 3)
     roles = {r["role"]: (r["repos"], r["pickle_only"]) for r in c["by_role"]}
     # KID/3 matches the lineage child kid/3 whatever the case

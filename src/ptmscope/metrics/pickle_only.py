@@ -37,9 +37,10 @@ with weights is pickle-only and the comparison cannot tell anything; such
 snapshots are still tabulated.
 
 **Commit history** (``commits``): a repository's formats are those of every
-commit in the history (the ``formats`` labels of the safetensors-history
-data: ``torch.save``, ``pickle``, ``h5/hdf5``, ``joblib`` are pickle-based;
-and the suffixes of the files each commit touched).  Pickle-only = some
+file its commits touched, each classed by its ``formats`` label where the
+history gives one (the safetensors-history data: ``torch.save``,
+``pickle``, ``h5/hdf5``, ``joblib`` are pickle-based) or by its suffix;
+training-state files are ignored.  Pickle-only = some
 pickle-based weight commit and never a safetensors one.  Descendants and
 bases are repositories that are a lineage child (with a resolved parent) or
 a resolved parent in *any* Hub snapshot of the store (case-insensitive ids).
@@ -235,22 +236,26 @@ def files_block(backend: Any, snap: SnapshotRef, p: PickleOnlyParams) -> dict[st
 
 
 def _commit_classes(backend: Any, sid: str) -> ibis.Table:
-    """package_id, commit_id, committed_at, st, pk for commits that touched a weight file."""
+    """package_id, commit_id, committed_at, st, pk for commits that touched a weight file.
+
+    Each touched file is classed by its format label (where the history gives one) or its suffix;
+    training-state files are ignored whatever their label.
+    """
     c = backend.table("commits")
     c = c.filter(c.snapshot_id == sid)
-    fm = c.select("package_id", "commit_id", "committed_at", x=c.formats.unnest())
-    fm = fm.select("package_id", "commit_id", "committed_at", st=fm.x == "safetensors", pk=fm.x.isin(PICKLE_FORMATS))
-    fl = c.select("package_id", "commit_id", "committed_at", x=c.files.unnest())
-    base = fl.x.re_extract(r"[^/]*$", 0).lower()
-    fl = fl.select(
-        "package_id",
-        "commit_id",
-        "committed_at",
-        st=_ends(fl.x, (SAFETENSORS,)),
-        pk=_ends(fl.x, PICKLE_SUFFIXES) & ~base.re_search(TRAINING_STATE),
+    keys = ["package_id", "commit_id", "committed_at"]
+    fl = c.select(*keys, f=c.files).unnest("f", offset="i")
+    fm = c.select(mp=c.package_id, mc=c.commit_id, x=c.formats).unnest("x", offset="j")
+    j = fl.left_join(fm, (fl.package_id == fm.mp) & (fl.commit_id == fm.mc) & (fl.i == fm.j))
+    base = j.f.re_extract(r"[^/]*$", 0).lower()
+    weight = ~base.re_search(TRAINING_STATE)
+    fmt = j.x.fill_null("")
+    j = j.select(
+        *keys,
+        st=weight & ((fmt == "safetensors") | _ends(j.f, (SAFETENSORS,))),
+        pk=weight & (fmt.isin(PICKLE_FORMATS) | _ends(j.f, PICKLE_SUFFIXES)),
     )
-    u = fm.union(fl)
-    g = u.group_by(["package_id", "commit_id", "committed_at"]).aggregate(st=u.st.any(), pk=u.pk.any())
+    g = j.group_by(keys).aggregate(st=j.st.any(), pk=j.pk.any())
     return g.filter(g.st | g.pk)
 
 
