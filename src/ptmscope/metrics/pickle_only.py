@@ -103,6 +103,11 @@ class PickleOnlyResult:
         return asdict(self)
 
 
+def _bare(msg: str | None) -> str:
+    """A reason without this metric's name in front (the combined message names it once)."""
+    return (msg or "").removeprefix(f"{NAME}: ")
+
+
 def _ends(s: Any, suffixes: tuple[str, ...]) -> Any:
     low = s.lower()
     out = low.endswith(suffixes[0])
@@ -408,7 +413,7 @@ def pickle_only(backend: Any, *, selection: Any = None, params: PickleOnlyParams
     except PtmscopeError as exc:
         commits_missing = str(exc)
     if files is None and commits is None:
-        raise NotMeasurable(f"{NAME}: {files_missing}; {commits_missing}")
+        raise NotMeasurable(f"{NAME}: {_bare(files_missing)}; {_bare(commits_missing)}")
     return PickleOnlyResult(
         metric=NAME,
         proxy_for="T3.4 (Forking repositories introduces low severity vulnerabilities)",

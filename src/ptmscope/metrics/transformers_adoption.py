@@ -101,6 +101,11 @@ class AdoptionResult:
         return asdict(self)
 
 
+def _bare(msg: str | None) -> str:
+    """A reason without this metric's name in front (the combined message names it once)."""
+    return (msg or "").removeprefix(f"{NAME}: ")
+
+
 def _tag_only() -> list[str]:
     return sorted(hub_libraries()[1])
 
@@ -504,7 +509,7 @@ def adoption(backend: Any, *, selection: Any = None, params: AdoptionParams | No
     except NotMeasurable as exc:
         reuse_missing = str(exc)
     if creation_block is None and reuse_block is None:
-        raise NotMeasurable(f"{NAME}: {creation_missing}; {reuse_missing}")
+        raise NotMeasurable(f"{NAME}: {_bare(creation_missing)}; {_bare(reuse_missing)}")
     return AdoptionResult(
         metric=NAME,
         library=p.library,
