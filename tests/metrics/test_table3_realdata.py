@@ -92,7 +92,9 @@ def test_authorship_on_the_2022_02_dump(cli, real, dump):
         n = len(s)
         gini = float(((2 * np.arange(1, n + 1) - n - 1) * s).sum() / (n * s.sum()))
         assert block["gini"] == pytest.approx(gini)
-    assert d["rests_on"][0]["n"] == int(dump["downloads"].notna().sum())
+    n_dl, n_likes = int(dump["downloads"].notna().sum()), int(dump["likes"].notna().sum())
+    assert d["rests_on"][0]["n"] == len(dump)
+    assert f"downloads for {n_dl:,}, likes for {n_likes:,}" in d["rests_on"][0]["what"]
 
 
 def test_growth_on_the_2022_10_listing(cli, real):

@@ -397,10 +397,11 @@ def authorship(
         rests_on=[
             {
                 "snapshot_id": chosen.snapshot_id,
-                "what": f"models with {b['measure']} ({b['n_authors']:,} authors)",
-                "n": b["n_models"],
+                "what": "models ("
+                + ", ".join(f"{b['measure']} for {b['n_models']:,}" for b in blocks)
+                + f"; {max(b['n_authors'] for b in blocks):,} authors)",
+                "n": int(counts["n"]),
             }
-            for b in blocks
         ],
     )
 
