@@ -76,9 +76,8 @@ def expected_shares(values: list[int], k_models: int, k_authors: int) -> tuple[f
     return float(share_top), float(share_all), float(share_pop)
 
 
-@pytest.fixture
-def store(tmp_path):
-    path = tmp_path / "a.duckdb"
+def make_store(path):
+    """The hand-built store of this module's tests (also used by the Spark parity test)."""
     build(
         path,
         [
@@ -88,6 +87,11 @@ def store(tmp_path):
         ],
     )
     return path
+
+
+@pytest.fixture
+def store(tmp_path):
+    return make_store(tmp_path / "a.duckdb")
 
 
 def _row(res, measure: str, kind: str, k: int) -> dict:

@@ -42,9 +42,8 @@ def _files(files: dict[str, list[str]]) -> dict[str, list]:
     }
 
 
-@pytest.fixture
-def store(tmp_path):
-    path = tmp_path / "p.duckdb"
+def make_store(path):
+    """The hand-built store of this module's tests (also used by the Spark parity test)."""
     lineage = {
         "child": [c for c, _ in EDGES] + ["kid/7"],
         "parent_id": [p for _, p in EDGES] + [None],
@@ -104,6 +103,11 @@ def store(tmp_path):
         ],
     )
     return path
+
+
+@pytest.fixture
+def store(tmp_path):
+    return make_store(tmp_path / "p.duckdb")
 
 
 def test_file_lists_by_hand(store):

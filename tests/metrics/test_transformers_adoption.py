@@ -36,9 +36,8 @@ LINEAGE = {
 }
 
 
-@pytest.fixture
-def store(tmp_path):
-    path = tmp_path / "t.duckdb"
+def make_store(path):
+    """The hand-built store of this module's tests (also used by the Spark parity test)."""
     build(
         path,
         [
@@ -60,6 +59,11 @@ def store(tmp_path):
         ],
     )
     return path
+
+
+@pytest.fixture
+def store(tmp_path):
+    return make_store(tmp_path / "t.duckdb")
 
 
 def test_creation_shares_by_hand(store):
