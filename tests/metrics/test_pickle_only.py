@@ -153,6 +153,24 @@ def test_summary_says_proxy_and_reads_the_primary_snapshot(store):
     assert "CVE severity is not measurable" in res.caption_note
 
 
+def test_without_commits_the_file_lists_still_answer(tmp_path):
+    path = tmp_path / "f.duckdb"
+    lineage = {"child": [c for c, _ in EDGES], "parent_id": [p for _, p in EDGES]}
+    build(
+        path,
+        [
+            (
+                "hf",
+                "2025-04-26",
+                {"packages": {"package_id": list(FILES)}, "package_files": _files(FILES), "lineage": lineage},
+            )
+        ],
+    )
+    res = pickle_only(connect(path), params=PickleOnlyParams(n_boot=0))
+    assert res.files["snapshot_id"] and res.commits is None
+    assert res.notes == ["commit histories not measurable: no complete hf snapshot has rows in table 'commits'"]
+
+
 def test_cluster_bootstrap_resamples_parents():
     import pandas as pd
 

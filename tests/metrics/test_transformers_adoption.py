@@ -137,6 +137,7 @@ def test_no_creation_times_anywhere_still_measures_reuse(tmp_path):
     res = adoption(connect(path), params=AdoptionParams(n_boot=0))
     assert res.creation is None and "creation times" in res.creation_missing
     assert res.reuse is not None
+    assert res.notes == [f"creation not measurable: {res.creation_missing}"]
 
 
 def test_cli_json_and_plot(cli, store, tmp_path):

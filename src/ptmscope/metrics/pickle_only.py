@@ -94,6 +94,7 @@ class PickleOnlyResult:
     commits: dict[str, Any] | None
     commits_missing: str | None
     rests_on: list[dict[str, Any]]
+    notes: list[str]  # what could not be measured, and why (shown as notes in the report)
     method: str = (
         "file suffixes per repository; edge-level shares of pickle-only children vs parents, cluster bootstrap over "
         "parents; commit formats per repository"
@@ -425,6 +426,11 @@ def pickle_only(backend: Any, *, selection: Any = None, params: PickleOnlyParams
         commits=commits,
         commits_missing=commits_missing,
         rests_on=rests,
+        notes=[
+            f"{what} not measurable: {_bare(why)}"
+            for what, why in (("file lists", files_missing), ("commit histories", commits_missing))
+            if why
+        ],
     )
 
 
@@ -585,8 +591,6 @@ METRIC = register(
             ("summary.commits_share_pickle_only", "pickle-only over their whole history"),
             ("summary.commits_descendants_repos", "of them lineage descendants"),
             ("summary.commits_descendants_share_pickle_only", "descendants pickle-only (commit history)"),
-            ("files_missing", "file lists not measurable"),
-            ("commits_missing", "commit histories not measurable"),
         ),
         caveats=(
             "a proxy: CVE severity is not measurable from registry data; pickle-only weights are a loading risk, not "

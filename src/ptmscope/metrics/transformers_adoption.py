@@ -92,6 +92,7 @@ class AdoptionResult:
     reuse_missing: str | None
     sources: list[dict[str, Any]]  # what each Hub snapshot can show
     rests_on: list[dict[str, Any]]
+    notes: list[str]  # what could not be measured, and why (shown as notes in the report)
     method: str = (
         "monthly share of new models declaring the library (Wilson CI), binomial GLM trend; descendants per model "
         "by library, ratio vs other-library models (bootstrap within groups)"
@@ -520,6 +521,11 @@ def adoption(backend: Any, *, selection: Any = None, params: AdoptionParams | No
         reuse_missing=reuse_missing,
         sources=sources,
         rests_on=rests,
+        notes=[
+            f"{what} not measurable: {_bare(why)}"
+            for what, why in (("creation", creation_missing), ("reuse", reuse_missing))
+            if why
+        ],
     )
 
 
@@ -676,8 +682,6 @@ METRIC = register(
             ("summary.reuse_ratio", "descendants per model: library / other libraries"),
             ("reuse.comparison.descendants_per_model_ratio_ci", "95% CI"),
             ("summary.reused_share_ratio", "share reused: library / other libraries"),
-            ("creation_missing", "creation not measurable"),
-            ("reuse_missing", "reuse not measurable"),
         ),
         caveats=(
             "association, not cause: what would settle the claim is the library declared at creation for every "
