@@ -191,8 +191,12 @@ def test_failure_while_writing_leaves_no_trace(tmp_path, monkeypatch):
     store.close()
 
 
-def test_snapshots_table_is_one_line_per_snapshot(tmp_path, cli):
-    """Long coverage notes used to wrap every row over a dozen lines at 80 columns."""
+def test_snapshots_table_is_one_line_per_snapshot(tmp_path, cli, monkeypatch):
+    """Long coverage notes used to wrap every row over a dozen lines at 80 columns (on a terminal; a pipe gets all)."""
+    import re
+
+    from ptmscope.cli import _apps
+
     store = tmp_path / "s.duckdb"
     d = tmp_path / "dump"
     d.mkdir()
@@ -202,7 +206,13 @@ def test_snapshots_table_is_one_line_per_snapshot(tmp_path, cli):
     ] + [json.dumps({"modelId": "org/nodl", "lastModified": "2022-01-01T00:00:00Z"})]
     (d / "model_infos.jsonl").write_text("\n".join(rows) + "\n")
     assert cli("ingest", d / "model_infos.jsonl", "--store", store)[0] == 0
+    (notes,) = [s["notes"] for s in json.loads(cli("snapshots", "--store", store, "--json")[1])["snapshots"]]
+    code, piped, err = cli("snapshots", "--store", store)
+    assert code == 0 and notes in piped and "…" not in piped  # written to a pipe: in full, never cut
+    for name, value in (("_force_terminal", True), ("_width", 80), ("_height", 25), ("_color_system", None)):
+        monkeypatch.setattr(_apps.out, name, value)
     code, out, err = cli("snapshots", "--store", store)
+    out = re.sub(r"\x1b\[[0-9;]*m", "", out)
     assert code == 0, err
     (sid,) = [s["snapshot_id"] for s in json.loads(cli("snapshots", "--store", store, "--json")[1])["snapshots"]]
     assert "registry" in out.splitlines()[1]

@@ -36,5 +36,21 @@ class StoreError(PtmscopeError):
     """The store refused an operation (conflict, missing snapshot, bad file)."""
 
 
+class ParameterError(PtmscopeError):
+    """A bad or conflicting parameter of a library call, named by its parameter name.
+
+    The command line shows the parameter as its option (``page_size`` as
+    ``--page-size``); the library's own message never names an option.
+    """
+
+    def __init__(self, param: str, message: str) -> None:
+        self.param = param
+        self.message = message
+        super().__init__(f"{param}: {message}")
+
+    def option(self) -> str:
+        return "--" + self.param.replace("_", "-")
+
+
 class NotMeasurable(PtmscopeError):
     """The data at hand cannot answer this metric (the message says why and what data would)."""

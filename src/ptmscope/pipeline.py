@@ -558,10 +558,13 @@ def _ingest_one(store: Any, spec: SourceSpec, progress: Progress | None = None) 
     return ",".join(r.snapshot_id for r in results)
 
 
-def run(config_path: str | Path, *, progress: Progress | None = None, out: str | Path | None = None) -> Path:
+def run(
+    config_path: str | Path, *, progress: Progress | None = None, out: str | Path | None = None, force: bool = False
+) -> Path:
     """``ptmscope run CONFIG.toml``: ingest, analyse, write the report; returns the report folder."""
     from .engine import connect
     from .report import write_report
+    from .report.output import check_report_dir
     from .store import Store
 
     cfg = load_config(config_path)
@@ -571,7 +574,7 @@ def run(config_path: str | Path, *, progress: Progress | None = None, out: str |
         for f in (spec.path, spec.cards):
             if isinstance(f, Path) and not f.exists():
                 raise InputError(f, f"source not found (listed in {cfg.path}; is ../shared/data present?)")
-    ensure_writable_dir(target)
+    check_report_dir(target, force=force)
     from .metrics import registry
 
     known = set(registry.names())  # plugins of the config are registered by now
@@ -595,7 +598,7 @@ def run(config_path: str | Path, *, progress: Progress | None = None, out: str |
         )
     finally:
         _close(backend)
-    write_report(analysis, target)
+    write_report(analysis, target, force=force)
     return target
 
 
@@ -640,17 +643,24 @@ DEMO_SNAPSHOTS = 4
 
 
 def demo(
-    out: str | Path = "ptmscope-demo", *, seed: int = 0, models: int = DEMO_MODELS, progress: Progress | None = None
+    out: str | Path = "ptmscope-demo",
+    *,
+    seed: int = 0,
+    models: int = DEMO_MODELS,
+    progress: Progress | None = None,
+    force: bool = False,
 ) -> Path:
     """Generate a seeded synthetic world into ``OUT/demo.duckdb``, analyse it and
     write the report to ``OUT/report``; returns the report folder."""
     from .engine import connect
     from .report import write_report
+    from .report.output import check_report_dir
     from .store import Store
     from .synth import SynthConfig, write_store
 
     out = Path(out)
     ensure_writable_dir(out)
+    check_report_dir(out / "report", force=force)
     store_path = out / "demo.duckdb"
     cfg = SynthConfig(models=models, snapshots=DEMO_SNAPSHOTS, seed=seed)
     with Store(store_path) as store:
@@ -666,5 +676,5 @@ def demo(
         _close(backend)
     analysis.inputs["demo"] = {"synth_config": cfg.to_dict()}
     report_dir = out / "report"
-    write_report(analysis, report_dir)
+    write_report(analysis, report_dir, force=force)
     return report_dir

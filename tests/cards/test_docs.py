@@ -12,10 +12,10 @@ import pytest
 from scipy import stats as sps
 
 from ptmscope.cards import SECTIONS, CardScore
+from ptmscope.cards.metadata import flags_from_tags, metadata_availability
 from ptmscope.cards.storage import score_snapshot
 from ptmscope.errors import NotMeasurable
 from ptmscope.metrics.docs import c3_test
-from ptmscope.metrics.metadata import flags_from_tags, metadata_availability
 from ptmscope.schema import Snapshot, SnapshotBatch, to_table
 from ptmscope.store import Store
 
@@ -24,15 +24,17 @@ SID = "hf-2022-02-15-aaaaaaaa"
 # model -> (downloads, likes, author, model_type, tags, license, task, library?, card text or None)
 MODELS = {
     "o/a": (100, 5, "o", "bert", ["dataset:x", "en", "arxiv:1"], "mit", "fill-mask", True, "five"),
-    "o/b": (90, 4, "o", "bert", ["dataset:x", "en", "arxiv:1"], "mit", "fill-mask", True, "five again"),
+    "o/b": (90, 4, "o", "bert", ["dataset:x", "en", "arxiv:1", "pytorch"], "mit", "fill-mask", True, "five again"),
     "o/c": (80, 3, "o", None, [], None, None, False, "zero"),
     "d": (1, 0, None, None, None, None, None, False, None),
     "o/e": (0, 0, None, None, None, None, None, False, "zero too"),
     "z/f": (0, 0, "z", None, [], None, None, False, "one"),
 }
 CARD_SCORES = {"five": 5, "five again": 5, "zero": 0, "zero too": 0, "one": 1}
-# hand-computed metadata scores over the 10 fields an hf-api snapshot can hold
-META = {"o/a": 0.9, "o/b": 1.0, "o/c": 0.1, "d": 0.0, "o/e": 0.0, "z/f": 0.1}
+# hand-computed metadata scores over the 9 PeaTMOSS schema fields an hf-api snapshot can hold
+# (architecture, author, datasets, framework, language, library, license, paper, tags):
+# o/a lacks only a framework tag, o/b has all nine, o/c and z/f only an author
+META = {"o/a": 8 / 9, "o/b": 1.0, "o/c": 1 / 9, "d": 0.0, "o/e": 0.0, "z/f": 1 / 9}
 
 
 class FixedScorer:
@@ -118,19 +120,23 @@ def test_metadata_availability_hand_computed(store_path: Path) -> None:
     assert r.fields_used == (
         "architecture",
         "author",
-        "base_model",
         "datasets",
+        "framework",
         "language",
         "library",
         "license",
         "paper",
         "tags",
-        "task",
     )
-    assert set(r.fields_excluded) == {"hardware", "github_repo"}
+    assert r.fields_excluded == {}
     assert r.mean_score == pytest.approx(np.mean(list(META.values())))
-    assert r.field_share["base_model"] == pytest.approx(1 / 6)
-    assert r.to_dict()["inputs"] == {"snapshot_id": SID, "source_format": "hf-api"}
+    assert r.field_share["framework"] == pytest.approx(1 / 6)
+    d = r.to_dict()
+    assert d["inputs"] == {"snapshot_id": SID, "source_format": "hf-api"}
+    assert d["schema_tables_used"]["datasets"] == "model_to_dataset"
+    # what a snapshot cannot have is listed with the reason, never scored
+    for f in ("hyper_parameters", "hardware", "evaluation", "upstream_model", "max_length"):
+        assert f in d["fields_not_in_snapshots"] and f not in d["fields_used"]
 
 
 def test_unknown_source_excludes_fields_nobody_has(store_path: Path) -> None:
@@ -144,9 +150,39 @@ def test_unknown_source_excludes_fields_nobody_has(store_path: Path) -> None:
 
 def test_flags_from_tags() -> None:
     f = flags_from_tags(["license:mit", "de", "tf", "arxiv:1910.1", "dataset:squad"])
-    assert f == {"datasets": True, "language": True, "license": True, "paper": True, "tags": True}
+    assert f == {"datasets": True, "framework": True, "language": True, "license": True, "paper": True, "tags": True}
     assert flags_from_tags(["tf"])["language"] is False
+    assert flags_from_tags(["en"])["framework"] is False
     assert flags_from_tags(None) == dict.fromkeys(f, False)
+
+
+def test_framework_from_package_libraries_too(store_path: Path) -> None:
+    st = build_store(store_path)
+    # the PeaTMOSS import puts frameworks into package_libraries, not tags
+    st.con.execute("UPDATE package_libraries SET library = 'PyTorch' WHERE package_id = 'o/a'")
+    r = metadata_availability(st.backend, SID)
+    assert r.field_share["framework"] == pytest.approx(2 / 6)
+
+
+@pytest.mark.realdata
+def test_fields_are_the_peatmoss_schema_link_tables() -> None:
+    import re
+
+    from ptmscope.cards.metadata import NOT_IN_SNAPSHOTS, SCHEMA_TABLES
+    from realdata import shared_path
+
+    base = shared_path("hf", "2023_peatmoss-artifact")
+    sql = (base / "PeaTMOSS_schema.sql").read_text(encoding="utf-8")
+    link_tables = set(re.findall(r"CREATE TABLE (model_to_\w+)", sql))
+    # every per-model metadata relation of the schema, and nothing else; reuse repositories are not metadata
+    assert set(SCHEMA_TABLES.values()) == link_tables - {"model_to_reuse_repository"}
+    # every field PeaTMOSS's LLM extraction and hand labels carry is a schema field or listed as not in snapshots
+    schema_names = {"frameworks", "datasets", "license", "paper"}
+    for name in ("500ModelResult_llm_extracted.json", "groundTruth_accurate.json"):
+        records = json.loads((base / name).read_text(encoding="utf-8")).values()
+        keys = {k for rec in records if isinstance(rec, dict) for k in rec}
+        keys = {"demo" if k == "code_demo" else k for k in keys}
+        assert keys - schema_names <= set(NOT_IN_SNAPSHOTS), keys - schema_names - set(NOT_IN_SNAPSHOTS)
 
 
 def test_score_store_and_resume(store_path: Path) -> None:
@@ -276,12 +312,12 @@ def test_same_results_on_spark(store_path: Path) -> None:
     assert (c3_test(spark, top=2, n_boot=50).to_dict(), metadata_availability(spark, SID).to_dict()) == duck
 
 
-def test_peatmoss_excludes_architecture_and_task(store_path: Path) -> None:
+def test_peatmoss_excludes_architecture(store_path: Path) -> None:
     st = build_store(store_path)
     st.con.execute("UPDATE snapshots SET source_format = 'peatmoss' WHERE snapshot_id = ?", [SID])
     r = metadata_availability(st.backend, SID)
-    assert {"architecture", "task", "hardware", "github_repo"} <= set(r.fields_excluded)
-    # 8 fields remain; o/b has all of them, d none
+    assert set(r.fields_excluded) == {"architecture"}
+    # 8 fields remain; o/b has all of them, o/a all but a framework, d none
     assert len(r.fields_used) == 8
     assert r.mean_score == pytest.approx((7 / 8 + 1 + 1 / 8 + 0 + 0 + 1 / 8) / 6)
 
@@ -305,6 +341,25 @@ def test_with_card_only_drops_models_without_a_card(store_path: Path) -> None:
     doc_f = (1 / 5 + META["z/f"]) / 2
     assert sorted(likes.bottom_scores) == pytest.approx(sorted([doc_e, doc_f]))  # d (no card) is gone
     assert r.to_dict()["inputs"]["with_card_only"] is True
+    # 6 models, 1 without a card (d): the headline counts the 5 compared, not "6 models ... 1 without a card"
+    n_with_card = sum(1 for m in MODELS.values() if m[8] is not None)
+    assert r.n_compared == n_with_card == 5
+    assert r.headline().startswith(f"{SID} (fixed-v1): 5 models with a card compared (of 6 in the snapshot; 1 ")
+    assert r.to_dict()["n_models_compared"] == 5
+    mean_cards = sum((CARD_SCORES[m[8]] / 5 + META[k]) / 2 for k, m in MODELS.items() if m[8]) / n_with_card
+    assert r.mean_documentation_score == pytest.approx(mean_cards)
+    everyone = c3_test(st.backend, top=2, n_boot=20, by=("likes",))
+    assert everyone.n_compared == 6 and "6 models compared, 1 of them without a card" in everyone.headline()
+
+
+def test_cli_with_card_only_prints_what_was_compared(cli, store_path: Path) -> None:
+    st = build_store(store_path)
+    score_snapshot(st, SID, FixedScorer())
+    st.close()
+    code, out, err = cli("metric", "docs", "--store", store_path, "--top", "2", "--by", "likes", "--with-card-only")
+    assert code == 0, err
+    assert "5 models with a card compared (of 6 in the snapshot; 1 without a card left out)" in out
+    assert "6 models" not in out.replace("of 6 in the snapshot", "")
 
 
 def test_snapshot_without_cards_is_refused_and_the_store_untouched(store_path: Path) -> None:

@@ -11,10 +11,39 @@ import pytest
 from werkzeug import Request, Response
 
 from ptmscope.cards import SECTIONS
-from ptmscope.cards.llm import PROMPT, LLMScorer, parse_answer
+from ptmscope.cards.llm import PROMPT, SYSTEM_MESSAGE, LLMScorer, parse_answer
 from ptmscope.errors import PtmscopeError
+from realdata import SHARED_DATA
 
 pytest.importorskip("pytest_httpserver")
+
+PAPER = SHARED_DATA.parent / "paper" / "esem24-what-do-we-know-about-hugging-face.txt"
+
+
+@pytest.fixture
+def loopback_server():
+    """A fake OpenAI-compatible endpoint bound to 127.0.0.1 (not "localhost") for this test only."""
+    from pytest_httpserver import HTTPServer
+
+    server = HTTPServer(host="127.0.0.1", port=0)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.clear()
+        server.stop()
+
+
+def listing_1_from_the_paper() -> str:
+    """Listing 1 as printed: the lines between its caption and the paragraph after it."""
+    if not PAPER.is_file():
+        pytest.skip(f"the paper's text is not available: {PAPER} is absent (see ../shared/paper/README.md)")
+    text = PAPER.read_text(encoding="utf-8")
+    start = text.index("Listing 1: ChatGPT-4 prompt for evaluating model cards.")
+    start = text.index("\n", start) + 1
+    end = text.index("To measure the availability of metadata", start)
+    return text[start:end].strip("\n")
+
 
 SECRET = "sk-test-DO-NOT-LEAK-1234567890"
 GOOD = {"Model description": True, "Limitations": False, "How to use": True, "Training": "true", "Evaluation": "false"}
@@ -82,28 +111,67 @@ def test_parse_garbage_is_unscored(answer) -> None:
 
 
 # -- HTTP ------------------------------------------------------------------------
-def test_sends_the_paper_prompt_verbatim_with_key(httpserver, scorer_factory) -> None:
+def test_prompt_is_listing_1_exactly_as_printed() -> None:
+    listing = listing_1_from_the_paper()
+    assert listing == PROMPT
+    assert PROMPT.count("\n") == listing.count("\n") == 10  # its line breaks and blank lines included
+    assert "model\u2019s performance" in listing  # the printed apostrophe, not "'"
+
+
+def test_sends_system_message_and_listing_1_with_the_card(
+    loopback_server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     seen: list[dict] = []
 
     def handler(request: Request) -> Response:
         seen.append({"auth": request.headers.get("Authorization"), "body": request.get_json()})
         return Response(json.dumps(completion(json.dumps(GOOD))), content_type="application/json")
 
-    httpserver.expect_request("/v1/chat/completions", method="POST").respond_with_handler(handler)
-    s = scorer_factory().score("# card\nhello")
+    monkeypatch.setenv("PTMSCOPE_TEST_KEY", SECRET)
+    loopback_server.expect_request("/v1/chat/completions", method="POST").respond_with_handler(handler)
+    endpoint = loopback_server.url_for("/v1")
+    assert endpoint.startswith("http://127.0.0.1:")
+    sc = LLMScorer(endpoint=endpoint, model="fake-1", api_key_env="PTMSCOPE_TEST_KEY", cache_dir=tmp_path / "c")
+    s = sc.score("# card\nhello")
     assert s.scored and s.score == 3
     body = seen[0]["body"]
     assert body["model"] == "fake-1" and body["temperature"] == 0
-    content = body["messages"][0]["content"]
-    assert content.startswith(
-        "You will receive a model card and are expected to analyze it for the following details: "
-        "1. Model description: A description of the model itself 2. Limitations: Any limitations of the model "
-        "3. How to use: Instructions on how to use the model downstream 4. Training: Details of the training process "
-        "or data 5. Evaluation: Reports on the model's performance evaluation. Please respond with a JSON object "
-        "indicating whether each of these points is present with true/false. Here is the model card to evaluate:"
+    assert [m["role"] for m in body["messages"]] == ["system", "user"]
+    assert body["messages"][0]["content"] == "You are a helpful assistant." == SYSTEM_MESSAGE
+    content = body["messages"][1]["content"]
+    # the paper's wording and line breaks, typed from Listing 1, then a blank line and the card
+    assert content == (
+        "You will receive a model card and are expected to analyze it for the following details:\n\n"
+        "1. Model description: A description of the model itself\n"
+        "2. Limitations: Any limitations of the model\n"
+        "3. How to use: Instructions on how to use the model downstream\n"
+        "4. Training: Details of the training process or data\n"
+        "5. Evaluation: Reports on the model\u2019s performance evaluation\n\n"
+        "Please respond with a JSON object indicating whether each of these points is present with true/false.\n\n"
+        "Here is the model card to evaluate:\n\n# card\nhello"
     )
-    assert content == PROMPT + "\n\n# card\nhello"
+    if PAPER.is_file():  # and it is what the paper printed
+        assert content == listing_1_from_the_paper() + "\n\n# card\nhello"
     assert seen[0]["auth"] == f"Bearer {SECRET}"
+
+
+def test_a_custom_system_message_changes_the_key_and_the_cache(httpserver, scorer_factory) -> None:
+    seen: list[dict] = []
+
+    def handler(request: Request) -> Response:
+        seen.append(request.get_json())
+        return Response(json.dumps(completion(json.dumps(GOOD))), content_type="application/json")
+
+    httpserver.expect_request("/v1/chat/completions", method="POST").respond_with_handler(handler)
+    default = scorer_factory()
+    custom = scorer_factory(system_message="Answer in JSON only.")
+    assert default.key == "llm-fake-1-v2"
+    assert custom.key.startswith("llm-fake-1-v2-s") and custom.key != default.key
+    default.score("# card\nhello")
+    custom.score("# card\nhello")  # same card, same cache dir: not answered from the other prompt's cache
+    assert len(seen) == 2 and seen[1]["messages"][0]["content"] == "Answer in JSON only."
+    default.score("# card\nhello")
+    assert len(seen) == 2  # its own cached answer
 
 
 def test_cache_hit_skips_the_endpoint(httpserver, scorer_factory, tmp_path: Path) -> None:
@@ -242,7 +310,7 @@ def test_bounded_concurrency(httpserver, scorer_factory) -> None:
 
 
 def test_bad_configuration() -> None:
-    with pytest.raises(PtmscopeError, match="--endpoint"):
+    with pytest.raises(PtmscopeError, match="endpoint"):
         LLMScorer(endpoint=None)
     with pytest.raises(PtmscopeError, match="http"):
         LLMScorer(endpoint="file:///etc/passwd")
@@ -264,7 +332,7 @@ def test_cli_scores_a_store_with_the_llm_and_never_prints_the_key(
     def handler(request: Request) -> Response:
         calls["n"] += 1
         assert request.headers.get("Authorization") == f"Bearer {SECRET}"
-        text = request.get_json()["messages"][0]["content"]
+        text = request.get_json()["messages"][-1]["content"]
         if text.endswith("zero too"):  # one card gets garbage: unscored, retried next run
             return Response(json.dumps(completion("no idea")), content_type="application/json")
         return Response(json.dumps(completion(json.dumps(GOOD))), content_type="application/json")
@@ -364,7 +432,7 @@ def test_hostile_cards(httpserver, scorer_factory) -> None:
     sent: list[str] = []
 
     def handler(request: Request) -> Response:
-        sent.append(request.get_json()["messages"][0]["content"])
+        sent.append(request.get_json()["messages"][-1]["content"])
         return Response(json.dumps(completion(json.dumps(GOOD))), content_type="application/json")
 
     httpserver.expect_request("/v1/chat/completions").respond_with_handler(handler)

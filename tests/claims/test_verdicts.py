@@ -220,6 +220,32 @@ def test_missing_number_is_inconclusive_with_reason():
     assert "summary.median_turnover_share" in v.reason
 
 
+def test_unmet_requirement_explains_a_missing_statistic_in_words():
+    """No Hub steps: no median either; the reason says what the claim needs, not only which number is missing."""
+    v = evaluate(RULES["H2-turnover"], {"summary": {"n_steps": 0, "median_turnover_share": None}})
+    assert v.verdict == "inconclusive"
+    assert v.reason.startswith("too little data: the Hub claim needs at least two comparable steps")
+    assert v.reason.endswith("(requirement not met: summary.n_steps >= 2)")
+    assert RULES["H2-turnover"].to_dict()["require_note"] in v.reason
+
+
+def test_require_note_must_be_text():
+    rule = {
+        "id": "x",
+        "claim": "C1",
+        "metric": "m",
+        "description": "d",
+        "require_note": 3,
+        "supported": [{"path": "a", "op": "<", "value": 1}],
+        "not_supported": [{"path": "a", "op": ">", "value": 1}],
+    }
+    with pytest.raises(InputError, match=r"require_note: expected a string, got 3"):
+        parse_rules({"schema_version": 2, "rules": [rule]}, Path("r.toml"), claim_ids={"C1"})
+    rule["require_note"] = ""
+    with pytest.raises(InputError, match=r"require_note: String should have at least 1 character"):
+        parse_rules({"schema_version": 2, "rules": [rule]}, Path("r.toml"), claim_ids={"C1"})
+
+
 def test_nan_and_none_are_not_numbers():
     for bad in (None, float("nan"), "0.1", True):
         v = evaluate(RULES["H2-turnover"], {"summary": {"n_steps": 2, "median_turnover_share": bad}})

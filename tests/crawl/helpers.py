@@ -11,6 +11,8 @@ TABLE_ORDER = {
     "package_libraries": "package_id, library, origin",
     "lineage": "child, parent_ref, relation, origin",
     "cards": "package_id",
+    "package_files": "package_id, path",
+    "commits": "package_id, commit_id",
 }
 
 

@@ -20,7 +20,7 @@ import pytest
 from ptmscope.crawl import CrawlParams, RetryPolicy, crawl_hf
 from ptmscope.store import Store
 
-from .fakehub import FakeHub, synthetic_records
+from .fakehub import FakeHub, synthetic_commits, synthetic_datasets, synthetic_records
 from .helpers import snapshot_rows, status_of
 
 N_MODELS = 300
@@ -42,11 +42,13 @@ def _env() -> dict[str, str]:
     return env
 
 
-def _run_and_kill(hub: FakeHub, store, served_before_kill: int, extra: float) -> bool:
+def _run_and_kill(
+    hub: FakeHub, store, served_before_kill: int, extra: float, cmd: list[str] | None = None, log: str = "list_log"
+) -> bool:
     """Start the crawler, SIGKILL it once the Hub has served that many pages in all. True if killed."""
-    proc = subprocess.Popen(_cmd(hub, store), env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(cmd or _cmd(hub, store), env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 60
-    while proc.poll() is None and len(hub.list_log) < served_before_kill and time.monotonic() < deadline:
+    while proc.poll() is None and len(getattr(hub, log)) < served_before_kill and time.monotonic() < deadline:
         time.sleep(0.005)
     time.sleep(extra)
     if proc.poll() is None:
@@ -99,3 +101,86 @@ def test_sigkill_at_random_pages_then_resume_equals_clean_crawl(tmp_path, clean,
     with Store(store, read_only=True) as s:
         page_nos = [r[0] for r in s.con.execute("SELECT page_no FROM crawl_pages ORDER BY page_no").fetchall()]
     assert page_nos == list(range(pages))
+
+
+# -- commit histories and dataset listings ----------------------------------------------------------
+
+N_DATASETS = 200
+COMMIT_TOP = 25
+COMMIT_PAGE = 3  # histories of up to 12 commits: up to 4 pages each
+
+
+def _world():
+    recs, cards = synthetic_records(N_MODELS, seed=11)
+    ds, dcards = synthetic_datasets(N_DATASETS, seed=11)
+    hist = synthetic_commits([r["id"] for r in recs], seed=11)
+    return recs, cards, ds, dcards, hist
+
+
+def _commits_cmd(hub: FakeHub, store) -> list[str]:
+    return [
+        sys.executable, "-m", "ptmscope", "crawl", "hf", "--store", str(store), "--endpoint", hub.url,
+        "--page-size", str(COMMIT_PAGE), "--limit", "60", "--sort", "downloads", "--commits-top", str(COMMIT_TOP),
+        "--quiet", "--backoff-base", "0.05",
+    ]  # fmt: skip
+
+
+def _datasets_cmd(hub: FakeHub, store) -> list[str]:
+    return [
+        sys.executable, "-m", "ptmscope", "crawl", "hf", "--repo-type", "dataset", "--store", str(store),
+        "--endpoint", hub.url, "--page-size", "10", "--cards", "--quiet", "--backoff-base", "0.05",
+    ]  # fmt: skip
+
+
+def _params(hub: FakeHub, what: str) -> CrawlParams:
+    if what == "commits":
+        return CrawlParams(endpoint=hub.url, page_size=COMMIT_PAGE, limit=60, sort="downloads", commits_top=COMMIT_TOP)
+    return CrawlParams(endpoint=hub.url, repo_type="dataset", page_size=10, cards=True)
+
+
+@pytest.fixture(scope="module")
+def clean_other(tmp_path_factory):
+    """Rows of uninterrupted commit-history and dataset crawls."""
+    recs, cards, ds, dcards, hist = _world()
+    out = {}
+    for what in ("commits", "datasets"):
+        path = tmp_path_factory.mktemp("clean") / f"{what}.duckdb"
+        with FakeHub(recs, cards, datasets=ds, dataset_cards=dcards, commits=hist) as hub, Store(path) as st:
+            crawl_hf(st, _params(hub, what), policy=RetryPolicy(base_delay=0.05))
+        out[what] = snapshot_rows(path)
+    return out
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("what", "seed"), [("commits", 1), ("commits", 2), ("datasets", 3)])
+def test_sigkill_in_commit_histories_or_dataset_listing_then_resume_equals_clean_crawl(
+    tmp_path, clean_other, what, seed
+):
+    rng = random.Random(seed)
+    recs, cards, ds, dcards, hist = _world()
+    store = tmp_path / "killed.duckdb"
+    with FakeHub(recs, cards, datasets=ds, dataset_cards=dcards, commits=hist) as hub:
+        hub.page_delay = 0.02
+        if what == "commits":
+            real = hub.commit_page
+
+            def slow(*a):  # commit pages as slow as listing pages, so the kill can land anywhere in them
+                time.sleep(0.02)
+                return real(*a)
+
+            hub.commit_page = slow  # type: ignore[method-assign]
+            cmd, log, n = _commits_cmd(hub, store), "commit_log", rng.randrange(5, 40)
+        else:
+            cmd, log, n = _datasets_cmd(hub, store), "list_log", rng.randrange(2, N_DATASETS // 10 - 3)
+        assert _run_and_kill(hub, store, n, rng.uniform(0.0, 0.05), cmd=cmd, log=log)
+        ((_, st_, _),) = status_of(store)
+        assert st_ == "in_progress"
+        hub.page_delay = 0.0
+        with Store(store) as st:
+            res = crawl_hf(st, _params(hub, what), policy=RetryPolicy(base_delay=0.05))
+        assert res.resumed
+    got = snapshot_rows(store)
+    for table, want in clean_other[what].items():
+        assert got[table] == want, table
+    if what == "commits":
+        assert len(got["commits"]) > 100

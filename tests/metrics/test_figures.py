@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import numpy as np
@@ -49,9 +50,44 @@ def test_turnover_panels_log_scale_legend_and_partial_marker():
     assert ax_hf.get_title().startswith("Hugging Face") and ax_pypi.get_title().startswith("PyPI")
     assert "19 distinct ever" in ax_hf.get_title() and "top 10, 4 snapshots" in ax_hf.get_title()
     legend = [t.get_text() for t in fig.legends[0].get_texts()]
-    assert legend == ["Remained", "Newcomers", "Returning", "possibly partial listing"]
-    assert _tick_texts(ax_hf) == ["2020-01-01", "2020-01-08", "2020-01-15", "2020-01-22"]  # one month: full dates
+    assert legend[:4] == ["Remained", "Newcomers", "Returning", "possibly partial listing"]
+    assert "ranking measure or window changes" not in legend  # nothing changed here
+    rate_hf = fig.axes[2]  # the per-year row under the counts carries the dates
+    assert _tick_texts(rate_hf) == ["2020-01-01", "2020-01-08", "2020-01-15", "2020-01-22"]  # one month: full dates
+    assert _tick_texts(ax_hf) == []
     assert [b.get_height() for b in ax_hf.patches[4:8]] == [10, 2, 2, 2]  # newcomers bars
+
+
+def test_turnover_figure_draws_changes_repeats_and_yearly_rates():
+    res = _turnover("npm", 4)
+    snaps = res.snapshots
+    steps = list(res.steps)
+    # step 2 changes the ranking measure; every later step: 3 of 10 left over 7 days
+    steps = [
+        dataclasses.replace(
+            s,
+            gap_days=None if i == 0 else 7,
+            turnover_share=None if i == 0 else 0.3,
+            turnover_per_year=None if i == 0 else 1 - 0.7 ** (365.25 / 7),
+            flags=("measure",) if i == 2 else (),
+        )
+        for i, s in enumerate(steps)
+    ]
+    warn = CoverageWarning(snaps[2].snapshot_id, "measure", "changes", snaps[1].snapshot_id)
+    res = dataclasses.replace(res, steps=tuple(steps), warnings=(warn,), dropped=("npm-x",))
+    fig = turnover_figure([res])
+    ax, rax = fig.axes[0], fig.axes[1]
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert "ranking measure or window changes" in legend
+    # a dashed line between snapshots 1 and 2 in both rows
+    for a in (ax, rax):
+        assert [ln.get_xdata()[0] for ln in a.lines if ln.get_linestyle() == "--"] == [1.5]
+    assert "1 repeated list(s) left out" in ax.get_title()
+    # the per-year dots: filled for comparable steps, hollow for the changed one; y is a share
+    dots = [ln for ln in rax.lines if ln.get_marker() == "o"]
+    assert [round(float(d.get_ydata()[0]), 6) for d in dots] == [round(1 - 0.7 ** (365.25 / 7), 6)] * 3
+    assert [d.get_markerfacecolor() == "none" for d in dots] == [False, True, False]
+    assert rax.get_ylim()[1] <= 1.05 and "per year" in rax.get_title()
 
 
 def test_turnover_with_many_snapshots_stays_readable():

@@ -43,6 +43,17 @@ def test_run_ingests_then_skips(tmp_path, cli):
     assert len([s for s in r["snapshots"] if s["registry"] == "pypi"]) == 2
     # one hf listing without creation dates: growth is not measurable and the report says why
     assert r["metrics"]["growth"]["status"] == "not measurable" and r["metrics"]["growth"]["reason"]
+    # one Hub snapshot: PyPI turnover is still measured and reported; the Hub claim says why it stays open
+    t = r["metrics"]["turnover"]
+    assert t["status"] == "ok", t
+    pypi = t["result"]["summary"]["by_registry"]["pypi"]
+    # top 10: p0..p9, then p5..p14: 5 of 10 left over the 31 days from 2022-01-01 to 2022-02-01
+    assert pypi["turnover_shares"] == [0.5] and pypi["median_gap_days"] == 31
+    assert pypi["median_turnover_per_year"] == pytest.approx(1 - 0.5 ** (365.25 / 31))
+    (v,) = [v for c in r["claims"] for v in c["verdicts"] if v["rule"] == "H2-turnover"]
+    assert v["verdict"] == "inconclusive" and "the Hub claim needs at least two comparable steps" in v["reason"]
+    md = (tmp_path / "rep" / "report.md").read_text(encoding="utf-8")
+    assert "Turnover by registry" in md and "| pypi | 2 \\(2022-01-01 to 2022-02-01\\) | 1 / 1 | 31 | 0.500 |" in md
     code, _out, err = cli("run", cfg)
     assert code == 0, err
     assert err.count("skip") == 3 and "ingest " not in err

@@ -36,9 +36,24 @@ def test_data_text_is_escaped(world_report):
     md = (world_report / "report.md").read_text(encoding="utf-8")
     assert EVIL_ID not in html and EVIL_ID not in md
     assert "&lt;img src=x onerror=alert(1)&gt;" in html
-    assert "&lt;img src=x onerror=alert\\(1\\)&gt;" in md  # Markdown punctuation backslash-escaped too
-    assert "<img" not in md
+    assert "\\<img src=x onerror=alert\\(1\\)\\>" in md  # backslash escapes, not HTML entities
+    assert "<img" not in md.replace("\\<img", "")
     assert "onerror=alert(1)>" not in html
+
+
+def test_markdown_has_no_entities_and_renders_data_as_text(world_report):
+    """report.md is Markdown, not HTML: no &gt; in the source, and a renderer that passes raw HTML shows the id."""
+    from markdown_it import MarkdownIt
+
+    md = (world_report / "report.md").read_text(encoding="utf-8")
+    assert not re.search(r"&(gt|lt|amp|quot|#\d+);", md)
+    rendered = MarkdownIt("commonmark", {"html": True}).enable("table").render(md)
+    assert not re.search(r"<img src=x|<[^>]*onerror", rendered)  # the hostile id never becomes a tag
+    assert htmlmod.escape(EVIL_ID, quote=False) in rendered  # ... it reads as written
+    # the world has one Hub step: C2-turnover's unmet requirement reads as written, with its note
+    text = htmlmod.unescape(re.sub(r"<[^>]+>", "", rendered))
+    assert "requirement not met: summary.n_steps >= 2" in text
+    assert "the Hub claim needs at least two comparable steps" in text
 
 
 def test_figures_are_numbered_and_captioned(world_report):

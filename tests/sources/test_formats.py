@@ -233,6 +233,24 @@ def test_npm_high_impact_parsed_as_data(tmp_path):
 
 
 @pytest.mark.parametrize(
+    ("name", "manifest"),
+    [
+        # the package's README: v1.0-1.11 rank by npm's last-week downloads, v1.12+ by ecosyste.ms downloads
+        ("1.11.0_top-download.js", {"version": "1.11.0", "ranking_measure": "npm-downloads-last-week"}),
+        ("1.12.0_top-download.js", {"version": "1.12.0", "ranking_measure": "ecosystems-downloads"}),
+        ("v2.0.1-top-download.js", {"version": "2.0.1", "ranking_measure": "ecosystems-downloads"}),
+        ("top-download.js", None),  # no release known: no measure claimed
+    ],
+)
+def test_npm_high_impact_manifest_names_the_ranking_measure(tmp_path, name, manifest):
+    js = tmp_path / name
+    js.write_text("export const topDownload = ['semver', 'debug']\n", encoding="utf-8")
+    (p,) = plan(js, format="npm-high-impact", taken_at=dt.date(2025, 6, 5))
+    got = p.batch.snapshot.manifest
+    assert (json.loads(got) if got else None) == manifest
+
+
+@pytest.mark.parametrize(
     "src",
     [
         "export const topDownload = [require('fs')]",

@@ -9,9 +9,9 @@ ESEM'24 paper's C3 measurement.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol, get_args, runtime_checkable
+from typing import Any, ClassVar, Literal, Protocol, Self, get_args, runtime_checkable
 
 SectionName = Literal["description", "limitations", "how_to_use", "training", "evaluation"]
 SECTIONS: tuple[str, ...] = get_args(SectionName)
@@ -44,11 +44,14 @@ class CardScore:
 
     ``scored`` is False when the scorer could not judge the card (an LLM
     answer that was not JSON, an endpoint that kept failing); such a card
-    has no score rather than a score of 0.
+    has no score rather than a score of 0.  Subclasses score other section
+    lists (``sections``), e.g. the dataset-card template's.
     """
 
-    present: tuple[bool, ...]  # in SECTIONS order
-    evidence: tuple[str | None, ...]  # in SECTIONS order; None when absent
+    sections: ClassVar[tuple[str, ...]] = SECTIONS
+
+    present: tuple[bool, ...]  # in self.sections order
+    evidence: tuple[str | None, ...]  # in self.sections order; None when absent
     scored: bool = True
     note: str | None = None  # why unscored, or "no card", "binary-looking"
 
@@ -57,32 +60,32 @@ class CardScore:
         return sum(self.present) if self.scored else None
 
     def has(self, section: str) -> bool:
-        return self.present[SECTIONS.index(section)]
+        return self.present[self.sections.index(section)]
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "scored": self.scored,
             "score": self.score,
             "note": self.note,
-            "sections": {s: bool(p) for s, p in zip(SECTIONS, self.present, strict=False)},
-            "evidence": {s: e for s, e in zip(SECTIONS, self.evidence, strict=False) if e is not None},
+            "sections": {s: bool(p) for s, p in zip(self.sections, self.present, strict=False)},
+            "evidence": {s: e for s, e in zip(self.sections, self.evidence, strict=False) if e is not None},
         }
 
     @classmethod
-    def from_flags(cls, flags: dict[str, bool], evidence: dict[str, str | None] | None = None, **kw: Any) -> CardScore:
+    def from_flags(cls, flags: Mapping[str, bool], evidence: Mapping[str, str | None] | None = None, **kw: Any) -> Self:
         evidence = evidence or {}
-        present = tuple(bool(flags.get(s, False)) for s in SECTIONS)
-        ev = tuple(evidence.get(s) if p else None for s, p in zip(SECTIONS, present, strict=False))
+        present = tuple(bool(flags.get(s, False)) for s in cls.sections)
+        ev = tuple(evidence.get(s) if p else None for s, p in zip(cls.sections, present, strict=False))
         return cls(present, ev, **kw)
 
     @classmethod
-    def empty(cls, note: str | None = None) -> CardScore:
-        """A card with none of the five items (missing or empty card)."""
-        return cls((False,) * len(SECTIONS), (None,) * len(SECTIONS), True, note)
+    def empty(cls, note: str | None = None) -> Self:
+        """A card with none of the items (missing or empty card)."""
+        return cls((False,) * len(cls.sections), (None,) * len(cls.sections), True, note)
 
     @classmethod
-    def unscored(cls, note: str) -> CardScore:
-        return cls((False,) * len(SECTIONS), (None,) * len(SECTIONS), False, note)
+    def unscored(cls, note: str) -> Self:
+        return cls((False,) * len(cls.sections), (None,) * len(cls.sections), False, note)
 
 
 @runtime_checkable

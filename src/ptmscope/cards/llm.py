@@ -1,19 +1,29 @@
 """The LLM scorer: the paper's method on any OpenAI-compatible chat endpoint.
 
-Each card is sent with the ESEM'24 paper's prompt, verbatim (``PROMPT``),
-followed by a blank line and the card text, as one user message
-(temperature 0).  The answer is parsed leniently (:func:`parse_answer`):
-code fences, prose around the JSON, ``"true"``/``"false"``/``"yes"`` strings
-and numbered or spaced key names are accepted; a missing key counts as
-absent; an answer with no recognisable key is recorded as *unscored*, never
-a crash.
+What is sent, per card (one chat completion, temperature 0):
+
+1. a **system message**, :data:`SYSTEM_MESSAGE` ("You are a helpful assistant.", the
+   default system prompt of OpenAI's chat API; the paper prints no system message, so
+   ptmscope uses the most neutral one and lets the caller replace it);
+2. a **user message**: :data:`PROMPT`, the paper's Listing 1 exactly as printed (its
+   line breaks, blank lines and the typographic apostrophe in "model’s" included),
+   then a blank line, then the card text (cut at ``max_card_chars``).
+
+A test compares :data:`PROMPT` with Listing 1 as extracted from the paper's text at
+test time, and checks the request body a fake endpoint receives.
+
+The answer is parsed leniently (:func:`parse_answer`): code fences, prose around the
+JSON, ``"true"``/``"false"``/``"yes"`` strings and numbered or spaced key names are
+accepted; a missing key counts as absent; an answer with no recognisable key is
+recorded as *unscored*, never a crash.
 
 * The API key is read from an environment variable (``api_key_env``, default
   ``OPENAI_API_KEY``) and sent only in the ``Authorization`` header; it is
   never printed, logged, cached or put in an error message.
-* Answers are cached on disk, one JSON file per (card sha256, model) under
-  ``cache_dir``; a cached card is never sent again.  Only answers that
-  parsed are cached, so unscored cards are retried on the next run.
+* Answers are cached on disk, one JSON file per (card sha256, model, prompt) under
+  ``cache_dir``, the prompt being the sha256 of the system message and Listing 1;
+  an answer to another prompt or system message is never reused.  Only answers that parsed are
+  cached, so unscored cards are retried on the next run.
 * At most ``concurrency`` requests are in flight; a request that fails with a
   connection error, HTTP 429 or 5xx is retried up to ``retries`` times with
   exponential backoff (honouring a short ``Retry-After``); other HTTP errors
@@ -44,23 +54,29 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import PtmscopeError
+from ..errors import ParameterError, PtmscopeError
 from .base import SECTIONS, CardScore
 from .parse import MAX_CARD_CHARS, clean_text, looks_binary
 
-VERSION = "1"
+VERSION = "2"  # v2: Listing 1 with its line breaks, and a system message
 
-#: The paper's prompt, verbatim; the card follows it.
+#: The paper's Listing 1 ("ChatGPT-4 prompt for evaluating model cards"), exactly as printed.
 PROMPT = (
-    "You will receive a model card and are expected to analyze it for the following details: "
-    "1. Model description: A description of the model itself "
-    "2. Limitations: Any limitations of the model "
-    "3. How to use: Instructions on how to use the model downstream "
-    "4. Training: Details of the training process or data "
-    "5. Evaluation: Reports on the model's performance evaluation. "
-    "Please respond with a JSON object indicating whether each of these points is present with true/false. "
+    "You will receive a model card and are expected to analyze it for the following details:\n"
+    "\n"
+    "1. Model description: A description of the model itself\n"
+    "2. Limitations: Any limitations of the model\n"
+    "3. How to use: Instructions on how to use the model downstream\n"
+    "4. Training: Details of the training process or data\n"
+    "5. Evaluation: Reports on the model\u2019s performance evaluation\n"
+    "\n"
+    "Please respond with a JSON object indicating whether each of these points is present with true/false.\n"
+    "\n"
     "Here is the model card to evaluate:"
 )
+
+#: The system message sent before the prompt (the paper prints none; this is OpenAI's default one).
+SYSTEM_MESSAGE = "You are a helpful assistant."
 
 DEFAULT_KEY_ENV = "OPENAI_API_KEY"
 
@@ -175,7 +191,13 @@ def parse_answer(content: object) -> CardScore:
 
 
 def card_message(text: str, max_chars: int) -> str:
+    """The user message: Listing 1, a blank line, the card."""
     return f"{PROMPT}\n\n{text[:max_chars]}"
+
+
+def chat_messages(text: str, max_chars: int, system: str = SYSTEM_MESSAGE) -> list[dict[str, str]]:
+    """The messages of one request: the system message, then Listing 1 with the card."""
+    return [{"role": "system", "content": system}, {"role": "user", "content": card_message(text, max_chars)}]
 
 
 @dataclass(frozen=True)
@@ -204,15 +226,18 @@ class LLMScorer:
         timeout: float = 60.0,
         max_card_chars: int = 60_000,
         max_consecutive_failures: int = 10,
+        system_message: str = SYSTEM_MESSAGE,
     ) -> None:
         if not endpoint:
-            raise PtmscopeError(
-                "the llm scorer needs --endpoint (an OpenAI-compatible base URL, e.g. http://127.0.0.1:8000/v1)"
+            raise ParameterError(
+                "endpoint", "the llm scorer needs an OpenAI-compatible base URL, e.g. http://127.0.0.1:8000/v1"
             )
         if not re.match(r"^https?://", endpoint):
-            raise PtmscopeError(f"--endpoint {endpoint!r}: must start with http:// or https://")
-        if concurrency < 1 or retries < 0:
-            raise PtmscopeError("concurrency must be >= 1 and retries >= 0")
+            raise ParameterError("endpoint", f"{endpoint!r} must start with http:// or https://")
+        if concurrency < 1:
+            raise ParameterError("concurrency", f"must be >= 1, not {concurrency}")
+        if retries < 0:
+            raise ParameterError("retries", f"must be >= 0, not {retries}")
         url = endpoint.rstrip("/")
         self.url = url if url.endswith("/chat/completions") else url + "/chat/completions"
         self.model = model
@@ -224,6 +249,8 @@ class LLMScorer:
         self.timeout = timeout
         self.max_card_chars = min(max_card_chars, MAX_CARD_CHARS)
         self.max_consecutive_failures = max(1, max_consecutive_failures)
+        self.system_message = system_message
+        self._prompt_sha = hashlib.sha256(f"{system_message}\x00{PROMPT}".encode()).hexdigest()
         self._consecutive_failures = 0
         self._stopped: str | None = None
         self._lock = threading.Lock()
@@ -240,7 +267,9 @@ class LLMScorer:
 
     @property
     def key(self) -> str:
-        return f"llm-{self.model}-v{VERSION}"
+        """``llm-<model>-v2``; a non-default system message adds a short hash of it."""
+        custom = self.system_message != SYSTEM_MESSAGE
+        return f"llm-{self.model}-v{VERSION}" + (f"-s{self._prompt_sha[:8]}" if custom else "")
 
     @property
     def stats(self) -> LLMStats:
@@ -249,7 +278,7 @@ class LLMScorer:
     # -- cache ---------------------------------------------------------------
     def _cache_path(self, text: str) -> Path:
         sha = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
-        model = hashlib.sha256(self.model.encode()).hexdigest()[:16]
+        model = hashlib.sha256(f"{self.model}\x00{self._prompt_sha}".encode()).hexdigest()[:16]
         return self.cache_dir / model / sha[:2] / f"{sha}.json"
 
     def _cache_get(self, path: Path) -> str | None:
@@ -257,7 +286,12 @@ class LLMScorer:
             rec = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return None
-        if isinstance(rec, dict) and rec.get("model") == self.model and isinstance(rec.get("content"), str):
+        if (
+            isinstance(rec, dict)
+            and rec.get("model") == self.model
+            and rec.get("prompt_sha256") == self._prompt_sha
+            and isinstance(rec.get("content"), str)
+        ):
             return rec["content"]
         return None
 
@@ -265,16 +299,17 @@ class LLMScorer:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(f".tmp{threading.get_ident()}")
         tmp.write_text(
-            json.dumps({"model": self.model, "content": content, "prompt_version": VERSION}), encoding="utf-8"
+            json.dumps(
+                {"model": self.model, "content": content, "prompt_version": VERSION, "prompt_sha256": self._prompt_sha}
+            ),
+            encoding="utf-8",
         )
         os.replace(tmp, path)
 
     # -- HTTP ------------------------------------------------------------------
-    def _post(self, message: str) -> str:
+    def _post(self, messages: list[dict[str, str]]) -> str:
         """The answer's content string; raises PtmscopeError after the retries."""
-        body = json.dumps(
-            {"model": self.model, "temperature": 0, "messages": [{"role": "user", "content": message}]}
-        ).encode("utf-8")
+        body = json.dumps({"model": self.model, "temperature": 0, "messages": messages}).encode("utf-8")
         headers = {"Content-Type": "application/json", "Accept": "application/json"}
         key = os.environ.get(self.api_key_env)
         if key:
@@ -335,7 +370,7 @@ class LLMScorer:
         if self._stopped is not None:  # another card already found the endpoint down
             raise EndpointError(self._stopped)
         try:
-            content = self._post(card_message(card, self.max_card_chars))
+            content = self._post(chat_messages(card, self.max_card_chars, self.system_message))
         except EndpointError as exc:
             self._stopped = str(exc)
             raise

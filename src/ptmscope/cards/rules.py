@@ -23,9 +23,9 @@ from collections.abc import Sequence
 from functools import lru_cache
 
 from .base import SECTIONS, CardScore
-from .parse import ParsedCard, is_placeholder, looks_binary, parse_card, strip_boilerplate
+from .parse import ParsedCard, is_placeholder, is_placeholder_code, looks_binary, parse_card, strip_boilerplate
 
-VERSION = "1"
+VERSION = "2"
 
 # Synonyms on normalised headings (lower-case words joined by single spaces).
 _HEADINGS: dict[str, re.Pattern[str]] = {
@@ -35,10 +35,6 @@ _HEADINGS: dict[str, re.Pattern[str]] = {
         r"|^(?:model (?:architecture|structure|info|information|type|summary|overview|details|description))\b"
         r"|^(?:what is|what s)\b|^how does it work|^(?:details model architecture)"
         r"|\bmodel description\b|\bmodel details\b|^(?:model|the model)$"
-    ),
-    "limitations": re.compile(
-        r"\blimitation|\bbias|\brisks?\b|\bcaveat|\bethic|\bmisuse\b|\bharm|\bshortcoming"
-        r"|\bknown (?:issues|problems)\b|\bfairness\b|\bweakness"
     ),
     "how_to_use": re.compile(
         r"\bhow to (?:use|get started|run|load|download|inference|infer|generate|try)\b|\busage\b|^uses?\b"
@@ -54,7 +50,7 @@ _HEADINGS: dict[str, re.Pattern[str]] = {
     ),
     "evaluation": re.compile(
         r"\beval|\bresults?\b|\bbenchmarks?\b|\bperformance\b|\bmetrics?\b|\baccuracy\b|\bscores?\b"
-        r"|\bvalidation\b|\btesting\b|\btest (?:set|data|results)\b|\bleaderboard\b|\bexperiments?\b"
+        r"|\bvalidation\b|\btest (?:set|results)\b|\bleaderboard\b|\bexperiments?\b"
     ),
 }
 
@@ -68,29 +64,138 @@ _NOT_HEADINGS: dict[str, re.Pattern[str]] = {
         r"|^(?:\w+ ){7,}\w+"  # long title-like headings ("LoRA text2image fine-tuning - user/model")
     ),
     "how_to_use": re.compile(r"\bout of scope\b|\bmisuse\b|^limitations? and|^limitations?$"),
-    "evaluation": re.compile(r"\bmore information\b"),
+    "evaluation": re.compile(
+        r"\bmore information\b|\btodo\b|\btbd\b|\bcoming soon\b"
+        # the Trainer's "Training results" table is the training log; its evaluation is the
+        # "achieves the following results on the evaluation set" sentence (a content check)
+        r"|^train(?:ing)? (?:results?|metrics|logs?)$"
+        # how to run an evaluation is not a report of one
+        r"|^evaluat(?:e|ing)\b|\bhow to\b|\breproduc|\breplicat"
+        r"|\b(?:commands?|scripts?|code|recipe|instructions|setup)$"
+    ),
 }
-# "Training results" (Trainer card) is evaluation on the validation set.
-_EVAL_EXTRA = re.compile(r"^training results\b")
+
+# Limitations headings are short section names built from these words ("Limitations and bias",
+# "Bias, Risks, and Limitations", "Intended uses & limitations", "Caveats and recommendations",
+# "Ethical considerations"): every word of the heading must come from the two lists, and one from
+# the first.  Titles that merely contain such a word ("GC4LM: a colossal, biased language model",
+# "Clinical mortality risk prediction", "Gender bias in code-mixed texts") are not sections about limits.
+_LIMIT_TERMS = frozenset(
+    {
+        "limitation",
+        "limitations",
+        "limitacion",
+        "limitaciones",
+        "limites",
+        "bias",
+        "biases",
+        "sesgos",
+        "risks",
+        "caveat",
+        "caveats",
+        "ethics",
+        "ethical",
+        "misuse",
+        "shortcomings",
+        "weakness",
+        "weaknesses",
+        "fairness",
+        "harms",
+    }
+)
+_LIMIT_PHRASES = re.compile(r"\bknown (?:issues|problems|limitations)\b|\bfailure modes?\b")
+_LIMIT_CONNECT = frozenset(
+    {
+        "and",
+        "or",
+        "of",
+        "the",
+        "a",
+        "an",
+        "s",
+        "to",
+        "for",
+        "in",
+        "on",
+        "its",
+        "this",
+        "our",
+        "model",
+        "models",
+        "known",
+        "other",
+        "potential",
+        "possible",
+        "important",
+        "intended",
+        "use",
+        "uses",
+        "usage",
+        "capabilities",
+        "performance",
+        "data",
+        "training",
+        "recommendations",
+        "recommendation",
+        "considerations",
+        "consideration",
+        "statement",
+        "concerns",
+        "privacy",
+        "out",
+        "scope",
+        "malicious",
+        "cases",
+        "analysis",
+        "investigating",
+        "warning",
+        "robustness",
+        "safety",
+        "social",
+        "societal",
+        "impact",
+        "responsible",
+        "ai",
+        "y",
+        "e",
+        "notes",
+        "note",
+        "disclaimer",
+        "general",
+        "current",
+        "some",
+        "issues",
+        "problems",
+        "modes",
+        "failure",
+        "risk",
+    }
+)
+_MAX_LIMIT_HEADING_WORDS = 8
 
 # Content checks on prose (Markdown text outside code blocks).
 _CONTENT: dict[str, re.Pattern[str]] = {
     "description": re.compile(
-        r"\b(?:this|the|our) (?:\w+[- ]){0,4}?"
+        r"\b(?:this|the|our) (?:\w+[- ]+){0,4}?"
         r"(?:model|checkpoint|repository|repo|version|network|pipeline|agent|adapter|lora)"
-        r" (?:is|was|has been|uses|performs|can|predicts|classifies|generates|detects|translates)\b"
-        r"|\bis an? (?:\w+[- ]){0,4}?(?:version|model|checkpoint|variant|adaptation|port|implementation|replica|copy)\b"
+        r" (?:is|was|has been|uses|performs|can|predicts|classifies|generates|detects|translates|represents"
+        r"|implements)\b"
+        r"|\bis an? (?:\w+[- ]+){0,4}?"
+        r"(?:version|model|checkpoint|variant|adaptation|port|implementation|replica|copy)\b"
         r"|\b(?:fine[- ]?tuned|pre[- ]?trained|trained) (?:version|model|checkpoint) of\b"
         r"|\bmodel (?:for|that|which|to) \w+"
-        r"|\b(?:these|this) (?:are|is) (?:the )?(?:\w+[- ]){0,4}?(?:weights|models|checkpoints|adapters|files)\b"
-        r"|\bis a merge of\b"
+        r"|\b(?:these|this) (?:are|is) (?:the )?(?:\w+[- ]+){0,4}?(?:weights|models|checkpoints|adapters|files)\b"
+        r"|\b(?:is )?an? (?:merge|mix|blend) of\b"
+        r"|\b(?:weights?|checkpoints?|conversion|quanti[sz]ations?|port) (?:of|for) (?:the |a |an )?\S"
+        r"|\b(?:fine[- ]?tuned|pre[- ]?trained) models? for\b"
         r"|\b(?:model|weights) (?:was |were )?(?:trained|fine[- ]?tuned|finetuned) (?:by|on|with|using|from)\b"
         r"|\bproblem type:|\b(?:fine[- ]?tuned|finetuned|pre[- ]?trained) (?:\w+ ){0,2}?on\b",
     ),
     # only used under a combined heading ("Intended uses & limitations")
     "limitations": re.compile(
         r"\blimit(?:ation|ed)s?\b|\bbias(?:es|ed)?\b|\bshould not be used\b|\bnot (?:be )?(?:intended|suitable)\b"
-        r"|\bout[- ]of[- ]scope\b|\bmay (?:produce|generate|contain|output|reflect|not)\b|\bhallucinat"
+        r"|\bout[- ]of[- ]scope\b|\bhallucinat|\bmay (?:produce|generate|contain|output|reflect)\b"
+        r"|\b(?:may|might|does|will) not (?:work|perform|generali[sz]e|be (?:accurate|reliable|suitable|appropriate))\b"
         r"|\bcaveats?\b|\bnot (?:perform|work) well\b|\bfails? (?:to|on|when)\b|\bharmful\b|\btoxic|\boffensive\b",
     ),
     "how_to_use": re.compile(
@@ -105,9 +210,9 @@ _CONTENT: dict[str, re.Pattern[str]] = {
     ),
     "evaluation": re.compile(
         r"(?:accuracy|f1|wer|cer|bleu|rouge[-\w]*|perplexity|exact match|precision|recall|map|auc)\b"
-        r"\s*(?:[:=|]|of|score)\s*\**\s*\d"
-        r"|(?:achieves|obtains|reaches|scores?) (?:\w+ ){0,4}?(?:an? )?(?:accuracy|f1|wer|bleu|score)\b"
-        r"|\|\s*(?:accuracy|f1|wer|cer|bleu|rouge[-\w]*|validation loss|eval(?:uation)? loss)\s*\|",
+        r"\s*(?:[:=|><~]|of|score)\s*\**\s*\d"
+        r"|(?:achieves|obtains|reaches|attains?|scores?) (?:\w+ ){0,4}?(?:an? )?(?:accuracy|f1|wer|bleu|score)\b"
+        r"|\|\s*(?:accuracy|f1|wer|cer|bleu|rouge[-\w]*)\s*\|",
     ),
 }
 # Phrases found by plain substring search (lower-cased prose), before any regex.
@@ -115,10 +220,7 @@ _PHRASES: dict[str, tuple[str, ...]] = {
     "training": ("hyperparameters were used during training",),
     "evaluation": (
         "achieves the following results",
-        "evaluation set",
         "evaluation results",
-        "evaluation data",
-        "evaluation metrics",
     ),
 }
 
@@ -136,6 +238,13 @@ _KEYWORDS: dict[str, tuple[str, ...]] = {
         "lora",
         "weights",
         "merge",
+        "mix",
+        "blend",
+        "conversion",
+        "quanti",
+        "weight",
+        "represents",
+        "implements",
         "trained",
         "tuned",
         "problem type",
@@ -217,8 +326,9 @@ def heading_sections(key: str) -> tuple[str, ...]:
     """The items a normalised heading names (headings repeat a lot: cached)."""
     hits = []
     for name in SECTIONS:
-        if name == "evaluation" and _EVAL_EXTRA.search(key):
-            hits.append(name)
+        if name == "limitations":
+            if is_limitations_heading(key):
+                hits.append(name)
             continue
         neg = _NOT_HEADINGS.get(name)
         if neg is not None and neg.search(key):
@@ -226,6 +336,29 @@ def heading_sections(key: str) -> tuple[str, ...]:
         if _HEADINGS[name].search(key):
             hits.append(name)
     return tuple(hits)
+
+
+_MIN_TITLE_WORDS = 4
+_TEMPLATE_TITLES = frozenset({"model trained using autotrain"})  # AutoTrain's card title names no model
+
+
+def _descriptive_title(card: ParsedCard) -> str | None:
+    """A top-level heading that says what the model is ("T5-base paraphrasing model fine-tuned on PAWS")."""
+    for sec in card.sections:
+        if sec.level in (1, 2) and len(sec.key.split()) >= _MIN_TITLE_WORDS and sec.key not in _TEMPLATE_TITLES:
+            title = " ".join(sec.heading.split())
+            if _CONTENT["description"].search(title.lower()):
+                return title
+    return None
+
+
+def is_limitations_heading(key: str) -> bool:
+    """A short heading made only of limitation words and connectors (see ``_LIMIT_TERMS``)."""
+    words = key.split()
+    if not words or len(words) > _MAX_LIMIT_HEADING_WORDS:
+        return False
+    named = _LIMIT_PHRASES.search(key) is not None or any(w in _LIMIT_TERMS for w in words)
+    return named and all(w in _LIMIT_TERMS or w in _LIMIT_CONNECT or w.isdigit() for w in words)
 
 
 def _first_sentence(match: re.Match[str] | tuple[int, int], text: str) -> str:
@@ -257,7 +390,7 @@ def score_parsed(card: ParsedCard) -> CardScore:
                 continue
         body = card.subtree_text(i)
         code = card.subtree_code(i)
-        if is_placeholder(body) and not code.strip():
+        if is_placeholder(body) and is_placeholder_code(code):
             continue
         if "limitations" in hits and "how_to_use" in hits and not _CONTENT["limitations"].search(body.lower()):
             hits.remove("limitations")  # "Intended uses & limitations" that only says how to use
@@ -283,7 +416,11 @@ def score_parsed(card: ParsedCard) -> CardScore:
         if span and (name != "description" or len(low.split(None, _MIN_DESC_WORDS)) > _MIN_DESC_WORDS):
             found[name] = "text: " + _first_sentence(span, prose)
             continue
-        if name == "how_to_use":
+        if name == "description":
+            title = _descriptive_title(card)
+            if title:
+                found[name] = f"heading: {title[:120]}"
+        elif name == "how_to_use":
             code = card.code[:_MAX_CONTENT_CHARS]
             mc = _CODE_USE.search(code) if code else None
             if mc:

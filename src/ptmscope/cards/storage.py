@@ -1,8 +1,14 @@
-"""Card scores in the store: the ``card_scores`` table (owned by this feature).
+"""Card scores in the store: ``card_scores`` (model cards) and ``dataset_card_scores`` (dataset cards).
 
-One row per (snapshot, model, scorer key).  ``scorer_key`` names the scorer
-and its configuration (``rules-v1``, ``embedding-all-MiniLM-L6-v2-v1``,
-``llm-<model>-v1``), so scores of different scorers live side by side.
+One row per (snapshot, package, scorer key).  ``scorer_key`` names the scorer
+and its configuration (``rules-v2``, ``embedding-all-MiniLM-L6-v2-v1``,
+``llm-<model>-v2``, ``dataset-rules-v1``), so scores of different scorers live
+side by side.  The table follows the scorer's sections: the paper's five
+model-card items go to ``card_scores``, the dataset-card template's five
+sections (:mod:`ptmscope.cards.datasets`) to ``dataset_card_scores``, which
+have the same columns except the section ones.  Model-card scorers score
+snapshots of model registries, the dataset-card scorer those of ``hf-datasets``.
+
 Scoring is resumable: a card already scored under the same scorer key and
 the same ``text_sha256`` is skipped.  ``snapshot_id`` makes
 ``Store.delete_snapshot`` remove the scores with their snapshot.
@@ -22,45 +28,71 @@ import pyarrow as pa
 from ..errors import StoreError
 from .base import SECTIONS, CardScore, Scorer
 
-CARD_SCORES_DDL = """
-CREATE TABLE IF NOT EXISTS card_scores (
-    snapshot_id VARCHAR NOT NULL,
-    package_id VARCHAR NOT NULL,
-    scorer VARCHAR NOT NULL,
-    scorer_key VARCHAR NOT NULL,
-    text_sha256 VARCHAR,
-    missing BOOLEAN NOT NULL,
-    scored BOOLEAN NOT NULL,
-    description BOOLEAN,
-    limitations BOOLEAN,
-    how_to_use BOOLEAN,
-    training BOOLEAN,
-    evaluation BOOLEAN,
-    score BIGINT,
-    evidence VARCHAR,
-    note VARCHAR,
-    scored_at TIMESTAMP NOT NULL
-)
-"""
-
-_COLUMNS = (
-    "snapshot_id",
-    "package_id",
-    "scorer",
-    "scorer_key",
-    "text_sha256",
-    "missing",
-    "scored",
-    *SECTIONS,
-    "score",
-    "evidence",
-    "note",
-    "scored_at",
-)
+DATASET_REGISTRY = "hf-datasets"
 
 
-def ensure_table(con: Any) -> None:
-    con.execute(CARD_SCORES_DDL)
+@dataclass(frozen=True)
+class ScoreTable:
+    """Where the scores of one kind of card go."""
+
+    name: str
+    sections: tuple[str, ...]
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return (
+            "snapshot_id",
+            "package_id",
+            "scorer",
+            "scorer_key",
+            "text_sha256",
+            "missing",
+            "scored",
+            *self.sections,
+            "score",
+            "evidence",
+            "note",
+            "scored_at",
+        )
+
+    @property
+    def ddl(self) -> str:
+        flags = "".join(f"    {s} BOOLEAN,\n" for s in self.sections)
+        return (
+            f"CREATE TABLE IF NOT EXISTS {self.name} (\n"
+            "    snapshot_id VARCHAR NOT NULL,\n    package_id VARCHAR NOT NULL,\n    scorer VARCHAR NOT NULL,\n"
+            "    scorer_key VARCHAR NOT NULL,\n    text_sha256 VARCHAR,\n    missing BOOLEAN NOT NULL,\n"
+            f"    scored BOOLEAN NOT NULL,\n{flags}    score BIGINT,\n    evidence VARCHAR,\n    note VARCHAR,\n"
+            "    scored_at TIMESTAMP NOT NULL\n)"
+        )
+
+
+MODEL_CARD_TABLE = ScoreTable("card_scores", SECTIONS)
+
+
+def _dataset_table() -> ScoreTable:
+    from .datasets import DATASET_SECTIONS
+
+    return ScoreTable("dataset_card_scores", DATASET_SECTIONS)
+
+
+def score_table(scorer: Scorer) -> ScoreTable:
+    """The table a scorer's scores go to, from the sections it scores."""
+    sections = tuple(getattr(scorer, "sections", SECTIONS))
+    if sections == SECTIONS:
+        return MODEL_CARD_TABLE
+    table = _dataset_table()
+    if sections != table.sections:
+        raise StoreError(f"scorer {scorer.key!r} scores unknown sections {sections}: no table stores them")
+    return table
+
+
+CARD_SCORES_DDL = MODEL_CARD_TABLE.ddl
+_COLUMNS = MODEL_CARD_TABLE.columns
+
+
+def ensure_table(con: Any, table: ScoreTable = MODEL_CARD_TABLE) -> None:
+    con.execute(table.ddl)
 
 
 @dataclass(frozen=True)
@@ -98,9 +130,10 @@ def _rows(
     shas: list[str | None],
     missing: list[bool],
     scores: list[CardScore],
+    table: ScoreTable = MODEL_CARD_TABLE,
 ) -> pa.Table:
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
-    cols: dict[str, list[Any]] = {c: [] for c in _COLUMNS}
+    cols: dict[str, list[Any]] = {c: [] for c in table.columns}
     for pid, sha, miss, sc in zip(ids, shas, missing, scores, strict=False):
         cols["snapshot_id"].append(snapshot_id)
         cols["package_id"].append(pid)
@@ -109,7 +142,7 @@ def _rows(
         cols["text_sha256"].append(sha)
         cols["missing"].append(bool(miss))
         cols["scored"].append(sc.scored)
-        for s, p in zip(SECTIONS, sc.present, strict=False):
+        for s, p in zip(table.sections, sc.present, strict=True):
             cols[s].append(bool(p) if sc.scored else None)
         cols["score"].append(sc.score)
         cols["evidence"].append(json.dumps(sc.to_dict()["evidence"], sort_keys=True, ensure_ascii=False))
@@ -133,7 +166,16 @@ def score_snapshot(
     what it finished and the next run resumes.  Unscored rows (an LLM that
     failed) are retried on the next run unless ``rescore_unscored`` is False.
     """
-    store.snapshot(snapshot_id)  # raises StoreError when absent
+    snap = store.snapshot(snapshot_id)  # raises StoreError when absent
+    table = score_table(scorer)
+    name = table.name
+    is_dataset_scorer = table is not MODEL_CARD_TABLE
+    if is_dataset_scorer != (snap.registry == DATASET_REGISTRY):
+        kind = "dataset cards" if is_dataset_scorer else "model cards"
+        raise StoreError(
+            f"{store.path}: snapshot {snapshot_id} is of registry {snap.registry!r}; scorer {scorer.key!r} "
+            f"scores {kind}" + (f" (snapshots of {DATASET_REGISTRY!r})" if is_dataset_scorer else "")
+        )
     con = store.con
     total = con.execute("SELECT count(*) FROM cards WHERE snapshot_id = ?", [snapshot_id]).fetchall()[0][0]
     if total == 0:  # checked before any table is created: the store stays as it was
@@ -141,12 +183,12 @@ def score_snapshot(
             f"{store.path}: snapshot {snapshot_id} has no cards (import it with its cards file, e.g. "
             "`ptmscope ingest model_infos.jsonl.gz --cards model_cards.jsonl.gz`)"
         )
-    ensure_table(con)
+    ensure_table(con, table)
     keep = "AND s.scored" if rescore_unscored else ""
     todo_sql = f"""
         SELECT c.package_id, c.text, c.text_sha256, c.missing FROM cards c
         WHERE c.snapshot_id = ? AND NOT EXISTS (
-            SELECT 1 FROM card_scores s
+            SELECT 1 FROM {name} s
             WHERE s.snapshot_id = c.snapshot_id AND s.package_id = c.package_id AND s.scorer_key = ?
               AND s.text_sha256 IS NOT DISTINCT FROM c.text_sha256 {keep})
         ORDER BY c.package_id
@@ -156,7 +198,7 @@ def score_snapshot(
     # rows to replace exist only when this key scored the snapshot before (changed text, unscored)
     had_rows = (
         con.execute(
-            "SELECT count(*) FROM card_scores WHERE snapshot_id = ? AND scorer_key = ?", [snapshot_id, scorer.key]
+            f"SELECT count(*) FROM {name} WHERE snapshot_id = ? AND scorer_key = ?", [snapshot_id, scorer.key]
         ).fetchall()[0][0]
         > 0
     )
@@ -172,24 +214,24 @@ def score_snapshot(
         n_scored += sum(1 for s in scores if s.scored)
         n_unscored += sum(1 for s in scores if not s.scored)
         n_missing += sum(missing)
-        table = _rows(snapshot_id, scorer, ids, shas, missing, scores)
+        rows_table = _rows(snapshot_id, scorer, ids, shas, missing, scores, table)
         with store.transaction() as tx:
             if had_rows:
                 tx.execute(
-                    "DELETE FROM card_scores WHERE snapshot_id = ? AND scorer_key = ? AND package_id IN "
+                    f"DELETE FROM {name} WHERE snapshot_id = ? AND scorer_key = ? AND package_id IN "
                     "(SELECT unnest(?::VARCHAR[]))",
                     [snapshot_id, scorer.key, ids],
                 )
-            tx.register("_ptmscope_card_scores", table)
+            tx.register("_ptmscope_card_scores", rows_table)
             try:
-                tx.execute(f"INSERT INTO card_scores ({', '.join(_COLUMNS)}) SELECT * FROM _ptmscope_card_scores")
+                tx.execute(f"INSERT INTO {name} ({', '.join(table.columns)}) SELECT * FROM _ptmscope_card_scores")
             finally:
                 tx.unregister("_ptmscope_card_scores")
         if progress:
             progress(min(start + batch_size, len(rows)), len(rows))
     seconds = time.perf_counter() - t0
     mean = con.execute(
-        "SELECT avg(score) FROM card_scores WHERE snapshot_id = ? AND scorer_key = ? AND scored",
+        f"SELECT avg(score) FROM {name} WHERE snapshot_id = ? AND scorer_key = ? AND scored",
         [snapshot_id, scorer.key],
     ).fetchall()[0][0]
     return ScoreRun(
@@ -206,11 +248,13 @@ def score_snapshot(
     )
 
 
-def scorer_keys(con: Any, snapshot_id: str) -> list[str]:
-    """Scorer keys with stored scores for ``snapshot_id`` (latest first by name)."""
+def scorer_keys(con: Any, snapshot_id: str, table: str = MODEL_CARD_TABLE.name) -> list[str]:
+    """Scorer keys with stored scores for ``snapshot_id`` in ``table`` (sorted by name)."""
+    if table not in (MODEL_CARD_TABLE.name, _dataset_table().name):
+        raise StoreError(f"no card-score table {table!r}")
     try:
         rows = con.execute(
-            "SELECT DISTINCT scorer_key FROM card_scores WHERE snapshot_id = ? ORDER BY scorer_key", [snapshot_id]
+            f"SELECT DISTINCT scorer_key FROM {table} WHERE snapshot_id = ? ORDER BY scorer_key", [snapshot_id]
         ).fetchall()
     except Exception:  # table absent: nothing scored yet
         return []

@@ -30,8 +30,9 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import InputError
+from ..errors import InputError, PtmscopeError
 from .base import SECTIONS, CardScore, Scorer
+from .metadata import TAG_FIELDS
 
 #: section -> (label column, reliable?, note)
 LABEL_COLUMNS: dict[str, tuple[str, bool, str]] = {
@@ -120,7 +121,7 @@ class ValidationResult:
             "mean_f1_reliable": round(float(np.mean(reliable)), 4) if reliable else None,
             "auc_card_score": round(self.auc_card_score, 4),
             "auc_documentation_score": round(self.auc_documentation_score, 4),
-            "cards_per_second": round(self.cards_per_second, 1),
+            "cards_per_second": round(self.cards_per_second, 1) if np.isfinite(self.cards_per_second) else None,
             **self.extra,
         }
 
@@ -227,7 +228,7 @@ def load_dev_set(labels: str | Path, cards: str | Path, annotations: str | Path 
     )
 
 
-def roc_auc(scores: Sequence[float], labels: Sequence[int]) -> float:
+def roc_auc(scores: Sequence[float] | np.ndarray, labels: Sequence[int] | np.ndarray) -> float:
     """ROC AUC by the rank-sum (Mann-Whitney) formula; ties count one half."""
     from scipy.stats import rankdata
 
@@ -252,19 +253,21 @@ def prf(pred: np.ndarray, ref: np.ndarray) -> tuple[float, float, float]:
 
 def tag_metadata_score(tags: Sequence[str]) -> float:
     """Metadata score from tags alone (the dev set has no other metadata)."""
-    from ..metrics.metadata import TAG_FIELDS, flags_from_tags
+    from .metadata import flags_from_tags
 
     flags = flags_from_tags(tags)
     return sum(flags[f] for f in TAG_FIELDS) / len(TAG_FIELDS)
 
 
-def validate(scorer: Scorer, dev: DevSet, scores: list[CardScore] | None = None) -> ValidationResult:
-    """Score the dev set with ``scorer`` (unless ``scores`` are given) and compare with the labels."""
-    t0 = time.perf_counter()
-    if scores is None:
-        scores = scorer.score_many(list(dev.texts))
-    seconds = max(time.perf_counter() - t0, 1e-9)
+def _section_metrics(
+    dev: DevSet, scores: Sequence[CardScore], rows: np.ndarray | None = None
+) -> tuple[tuple[SectionMetrics, ...], np.ndarray]:
+    """Per-section metrics over ``rows`` (all cards when None); also the mask of scored cards used."""
     ok = np.array([s.scored for s in scores], dtype=bool)
+    if rows is not None:
+        keep = np.zeros(len(scores), dtype=bool)
+        keep[rows] = True
+        ok &= keep
     pred = {sec: np.array([s.has(sec) for s in scores], dtype=bool) for sec in SECTIONS}
     metrics: list[SectionMetrics] = []
     for sec in SECTIONS:
@@ -281,6 +284,19 @@ def validate(scorer: Scorer, dev: DevSet, scores: list[CardScore] | None = None)
             pr = pred[sec][ok]
             p, r, f = prf(pr, ref)
             metrics.append(SectionMetrics(sec, ref_col, rel, p, r, f, int(ref.sum()), int(pr.sum()), int(ok.sum()), nt))
+    return tuple(metrics), ok
+
+
+def validate(
+    scorer: Scorer, dev: DevSet, scores: list[CardScore] | None = None, seconds: float | None = None
+) -> ValidationResult:
+    """Score the dev set with ``scorer`` (unless ``scores`` are given, with the ``seconds`` they took) and compare."""
+    t0 = time.perf_counter()
+    if scores is None:
+        scores = scorer.score_many(list(dev.texts))
+        seconds = time.perf_counter() - t0
+    speed = len(dev.ids) / max(seconds, 1e-9) if seconds is not None else float("nan")
+    metrics, ok = _section_metrics(dev, scores)
     auc_card = auc_doc = float("nan")
     if QUALITY_COLUMN in dev.labels:
         y = dev.labels[QUALITY_COLUMN][ok]
@@ -293,12 +309,110 @@ def validate(scorer: Scorer, dev: DevSet, scores: list[CardScore] | None = None)
         scorer_key=scorer.key,
         n_cards=len(dev.ids),
         n_scored=int(ok.sum()),
-        sections=tuple(metrics),
+        sections=metrics,
         auc_card_score=auc_card,
         auc_documentation_score=auc_doc,
-        cards_per_second=len(dev.ids) / seconds,
+        cards_per_second=speed,
         labels_path=dev.labels_path,
         cards_path=dev.cards_path,
         annotations_path=dev.annotations_path,
-        extra={"metadata_fields_from_tags": ["datasets", "language", "license", "paper", "tags"]},
+        extra={"metadata_fields_from_tags": list(TAG_FIELDS)},
     )
+
+
+# -- k-fold cross-validation ---------------------------------------------------------
+DEFAULT_FOLDS = 5
+DEFAULT_FOLD_SEED = 0
+
+
+def fold_indices(n: int, k: int, seed: int = DEFAULT_FOLD_SEED) -> list[np.ndarray]:
+    """``k`` disjoint folds of ``range(n)``: a seeded permutation cut into near-equal parts (sizes differ by <= 1)."""
+    if k < 2 or k > n:
+        raise PtmscopeError(f"cross-validation needs 2 <= folds <= {n} (the number of cards), got {k}")
+    perm = np.random.default_rng(seed).permutation(n)
+    return [np.sort(part) for part in np.array_split(perm, k)]
+
+
+@dataclass(frozen=True)
+class FoldResult:
+    fold: int  # 1-based
+    ids: tuple[str, ...]
+    sections: tuple[SectionMetrics, ...]
+
+    @property
+    def mean_f1_reliable(self) -> float:
+        return float(np.mean([s.f1 for s in self.sections if s.reliable]))
+
+
+@dataclass(frozen=True)
+class CrossValidation:
+    """Per-fold and mean per-section precision/recall/F1 of one scorer on the dev set.
+
+    The scorer is not refitted per fold (the rules are fixed): the folds show how
+    much the metrics move between random fifths of the data, i.e. how far a
+    held-out sample of that size can land from the development figure.
+    """
+
+    scorer_key: str
+    k: int
+    seed: int
+    folds: tuple[FoldResult, ...]
+    pooled: tuple[SectionMetrics, ...]
+
+    def summary(self) -> list[dict[str, Any]]:
+        """Per (section, reference): mean and SD over the folds of P, R and F1."""
+        out = []
+        for i, s in enumerate(self.pooled):
+            per = [f.sections[i] for f in self.folds]
+            row: dict[str, Any] = {"section": s.section, "reference": s.reference, "reliable": s.reliable}
+            for m in ("precision", "recall", "f1"):
+                vals = np.array([getattr(p, m) for p in per])
+                row[f"{m}_mean"] = round(float(vals.mean()), 4)
+                row[f"{m}_sd"] = round(float(vals.std(ddof=1)), 4)
+            row["f1_min"] = round(float(min(p.f1 for p in per)), 4)
+            row["f1_max"] = round(float(max(p.f1 for p in per)), 4)
+            out.append(row)
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        means = [f.mean_f1_reliable for f in self.folds]
+        return {
+            "scorer_key": self.scorer_key,
+            "folds": self.k,
+            "seed": self.seed,
+            "fold_assignment": "numpy default_rng(seed).permutation(n_cards) cut into k near-equal parts",
+            "per_fold": [
+                {
+                    "fold": f.fold,
+                    "n_cards": len(f.ids),
+                    "mean_f1_reliable": round(f.mean_f1_reliable, 4),
+                    "sections": [s.to_dict() for s in f.sections],
+                }
+                for f in self.folds
+            ],
+            "mean_over_folds": self.summary(),
+            "mean_f1_reliable": {
+                "mean": round(float(np.mean(means)), 4),
+                "sd": round(float(np.std(means, ddof=1)), 4),
+                "min": round(float(min(means)), 4),
+                "max": round(float(max(means)), 4),
+            },
+        }
+
+
+def cross_validate(
+    scorer: Scorer,
+    dev: DevSet,
+    k: int = DEFAULT_FOLDS,
+    seed: int = DEFAULT_FOLD_SEED,
+    scores: list[CardScore] | None = None,
+) -> CrossValidation:
+    """Per-fold metrics of ``scorer`` over ``k`` seeded random folds of the dev set."""
+    parts = fold_indices(len(dev.ids), k, seed)
+    if scores is None:
+        scores = scorer.score_many(list(dev.texts))
+    folds = tuple(
+        FoldResult(i + 1, tuple(dev.ids[j] for j in rows), _section_metrics(dev, scores, rows)[0])
+        for i, rows in enumerate(parts)
+    )
+    return CrossValidation(scorer.key, k, seed, folds, _section_metrics(dev, scores)[0])

@@ -71,6 +71,7 @@ class RuleModel(StrictModel):
     description: str = Field(min_length=1)
     hypothesis: str | None = None
     require: list[ConditionModel] = Field(default_factory=list)
+    require_note: str | None = Field(None, min_length=1, description="What the data lacks when a requirement fails.")
     supported: list[ConditionModel]
     not_supported: list[ConditionModel]
 

@@ -68,6 +68,7 @@ class Rule:
     not_supported: tuple[Condition, ...]
     hypothesis: str | None = None
     source: str | None = None
+    require_note: str | None = None  # what the data lacks when a requirement fails, in words
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -77,6 +78,7 @@ class Rule:
             "hypothesis": self.hypothesis,
             "description": self.description,
             "require": [c.text() for c in self.require],
+            "require_note": self.require_note,
             "supported": [c.text() for c in self.supported],
             "not_supported": [c.text() for c in self.not_supported],
             "source": self.source,
@@ -123,6 +125,7 @@ def _rule(m: RuleModel, source: str | None = None) -> Rule:
         not_supported=conds(m.not_supported),
         hypothesis=m.hypothesis,
         source=source,
+        require_note=m.require_note,
     )
 
 
@@ -273,19 +276,26 @@ def evaluate(rule: Rule, result: dict[str, Any] | None) -> Verdict:
         numbers[c.path] = v
         if v is None:
             missing[c.path] = why or ("null" if raw is None else "not a finite number")
+
+    def holds(cs: tuple[Condition, ...]) -> list[bool]:
+        return [bool(OPS[c.op](numbers[c.path], c.value)) for c in cs]
+
+    # an unmet requirement explains a missing statistic (no steps, no median), so it is reported first
+    if not any(c.path in missing for c in rule.require):
+        failed_req = [c.text() for c, ok in zip(rule.require, holds(rule.require), strict=False) if not ok]
+        if failed_req:
+            why = f"{rule.require_note} (" if rule.require_note else ""
+            return verdict(
+                "inconclusive",
+                f"too little data: {why}requirement not met: {'; '.join(failed_req)}{')' if why else ''}",
+                numbers,
+            )
     if missing:
         return verdict(
             "inconclusive",
             "no usable number for " + ", ".join(f"{k} ({v})" for k, v in sorted(missing.items())),
             numbers,
         )
-
-    def holds(cs: tuple[Condition, ...]) -> list[bool]:
-        return [bool(OPS[c.op](numbers[c.path], c.value)) for c in cs]
-
-    failed_req = [c.text() for c, ok in zip(rule.require, holds(rule.require), strict=False) if not ok]
-    if failed_req:
-        return verdict("inconclusive", "too little data: requirement not met: " + "; ".join(failed_req), numbers)
     sup = all(holds(rule.supported))
     nsup = all(holds(rule.not_supported))
     if sup and nsup:

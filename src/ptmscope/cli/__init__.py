@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "report",
     "synth",
     "review",
+    "export",
 )
 
 for _name in COMMAND_MODULES:

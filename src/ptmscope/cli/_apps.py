@@ -8,11 +8,15 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
+from rich.console import Console, ConsoleDimensions
 from rich.markup import escape as rich_escape
 
 from .. import __version__
-from ..errors import PtmscopeError
+from ..errors import ParameterError, PtmscopeError
+
+# library parameter -> command-line option, where the option is not simply --param-name
+# (command modules add theirs); a ParameterError is shown with the option the user typed
+OPTION_NAMES: dict[str, str] = {}
 
 try:  # typer >= 0.20 vendors click
     from typer._click import exceptions as _click_exc
@@ -35,8 +39,30 @@ app.add_typer(cards_app, name="cards")
 app.add_typer(crawl_app, name="crawl")
 app.add_typer(reproduce_app, name="reproduce")
 
-console = Console(stderr=True)  # progress, warnings, errors
-out = Console()  # results
+UNBOUNDED_WIDTH = 100_000
+
+
+class StreamConsole(Console):
+    """A console as wide as the terminal it writes to, and without a width limit when writing to a pipe or file.
+
+    Rich otherwise takes the width of whatever terminal the process has (or 80
+    columns) and wraps or cuts text written to a file to it.
+    """
+
+    @property
+    def size(self) -> ConsoleDimensions:
+        dims = Console.size.fget(self)  # type: ignore[attr-defined]
+        if self._width is None and not self.is_terminal:
+            return ConsoleDimensions(UNBOUNDED_WIDTH, dims.height)
+        return dims
+
+    @size.setter
+    def size(self, new_size: tuple[int, int]) -> None:
+        Console.size.fset(self, new_size)  # type: ignore[attr-defined]
+
+
+console = StreamConsole(stderr=True)  # progress, warnings, errors
+out = StreamConsole()  # results
 
 
 def _version(value: bool) -> None:
@@ -50,8 +76,33 @@ def _root(
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
     ] = False,
+    memory_limit: Annotated[
+        str | None,
+        typer.Option(
+            "--memory-limit",
+            help="DuckDB memory limit for every store connection, e.g. 2GB, 512MiB or 25% (of RAM); "
+            "beyond it DuckDB spills to disk. Default: $PTMSCOPE_MEMORY_LIMIT, else a quarter of RAM, "
+            "at most 1 GiB.",
+            show_default=False,
+        ),
+    ] = None,
+    temp_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--temp-dir",
+            help="Where DuckDB spills. Default: $PTMSCOPE_TEMP_DIRECTORY, else STORE.tmp beside the store.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Measure software package registries and check claims about them."""
+    from ..errors import InputError
+    from ..store import set_engine_defaults
+
+    try:
+        set_engine_defaults(memory_limit=memory_limit, temp_directory=str(temp_dir) if temp_dir else None)
+    except PtmscopeError as exc:
+        raise InputError("--memory-limit", str(exc).split(": ", 1)[-1]) from None
 
 
 StoreOpt = Annotated[
@@ -63,6 +114,35 @@ StoreOpt = Annotated[
     ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
+SinceOpt = Annotated[str | None, typer.Option("--since", help="Only snapshots taken on or after this date.")]
+UntilOpt = Annotated[str | None, typer.Option("--until", help="Only snapshots taken on or before this date.")]
+EveryOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--every",
+        help="One snapshot per month, quarter or year: the one nearest the period's first day.",
+        metavar="month|quarter|year",
+    ),
+]
+
+
+def selected_ids(
+    store: Path | None,
+    registry: str | None,
+    snapshots: str | None,
+    since: str | None,
+    until: str | None,
+    every: str | None,
+) -> list[str] | None:
+    """Snapshot ids a command's selection options pick (ptmscope.snapshots rules); None when none were given."""
+    from ..snapshots import as_selection, resolve
+    from ..store import Store
+
+    sel = as_selection(snapshots, since=since, until=until, every=every)
+    if sel.empty:
+        return None
+    with Store(store, read_only=True) as st:
+        return [s.snapshot_id for s in resolve(st.backend, registry, sel)]
 
 
 def print_json(obj: Any) -> None:
@@ -91,6 +171,12 @@ def run_app(application: typer.Typer, argv: list[str]) -> int:
         # with standalone_mode=False click returns (not raises) the code of `raise typer.Exit(n)`
         if isinstance(rv, int) and not isinstance(rv, bool):
             return rv
+    except ParameterError as exc:
+        option = OPTION_NAMES.get(exc.param, exc.option())
+        console.print(
+            f"[bold red]error:[/] {rich_escape(option)}: {rich_escape(exc.message)}", highlight=False, soft_wrap=True
+        )
+        return 1
     except PtmscopeError as exc:
         # the message is data (paths, TOML table names like [[sources]]): never markup
         console.print(f"[bold red]error:[/] {rich_escape(str(exc))}", highlight=False, markup=True, soft_wrap=True)

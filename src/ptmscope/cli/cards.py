@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import time
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -85,7 +86,7 @@ def score_cmd(
     snapshot: Annotated[
         str | None, typer.Option("--snapshot", help="Snapshot id (default: newest with cards).")
     ] = None,
-    scorer: Annotated[ScorerChoice, typer.Option("--scorer", help="Which scorer.")] = ScorerChoice["rules"],  # type: ignore[valid-type]
+    scorer: Annotated[ScorerChoice, typer.Option("--scorer", help="Which scorer.")] = ScorerChoice["rules"],
     endpoint: EndpointOpt = None,
     model: ModelOpt = "gpt-4",
     api_key_env: KeyEnvOpt = "OPENAI_API_KEY",
@@ -149,7 +150,7 @@ def validate_cmd(
         Path | None, typer.Option("--annotations", help="Heading annotations CSV (modelId, category, heading).")
     ] = None,
     scorer: Annotated[
-        list[ScorerChoice] | None,  # type: ignore[valid-type]
+        list[ScorerChoice] | None,
         typer.Option("--scorer", help="Scorer(s) to validate (repeatable). Default: every scorer available here."),
     ] = None,
     endpoint: EndpointOpt = None,
@@ -158,11 +159,21 @@ def validate_cmd(
     cache_dir: CacheOpt = None,
     concurrency: ConcOpt = 4,
     retries: RetryOpt = 3,
+    folds: Annotated[
+        int,
+        typer.Option(
+            "--folds",
+            min=0,
+            help="Also report K-fold cross-validation: per-fold and mean per-section P/R/F1 over K seeded random "
+            "folds of the cards (0: off).",
+        ),
+    ] = 0,
+    fold_seed: Annotated[int, typer.Option("--fold-seed", help="Seed of the fold assignment.")] = 0,
     json: JsonOpt = False,
 ) -> None:
     """Per-section precision/recall/F1 and ROC AUC of the scores for the human quality label."""
     from ..cards.embedding import available as embedding_available
-    from ..cards.validate import load_dev_set, validate
+    from ..cards.validate import cross_validate, load_dev_set, validate
 
     dev = load_dev_set(labels, cards, annotations)
     if annotations is None:
@@ -181,8 +192,18 @@ def validate_cmd(
             console.print("embedding scorer skipped: the [embed] extra is not installed")
         if endpoint:
             names.append("llm")
+    if folds == 1:
+        raise PtmscopeError("--folds must be 0 (off) or at least 2")
     llm = _llm_options(endpoint, model, api_key_env, cache_dir, concurrency, retries)
-    results = [validate(_make(n, llm), dev) for n in names]
+    results = []
+    cvs = []
+    for n in names:
+        sc = _make(n, llm)
+        t0 = time.perf_counter()
+        scores = sc.score_many(list(dev.texts))
+        results.append(validate(sc, dev, scores, time.perf_counter() - t0))
+        if folds:
+            cvs.append(cross_validate(sc, dev, folds, fold_seed, scores))
     for r in results:
         if r.n_scored == 0:  # every metric below would be 0 or nan: say why instead
             raise PtmscopeError(
@@ -190,7 +211,10 @@ def validate_cmd(
                 "or answers that do not parse)"
             )
     if json:
-        print_json({"results": [r.to_dict() for r in results]})
+        payload: dict[str, Any] = {"results": [r.to_dict() for r in results]}
+        if folds:
+            payload["cross_validation"] = [cv.to_dict() for cv in cvs]
+        print_json(payload)
         return
     from rich.table import Table
 
@@ -220,3 +244,49 @@ def validate_cmd(
             f"{r.auc_documentation_score:.3f}; {r.cards_per_second:.1f} cards/s",
             highlight=False,
         )
+    for cv in cvs:
+        _print_folds(cv)
+
+
+def _print_folds(cv: Any) -> None:
+    from rich.table import Table
+
+    d = cv.to_dict()
+    t = Table(
+        title=f"{d['scorer_key']}: {d['folds']}-fold cross-validation (seed {d['seed']}), F1 per fold",
+        title_justify="left",
+    )
+    t.add_column("section", overflow="fold")
+    t.add_column("reference", overflow="fold")
+    for f in d["per_fold"]:
+        t.add_column(f"{f['fold']} (n={f['n_cards']})", justify="right")
+    for col in ("mean P", "mean R", "mean F1", "SD F1"):
+        t.add_column(col, justify="right")
+    for i, row in enumerate(d["mean_over_folds"]):
+        if not row["reliable"]:
+            continue
+        t.add_row(
+            row["section"],
+            row["reference"],
+            *[f"{f['sections'][i]['f1']:.3f}" for f in d["per_fold"]],
+            f"{row['precision_mean']:.3f}",
+            f"{row['recall_mean']:.3f}",
+            f"{row['f1_mean']:.3f}",
+            f"{row['f1_sd']:.3f}",
+        )
+    m = d["mean_f1_reliable"]
+    t.add_row(
+        "mean F1",
+        "reliable refs",
+        *[f"{f['mean_f1_reliable']:.3f}" for f in d["per_fold"]],
+        "",
+        "",
+        f"{m['mean']:.3f}",
+        f"{m['sd']:.3f}",
+    )
+    out.print(t)
+    out.print(
+        "folds: a seeded random permutation of the cards cut into near-equal parts; the scorer is not refitted "
+        "per fold (per-fold P/R/F1 with --json)",
+        highlight=False,
+    )

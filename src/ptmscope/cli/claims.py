@@ -10,7 +10,8 @@ from typing import Annotated, Any
 import typer
 
 from ..errors import InputError
-from ._apps import JsonOpt, app, out, print_json
+from ._apps import JsonOpt, app, out
+from ._output import FormatOpt, OutputFormat, emit, resolve_format
 
 
 def _read_results(results: Path) -> tuple[dict[str, list[dict[str, Any]]], dict[str, str]]:
@@ -49,26 +50,41 @@ def claims_cmd(
         ),
     ] = None,
     rules: Annotated[Path | None, typer.Option("--rules", help="Verdict rules TOML (default: built-in).")] = None,
+    fmt: FormatOpt = OutputFormat.table,
     as_json: JsonOpt = False,
 ) -> None:
     """List the paper's Table 3 claims and Table 4 hypotheses, ptmscope's extensions, the metrics and verdicts."""
-    from rich.markup import escape
-    from rich.table import Table
-
     from ..claims import load_catalogue, load_rules
 
     cat = load_catalogue(catalogue or ())
     rule_list = load_rules(rules, catalogue=cat)
     verdicts, overall = _read_results(results) if results is not None else ({}, {})
-    if as_json:
-        d = cat.to_dict()
-        d["rules"] = [r.to_dict() for r in rule_list]
-        for c in d["claims"]:
-            c["rules"] = [r.id for r in rule_list if r.claim == c["id"]]
-            if results is not None:
-                c["verdicts"] = verdicts.get(c["id"], [])
-                c["overall"] = overall.get(c["id"])
-        print_json(d)
+    fmt = resolve_format(fmt, as_json)
+    d = cat.to_dict()
+    d["rules"] = [r.to_dict() for r in rule_list]
+    for c in d["claims"]:
+        c["rules"] = [r.id for r in rule_list if r.claim == c["id"]]
+        if results is not None:
+            c["verdicts"] = verdicts.get(c["id"], [])
+            c["overall"] = overall.get(c["id"])
+    last_col = "verdict" if results else "rules"
+
+    def row(c: Any) -> list[str]:
+        last = overall.get(c.id) or "–" if results else ", ".join(r.id for r in rule_list if r.claim == c.id) or "–"
+        return [
+            c.id,
+            c.theme,
+            (f"† ({c.dagger}) " if c.dagger is not None else "") + c.text,
+            ", ".join(c.basis) or "–",
+            ", ".join(c.works) or "–",
+            ", ".join(c.metrics) or "not measurable",
+            str(last),
+        ]
+
+    header = ["id", "theme", "claim", "basis", "works", "metrics", last_col]
+    if fmt is not OutputFormat.table:
+        # csv/tsv: one row per claim (the paper's, extensions, yours: column "origin"); all of it in json
+        emit(fmt, ["origin", *header], [[c.origin, *row(c)] for c in cat.claims], json_doc=d)
         return
     f = cat.review_flow
     out.print(
@@ -79,20 +95,6 @@ def claims_cmd(
         highlight=False,
         markup=False,
     )
-    last_col = "verdict" if results else "rules"
-
-    def row(c: Any) -> list[str]:
-        last = overall.get(c.id) or "–" if results else ", ".join(r.id for r in rule_list if r.claim == c.id) or "–"
-        return [
-            escape(c.id),
-            escape(c.theme),
-            escape((f"† ({c.dagger}) " if c.dagger is not None else "") + c.text),
-            escape(", ".join(c.basis) or "–"),
-            escape(", ".join(c.works) or "–"),
-            escape(", ".join(c.metrics) or "not measurable"),
-            escape(str(last)),
-        ]
-
     sections = [
         ("paper", f"Table 3 ({cat.review.source.label})"),
         ("extension", "ptmscope extensions (not in the paper)"),
@@ -100,17 +102,12 @@ def claims_cmd(
     ]
     for origin, title in sections:
         claims = [c for c in cat.claims if c.origin == origin]
-        if not claims:
-            continue
-        t = Table(title=escape(title), title_justify="left")
-        for col in ("id", "theme", "claim", "basis", "works", "metrics", last_col):
-            t.add_column(col, no_wrap=col == "id", overflow="fold")
-        for c in claims:
-            t.add_row(*row(c))
-        out.print(t)
-    h = Table(title="Hypotheses (Table 4) and tests", title_justify="left")
-    for col in ("id", "claim", "metric", "hypothesis"):
-        h.add_column(col, no_wrap=col == "id", overflow="fold")
-    for x in cat.hypotheses:
-        h.add_row(escape(x.id), escape(x.claim), escape(x.metric_text or ", ".join(x.metrics)), escape(x.hypothesis))
-    out.print(h)
+        if claims:
+            emit(fmt, header, [row(c) for c in claims], title=title, no_wrap=["id"])
+    emit(
+        fmt,
+        ["id", "claim", "metric", "hypothesis"],
+        [[x.id, x.claim, x.metric_text or ", ".join(x.metrics), x.hypothesis] for x in cat.hypotheses],
+        title="Hypotheses (Table 4) and tests",
+        no_wrap=["id", "claim"],
+    )

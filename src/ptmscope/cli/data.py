@@ -8,23 +8,28 @@ JSON output (``--json``), stable and documented in ``docs/data-model.md``:
   "source_format", "source_file", "source_sha256", "row_count",
   "importer_version", "notes", "status", "synthetic"}]}``;
 * ``info``: :meth:`ptmscope.info.SnapshotInfo.to_dict`.
+
+``--format csv|tsv`` gives the same records as rows (``info``: section, name, value).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import enum
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape as rich_escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from ..errors import InputError, StoreError
 from ..schema import REGISTRIES
 from ..sources import FORMATS, ingest, plan
-from ._apps import JsonOpt, StoreOpt, app, console, out, print_json
+from ._apps import EveryOpt, JsonOpt, SinceOpt, StoreOpt, UntilOpt, app, console, out, print_json, selected_ids
+from ._output import FormatOpt, OutputFormat, emit, render_table, resolve_format
 
 FormatChoice = enum.Enum("FormatChoice", {f.replace("-", "_"): f for f in FORMATS}, type=str)  # type: ignore[misc]
 RegistryChoice = enum.Enum("RegistryChoice", {r: r for r in REGISTRIES}, type=str)  # type: ignore[misc]
@@ -162,6 +167,21 @@ def _snapshot_dict(s) -> dict[str, object]:
     }
 
 
+SNAPSHOT_COLUMNS = [
+    "snapshot_id",
+    "registry",
+    "taken_at",
+    "source_format",
+    "source_file",
+    "source_sha256",
+    "row_count",
+    "importer_version",
+    "notes",
+    "status",
+    "synthetic",
+]
+
+
 @app.command("snapshots")
 def snapshots_cmd(
     registry: Annotated[
@@ -169,25 +189,38 @@ def snapshots_cmd(
         typer.Option("--registry", help="Only this registry."),
     ] = None,
     all_: Annotated[bool, typer.Option("--all", help="Include incomplete (in-progress crawl) snapshots.")] = False,
+    snapshots: Annotated[
+        str | None,
+        typer.Option("--snapshots", help="Only these: comma-separated ids, unique id prefixes or dates (YYYY-MM-DD)."),
+    ] = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    every: EveryOpt = None,
     store: StoreOpt = None,
+    fmt: FormatOpt = OutputFormat.table,
     json: JsonOpt = False,
 ) -> None:
     """List the snapshots in the store (id, registry, date, rows, source, coverage notes)."""
     from ..store import Store
 
+    reg = registry.value if registry is not None else None
+    picked = selected_ids(store, reg, snapshots, since, until, every)
     with Store(store, read_only=True) as st:
-        snaps = st.snapshots(registry.value if registry is not None else None, include_incomplete=all_)
+        snaps = st.snapshots(reg, include_incomplete=all_ and picked is None)
+        if picked is not None:
+            keep = set(picked)
+            snaps = [s for s in snaps if s.snapshot_id in keep]
         n_hidden = (
             0
             if all_
             else len(st.snapshots(registry.value if registry is not None else None, include_incomplete=True))
             - len(snaps)
         )
-    if json:
-        print_json({"snapshots": [_snapshot_dict(s) for s in snaps]})
+    fmt = resolve_format(fmt, json)
+    if fmt is not OutputFormat.table:
+        dicts = [_snapshot_dict(s) for s in snaps]
+        emit(fmt, SNAPSHOT_COLUMNS, [[d[c] for c in SNAPSHOT_COLUMNS] for d in dicts], json_doc={"snapshots": dicts})
         return
-    # one line per snapshot: long notes (and source names) are cut to the terminal width here;
-    # `info ID` and --json give them in full
     # an unfinished crawl must not look like a finished snapshot: its id is starred (footnote below)
     rows = [
         (
@@ -202,6 +235,27 @@ def snapshots_cmd(
         for s in snaps
     ]
     heads = ["snapshot", "registry", "date", "rows", "format", "source", "notes"]
+    if out.is_terminal:
+        _snapshots_on_terminal(heads, rows)
+    else:  # a pipe or a file: every column in full, one line per snapshot
+        render_table(heads, rows, right=["rows"], no_wrap=heads)
+    console.print(f"{len(snaps)} snapshots (full notes: `ptmscope info ID`, --format csv or --json)", highlight=False)
+    n_open = sum(1 for s in snaps if s.status != "complete")
+    if n_open:
+        console.print(
+            f"* {n_open} unfinished (status in_progress): `ptmscope crawl status`; resume with the same "
+            "`ptmscope crawl hf` command, or discard with `ptmscope crawl hf --abort`",
+            highlight=False,
+        )
+    if n_hidden:
+        console.print(
+            f"{n_hidden} unfinished (in_progress) not shown: `ptmscope snapshots --all`, `ptmscope crawl status`",
+            highlight=False,
+        )
+
+
+def _snapshots_on_terminal(heads: list[str], rows: Sequence[tuple[str, ...]]) -> None:
+    """One line per snapshot: long notes (and source names) are cut to the terminal width."""
     widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(heads)]
     widths[5] = min(widths[5], 28)
     room = out.width - sum(widths[:5]) - 3 * 5 - 1  # what is left beside the five short columns
@@ -222,21 +276,8 @@ def snapshots_cmd(
             width=widths[i] if fixed else None,
         )
     for r in rows:
-        t.add_row(*r)
+        t.add_row(*(rich_escape(v) for v in r))
     out.print(t)
-    console.print(f"{len(snaps)} snapshots (full notes: `ptmscope info ID` or --json)", highlight=False)
-    n_open = sum(1 for s in snaps if s.status != "complete")
-    if n_open:
-        console.print(
-            f"* {n_open} unfinished (status in_progress): `ptmscope crawl status`; resume with the same "
-            "`ptmscope crawl hf` command, or discard with `ptmscope crawl hf --abort`",
-            highlight=False,
-        )
-    if n_hidden:
-        console.print(
-            f"{n_hidden} unfinished (in_progress) not shown: `ptmscope snapshots --all`, `ptmscope crawl status`",
-            highlight=False,
-        )
 
 
 def _find_snapshot(st, key: str):
@@ -253,21 +294,39 @@ def _find_snapshot(st, key: str):
     raise StoreError(f"{st.path}: no snapshot {key!r} (see `ptmscope snapshots`)")
 
 
+def _flatten(value: object, prefix: str = "") -> list[tuple[str, object]]:
+    """(dotted path, scalar) pairs of a nested dict/list (list items by index)."""
+    if isinstance(value, dict):
+        items = list(value.items())
+    elif isinstance(value, list):
+        items = list(enumerate(value))
+    else:
+        return [(prefix, value)]
+    out_: list[tuple[str, object]] = []
+    for k, v in items:
+        out_.extend(_flatten(v, f"{prefix}.{k}" if prefix else str(k)))
+    return out_
+
+
 @app.command("info")
 def info_cmd(
     snapshot: Annotated[str, typer.Argument(metavar="SNAPSHOT", help="Snapshot id (or a unique prefix of one).")],
     store: StoreOpt = None,
+    fmt: FormatOpt = OutputFormat.table,
     json: JsonOpt = False,
 ) -> None:
-    """Counts per table, download quantiles, null shares and lineage resolution of one snapshot."""
+    """Counts per table, download quantiles, null shares and lineage of one snapshot (csv/tsv: section, name, value)."""
     from ..info import snapshot_info
     from ..store import Store
 
     with Store(store, read_only=True) as st:
         snap = _find_snapshot(st, snapshot)
         info = snapshot_info(st.backend, snap)
-    if json:
-        print_json(info.to_dict())
+    fmt = resolve_format(fmt, json)
+    if fmt is not OutputFormat.table:
+        d = info.to_dict()
+        rows = [[section, name, v] for section, value in d.items() for name, v in _flatten(value)]
+        emit(fmt, ["section", "name", "value"], rows, json_doc=d)
         return
     s = info.snapshot
     out.print(

@@ -18,6 +18,7 @@ from typing import Annotated, Any
 
 import typer
 from pydantic.fields import FieldInfo
+from rich.markup import escape as rich_escape
 
 from ..engine import ENGINES
 from ..errors import PtmscopeError
@@ -232,6 +233,8 @@ def _print_text(result: registry.MetricResult) -> None:
     from ..report.builder import fmt, fmt_p, is_p_label
 
     m = result.metric
+    if result.data.get("headline"):  # a metric's one-line summary of what it compared
+        out.print(str(result.data["headline"]), highlight=False, markup=False)
     kn = registry.key_numbers(result)
     if kn:
         t = Table(title=m.title, title_justify="left")
@@ -255,12 +258,9 @@ def _print_text(result: registry.MetricResult) -> None:
 
 
 def _warn(data: dict[str, Any]) -> None:
-    for w in [
-        *data.get("warnings", []),
-        *[w for r in data.get("other_registries", {}).values() for w in r.get("warnings", [])],
-    ]:
+    for w in data.get("warnings", []) or []:
         msg = w.get("message", str(w)) if isinstance(w, dict) else str(w)
-        console.print(f"[yellow]warning:[/] {msg}", highlight=False, markup=True, soft_wrap=True)
+        console.print(f"[yellow]warning:[/] {rich_escape(msg)}", highlight=False, markup=True, soft_wrap=True)
     for n in data.get("notes", []) or []:
         console.print(f"note: {n}", highlight=False, markup=False, soft_wrap=True)
     for n in data.get("runtime_warnings", []) or []:

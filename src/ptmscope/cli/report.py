@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -42,13 +44,33 @@ def _progress(msg: str) -> None:
     console.print(msg, highlight=False, markup=False, soft_wrap=True)
 
 
+ForceOpt = Annotated[
+    bool,
+    typer.Option(
+        "--force",
+        help="Write into a folder holding files this report did not write (same-named ones are replaced; "
+        "nothing else is touched).",
+    ),
+]
+
+
+@contextmanager
+def _force_hint() -> Iterator[None]:
+    from ..report.output import ReportFolderError
+
+    try:
+        yield
+    except ReportFolderError as exc:
+        raise PtmscopeError(f"{exc} with --force") from None
+
+
 @app.command("report")
 def report_cmd(
     out_dir: Annotated[Path, typer.Option("--out", help="Folder for index.html, report.md, results.json, figures/.")],
     store: StoreOpt = None,
     engine: Annotated[EngineChoice, typer.Option("--engine", help="Ibis backend to compute on.")] = EngineChoice(
         "duckdb"
-    ),  # type: ignore[assignment]
+    ),
     metric: Annotated[
         list[MetricChoice] | None, typer.Option("--metric", help="Only these metrics (repeatable); default all.")
     ] = None,
@@ -71,19 +93,21 @@ def report_cmd(
             help="Score not-yet-scored model cards with the rules scorer first (stored in the store).",
         ),
     ] = True,
+    force: ForceOpt = False,
 ) -> None:
     """Compute every metric and claim verdict on the store and write the report."""
     from ..engine import connect
-    from ..pipeline import _close, analyse, ensure_writable_dir, require_hub_snapshot
+    from ..pipeline import _close, analyse, require_hub_snapshot
     from ..pipeline import score_cards as _score
     from ..report import write_report
-    from ..store import Store, resolve_store_path
+    from ..report.output import check_report_dir
+    from ..store import Store, check_store_path, resolve_store_path
 
     params = parse_settings(settings)
     path = resolve_store_path(store)
-    if not path.exists():
-        raise PtmscopeError(f"{path}: no store here (run `ptmscope ingest` first, or pass --store)")
-    ensure_writable_dir(out_dir)
+    check_store_path(path, read_only=True)  # before the report folder is touched
+    with _force_hint():
+        check_report_dir(out_dir, force=force)
     with Store(path, read_only=not score_cards) as st:
         require_hub_snapshot(st, path)
         if score_cards:
@@ -100,7 +124,8 @@ def report_cmd(
         )
     finally:
         _close(backend)
-    write_report(analysis, out_dir)
+    with _force_hint():
+        write_report(analysis, out_dir, force=force)
     out.print(f"report: {out_dir / 'index.html'}", highlight=False)
 
 
@@ -110,11 +135,13 @@ def run_cmd(
     out_dir: Annotated[
         Path | None, typer.Option("--out", help="Report folder (overrides the config's report.out).")
     ] = None,
+    force: ForceOpt = False,
 ) -> None:
     """Ingest the config's sources (skipping those already in the store), compute everything, write the report."""
     from ..pipeline import run
 
-    target = run(config, progress=_progress, out=out_dir)
+    with _force_hint():
+        target = run(config, progress=_progress, out=out_dir, force=force)
     out.print(f"report: {target / 'index.html'}", highlight=False)
 
 
@@ -125,11 +152,13 @@ def demo_cmd(
     ),
     seed: Annotated[int, typer.Option("--seed", help="Seed of the synthetic world.")] = 0,
     models: Annotated[int, typer.Option("--models", min=100, help="Hub models per synthetic snapshot.")] = 4000,
+    force: ForceOpt = False,
 ) -> None:
     """Generate a SYNTHETIC Hub/npm/PyPI world, run the whole pipeline on it, print where the report is."""
     from ..pipeline import demo
 
     console.print("generating a SYNTHETIC world (seeded simulation, not real registry data)", highlight=False)
-    target = demo(out_dir, seed=seed, models=models, progress=_progress)
+    with _force_hint():
+        target = demo(out_dir, seed=seed, models=models, progress=_progress, force=force)
     out.print(f"SYNTHETIC demo report: {target / 'index.html'}", highlight=False)
     out.print(f"open it with: xdg-open {target / 'index.html'}  (or any browser; works offline)", highlight=False)

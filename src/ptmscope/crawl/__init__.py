@@ -1,13 +1,16 @@
 """Live snapshots of registries: resumable, incremental, polite crawlers.
 
-``ptmscope.crawl.hub`` crawls the Hugging Face Hub model listing; see its
-docstring for the state machine, the duplicate rule and the card policy, and
-``docs/crawl.md`` for taking, resuming and scheduling snapshots.
+``ptmscope.crawl.hub`` crawls the Hugging Face Hub model or dataset listing
+and commit histories; see its docstring for the state machine, the
+duplicate rule and the card policy, ``ptmscope.crawl.records`` for the types
+every answer is checked against, ``ptmscope.crawl.http`` for the
+whole-request deadline and the one-origin rule, and ``docs/crawl.md`` for
+taking, resuming and scheduling snapshots.
 """
 
 from __future__ import annotations
 
-from .http import CrawlError, RequestFailed
+from .http import CrawlError, OffsiteURL, RequestFailed
 from .hub import (
     DEFAULT_EXPAND,
     EXPANDS,
@@ -20,6 +23,7 @@ from .hub import (
     MalformedPage,
     abort,
     crawl_hf,
+    read_repo_ids,
     resolve_endpoint,
     status,
 )
@@ -37,10 +41,12 @@ __all__ = [
     "CrawlResult",
     "HubCrawler",
     "MalformedPage",
+    "OffsiteURL",
     "RequestFailed",
     "RetryPolicy",
     "abort",
     "crawl_hf",
+    "read_repo_ids",
     "resolve_endpoint",
     "status",
 ]

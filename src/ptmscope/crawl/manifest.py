@@ -2,8 +2,8 @@
 
 It records where the data came from and how it was fetched, so a reader can
 judge and repeat the crawl: endpoint, parameters, start/finish time, number of
-runs (1 + resumptions), pages, models, requests (listing and cards
-separately), retries, rate-limit hits, duplicates dropped, card counts, the
+runs (1 + resumptions), pages, models, requests (listing, cards and commit
+histories separately), retries, rate-limit hits, duplicates dropped, card counts, the
 retry policy, whether a token was used (never the token), and the versions of
 the libraries involved.  Request counts cover committed work: requests made
 for a page that was never committed (the process was killed) are not counted.
@@ -66,7 +66,7 @@ def build_manifest(
         "pages": pages,
         "models": models,
         "counters": c,
-        "requests": list_requests + int(c.get("card_requests", 0)),
+        "requests": list_requests + int(c.get("card_requests", 0)) + int(c.get("commit_requests", 0)),
         "retries": int(c.get("retries", 0)),
         "list_requests_per_1000_models": round(1000 * list_requests / models, 3) if models else None,
         "retry_policy": policy,

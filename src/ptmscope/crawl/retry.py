@@ -40,6 +40,17 @@ class RetryPolicy:
     malformed_retries: int = 2  # re-fetches of a page whose body does not parse
     timeout: float = 60.0  # per-request timeout (connect + read), seconds
 
+    def __post_init__(self) -> None:
+        from ..errors import ParameterError
+
+        for name in ("max_retries", "base_delay", "max_delay", "max_retry_after", "malformed_retries"):
+            if getattr(self, name) < 0:
+                raise ParameterError(name, f"must be >= 0, not {getattr(self, name)}")
+        if not 0 <= self.jitter <= 1:
+            raise ParameterError("jitter", f"must be between 0 and 1, not {self.jitter}")
+        if self.timeout <= 0:
+            raise ParameterError("timeout", f"must be > 0 seconds, not {self.timeout}")
+
     def backoff(self, retry: int, rng: random.Random) -> float:
         """Delay before retry number ``retry`` (0-based) after a 5xx or a timeout."""
         d = min(self.max_delay, self.base_delay * (2**retry))

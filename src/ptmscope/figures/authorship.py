@@ -3,12 +3,14 @@ top-K models against their share of all models (right), with 95% intervals."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..metrics.authorship import AuthorshipResult
 from ._style import PALETTE, new_figure, style
+
+if TYPE_CHECKING:
+    from ..metrics.authorship import AuthorshipResult
 
 
 def _err(v: float, ci: list[Any]) -> list[float]:

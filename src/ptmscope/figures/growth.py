@@ -3,12 +3,14 @@ linear and quadratic curves for the models over the fit window (AIC in the legen
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..metrics.growth import GrowthResult
 from ._style import PALETTE, new_figure, style
+
+if TYPE_CHECKING:
+    from ..metrics.growth import GrowthResult
 
 _CURVE_STYLE = {"exponential": (PALETTE[1], "-"), "linear": (PALETTE[4], ":"), "quadratic": (PALETTE[3], "--")}
 

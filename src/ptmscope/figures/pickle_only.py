@@ -4,12 +4,14 @@ line says it is a proxy and that CVE severity is not measurable."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..metrics.pickle_only import PickleOnlyResult
 from ._style import PALETTE, new_figure, style
+
+if TYPE_CHECKING:
+    from ..metrics.pickle_only import PickleOnlyResult
 
 
 def pickle_only_figure(result: PickleOnlyResult) -> Any:

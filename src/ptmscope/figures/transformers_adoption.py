@@ -3,12 +3,14 @@ newcomers' share and the share among library models (left); descendants per mode
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..metrics.transformers_adoption import AdoptionResult
 from ._style import PALETTE, new_figure, style
+
+if TYPE_CHECKING:
+    from ..metrics.transformers_adoption import AdoptionResult
 
 
 def adoption_figure(result: AdoptionResult) -> Any:

@@ -262,13 +262,24 @@ def read_pairs(path: str | Path) -> tuple[np.ndarray, np.ndarray, list[str] | No
     Required columns ``downloads`` and ``count`` (others, e.g. ``base_model``,
     are kept as labels when present); values must be non-negative integers.
     """
+    x, y, labels, _ = _read_pairs(path)
+    return x, y, labels
+
+
+def _read_pairs(path: str | Path) -> tuple[np.ndarray, np.ndarray, list[str] | None, str]:
+    """:func:`read_pairs` plus the sha256 of exactly the bytes parsed (one read)."""
+    import hashlib
+
+    from ..sources._common import check_header
+
     path = Path(path)
     if not path.exists():
         raise InputError(path, "no such file")
     if path.is_dir():
         raise InputError(path, "is a directory, expected a CSV file")
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        data = path.read_bytes()
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise InputError(path, f"not UTF-8 text ({exc.reason})") from exc
     except OSError as exc:
@@ -278,6 +289,7 @@ def read_pairs(path: str | Path) -> tuple[np.ndarray, np.ndarray, list[str] | No
     if not header:
         raise InputError(path, "empty file; expected a header with columns downloads,count")
     header = [h.strip() for h in header]
+    check_header(path, header)
     missing = [c for c in PAIRS_COLUMNS if c not in header]
     if missing:
         raise InputError(path, f"missing column(s) {', '.join(missing)}; found {', '.join(header) or '(none)'}", line=1)
@@ -286,7 +298,15 @@ def read_pairs(path: str | Path) -> tuple[np.ndarray, np.ndarray, list[str] | No
     xs: list[int] = []
     ys: list[int] = []
     labels: list[str] = []
-    for lineno, row in enumerate(rows, start=2):
+    lineno = 1
+    while True:
+        lineno += 1
+        try:
+            row = next(rows)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            raise InputError(path, f"malformed CSV: {exc}", line=lineno) from None
         if not row or all(not c.strip() for c in row):
             continue
         if len(row) != len(header):
@@ -304,17 +324,15 @@ def read_pairs(path: str | Path) -> tuple[np.ndarray, np.ndarray, list[str] | No
             labels.append(row[label_ix])
     if not xs:
         raise InputError(path, "no data rows after the header")
-    return np.asarray(xs, dtype=float), np.asarray(ys, dtype=float), (labels if label_ix is not None else None)
+    sha = hashlib.sha256(data).hexdigest()
+    return np.asarray(xs, dtype=float), np.asarray(ys, dtype=float), (labels if label_ix is not None else None), sha
 
 
 def descendants_from_pairs(
     path: str | Path, *, mode: Mode = DEFAULTS.mode, n_boot: int = DEFAULTS.n_boot, seed: int = DEFAULTS.seed
 ) -> DescendantsResult:
     """The descendants statistics on a precomputed (downloads, count) table."""
-    import hashlib
-
-    x, y, labels = read_pairs(path)
-    sha = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    x, y, labels, sha = _read_pairs(path)  # sha256 of the bytes parsed, not of a second read
     fit, rho, tau, n_fit, d0, ddup = analyse_pairs(x, y, mode=mode, n_boot=n_boot, seed=seed)
     order = np.lexsort((np.arange(y.size), -y))[:10]
     names = labels if labels is not None else [f"row {i + 2}" for i in range(y.size)]
@@ -368,7 +386,11 @@ def _figure(result: DescendantsResult, p: DescendantsParams) -> Any:
 
 def _tables(data: dict[str, Any]) -> list[ReportTable]:
     rows = [[r["base"], r["count"], r["popularity"]] for r in data.get("top_bases", [])[:10]]
-    return [ReportTable("Base models with most direct descendants", ("base model", "descendants", "popularity"), rows)]
+    return [
+        ReportTable(
+            "Base models with most direct descendants", ("base model", "direct descendants", "popularity"), rows
+        )
+    ]
 
 
 def _frames(res: DescendantsResult, data: dict[str, Any]) -> dict[str, Any]:
@@ -380,7 +402,7 @@ def _frames(res: DescendantsResult, data: dict[str, Any]) -> dict[str, Any]:
     n = len(res.count_values)
     ids = list(res.base_ids) if len(res.base_ids) == n else [None] * n
     out["pairs"] = pd.DataFrame(
-        {"base": ids, "descendants": res.count_values.astype("int64"), "popularity": res.popularity_values}
+        {"base": ids, "n_descendants": res.count_values.astype("int64"), "popularity": res.popularity_values}
     )
     return out
 

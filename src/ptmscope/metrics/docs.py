@@ -3,7 +3,7 @@
 Per model *m* of a snapshot (ESEM'24, Section on C3):
 
     card_score(m)          = number of the five items its card has (0..5), from a stored scorer run
-    metadata_score(m)      = share of available metadata fields it has (:mod:`ptmscope.metrics.metadata`)
+    metadata_score(m)      = share of available metadata fields it has (:mod:`ptmscope.cards.metadata`)
     documentation_score(m) = (card_score(m) / 5 + metadata_score(m)) / 2
 
 A model whose Hub page has no card gets card score 0 (it documents nothing).
@@ -24,7 +24,9 @@ id so the choice is reproducible), compared by
 
 Differences from the paper: the paper scored cards with ChatGPT-4; here the
 card score comes from the scorer the user ran (rules by default).  The paper
-used PeaTMOSS metadata; here the metadata fields are those the snapshot holds.
+used PeaTMOSS's database; here the metadata score counts the PeaTMOSS schema's
+metadata fields (:mod:`ptmscope.cards.metadata`) as the snapshot's registry
+metadata fills them.
 Many models tie at the bottom (0 downloads, 0 likes, 0 descendants): which of
 them form the bottom-N is then arbitrary (by id), and the result reports how
 many models tie at the cut-off.
@@ -44,9 +46,9 @@ import numpy as np
 from pydantic import Field
 
 from .. import stats
-from ..errors import NotMeasurable
+from ..cards.metadata import NOT_IN_SNAPSHOTS, PEATMOSS_SCHEMA, metadata_scores
+from ..errors import NotMeasurable, ParameterError
 from ..snapshots import Selection, as_selection, resolve
-from .metadata import metadata_scores
 from .registry import Context, Metric, Params, ReportTable, register
 
 NAME = "docs"
@@ -143,6 +145,7 @@ class DocsResult:
     n_missing_card: int
     n_unscored: int  # left out: the scorer could not judge the card
     n_no_card_row: int  # left out: the snapshot has no card row for the model
+    n_compared: int  # models the groups are drawn from (scored; with a card only when with_card_only)
     mean_documentation_score: float
     mean_card_score: float
     mean_metadata_score: float
@@ -150,6 +153,22 @@ class DocsResult:
     metadata_fields_excluded: dict[str, str]
     comparisons: tuple[GroupComparison, ...]
     notes: tuple[str, ...] = ()
+
+    def headline(self) -> str:
+        """What was compared, in one sentence: with ``with_card_only`` the models left out are not counted in."""
+        means = (
+            f"mean documentation score {self.mean_documentation_score:.3f} (card {self.mean_card_score:.2f}/5, "
+            f"metadata {self.mean_metadata_score:.3f})"
+        )
+        if self.with_card_only:
+            return (
+                f"{self.snapshot_id} ({self.scorer_key}): {self.n_compared} models with a card compared "
+                f"(of {self.n_models} in the snapshot; {self.n_missing_card} without a card left out); {means}"
+            )
+        return (
+            f"{self.snapshot_id} ({self.scorer_key}): {self.n_compared} models compared, "
+            f"{self.n_missing_card} of them without a card (card score 0); {means}"
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -168,11 +187,15 @@ class DocsResult:
             "n_missing_card": self.n_missing_card,
             "n_unscored_excluded": self.n_unscored,
             "n_no_card_row_excluded": self.n_no_card_row,
+            "n_models_compared": self.n_compared,
+            "headline": self.headline(),
             "mean_documentation_score": float(f"{self.mean_documentation_score:.6g}"),
             "mean_card_score_0_5": float(f"{self.mean_card_score:.6g}"),
             "mean_metadata_score": float(f"{self.mean_metadata_score:.6g}"),
             "metadata_fields_used": list(self.metadata_fields_used),
+            "metadata_schema": PEATMOSS_SCHEMA,
             "metadata_fields_excluded": dict(sorted(self.metadata_fields_excluded.items())),
+            "metadata_fields_not_in_snapshots": dict(NOT_IN_SNAPSHOTS),
             "comparisons": [c.to_dict() for c in self.comparisons],
             "notes": list(self.notes),
         }
@@ -263,6 +286,21 @@ def documentation_table(
     return t, used, excluded
 
 
+def documentation_scores(backend: Any, *, snapshot_id: str | None = None, scorer_key: str | None = None) -> ibis.Table:
+    """Per-model scores of a snapshot (default: the newest with card scores), one row per model, for export.
+
+    Columns: snapshot_id, scorer_key, package_id, downloads, likes,
+    descendants, has_score_row, scored, card_missing, card_score (0-5),
+    metadata_score (0-1), documentation_score (0-1; null when the card could
+    not be scored), ordered by package_id.
+    """
+    sid, key = choose_snapshot_and_scorer(backend, snapshot_id, scorer_key)
+    t, _, _ = documentation_table(backend, sid, key)
+    cols = list(t.columns)
+    t = t.mutate(snapshot_id=ibis.literal(sid), scorer_key=ibis.literal(key))
+    return t.select("snapshot_id", "scorer_key", *cols).order_by("package_id")
+
+
 def _compare(
     measure: str, top: np.ndarray, bottom: np.ndarray, extra: dict[str, Any], n_boot: int, seed: int
 ) -> dict[str, Any]:
@@ -307,7 +345,7 @@ def c3_test(
             f"unknown popularity measure {bad[0] if bad else '(none)'}; choose from {', '.join(MEASURES)}"
         )
     if top < 2:
-        raise NotMeasurable("--top must be at least 2 (a t-test needs two models per group)")
+        raise ParameterError("top", "must be at least 2 (a t-test needs two models per group)")
     sid, key = choose_snapshot_and_scorer(backend, snapshot_id, scorer_key)
     t, used, excluded = documentation_table(backend, sid, key)
     counts = (
@@ -325,7 +363,10 @@ def c3_test(
         usable = usable.filter(~usable.card_missing)
     means = (
         usable.aggregate(
-            doc=usable.documentation_score.mean(), card=usable.card_score.mean(), meta=usable.metadata_score.mean()
+            n=usable.count(),
+            doc=usable.documentation_score.mean(),
+            card=usable.card_score.mean(),
+            meta=usable.metadata_score.mean(),
         )
         .execute()
         .iloc[0]
@@ -409,6 +450,7 @@ def c3_test(
         n_missing_card=int(counts["missing"] or 0),
         n_unscored=int(counts["unscored"] or 0),
         n_no_card_row=int(counts["no_row"] or 0),
+        n_compared=int(means["n"]),
         mean_documentation_score=float(means["doc"]),
         mean_card_score=float(means["card"]),
         mean_metadata_score=float(means["meta"]),

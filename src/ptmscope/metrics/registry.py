@@ -404,7 +404,13 @@ def sql_metric(
         raise PtmscopeError(f"metric {name}: a SQL metric must be one SELECT (or WITH ... SELECT) query")
 
     def compute(ctx: Context, params: SqlParams) -> SqlResult:
-        df = ctx.backend.sql(q).to_pandas()
+        b = ctx.backend
+        con = getattr(b, "con", None)
+        if con is not None and hasattr(con, "sql") and hasattr(con, "execute"):
+            # DuckDB directly: ibis 12's sql() calls a method DuckDB 2 removed; the store is opened read-only
+            df = con.sql(q).df()
+        else:
+            df = b.sql(q).to_pandas()
         cols = [str(c) for c in df.columns]
         rows = [{c: _json_cell(v) for c, v in zip(cols, r, strict=True)} for r in df.itertuples(index=False)]
         return SqlResult(q, cols, rows)

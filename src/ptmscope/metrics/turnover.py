@@ -34,23 +34,64 @@ reproduces the last two choices (raw ids, first step = K); ties stay
 deterministic because an arbitrary order cannot be reproduced.
 
 Coverage check: each snapshot is compared with its neighbours in the list;
-a warning is raised when it has fewer than K rankable rows, a K-th download
-count far below theirs, a different download window, or a different ranking
-measure (download counts next to a ranked list without counts, as when
-npm-high-impact lists and npm download-counts files are mixed).  Such a snapshot is
-probably a partial listing and its turnover is inflated.  Far fewer rows
-than its neighbours is used only as a fallback, when the K-th downloads
-cannot be compared and the snapshot is not a ranked list: a top-N list
-(top-pypi, npm-high-impact) with N >= K holds the whole top K however short
-it is next to a full listing, so its row count says nothing.
+a warning is raised when it has fewer than K rankable rows or a K-th
+download count far below theirs.  Such a snapshot is probably a partial
+listing and its turnover is inflated.  Far fewer rows than its neighbours is
+used only as a fallback, when the K-th downloads cannot be compared and the
+snapshot is not a ranked list: a top-N list (top-pypi, npm-high-impact) with
+N >= K holds the whole top K however short it is next to a full listing, so
+its row count says nothing.
+
+Comparability of a step (two consecutive snapshots): a warning names both
+snapshots when
+
+* the *ranking measure* changes (``measure``): the snapshot manifest's
+  ``ranking_measure`` (npm-high-impact: npm's last-week downloads up to
+  v1.11, the ecosyste.ms ``downloads`` field from v1.12), else "download
+  counts" for a snapshot with counts and "the source's rank" for a ranked
+  list without them;
+* the *download window* changes (``window``): PyPI's 30-day BigQuery counts
+  vs the previous calendar month from ClickHouse (2025-07 on);
+* the two hold the *same ranked list* (``duplicate``): the same packages in
+  the same order with the same downloads over every rankable row (not only
+  the top K: a top K that merely stays put is a finding).  The later one
+  (by date; on the same date, the higher release ``version`` in the manifest,
+  else the larger id) is left out of the steps: a re-release (npm-high-impact
+  1.7.0 repeats 1.6.0) would otherwise add a step with no turnover at all.
+
+Per-year rates, two ways, because registries are sampled at different
+intervals (PyPI weekly to monthly, npm quarterly, Hub listings months apart):
+
+* *annualised steps*: step i's turnover share r_i = 1 - Remained_i / |T_i|
+  covers the d_i days since the previous snapshot, and
+
+      r_year,i = 1 - (1 - r_i) ** (365.25 / d_i)
+
+  assumes a constant daily chance of leaving the top K, the same for every
+  member, and misses packages that left and came back between two
+  snapshots.  The assumption does not hold well: packages near rank K move
+  in and out all the time, so short steps annualise to higher rates (PyPI's
+  top 1,000: about 0.43 from weekly and monthly steps, 0.27 from quarterly,
+  0.21 from half-yearly, 0.16 from yearly ones).  Steps on the same day have
+  no annual rate.  :func:`rate_summary` gives the median over comparable
+  steps and the pooled rate 1 - prod(1 - r_i) ** (365.25 / sum(d_i));
+* *year apart* (no model): for each snapshot, the one nearest to 365.25 days
+  later (within :data:`YEAR_TOLERANCE_DAYS`), and 1 - |T_a ∩ T_b| / |T_b|;
+  the median over the comparable pairs.  Prefer it whenever a registry has
+  snapshots a year apart; the annualised rate is the fallback for short
+  series (the Hub's listings of 2022).
 """
 
 from __future__ import annotations
 
+import itertools
+import json
+import math
+import re
 import statistics
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, get_args
+from typing import Any, Literal, NamedTuple, get_args
 
 import ibis
 from pydantic import Field
@@ -59,6 +100,7 @@ from ..errors import NotMeasurable, PtmscopeError
 from ..schema import Registry
 from ..snapshots import Selection, SnapshotRef, as_selection, list_snapshots, registries_of, resolve
 from ._common import alias_map, apply_aliases
+from ._kinds import CHANGE_KINDS, PARTIAL_KINDS
 from .registry import Context, Metric, Params, ReportTable, register
 
 NAME = "turnover"
@@ -93,6 +135,24 @@ DEFAULTS = TurnoverParams()
 # Coverage thresholds: a snapshot is suspicious below these fractions of its neighbours.
 ROWS_RATIO = 0.5
 KTH_RATIO = 0.2
+DAYS_PER_YEAR = 365.25
+YEAR_TOLERANCE_DAYS = 45  # a "year apart" pair is 365 +- this many days apart
+
+ANNUAL_METHOD = (
+    "per-step turnover share r = 1 - Remained/|T_i| over the d days since the previous snapshot, converted to a "
+    "yearly rate 1 - (1 - r)^(365.25/d); assumes a constant daily chance of leaving the top K and misses packages "
+    "that left and came back between two snapshots; short steps annualise to higher rates than long ones"
+)
+YEAR_METHOD = (
+    "year apart: for each snapshot the one nearest to 365.25 days later (within "
+    f"{YEAR_TOLERANCE_DAYS} days), turnover 1 - |T_a ∩ T_b| / |T_b|; no model"
+)
+MEASURE_NAMES = {
+    "npm-downloads-last-week": "npm's last-week downloads",
+    "ecosystems-downloads": "the ecosyste.ms downloads field",
+    "download counts": "download counts",
+    "source rank": "the source's rank (measure not recorded)",
+}
 
 
 @dataclass(frozen=True)
@@ -106,19 +166,59 @@ class TurnoverStep:
     distinct_so_far: int
     rows: int  # rankable rows in the snapshot
     kth_downloads: int | None  # downloads of the K-th package (None: no downloads, ranked list)
+    gap_days: int | None = None  # days since the previous snapshot (None for the first)
+    turnover_share: float | None = None  # 1 - remained / in_top (None for the first step)
+    turnover_per_year: float | None = None  # the share as a yearly rate (see the module docstring)
+    flags: tuple[str, ...] = ()  # warning kinds that make this step not comparable (partial, measure, window)
+
+    @property
+    def comparable(self) -> bool:
+        return self.turnover_share is not None and not self.flags
 
     def to_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        d = dict(self.__dict__)
+        d["flags"] = list(self.flags)
+        return d
+
+
+@dataclass(frozen=True)
+class YearPair:
+    """Two snapshots about a year apart and the share of the later top K not in the earlier one."""
+
+    from_snapshot_id: str
+    to_snapshot_id: str
+    gap_days: int
+    in_top: int
+    remained: int
+    turnover_share: float | None
+    flags: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dict(self.__dict__)
+        d["flags"] = list(self.flags)
+        return d
 
 
 @dataclass(frozen=True)
 class CoverageWarning:
     snapshot_id: str
-    kind: str  # "fewer_than_k", "few_rows", "low_kth", "window", "measure", "unrankable"
+    # per snapshot: "fewer_than_k", "few_rows", "low_kth", "unrankable";
+    # per step (other_snapshot_id = the earlier snapshot): "measure", "window", "duplicate"
+    kind: str
     message: str
+    other_snapshot_id: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
+
+
+def annual_rate(share: float | None, gap_days: int | None) -> float | None:
+    """A per-step turnover share over ``gap_days`` as a yearly rate (constant-rate model)."""
+    if share is None or gap_days is None or gap_days <= 0:
+        return None
+    if share >= 1:
+        return 1.0
+    return 1 - (1 - share) ** (DAYS_PER_YEAR / gap_days)
 
 
 @dataclass(frozen=True)
@@ -132,6 +232,12 @@ class TurnoverResult:
     steps: tuple[TurnoverStep, ...]
     distinct_ever: int
     warnings: tuple[CoverageWarning, ...] = field(default_factory=tuple)
+    dropped: tuple[str, ...] = ()  # snapshots left out as repeats of the one before
+    year_pairs: tuple[YearPair, ...] = ()
+
+    def rates(self) -> dict[str, Any]:
+        """Per-step and per-year turnover over the comparable steps (see :func:`rate_summary`)."""
+        return rate_summary(self)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -147,8 +253,48 @@ class TurnoverResult:
             },
             "steps": [s.to_dict() for s in self.steps],
             "distinct_ever": self.distinct_ever,
+            "dropped_snapshots": list(self.dropped),
+            "year_pairs": [p.to_dict() for p in self.year_pairs],
+            "rates": self.rates(),
             "warnings": [w.to_dict() for w in self.warnings],
         }
+
+
+def rate_summary(res: TurnoverResult) -> dict[str, Any]:
+    """Medians of the per-step and per-year shares; steps flagged partial or changing measure are left out."""
+    later = [s for s in res.steps[1:] if s.turnover_share is not None]
+    used = [s for s in later if s.comparable]
+    shares = [s.turnover_share for s in used if s.turnover_share is not None]
+    shares_all = [s.turnover_share for s in later if s.turnover_share is not None]
+    yearly = [s.turnover_per_year for s in used if s.turnover_per_year is not None]
+    gaps = [s.gap_days for s in used if s.gap_days is not None]
+    year = [p.turnover_share for p in res.year_pairs if not p.flags and p.turnover_share is not None]
+    pooled = None
+    timed = [s for s in used if s.gap_days and s.turnover_share is not None]
+    if timed:
+        total_days = sum(s.gap_days or 0 for s in timed)
+        survival = math.prod(1 - (s.turnover_share or 0.0) for s in timed)
+        pooled = 1.0 if survival <= 0 else 1 - survival ** (DAYS_PER_YEAR / total_days)
+    return {
+        "method": ANNUAL_METHOD,
+        "n_steps": len(shares),
+        "n_steps_all": len(shares_all),
+        "turnover_shares": shares,
+        "turnover_shares_all": shares_all,
+        "median_turnover_share": statistics.median(shares) if shares else None,
+        "median_turnover_share_all": statistics.median(shares_all) if shares_all else None,
+        "median_gap_days": statistics.median(gaps) if gaps else None,
+        "median_turnover_per_year": statistics.median(yearly) if yearly else None,
+        "pooled_turnover_per_year": pooled,
+        "year_method": YEAR_METHOD,
+        "n_year_pairs": len(year),
+        "median_turnover_year_apart": statistics.median(year) if year else None,
+        "flagged_snapshots": sorted({w.snapshot_id for w in res.warnings if w.kind in PARTIAL_KINDS}),
+        "not_comparable_steps": [
+            {"snapshot_id": s.snapshot_id, "flags": list(s.flags)} for s in later if not s.comparable
+        ],
+        "dropped_snapshots": list(res.dropped),
+    }
 
 
 def _candidates(backend: Any, snaps: Sequence[SnapshotRef], registry: str, normalise: bool) -> ibis.Table:
@@ -209,34 +355,42 @@ def _top_table(head: ibis.Table, k: int, tie_rule: str) -> ibis.Table:
     return head.filter(pos < k).select("snapshot_id", "pid")
 
 
-def _list_facts(cand: ibis.Table) -> dict[str, tuple[int, int, int]]:
-    """snapshot_id -> (rankable rows, rows with the source's rank, rows with downloads), in one query."""
+class ListFacts(NamedTuple):
+    n: int  # rankable rows
+    ranked: int  # rows with the source's rank
+    counted: int  # rows with downloads
+    fingerprint: Any  # sum of row hashes of (id, downloads, rank): equal lists have equal ones
+
+
+def _list_facts(cand: ibis.Table) -> dict[str, ListFacts]:
+    """Per snapshot: row counts and a fingerprint of its ranked list, in one query."""
     t = _rankable(cand)
+    row = t.pid + "|" + t.downloads.cast("string").fill_null("") + "|" + t.src_rank.cast("string").fill_null("")
     df = (
         t.group_by("snapshot_id")
-        .aggregate(n=t.count(), ranked=t.src_rank.count(), counted=t.downloads.count())
+        .aggregate(n=t.count(), ranked=t.src_rank.count(), counted=t.downloads.count(), fp=row.hash().sum())
         .to_pandas()
     )
-    return {str(r.snapshot_id): (int(r.n), int(r.ranked), int(r.counted)) for r in df.itertuples(index=False)}
+    return {
+        str(r.snapshot_id): ListFacts(int(r.n), int(r.ranked), int(r.counted), r.fp) for r in df.itertuples(index=False)
+    }
 
 
-def _list_kinds(lists: dict[str, tuple[int, int, int]]) -> tuple[set[str], set[str]]:
+def _list_kinds(lists: dict[str, ListFacts]) -> tuple[set[str], set[str]]:
     """(top-N lists: every rankable row carries the source's rank, snapshots with download counts)."""
-    ranked = {sid for sid, (n, rk, _) in lists.items() if rk == n}
-    counted = {sid for sid, (_, _, c) in lists.items() if c > 0}
+    ranked = {sid for sid, f in lists.items() if f.ranked == f.n}
+    counted = {sid for sid, f in lists.items() if f.counted > 0}
     return ranked, counted
 
 
-def _snapshot_facts(
-    lists: dict[str, tuple[int, int, int]], head: ibis.Table, k: int
-) -> dict[str, tuple[int, int | None]]:
+def _snapshot_facts(lists: dict[str, ListFacts], head: ibis.Table, k: int) -> dict[str, tuple[int, int | None]]:
     """snapshot_id -> (rankable rows, downloads of the K-th row or None)."""
     kth = head.filter(head.pos == k - 1).select("snapshot_id", "downloads").to_pandas()
     kth_map = {str(r.snapshot_id): r.downloads for r in kth.itertuples(index=False)}
     out = {}
-    for sid, (n, _, _) in lists.items():
+    for sid, f in lists.items():
         v = kth_map.get(sid)
-        out[sid] = (n, None if v is None or v != v else int(v))
+        out[sid] = (f.n, None if v is None or v != v else int(v))
     return out
 
 
@@ -247,13 +401,186 @@ def _windows(backend: Any, snaps: Sequence[SnapshotRef]) -> dict[str, str | None
     return {str(r.snapshot_id): str(r.w) for r in df.itertuples(index=False)}
 
 
+def _manifests(backend: Any, snaps: Sequence[SnapshotRef]) -> dict[str, tuple[str | None, dict[str, Any]]]:
+    """snapshot_id -> (source format, parsed manifest); a store without these columns gives empty ones."""
+    t = backend.table("snapshots")
+    cols = [c for c in ("source_format", "manifest") if c in t.columns]
+    df = t.filter(t.snapshot_id.isin([s.snapshot_id for s in snaps])).select("snapshot_id", *cols).to_pandas()
+    out: dict[str, tuple[str | None, dict[str, Any]]] = {}
+    for r in df.to_dict("records"):
+        raw = r.get("manifest")
+        try:
+            man = json.loads(raw) if isinstance(raw, str) and raw else {}
+        except ValueError:
+            man = {}
+        fmt = r.get("source_format")
+        out[str(r["snapshot_id"])] = (fmt if isinstance(fmt, str) else None, man if isinstance(man, dict) else {})
+    return out
+
+
+def _ranking_measure(fmt: str | None, manifest: Mapping[str, Any], counted: bool) -> str:
+    """What a snapshot's order measures: the manifest's ``ranking_measure``, else what its columns show."""
+    m = manifest.get("ranking_measure")
+    if isinstance(m, str) and m:
+        return m
+    if fmt == "npm-high-impact":  # stores ingested before the importer recorded it: the release says
+        from ..sources.npm_high_impact import ranking_measure
+
+        by_version = ranking_measure(str(manifest.get("version") or ""))
+        if by_version:
+            return by_version
+    return "download counts" if counted else "source rank"
+
+
+def _version_key(manifest: Mapping[str, Any]) -> tuple[int, ...] | None:
+    v = manifest.get("version")
+    if not isinstance(v, str) or not re.fullmatch(r"v?\d+(\.\d+)*", v):
+        return None
+    return tuple(int(x) for x in v.lstrip("v").split("."))
+
+
+def _identical_pairs(
+    cand: ibis.Table, snaps: Sequence[SnapshotRef], lists: dict[str, ListFacts]
+) -> set[tuple[str, str]]:
+    """Consecutive (earlier, later) pairs holding the same ranked list: same ids, downloads and ranks on every row.
+
+    Only pairs with equal counts and fingerprints are compared, in one join on (id, downloads, rank).
+    """
+    pairs = [
+        (a.snapshot_id, b.snapshot_id)
+        for a, b in itertools.pairwise(snaps)
+        if a.snapshot_id in lists and lists[a.snapshot_id] == lists.get(b.snapshot_id)
+    ]
+    if not pairs:
+        return set()
+    pm = ibis.memtable(
+        {"a_sid": [a for a, _ in pairs], "b_sid": [b for _, b in pairs]},
+        schema={"a_sid": "string", "b_sid": "string"},
+    )
+    t = _rankable(cand)
+    t = t.mutate(dl=t.downloads.fill_null(-1), rk=t.src_rank.fill_null(-1))
+    left = t.join(pm, t.snapshot_id == pm.a_sid).select("a_sid", "b_sid", "pid", "dl", "rk")
+    right = t.select(r_sid=t.snapshot_id, r_pid=t.pid, r_dl=t.dl, r_rk=t.rk)
+    j = left.join(
+        right,
+        [left.b_sid == right.r_sid, left.pid == right.r_pid, left.dl == right.r_dl, left.rk == right.r_rk],
+    )
+    df = j.group_by(["a_sid", "b_sid"]).aggregate(n=j.count()).to_pandas()
+    same = set()
+    for r in df.itertuples(index=False):
+        if int(r.n) == lists[str(r.a_sid)].n:  # every row matched one of the other's (ids are unique per snapshot)
+            same.add((str(r.a_sid), str(r.b_sid)))
+    return same
+
+
+def _drop_repeats(
+    snaps: Sequence[SnapshotRef],
+    same: set[tuple[str, str]],
+    manifests: Mapping[str, tuple[str | None, dict[str, Any]]],
+) -> tuple[list[SnapshotRef], list[CoverageWarning]]:
+    """Leave out each snapshot that repeats the list before it, naming both."""
+    kept: list[SnapshotRef] = []
+    notes: list[CoverageWarning] = []
+    for s in snaps:
+        if not kept or (kept[-1].snapshot_id, s.snapshot_id) not in same:
+            kept.append(s)
+            continue
+        prev = kept[-1]
+        drop, keep = s, prev
+        if prev.taken_at == s.taken_at:  # same date: the order by id is arbitrary; the later release is the repeat
+            vp = _version_key(manifests.get(prev.snapshot_id, (None, {}))[1])
+            vs = _version_key(manifests.get(s.snapshot_id, (None, {}))[1])
+            if vp is not None and vs is not None and vp > vs:
+                drop, keep = prev, s
+                kept[-1] = s
+        notes.append(
+            CoverageWarning(
+                drop.snapshot_id,
+                "duplicate",
+                f"{drop.snapshot_id}{_version_text(manifests, drop)} holds the same ranked list as "
+                f"{keep.snapshot_id}{_version_text(manifests, keep)} (same packages, order and downloads); "
+                "left out of the steps (a re-release, not zero turnover)",
+                keep.snapshot_id,
+            )
+        )
+    return kept, notes
+
+
+def _version_text(manifests: Mapping[str, tuple[str | None, dict[str, Any]]], s: SnapshotRef) -> str:
+    v = manifests.get(s.snapshot_id, (None, {}))[1].get("version")
+    return f" (release {v})" if isinstance(v, str) and v else ""
+
+
+def _step_warnings(
+    snaps: Sequence[SnapshotRef], measures: Mapping[str, str], windows: Mapping[str, str | None]
+) -> list[CoverageWarning]:
+    """A warning per step whose two snapshots rank by different measures or count downloads over different windows."""
+    out: list[CoverageWarning] = []
+    for a, b in itertools.pairwise(snaps):
+        ma, mb = measures[a.snapshot_id], measures[b.snapshot_id]
+        if ma != mb:
+            out.append(
+                CoverageWarning(
+                    b.snapshot_id,
+                    "measure",
+                    f"{a.snapshot_id} -> {b.snapshot_id}: the ranking measure changes from "
+                    f"{MEASURE_NAMES.get(ma, ma)} to {MEASURE_NAMES.get(mb, mb)}; this step's turnover mixes two "
+                    "popularity measures and is left out of the medians",
+                    a.snapshot_id,
+                )
+            )
+        wa, wb = windows.get(a.snapshot_id), windows.get(b.snapshot_id)
+        if wa and wb and wa != wb:
+            out.append(
+                CoverageWarning(
+                    b.snapshot_id,
+                    "window",
+                    f"{a.snapshot_id} -> {b.snapshot_id}: the downloads window changes from {wa!r} to {wb!r}; "
+                    "this step's turnover mixes two windows and is left out of the medians",
+                    a.snapshot_id,
+                )
+            )
+    return out
+
+
+def _year_partners(snaps: Sequence[SnapshotRef]) -> list[tuple[int, int]]:
+    """(i, j): for each snapshot i the later one nearest to 365.25 days after it, if within the tolerance."""
+    out = []
+    for i, a in enumerate(snaps):
+        best: tuple[int, int] | None = None
+        for j in range(i + 1, len(snaps)):
+            d = (snaps[j].taken_at - a.taken_at).days
+            if d > DAYS_PER_YEAR + YEAR_TOLERANCE_DAYS:
+                break
+            if d >= DAYS_PER_YEAR - YEAR_TOLERANCE_DAYS and (
+                best is None or abs(d - DAYS_PER_YEAR) < abs(best[1] - DAYS_PER_YEAR)
+            ):
+                best = (j, d)
+        if best is not None:
+            out.append((i, best[0]))
+    return out
+
+
+def _overlaps(top: ibis.Table, pairs: Sequence[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    """|T_a ∩ T_b| for each (a, b) pair of snapshot ids, in one query."""
+    if not pairs:
+        return {}
+    pm = ibis.memtable(
+        {"a_sid": [a for a, _ in pairs], "b_sid": [b for _, b in pairs]},
+        schema={"a_sid": "string", "b_sid": "string"},
+    )
+    left = top.select(a_sid=top.snapshot_id, pid=top.pid).join(pm, "a_sid")
+    right = top.select(r_sid=top.snapshot_id, r_pid=top.pid)
+    j = left.join(right, [left.b_sid == right.r_sid, left.pid == right.r_pid])
+    df = j.group_by(["a_sid", "b_sid"]).aggregate(n=j.count()).to_pandas()
+    return {(str(r.a_sid), str(r.b_sid)): int(r.n) for r in df.itertuples(index=False)}
+
+
 def _coverage(
     snaps: Sequence[SnapshotRef],
     facts: dict[str, tuple[int, int | None]],
-    windows: dict[str, str | None],
     k: int,
     ranked: set[str] = frozenset(),  # type: ignore[assignment]
-    counted: set[str] | None = None,
 ) -> list[CoverageWarning]:
     out: list[CoverageWarning] = []
     for i, s in enumerate(snaps):
@@ -269,8 +596,7 @@ def _coverage(
         nbrs = [snaps[j] for j in (i - 1, i + 1) if 0 <= j < len(snaps)]
         if not nbrs:
             continue
-        n_kth = [facts.get(n.snapshot_id, (0, None))[1] for n in nbrs]
-        n_kth = [v for v in n_kth if v]
+        n_kth: list[int] = [v for v in (facts.get(n.snapshot_id, (0, None))[1] for n in nbrs) if v]
         kth_comparable = kth is not None and bool(n_kth)
         n_rows = [facts.get(n.snapshot_id, (0, None))[0] for n in nbrs]
         n_rows = [r for r in n_rows if r > 0]
@@ -284,35 +610,13 @@ def _coverage(
                     "probably a partial listing, so its turnover is inflated",
                 )
             )
-        if kth_comparable and kth < KTH_RATIO * statistics.median(n_kth):
+        if kth is not None and n_kth and kth < KTH_RATIO * statistics.median(n_kth):
             out.append(
                 CoverageWarning(
                     s.snapshot_id,
                     "low_kth",
                     f"{s.snapshot_id}: the K-th package has {kth} downloads vs {', '.join(map(str, n_kth))} "
                     "in its neighbours; probably a partial listing or a different download window",
-                )
-            )
-        if counted is not None:
-            other = [n.snapshot_id for n in nbrs if (n.snapshot_id in counted) != (s.snapshot_id in counted)]
-            if other:
-                how = "by download counts" if s.snapshot_id in counted else "by the source's rank, without counts"
-                out.append(
-                    CoverageWarning(
-                        s.snapshot_id,
-                        "measure",
-                        f"{s.snapshot_id}: ranked {how}, unlike its neighbour(s) {', '.join(other)}; "
-                        "the two rankings measure popularity differently",
-                    )
-                )
-        w = windows.get(s.snapshot_id)
-        nw = {windows.get(n.snapshot_id) for n in nbrs} - {None}
-        if w and nw and any(x != w for x in nw):
-            out.append(
-                CoverageWarning(
-                    s.snapshot_id,
-                    "window",
-                    f"{s.snapshot_id}: downloads window {w!r} differs from its neighbours' ({', '.join(sorted(nw))})",
                 )
             )
     return out
@@ -364,8 +668,22 @@ def turnover(
                 usable.append(s)
         if not usable:
             raise PtmscopeError(f"none of the {len(snaps)} snapshot(s) has downloads or ranks to rank by")
+        manifests = _manifests(backend, usable)
         ranked, counted = _list_kinds(lists)
-        warnings.extend(_coverage(usable, facts, _windows(backend, usable), k, ranked, counted))
+        measures = {
+            s.snapshot_id: _ranking_measure(*manifests.get(s.snapshot_id, (None, {})), s.snapshot_id in counted)
+            for s in usable
+        }
+        windows = _windows(backend, usable)
+        same = {
+            (a, b)
+            for a, b in _identical_pairs(cand, usable, lists)
+            if measures[a] == measures[b] and windows.get(a) == windows.get(b)
+        }
+        usable, repeats = _drop_repeats(usable, same, manifests)
+        warnings.extend(repeats)
+        warnings.extend(_coverage(usable, facts, k, ranked))
+        warnings.extend(_step_warnings(usable, measures, windows))
 
         seq = ibis.memtable(
             {"snapshot_id": [s.snapshot_id for s in usable], "seq": list(range(len(usable)))},
@@ -386,9 +704,15 @@ def turnover(
         )
         counts = {int(r.seq): (int(r.in_top), int(r.remained), int(r.newcomers)) for r in agg.itertuples(index=False)}
         distinct = int(top.pid.nunique().to_pandas()) if counts else 0
+        partners = _year_partners(usable)
+        overlap = _overlaps(
+            _top_table(head, k, tie_rule), [(usable[i].snapshot_id, usable[j].snapshot_id) for i, j in partners]
+        )
     finally:
         head.release()
 
+    partial = {w.snapshot_id for w in warnings if w.kind in PARTIAL_KINDS}
+    changed = {(w.other_snapshot_id, w.snapshot_id, w.kind) for w in warnings if w.kind in CHANGE_KINDS}
     steps = []
     so_far = 0
     for i, s in enumerate(usable):
@@ -399,6 +723,16 @@ def turnover(
         if mode == "artifact" and i == 0:
             reported_new = k  # the published code hard-coded the first step as K newcomers
         rows, kth = facts[s.snapshot_id]
+        gap = share = None
+        flags: list[str] = []
+        if i > 0:
+            prev = usable[i - 1]
+            gap = (s.taken_at - prev.taken_at).days
+            share = 1 - rem / in_top if in_top else None
+            flags = [
+                *(["partial"] if {prev.snapshot_id, s.snapshot_id} & partial else []),
+                *(kind for kind in CHANGE_KINDS if (prev.snapshot_id, s.snapshot_id, kind) in changed),
+            ]
         steps.append(
             TurnoverStep(
                 snapshot_id=s.snapshot_id,
@@ -410,6 +744,32 @@ def turnover(
                 distinct_so_far=so_far,
                 rows=rows,
                 kth_downloads=kth,
+                gap_days=gap,
+                turnover_share=share,
+                turnover_per_year=annual_rate(share, gap),
+                flags=tuple(flags),
+            )
+        )
+    year_pairs = []
+    for i, j in partners:
+        a, b = usable[i], usable[j]
+        in_top = counts.get(j, (0, 0, 0))[0]
+        both = overlap.get((a.snapshot_id, b.snapshot_id), 0)
+        wa, wb = windows.get(a.snapshot_id), windows.get(b.snapshot_id)
+        flags = [
+            *(["partial"] if {a.snapshot_id, b.snapshot_id} & partial else []),
+            *(["measure"] if measures[a.snapshot_id] != measures[b.snapshot_id] else []),
+            *(["window"] if wa and wb and wa != wb else []),
+        ]
+        year_pairs.append(
+            YearPair(
+                from_snapshot_id=a.snapshot_id,
+                to_snapshot_id=b.snapshot_id,
+                gap_days=(b.taken_at - a.taken_at).days,
+                in_top=in_top,
+                remained=both,
+                turnover_share=1 - both / in_top if in_top else None,
+                flags=tuple(flags),
             )
         )
     return TurnoverResult(
@@ -422,7 +782,142 @@ def turnover(
         steps=tuple(steps),
         distinct_ever=distinct,
         warnings=tuple(warnings),
+        dropped=tuple(w.snapshot_id for w in repeats),
+        year_pairs=tuple(year_pairs),
     )
+
+
+CLAIM_REGISTRY = "hf"
+SUMMARY_FORMULA = (
+    "turnover share of step i = 1 - Remained_i / |T_i| (i >= 2); medians over the comparable steps: neither "
+    "snapshot flagged as a partial listing (" + ", ".join(PARTIAL_KINDS) + ") and no change of ranking measure or "
+    "download window between them; a repeated list (same packages, order and downloads) is left out"
+)
+
+
+@dataclass(frozen=True)
+class TurnoverOverview:
+    """Turnover of every registry with at least two complete snapshots, and the Hub claim's summary."""
+
+    k: int
+    results: dict[str, TurnoverResult]
+    errors: dict[str, str] = field(default_factory=dict)
+    sensitivity: tuple[TurnoverSensitivity, ...] = ()
+
+    def ordered(self) -> list[TurnoverResult]:
+        return [self.results[r] for r in sorted(self.results)]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The Hub's result at the top (what the claim rule reads), every registry under ``summary.by_registry``."""
+        hf = self.results.get(CLAIM_REGISTRY)
+        # the claim's registry at the top (what the rule and the report read first); without it, the first other
+        shown = hf if hf is not None else (self.ordered()[0] if self.results else None)
+        data: dict[str, Any] = (
+            shown.to_dict()
+            if shown is not None
+            else {"metric": NAME, "inputs": {"registry": None, "k": self.k}, "steps": [], "rates": None}
+        )
+        by_reg: dict[str, Any] = {}
+        for reg, res in sorted(self.results.items()):
+            by_reg[reg] = {
+                **res.rates(),
+                "n_snapshots": len(res.snapshots),
+                "first": res.snapshots[0].taken_at.isoformat(),
+                "last": res.snapshots[-1].taken_at.isoformat(),
+                "distinct_ever": res.distinct_ever,
+                "n_warnings": len(res.warnings),
+            }
+        for reg, err in sorted(self.errors.items()):
+            by_reg[reg] = {"error": err}
+        claim = by_reg.get(CLAIM_REGISTRY, {})
+        summary: dict[str, Any] = {
+            "formula": SUMMARY_FORMULA,
+            "annual_method": ANNUAL_METHOD,
+            "k": self.k,
+            "claim_registry": CLAIM_REGISTRY,
+            "n_steps": claim.get("n_steps", 0),
+            "median_turnover_share": claim.get("median_turnover_share"),
+            "median_turnover_share_all": claim.get("median_turnover_share_all"),
+            "median_turnover_per_year": claim.get("median_turnover_per_year"),
+            "pooled_turnover_per_year": claim.get("pooled_turnover_per_year"),
+            "flagged_snapshots": claim.get("flagged_snapshots", []),
+            "by_registry": by_reg,
+        }
+        if hf is None:
+            others = ", ".join(sorted(self.results)) or "none"
+            summary["note"] = (
+                f"no Hub turnover: {self.errors.get(CLAIM_REGISTRY) or 'fewer than two complete hf snapshots'}; "
+                f"the Hub claim needs Hub steps; turnover of the other registries ({others}) is shown for comparison"
+            )
+        data["summary"] = summary
+        data["warnings"] = [
+            {**w.to_dict(), "registry": reg} for reg, res in sorted(self.results.items()) for w in res.warnings
+        ]
+        data["other_registries"] = {r: v.to_dict() for r, v in sorted(self.results.items()) if v is not shown}
+        if self.sensitivity:
+            data["sensitivity"] = [x.to_dict() for x in self.sensitivity]
+        return data
+
+
+REGISTRY_TABLE_HEADER = [
+    "registry",
+    "snapshots",
+    "steps used / all",
+    "median gap (days)",
+    "median share per step",
+    "per year, annualised steps",
+    "per year, year apart (pairs)",
+    "not comparable / error",
+]
+
+
+def registry_table(data: Mapping[str, Any]) -> tuple[list[str], list[list[Any]]]:
+    """(header, rows) comparing registries, from :meth:`TurnoverOverview.to_dict` output (for reports)."""
+    rows: list[list[Any]] = []
+    for reg, v in sorted((data.get("summary") or {}).get("by_registry", {}).items()):
+        if "error" in v:
+            rows.append([reg, None, None, None, None, None, None, v["error"]])
+            continue
+        issues = [
+            *(f"{sid} partial" for sid in v.get("flagged_snapshots", [])),
+            *(f"{x['snapshot_id']}: {', '.join(x['flags'])}" for x in v.get("not_comparable_steps", [])),
+            *(f"{sid} repeats the list before it (left out)" for sid in v.get("dropped_snapshots", [])),
+        ]
+        year = v.get("median_turnover_year_apart")
+        rows.append(
+            [
+                reg,
+                f"{v.get('n_snapshots')} ({v.get('first')} to {v.get('last')})",
+                f"{v.get('n_steps')} / {v.get('n_steps_all')}",
+                v.get("median_gap_days"),
+                v.get("median_turnover_share"),
+                v.get("median_turnover_per_year"),
+                None if year is None else f"{year:.3f} ({v.get('n_year_pairs')})",
+                "; ".join(dict.fromkeys(issues)),
+            ]
+        )
+    return list(REGISTRY_TABLE_HEADER), rows
+
+
+def complete_snapshot_counts(backend: Any) -> dict[str, int]:
+    s = backend.table("snapshots")
+    if "status" in s.columns:
+        s = s.filter(s.status == "complete")
+    df = s.group_by("registry").aggregate(n=s.count()).to_pandas()
+    return {str(r): int(n) for r, n in zip(df["registry"], df["n"], strict=False)}
+
+
+def turnover_overview(
+    backend: Any, *, k: int = DEFAULTS.top, registries: Sequence[str] | None = None
+) -> TurnoverOverview:
+    """Turnover of each registry with two or more complete snapshots (all of them by default).
+
+    A registry whose snapshots cannot be ranked is recorded with the reason
+    and the others still run; the Hub's claim is judged on the Hub's steps
+    only, but npm and PyPI are measured without it.
+    """
+    params = TurnoverParams(top=k, registry=tuple(registries or ()))
+    return run_turnover(backend, params, Selection())
 
 
 @dataclass(frozen=True)
@@ -497,60 +992,47 @@ def turnover_sensitivity(
 # The registered metric: every registry of the selection, and a summary
 # ---------------------------------------------------------------------------
 
-PARTIAL_KINDS = ("fewer_than_k", "few_rows", "low_kth")
-PRIMARY = "hf"  # the registry the paper's claim is about
+
+def _listing_snapshots(backend: Any, registry: str) -> list[str]:
+    """Complete snapshots of a registry that list packages with downloads or ranks (not commit logs, mappings)."""
+    snaps = list_snapshots(backend, registry)
+    if not snaps:
+        return []
+    p = backend.table("packages")
+    p = p.filter(p.snapshot_id.isin([x.snapshot_id for x in snaps]) & (p.downloads.notnull() | p["rank"].notnull()))
+    have = set(p.select("snapshot_id").distinct().to_pandas()["snapshot_id"].astype(str))
+    return [x.snapshot_id for x in snaps if x.snapshot_id in have]
 
 
-@dataclass(frozen=True)
-class TurnoverRun:
-    """Turnover of each selected registry (same K and rules), and the K-sensitivity when asked."""
-
-    results: tuple[TurnoverResult, ...]
-    errors: dict[str, str]
-    sensitivity: tuple[TurnoverSensitivity, ...] = ()
-
-    @property
-    def primary(self) -> TurnoverResult:
-        by_reg = {r.registry: r for r in self.results}
-        return by_reg.get(PRIMARY) or self.results[0]
-
-    def to_dict(self) -> dict[str, Any]:
-        d = self.primary.to_dict()
-        d["other_registries"] = {r.registry: r.to_dict() for r in self.results if r is not self.primary}
-        if self.errors:
-            d["registry_errors"] = dict(sorted(self.errors.items()))
-        if self.sensitivity:
-            d["sensitivity"] = [x.to_dict() for x in self.sensitivity]
-        return d
-
-
-def _registries(backend: Any, p: TurnoverParams, sel: Selection) -> list[str]:
+def _registries(backend: Any, p: TurnoverParams, sel: Selection) -> tuple[list[str], dict[str, str]]:
+    """The registries to measure, and why others with snapshots are not measured."""
     if p.registry:
-        return list(p.registry)
+        return list(p.registry), {}
     if sel.snapshots:
-        return registries_of(backend, sel)
-    counts: dict[str, int] = {}
-    for s in list_snapshots(backend):
-        counts[s.registry] = counts.get(s.registry, 0) + 1
-    regs = sorted(r for r, n in counts.items() if n >= 2)
+        return registries_of(backend, sel), {}
+    counts = {r: len(_listing_snapshots(backend, r)) for r in sorted({x.registry for x in list_snapshots(backend)})}
+    regs = [r for r, n in counts.items() if n >= 2]
     if not regs:
-        raise NotMeasurable(f"{NAME}: no registry has at least two complete snapshots")
-    return regs
+        have = ", ".join(f"{r}: {n}" for r, n in sorted(counts.items())) or "no snapshots"
+        raise NotMeasurable(f"{NAME} needs at least two complete snapshots of one registry ({have})")
+    errors = {}
+    if CLAIM_REGISTRY not in regs and counts.get(CLAIM_REGISTRY):
+        errors[CLAIM_REGISTRY] = f"only {counts[CLAIM_REGISTRY]} complete hf snapshot"
+    return regs, errors
 
 
-def run_turnover(backend: Any, p: TurnoverParams, sel: Selection) -> TurnoverRun:
-    """Turnover for each registry; a registry whose snapshots cannot be ranked is reported, not fatal."""
-    regs = _registries(backend, p, sel)
+def run_turnover(backend: Any, p: TurnoverParams, sel: Selection) -> TurnoverOverview:
+    """Turnover for each registry (same K and rules); a registry that cannot be ranked is reported, not fatal."""
+    regs, errors = _registries(backend, p, sel)
     named = bool(p.registry) or bool(sel.snapshots)
-    results: list[TurnoverResult] = []
-    errors: dict[str, str] = {}
-    sens: list[TurnoverSensitivity] = []
     named_snaps = resolve(backend, None, Selection(snapshots=sel.snapshots)) if sel.snapshots else []
     others = [s for s in named_snaps if s.registry not in regs]
     if others:
         raise PtmscopeError(
             f"snapshot {others[0].snapshot_id!r} is from registry {others[0].registry!r}, not {', '.join(regs)}"
         )
+    results: dict[str, TurnoverResult] = {}
+    sens: list[TurnoverSensitivity] = []
     for reg in regs:
         reg_sel = sel
         if sel.snapshots:
@@ -560,6 +1042,10 @@ def run_turnover(backend: Any, p: TurnoverParams, sel: Selection) -> TurnoverRun
                     f"the selection names no {reg} snapshot; drop {reg} from the registries or name its snapshots"
                 )
             reg_sel = sel.model_copy(update={"snapshots": tuple(mine)})
+        elif sel.empty:
+            # commit logs and dependents mappings are snapshots of the registry too, but not listings
+            listings = tuple(_listing_snapshots(backend, reg))
+            reg_sel = Selection(snapshots=listings) if listings else sel
         try:
             res = turnover(backend, reg, reg_sel, k=p.top, tie_rule=p.ties, normalise=not p.raw_ids, mode=p.mode)
         except PtmscopeError as exc:
@@ -567,7 +1053,7 @@ def run_turnover(backend: Any, p: TurnoverParams, sel: Selection) -> TurnoverRun
                 raise
             errors[reg] = str(exc)  # registries are independent: one unusable must not stop the others
             continue
-        results.append(res)
+        results[reg] = res
         if p.sensitivity:
             sens.append(
                 turnover_sensitivity(
@@ -578,83 +1064,23 @@ def run_turnover(backend: Any, p: TurnoverParams, sel: Selection) -> TurnoverRun
         raise NotMeasurable(
             f"{NAME}: no registry could be ranked ({'; '.join(f'{r}: {e}' for r, e in errors.items())})"
         )
-    return TurnoverRun(tuple(results), errors, tuple(sens))
+    return TurnoverOverview(p.top, results, errors, tuple(sens))
 
 
-def _shares(res: TurnoverResult) -> tuple[list[float], list[float], list[str]]:
-    # a step touching a snapshot the coverage check flags as a partial listing is
-    # reported but left out of the median: partial lists inflate turnover
-    flagged = {w.snapshot_id for w in res.warnings if w.kind in PARTIAL_KINDS}
-    steps = list(zip(res.steps[:-1], res.steps[1:], strict=False))
-    all_shares = [1 - b.remained / b.in_top for a, b in steps if b.in_top]
-    shares = [
-        1 - b.remained / b.in_top
-        for a, b in steps
-        if b.in_top and a.snapshot_id not in flagged and b.snapshot_id not in flagged
-    ]
-    return shares, all_shares, sorted(flagged)
-
-
-def summarise(run: TurnoverRun, p: TurnoverParams) -> dict[str, Any]:
-    """Median per-step turnover share per registry (the numbers the C2 turnover rule reads)."""
-    per_reg: dict[str, dict[str, Any]] = {}
-    for res in run.results:
-        shares, all_shares, flagged = _shares(res)
-        per_reg[res.registry] = {
-            "n_steps": len(shares),
-            "n_steps_all": len(all_shares),
-            "turnover_shares": shares,
-            "turnover_shares_all": all_shares,
-            "flagged_snapshots": flagged,
-            "median_turnover_share": statistics.median(shares) if shares else None,
-            "median_turnover_share_all": statistics.median(all_shares) if all_shares else None,
-        }
-    for reg, err in run.errors.items():
-        per_reg[reg] = {"error": err}
-    hf = per_reg.get(PRIMARY, {})
-    return {
-        "formula": "turnover share of step i = 1 - Remained_i / |T_i| (i >= 2); median over the steps whose "
-        "two snapshots the coverage check does not flag as partial (" + ", ".join(PARTIAL_KINDS) + ")",
-        "registry": PRIMARY,
-        "k": p.top,
-        "n_steps": hf.get("n_steps", 0),
-        "median_turnover_share": hf.get("median_turnover_share"),
-        "median_turnover_share_all": hf.get("median_turnover_share_all"),
-        "flagged_snapshots": hf.get("flagged_snapshots", []),
-        "by_registry": dict(sorted(per_reg.items())),
-    }
-
-
-def _compute(ctx: Context, p: TurnoverParams) -> TurnoverRun:
+def _compute(ctx: Context, p: TurnoverParams) -> TurnoverOverview:
     return run_turnover(ctx.backend, p, ctx.selection)
 
 
-def _figure(run: TurnoverRun, p: TurnoverParams) -> Any:
+def _figure(run: TurnoverOverview, p: TurnoverParams) -> Any:
     from ..figures.turnover import turnover_figure
 
-    return turnover_figure(list(sorted(run.results, key=lambda r: r.registry)))
+    return turnover_figure(run.ordered())
 
 
 def _tables(data: dict[str, Any]) -> list[ReportTable]:
-    rows = []
-    for reg, v in sorted(data.get("summary", {}).get("by_registry", {}).items()):
-        rows.append(
-            [
-                reg,
-                v.get("n_steps"),
-                v.get("median_turnover_share"),
-                v.get("median_turnover_share_all"),
-                v.get("error") or ", ".join(v.get("flagged_snapshots", [])) or "",
-            ]
-        )
-    out = [
-        ReportTable(
-            "Turnover by registry (same K)",
-            ("registry", "steps used", "median turnover share", "median, all steps", "flagged partial / error"),
-            rows,
-        )
-    ]
-    results = [data, *data.get("other_registries", {}).values()]
+    header, rows = registry_table(data)
+    out = [ReportTable("Turnover by registry (same K; per step and per year)", tuple(header), rows)]
+    results = [r for r in (data, *data.get("other_registries", {}).values()) if r.get("steps")]
     for r in sorted(results, key=lambda r: r.get("inputs", {}).get("registry", "")):
         reg = r.get("inputs", {}).get("registry", "")
         out.append(
@@ -706,11 +1132,11 @@ def _tables(data: dict[str, Any]) -> list[ReportTable]:
     return out
 
 
-def _frames(run: TurnoverRun, data: dict[str, Any]) -> dict[str, Any]:
+def _frames(run: TurnoverOverview, data: dict[str, Any]) -> dict[str, Any]:
     import pandas as pd
 
-    steps = [{"registry": r.registry, **s.to_dict()} for r in run.results for s in r.steps]
-    warns = [{"registry": r.registry, **w.to_dict()} for r in run.results for w in r.warnings]
+    steps = [{"registry": r.registry, **s.to_dict()} for r in run.ordered() for s in r.steps]
+    warns = [{"registry": r.registry, **w.to_dict()} for r in run.ordered() for w in r.warnings]
     summ = [
         {"registry": reg, **{k: v for k, v in vals.items() if not isinstance(v, list)}}
         for reg, vals in data["summary"]["by_registry"].items()
@@ -730,21 +1156,24 @@ METRIC = register(
         params=TurnoverParams,
         compute=_compute,
         snapshots="many",
-        summarise=summarise,
         figure=_figure,
         tables=_tables,
         frames=_frames,
         key_numbers=(
-            ("inputs.snapshot_ids", "hf snapshots"),
+            ("inputs.registry", "registry shown first (the claim's, hf, when measured)"),
+            ("inputs.snapshot_ids", "its snapshots"),
             ("inputs.k", "K"),
             ("summary.median_turnover_share", "median turnover share per step (hf, steps between complete listings)"),
             ("summary.median_turnover_share_all", "median over all steps (incl. flagged partial listings)"),
+            ("summary.median_turnover_per_year", "median turnover per year (hf, annualised steps)"),
             ("summary.flagged_snapshots", "snapshots flagged as partial"),
-            ("distinct_ever", "distinct packages ever in the hf top-K"),
+            ("distinct_ever", "distinct packages ever in its top-K"),
         ),
         caveats=(
-            "turnover per step grows with the time between the two snapshots, and steps here are not normalised by "
-            "it: compare registries at similar gaps (the snapshot dates are in the data and coverage table).",
+            "turnover per step grows with the time between the two snapshots: compare registries per year. 'year "
+            "apart' measures it between snapshots about a year apart; 'annualised' converts each step with "
+            "1 - (1 - share)^(365.25/days), which assumes a constant rate and gives higher rates for short steps "
+            "than for long ones (PyPI: about 0.43 from monthly steps, 0.17 a year apart).",
         ),
         needs="two or more dated top lists or listings with downloads of a registry",
     )

@@ -2,7 +2,8 @@
 
 Everything that comes from data (ids, names, notes, card text, reasons) is
 escaped with :func:`html.escape` before it reaches the HTML, and with
-:func:`md_escape` before it reaches the Markdown.  Figures are matplotlib
+:func:`md_escape` (backslash escapes, no HTML entities) before it reaches the
+Markdown.  Figures are matplotlib
 SVGs whose text is drawn as glyph paths, so no data text is ever markup in
 them.  The HTML carries a Content-Security-Policy that allows no scripts, no
 network, nothing but inline styles and data: images.
@@ -46,13 +47,12 @@ def esc(v: Any) -> str:
     return html.escape("" if v is None else str(v), quote=True)
 
 
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]{}()#+!|])")
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]{}()#+!|<>&~])")
 
 
 def md_escape(v: Any) -> str:
-    """Markdown-safe text: HTML-escaped, Markdown punctuation backslash-escaped, one line."""
-    s = html.escape("" if v is None else str(v), quote=False)
-    s = s.replace("\r", " ").replace("\n", " ")
+    """One line with every character Markdown or inline HTML acts on backslash-escaped: no tag, no entity, no markup."""
+    s = ("" if v is None else str(v)).replace("\r", " ").replace("\n", " ")
     return _MD_SPECIAL.sub(r"\\\1", s)
 
 
@@ -519,6 +519,11 @@ def render_md(results: dict[str, Any], figure_files: dict[str, list[str]]) -> st
                     a(f"**{md_escape(title_)}**")
                     a("")
                     L.extend(_md_table(header, trows))
+            notes = warnings_for(m, md["result"])
+            for w in notes:
+                a(f"- Note: {md_escape(w)}")
+            if notes:
+                a("")
     extra = [(label, md) for label, md in sorted(results["metrics"].items()) if md.get("metric", label) != label]
     if extra:
         a("## Further runs")
@@ -574,30 +579,32 @@ def render_md(results: dict[str, Any], figure_files: dict[str, list[str]]) -> st
 # ---------------------------------------------------------------------------
 
 
-def write_report(analysis: Any, out_dir: str | Path) -> Path:
-    """Write index.html, report.md, results.json and figures/*.svg into ``out_dir``."""
+def write_report(analysis: Any, out_dir: str | Path, *, force: bool = False) -> Path:
+    """Write index.html, report.md, results.json and figures/*.svg into ``out_dir``.
+
+    Only files an earlier report wrote there are replaced or removed (see
+    :mod:`ptmscope.report.output`); ``force`` lets the report replace files of
+    the same names that it did not write.
+    """
+    from .output import check_report_dir
+
     out = Path(out_dir)
-    (out / "figures").mkdir(parents=True, exist_ok=True)
+    folder = check_report_dir(out, force=force)
     figures = render_figures(analysis)
     results = build_results(analysis)  # after figures: a figure error is recorded in the data
     files: dict[str, list[str]] = {}
+    payload: dict[str, bytes] = {}
     for metric, figs in figures.items():
         for stem, svg in figs:
             name = f"figures/{stem}.svg"
-            (out / name).write_text('<?xml version="1.0" encoding="utf-8" standalone="no"?>\n' + svg, encoding="utf-8")
+            payload[name] = ('<?xml version="1.0" encoding="utf-8" standalone="no"?>\n' + svg).encode("utf-8")
             files.setdefault(metric, []).append(name)
-    # a figure left from an earlier report into this folder would sit next to numbers it does not match
-    written = {n for names in files.values() for n in names}
-    from ..metrics import registry
-
-    known = set(registry.names()) | {stem for figs in figures.values() for stem, _ in figs}
-    for stem in sorted(known):
-        old_fig = out / f"figures/{stem}.svg"
-        if f"figures/{stem}.svg" not in written and old_fig.is_file():
-            old_fig.unlink()
-    (out / "results.json").write_text(
-        json.dumps(results, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False) + "\n", encoding="utf-8"
-    )
-    (out / "index.html").write_text(render_html(results, figures), encoding="utf-8")
-    (out / "report.md").write_text(render_md(results, files) + "\n", encoding="utf-8")
+    payload["results.json"] = (
+        json.dumps(results, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False) + "\n"
+    ).encode("utf-8")
+    payload["index.html"] = render_html(results, figures).encode("utf-8")
+    payload["report.md"] = (render_md(results, files) + "\n").encode("utf-8")
+    # a figure of an earlier report into this folder would sit next to numbers it does not match: the
+    # folder's manifest says which files that report wrote, and only those are removed
+    folder.write(payload)
     return out

@@ -2,7 +2,15 @@
 
 Every importer is a module with ``FORMAT``, ``detect(path, head) -> bool`` and
 ``read(path, ReadOptions) -> SnapshotBatch``; ``read`` validates everything
-and never touches the store.  :func:`load` turns a path (file or directory)
+and never touches the store.  Importers read each file ONCE through
+:mod:`._common` (``read_bytes``/``read_text``/``load_json``, ``private_copy``
+for files a library must open itself, e.g. SQLite): ``finish`` files the rows
+under the sha256 of exactly those bytes, and raises if a file was not read
+that way.  Numbers go through ``checked_int``/``count_value``/``count_array``
+(ranges, types), JSON through ``load_json``/``iter_json_lines`` (repeated keys:
+first wins, counted with ``KeyRepeats``), CSV through ``csv_records`` (field
+counts, repeated columns) -- ``tests/test_adversarial_importers.py`` holds
+every registered format to that and needs a sample for each new one.  :func:`load` turns a path (file or directory)
 into validated batches; :func:`ingest` then writes them.
 
 Formats (``--format``): see :data:`Format`; the column mapping of each is in
@@ -37,7 +45,7 @@ from . import (
     peatmoss,
     top_pypi,
 )
-from ._common import ReadOptions, sidecar_rows
+from ._common import ReadOptions, fresh_reads, sidecar_rows
 
 if TYPE_CHECKING:
     from ..store import Store
@@ -260,7 +268,8 @@ def plan(
             check_format(f, fmt)
         if opts.cards_path is not None and fmt not in _TAKES_CARDS:
             raise InputError(opts.cards_path, f"a cards file goes with formats {' or '.join(_TAKES_CARDS)}, not {fmt}")
-        batch = IMPORTERS[fmt].read(f, opts)
+        with fresh_reads():  # the sha256 filed is of the bytes this read parsed, nothing read earlier
+            batch = IMPORTERS[fmt].read(f, opts)
         if taken_at is not None:  # provenance: say the date is the user's, not the data's
             snap = batch.snapshot
             note = f"date {taken_at.isoformat()} given with --date"
@@ -331,11 +340,12 @@ def ingest(
 
     All new snapshots of one call are written in ONE transaction with one bulk
     Arrow insert per table (a directory of 164 files costs one commit), so a
-    failure leaves no trace of any of them.  A batch whose source (registry,
-    sha256, format, date) is already stored is skipped and reported with
-    ``created=False``.  With ``replace``, batches go one by one through
-    :meth:`~ptmscope.store.Store.add_batch`, which swaps the old snapshot out
-    in the same transaction.
+    failure -- or a kill -- leaves no trace of any of them.  A batch whose
+    source (registry, sha256, format, date) is already stored is skipped and
+    reported with ``created=False``.  With ``replace``, the stored snapshots
+    that a batch replaces (same registry, format, date and file name) are
+    deleted in that same transaction: afterwards the store holds all the old
+    snapshots or all the new ones, never a mix.
     """
     _precheck(store, planned, replace)
     results: list[IngestResult] = []
@@ -354,18 +364,14 @@ def ingest(
             warnings=list(p.batch.warnings),
         )
 
-    if replace:
-        for i, p in enumerate(planned):
-            if on_batch:
-                on_batch(p, i, len(planned))
-            res = store.add_batch(p.batch, replace=True)
-            results.append(result(p, res.snapshot_id, res.rows, res.created))
-        return results
-
     def key(s: Snapshot) -> tuple[str, str, str, dt.date]:
         return (s.registry, s.source_sha256, s.source_format, s.taken_at)
 
-    stored = {key(s): s for s in store.snapshots(include_incomplete=True)}
+    def name_key(s: Snapshot) -> tuple[str, str, str, dt.date]:
+        return (s.registry, s.source_format, Path(s.source_file).name, s.taken_at)
+
+    existing = store.snapshots(include_incomplete=True)
+    stored = {key(s): s for s in existing}
     new: list[Planned] = []
     for p in planned:
         s = p.batch.snapshot
@@ -378,7 +384,30 @@ def ingest(
         results.append(result(p, s.snapshot_id, s.row_count, True))
     if not new:
         return results
+    replaced: list[str] = []
+    if replace:
+        names = {name_key(p.batch.snapshot): p for p in new}
+        replaced = [s.snapshot_id for s in existing if name_key(s) in names]
+        kept = {r.snapshot_id: r.path for r in results if not r.created}
+        for s in existing:
+            if s.snapshot_id in replaced and s.snapshot_id in kept:
+                raise StoreError(
+                    f"{kept[s.snapshot_id]}: is already stored as {s.snapshot_id}, which "
+                    f"{names[name_key(s)].path} would replace; import them in separate calls"
+                )
+    taken = {s.snapshot_id: s for s in existing if s.snapshot_id not in replaced}
+    for p in new:
+        s = p.batch.snapshot
+        other = taken.get(s.snapshot_id)
+        if other is not None:  # the same bytes, registry and date under another format
+            raise StoreError(
+                f"{p.path}: snapshot id {s.snapshot_id} is already taken by {other.source_file} "
+                f"(format {other.source_format}, the same bytes and date); pass --date to file it under another date"
+            )
+        taken[s.snapshot_id] = s
     with store.transaction() as con:
+        for sid in replaced:
+            store.delete_rows(sid)
         for i, p in enumerate(new):
             if on_batch:
                 on_batch(p, i, len(new))

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import gzip
 import hashlib
 import io
 import json
 import math
+import os
 import re
+import sys
+import tempfile
 import zlib
 from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,17 +30,55 @@ if TYPE_CHECKING:
 
 IMPORTER_VERSION = "1"
 
+csv.field_size_limit(min(sys.maxsize, 2**31 - 1))  # model cards sit in CSV fields
 
-def file_sha256(path: Path) -> str:
-    """sha256 of the file's bytes as stored (compressed files are hashed compressed)."""
-    h = hashlib.sha256()
+
+# -- reading: every byte parsed is a byte hashed ----------------------------------------
+#
+# An importer must file its rows under the sha256 of exactly the bytes it parsed, even when
+# the file is replaced while it is read.  So files are read ONCE through these helpers, which
+# hash what they return and remember it (per path, in a context variable that ``plan`` resets
+# for each file); ``finish`` takes the sha256 from there, never from a second read.
+
+_READS: ContextVar[dict[str, str] | None] = ContextVar("ptmscope_source_reads", default=None)
+
+
+def _read_key(path: Path | str) -> str:
+    return os.path.abspath(path)
+
+
+def _record_read(path: Path | str, sha: str) -> None:
+    reads = _READS.get()
+    if reads is None:
+        reads = {}
+        _READS.set(reads)
+    reads[_read_key(path)] = sha
+
+
+@contextmanager
+def fresh_reads() -> Iterator[None]:
+    """Forget earlier reads: what ``finish`` hashes is what the importer read inside this block."""
+    token = _READS.set({})
     try:
-        with open(path, "rb") as f:
-            for chunk in iter(lambda: f.read(1 << 20), b""):
-                h.update(chunk)
-    except OSError as exc:
-        raise InputError(path, f"cannot read: {exc.strerror or exc}") from exc
-    return h.hexdigest()
+        yield
+    finally:
+        _READS.reset(token)
+
+
+def source_sha256(path: Path | str) -> str:
+    """sha256 of the bytes of ``path`` that the last read through these helpers returned."""
+    sha = (_READS.get() or {}).get(_read_key(path))
+    if sha is None:
+        raise RuntimeError(
+            f"internal: {path} was not read through ptmscope.sources._common (read_source, read_bytes, "
+            "read_text, load_json, private_copy), so the bytes parsed were not hashed"
+        )
+    return sha
+
+
+def combined_sha256(shas: dict[str, str]) -> str:
+    """One sha256 for an import of several files: of their names and hashes, sorted."""
+    return hashlib.sha256("".join(f"{k}\0{v}\n" for k, v in sorted(shas.items())).encode()).hexdigest()
 
 
 def check_readable(path: Path) -> None:
@@ -56,10 +100,20 @@ def is_gzip(path: Path) -> bool:
         return f.read(2) == b"\x1f\x8b"
 
 
+def read_source(path: Path) -> bytes:
+    """The file's bytes as stored, read once; their sha256 is what ``finish`` files the rows under."""
+    check_readable(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise InputError(path, f"cannot read: {exc.strerror or exc}") from exc
+    _record_read(path, hashlib.sha256(raw).hexdigest())
+    return raw
+
+
 def read_bytes(path: Path) -> bytes:
     """The file's content, gunzipped when it is gzip; truncation is an InputError."""
-    check_readable(path)
-    raw = path.read_bytes()
+    raw = read_source(path)
     if raw[:2] == b"\x1f\x8b":
         try:
             data = gzip.decompress(raw)
@@ -72,8 +126,7 @@ def read_bytes(path: Path) -> bytes:
     return data
 
 
-def read_text(path: Path) -> str:
-    data = read_bytes(path)
+def decode_text(path: Path, data: bytes) -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -81,7 +134,120 @@ def read_text(path: Path) -> str:
         raise InputError(path, f"not UTF-8 text ({exc.reason})", line=line) from exc
 
 
-def iter_json_lines(path: Path, data: bytes | None = None) -> Iterator[tuple[int, Any]]:
+def read_text(path: Path) -> str:
+    return decode_text(path, read_bytes(path))
+
+
+@contextmanager
+def private_copy(path: Path) -> Iterator[Path]:
+    """A private copy of ``path`` (for readers that need a file, e.g. SQLite), hashed as it is copied.
+
+    The copy is what gets parsed, and its bytes are the bytes hashed, whatever
+    happens to ``path`` meanwhile.  Removed on exit.
+    """
+    check_readable(path)
+    h = hashlib.sha256()
+    fd, name = tempfile.mkstemp(prefix="ptmscope-", suffix=path.suffix)
+    tmp = Path(name)
+    try:
+        try:
+            with open(path, "rb") as src, os.fdopen(fd, "wb") as dst:
+                for chunk in iter(lambda: src.read(1 << 20), b""):
+                    h.update(chunk)
+                    dst.write(chunk)
+        except OSError as exc:
+            raise InputError(
+                path, f"cannot read (making a private copy in {tmp.parent}): {exc.strerror or exc}"
+            ) from exc
+        _record_read(path, h.hexdigest())
+        yield tmp
+    finally:
+        with suppress(OSError):
+            tmp.unlink()
+
+
+# -- JSON: strict about what JSON leaves open ---------------------------------------------
+
+
+class KeyRepeats:
+    """Keys repeated within one JSON object: the FIRST value is kept, the repeats are counted.
+
+    ``hook`` is a ``json.loads`` ``object_pairs_hook`` (Python's default keeps
+    the last value silently).  A mapping whose keys are ids (npm
+    ``counts.json``) keeps its repeated pairs in ``repeated_pairs`` so the
+    importer can treat them as repeated rows.
+    """
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.examples: list[str] = []
+        self.repeated_pairs: list[tuple[str, Any]] = []
+
+    def hook(self, pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        out = dict(pairs)
+        if len(out) == len(pairs):
+            return out
+        out = {}
+        for k, v in pairs:
+            if k in out:
+                self.count += 1
+                self.repeated_pairs.append((k, v))
+                if k not in self.examples and len(self.examples) < 3:
+                    self.examples.append(k)
+            else:
+                out[k] = v
+        return out
+
+    def note(self, notes: Notes, where: str = "JSON objects") -> None:
+        if self.count:
+            ex = ", ".join(self.examples)
+            notes.warn(f"{self.count} repeated keys in {where} (kept the first value of each; e.g. {ex})")
+
+
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+_SURROGATE_ESCAPE_B = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+
+
+def _lone_surrogate(value: Any) -> str | None:
+    """The first string (or key) holding a lone UTF-16 surrogate, which is not Unicode text."""
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, str):
+            if any("\ud800" <= c <= "\udfff" for c in v):
+                return v
+        elif isinstance(v, dict):
+            stack.extend(v.keys())
+            stack.extend(v.values())
+        elif isinstance(v, list):
+            stack.extend(v)
+    return None
+
+
+def _json_loads(text: str | bytes, repeats: KeyRepeats | None) -> Any:
+    value = json.loads(text, object_pairs_hook=(repeats or KeyRepeats()).hook)
+    escapes = _SURROGATE_ESCAPE.search(text) if isinstance(text, str) else _SURROGATE_ESCAPE_B.search(text)
+    if escapes:  # rare: only then look for escapes that decode to lone surrogates
+        bad = _lone_surrogate(value)
+        if bad is not None:
+            shown = bad.encode("utf-8", "backslashreplace").decode("ascii", "replace")[:40]
+            raise ValueError(f"a lone surrogate escape in '{shown}' is not Unicode text")
+    return value
+
+
+def _json_error(path: Path, exc: Exception, line: int | None = None) -> InputError:
+    if isinstance(exc, json.JSONDecodeError):
+        return InputError(
+            path, f"invalid JSON ({exc.msg})", line=exc.lineno if line is None else line, column=exc.colno
+        )
+    if isinstance(exc, RecursionError):
+        return InputError(path, "invalid JSON (nested too deeply)", line=line)
+    return InputError(path, f"invalid JSON ({exc})", line=line)  # e.g. a number of thousands of digits
+
+
+def iter_json_lines(
+    path: Path, data: bytes | None = None, *, repeats: KeyRepeats | None = None
+) -> Iterator[tuple[int, Any]]:
     """(line number, parsed value) of a JSON-lines file, gzip or not; blank lines skipped."""
     if data is None:
         data = read_bytes(path)
@@ -89,67 +255,175 @@ def iter_json_lines(path: Path, data: bytes | None = None) -> Iterator[tuple[int
         if not raw.strip():
             continue
         try:
-            yield lineno, json.loads(raw.rstrip(b"\r\n"))
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            col = getattr(exc, "colno", None)
-            raise InputError(path, f"invalid JSON ({getattr(exc, 'msg', exc)})", line=lineno, column=col) from exc
-
-
-def load_json(path: Path, data: bytes | None = None) -> Any:
-    if data is None:
-        text = read_text(path)
-    else:
-        try:
-            text = data.decode("utf-8-sig")
+            yield lineno, _json_loads(raw.rstrip(b"\r\n"), repeats)
         except UnicodeDecodeError as exc:
-            raise InputError(path, f"not UTF-8 text ({exc.reason})", line=data[: exc.start].count(b"\n") + 1) from exc
+            raise InputError(path, f"invalid JSON ({exc.reason})", line=lineno) from exc
+        except (ValueError, RecursionError) as exc:
+            raise _json_error(path, exc, lineno) from exc
+
+
+def load_json(path: Path, data: bytes | None = None, *, repeats: KeyRepeats | None = None) -> Any:
+    text = read_text(path) if data is None else decode_text(path, data)
     try:
-        return json.loads(text)
+        return _json_loads(text, repeats)
+    except (ValueError, RecursionError) as exc:
+        raise _json_error(path, exc) from exc
+
+
+def loads_json_field(
+    text: str, *, path: Path | str, line: int | None, column: str, repeats: KeyRepeats | None = None
+) -> Any:
+    """A JSON value held in one field of a row (a CSV column of JSON), errors naming row and column."""
+    try:
+        return _json_loads(text, repeats)
     except json.JSONDecodeError as exc:
-        raise InputError(path, f"invalid JSON ({exc.msg})", line=exc.lineno, column=exc.colno) from exc
+        raise InputError(path, f"{column} is not JSON ({exc.msg})", line=line, column=column) from None
+    except (ValueError, RecursionError) as exc:
+        raise InputError(
+            path, f"{column} is not JSON ({_json_error(Path(path), exc).message})", line=line, column=column
+        ) from None
 
 
-# -- value validation ------------------------------------------------------------
+# -- CSV ------------------------------------------------------------------------------------
 
 
-def count_value(value: Any, *, path: Path | str, line: int | None, field_name: str) -> int | None:
-    """A download/like count: a non-negative integer, or None when absent.
+def check_header(path: Path | str, names: list[str], *, line: int | None = 1) -> None:
+    """Refuse a header that names a column twice (which of the two would be meant?)."""
+    seen: dict[str, int] = {}
+    for i, n in enumerate(names, 1):
+        key = n.strip()
+        if key in seen:
+            raise InputError(
+                path, f"column {key!r} appears twice in the header (columns {seen[key]} and {i})", line=line
+            )
+        seen[key] = i
 
-    Accepts integral floats (``64243.0``, how pandas writes counts with nulls)
-    and strings of digits (CSV); rejects booleans, fractions, text, negatives.
+
+def csv_records(
+    path: Path | str, text: str, *, delimiter: str = ","
+) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
+    """Header and ``(line, row)`` of CSV text; a row with another number of fields than the header is an error.
+
+    ``line`` is the file line where the record starts (quoted values may span
+    lines).  Blank lines are skipped.
     """
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    try:
+        header = next(reader, None)
+        if header is None:
+            raise InputError(path, "empty CSV (no header)", line=1)
+        header = [h.strip() for h in header]
+        check_header(path, header)
+        n = len(header)
+        rows: list[tuple[int, dict[str, str]]] = []
+        end = reader.line_num
+        for rec in reader:
+            start, end = end + 1, reader.line_num
+            if not rec:
+                continue
+            if len(rec) != n:
+                raise InputError(path, f"row has {len(rec)} fields, the header has {n} (malformed CSV)", line=start)
+            rows.append((start, dict(zip(header, rec, strict=True))))
+    except csv.Error as exc:
+        raise InputError(path, f"malformed CSV: {exc}", line=reader.line_num) from exc
+    return header, rows
+
+
+# -- value validation: one checked conversion for every number ---------------------------
+
+INT64_MAX = 2**63 - 1  # the store's BIGINT
+_MISSING_TEXT = ("", "na", "nan", "null", "none")
+
+
+def _show(value: Any, *, number: bool = False) -> str:
+    """A value as the message shows it: numbers as written (1e+300), other text quoted; long text cut."""
+    if isinstance(value, str):
+        text = value.strip() if number else value
+        text = text[:40] + ("…" if len(text) > 40 else "")
+        return text if number else repr(text)
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
+
+
+def _range_text(low: int, high: int) -> str:
+    return f"({low} … {'2^63-1' if high == INT64_MAX else high})"
+
+
+def checked_int(
+    value: Any,
+    *,
+    path: Path | str,
+    line: int | None,
+    field_name: str,
+    column: str | None = None,
+    low: int = 0,
+    high: int = INT64_MAX,
+    text: bool = True,
+) -> int | None:
+    """A whole number in ``low .. high`` (default: a count that fits the store), or None when absent.
+
+    Accepts ints, integral floats (``64243.0``, how pandas writes counts with
+    nulls) and, when ``text`` (CSV, SQLite), text of either; NaN and
+    empty/``NA`` text are absent.  Booleans, fractions, other text and other
+    types, text where the source has types (JSON: ``"12"``), and numbers out of
+    range are an :class:`InputError` naming file, line and column.
+    """
+    col = column or field_name
     if value is None:
         return None
     if isinstance(value, bool):
-        raise InputError(path, f"{field_name} must be a number, got {value!r}", line=line, column=field_name)
-    if isinstance(value, int):
-        n = value
-    elif isinstance(value, float):
+        raise InputError(path, f"{field_name} must be a number, got {value!r}", line=line, column=col)
+    shown = value
+    if isinstance(value, str) and not text:
+        raise InputError(path, f"{field_name} must be a number, got text {_show(value)}", line=line, column=col)
+    if isinstance(value, str):
+        written = value.strip()
+        if written.lower() in _MISSING_TEXT:
+            return None
+        if "_" in written:  # Python reads 1_000 as a number; data does not
+            raise InputError(path, f"{field_name} must be a number, got {_show(shown)}", line=line, column=col)
+        try:
+            value = int(written)
+        except ValueError:
+            try:
+                value = float(written)
+            except ValueError:
+                raise InputError(
+                    path, f"{field_name} must be a number, got {_show(shown)}", line=line, column=col
+                ) from None
+    if isinstance(value, float):
         if math.isnan(value):
             return None
-        if not value.is_integer():
-            raise InputError(path, f"{field_name} must be a whole number, got {value!r}", line=line, column=field_name)
-        n = int(value)
-    elif isinstance(value, str):
-        s = value.strip()
-        if s == "" or s.lower() in ("na", "nan", "null", "none"):
-            return None
-        try:
-            f = float(s)
-        except ValueError:
+        if value < 0 <= low and not math.isinf(value):
+            raise InputError(path, f"{field_name} must not be negative, got {_show(shown)}", line=line, column=col)
+        if math.isinf(value) or not low <= value <= high:
             raise InputError(
-                path, f"{field_name} must be a number, got {value[:40]!r}", line=line, column=field_name
-            ) from None
-        if not f.is_integer():
-            raise InputError(path, f"{field_name} must be a whole number, got {value!r}", line=line, column=field_name)
-        n = int(f)
-    else:
+                path,
+                f"{field_name} {_show(shown, number=True)} out of range {_range_text(low, high)}",
+                line=line,
+                column=col,
+            )
+        if not value.is_integer():
+            raise InputError(path, f"{field_name} must be a whole number, got {_show(shown)}", line=line, column=col)
+        value = int(value)
+    if not isinstance(value, int):
+        raise InputError(path, f"{field_name} must be a number, got {type(value).__name__}", line=line, column=col)
+    if value < 0 <= low:
+        raise InputError(path, f"{field_name} must not be negative, got {value}", line=line, column=col)
+    if not low <= value <= high:
         raise InputError(
-            path, f"{field_name} must be a number, got {type(value).__name__}", line=line, column=field_name
+            path,
+            f"{field_name} {_show(shown, number=True)} out of range {_range_text(low, high)}",
+            line=line,
+            column=col,
         )
-    if n < 0:
-        raise InputError(path, f"{field_name} must not be negative, got {n}", line=line, column=field_name)
-    return n
+    return value
+
+
+def count_value(value: Any, *, path: Path | str, line: int | None, field_name: str, text: bool = True) -> int | None:
+    """A download/like count: a non-negative integer that fits the store, or None when absent."""
+    return checked_int(value, path=path, line=line, field_name=field_name, text=text)
 
 
 def timestamp_value(value: Any, *, path: Path | str, line: int | None, field_name: str) -> dt.datetime | None:
@@ -172,7 +446,19 @@ def timestamp_value(value: Any, *, path: Path | str, line: int | None, field_nam
         )
     if d.tzinfo is None:
         d = d.replace(tzinfo=dt.UTC)
-    return d.astimezone(dt.UTC)
+    try:
+        return d.astimezone(dt.UTC)
+    except OverflowError:
+        raise InputError(
+            path, f"{field_name} {_show(str(value))} out of range (years 1 … 9999 in UTC)", line=line, column=field_name
+        ) from None
+
+
+def text_value(value: Any, *, path: Path | str, line: int | None, field_name: str) -> str | None:
+    """A text field: a string or absent; any other type is an error (never silently dropped)."""
+    if value is None or isinstance(value, str):
+        return value
+    raise InputError(path, f"{field_name} must be text, got {type(value).__name__}", line=line, column=field_name)
 
 
 def parse_date(value: str, *, what: str = "--date") -> dt.date:
@@ -185,11 +471,11 @@ def parse_date(value: str, *, what: str = "--date") -> dt.date:
 def count_array(
     values: pa.Array | pa.ChunkedArray, *, path: Path | str, field_name: str, line_offset: int | None = 1
 ) -> pa.Array:
-    """Validate a column of counts in bulk (Arrow): int64, non-negative, nulls kept.
+    """Validate a column of counts in bulk (Arrow): int64, non-negative, in range, nulls kept.
 
     ``line_offset`` is the file line of row 0 (2 for a CSV with a header);
-    ``None`` when rows are not lines (a JSON document): errors then name the
-    1-based row in the column instead.
+    ``None`` when rows are not lines (a JSON document, a Parquet file): errors
+    then name the 1-based row in the column instead.
     """
     try:
         return _count_array(values, path=path, field_name=field_name, line_offset=line_offset or 1)
@@ -197,6 +483,33 @@ def count_array(
         if line_offset is not None or exc.line is None:
             raise
         raise InputError(path, f"{exc.message} (row {exc.line})", column=exc.column) from None
+
+
+def count_list(
+    values: list[Any], *, path: Path | str, field_name: str, line_offset: int | None = 1, text: bool = True
+) -> pa.Array:
+    """:func:`count_value` over parsed values of any type, as int64; errors as in :func:`count_array`."""
+    try:
+        return _count_list(values, path=path, field_name=field_name, line_offset=line_offset or 1, text=text)
+    except InputError as exc:
+        if line_offset is not None or exc.line is None:
+            raise
+        raise InputError(path, f"{exc.message} (row {exc.line})", column=exc.column) from None
+
+
+def _count_list(
+    values: list[Any], *, path: Path | str, field_name: str, line_offset: int, text: bool = True
+) -> pa.Array:
+    out = [
+        count_value(v, path=path, line=i + line_offset, field_name=field_name, text=text) for i, v in enumerate(values)
+    ]
+    return pa.array(out, pa.int64())
+
+
+def _first(mask: pa.Array) -> int:
+    import pyarrow.compute as pc
+
+    return int(pc.index(pc.fill_null(mask, False), True).as_py())
 
 
 def _count_array(
@@ -207,31 +520,33 @@ def _count_array(
     if isinstance(values, pa.ChunkedArray):
         values = values.combine_chunks()
     t = values.type
+
+    def per_row() -> pa.Array:  # exact, with the value as written in the message
+        return _count_list(values.to_pylist(), path=path, field_name=field_name, line_offset=line_offset)
+
     if pa.types.is_null(t):
         return pa.nulls(len(values), pa.int64())
-    if pa.types.is_integer(t):
+    if pa.types.is_unsigned_integer(t) and t.bit_width == 64:
+        big = _first(pc.greater(values, pa.scalar(INT64_MAX, t)))
+        if big >= 0:
+            return per_row()
+        arr = values.cast(pa.int64())
+    elif pa.types.is_integer(t):
         arr = values.cast(pa.int64())
     elif pa.types.is_floating(t):
         arr_f = pc.if_else(pc.is_nan(values), pa.scalar(None, t), values)
-        frac = pc.not_equal(arr_f, pc.floor(arr_f))
-        bad = pc.index(pc.fill_null(frac, False), True).as_py()
-        if bad >= 0:
-            raise InputError(
-                path,
-                f"{field_name} must be a whole number, got {values[bad].as_py()!r}",
-                line=bad + line_offset,
-                column=field_name,
-            )
+        bad = pc.or_(pc.not_equal(arr_f, pc.floor(arr_f)), pc.greater_equal(pc.abs(arr_f), 2.0**63))
+        if _first(bad) >= 0:
+            return per_row()
         arr = arr_f.cast(pa.int64())
     elif pa.types.is_string(t) or pa.types.is_large_string(t):
-        out = [
-            count_value(v, path=path, line=i + line_offset, field_name=field_name)
-            for i, v in enumerate(values.to_pylist())
-        ]
-        return pa.array(out, pa.int64())
+        try:
+            arr = values.cast(pa.int64())  # the common case: digits only
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            return per_row()
     else:
         raise InputError(path, f"{field_name} must be numeric, got column type {t}", column=field_name)
-    neg = pc.index(pc.fill_null(pc.less(arr, 0), False), True).as_py()
+    neg = _first(pc.less(arr, 0))
     if neg >= 0:
         raise InputError(
             path,
@@ -240,6 +555,38 @@ def _count_array(
             column=field_name,
         )
     return arr
+
+
+_TRUE = ("true", "1", "yes", "t", "y")
+_FALSE = ("false", "0", "no", "f", "n")
+
+
+def bool_array(
+    values: pa.Array | pa.ChunkedArray, *, path: Path | str, field_name: str, line_offset: int | None = 1
+) -> pa.Array:
+    """A yes/no column: booleans, 0/1, or true/false text; anything else names its row."""
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    if pa.types.is_boolean(values.type):
+        return values
+    if pa.types.is_null(values.type):
+        return pa.nulls(len(values), pa.bool_())
+    out: list[bool | None] = []
+    for i, v in enumerate(values.to_pylist()):
+        if v is None or isinstance(v, bool):
+            out.append(v)
+        elif isinstance(v, (int, float)) and v in (0, 1):
+            out.append(bool(v))
+        elif isinstance(v, str) and v.strip().lower() in _TRUE + _FALSE + _MISSING_TEXT:
+            t = v.strip().lower()
+            out.append(None if t in _MISSING_TEXT else t in _TRUE)
+        else:
+            where = {"line": i + line_offset} if line_offset is not None else {}
+            row = "" if line_offset is not None else f" (row {i + 1})"
+            raise InputError(
+                path, f"{field_name} must be true or false, got {_show(v)}{row}", column=field_name, **where
+            )
+    return pa.array(out, pa.bool_())
 
 
 # -- assembly --------------------------------------------------------------------
@@ -298,25 +645,43 @@ class ReadOptions:
 
 
 def sidecar_rows(directory: Path) -> dict[str, dict[str, str]]:
-    """Rows of ``snapshots.csv`` in ``directory`` keyed by their ``file`` column (empty when absent)."""
-    import csv
+    """Rows of ``snapshots.csv`` in ``directory`` keyed by their ``file`` column (empty when absent).
 
+    A file listed twice keeps its first row (the rule for every repeated key).
+    """
     p = directory / "snapshots.csv"
     if not p.is_file():
         return {}
     try:
-        text = p.read_text(encoding="utf-8-sig")
+        data = p.read_bytes()
     except OSError as exc:
         raise InputError(p, f"cannot read: {exc.strerror or exc}") from exc
-    rows = list(csv.DictReader(text.splitlines()))
-    if rows and "file" not in rows[0]:
+    header, rows = csv_records(p, decode_text(p, data))
+    if "file" not in header:
         return {}
-    return {r["file"]: r for r in rows if r.get("file")}
+    out: dict[str, dict[str, str]] = {}
+    for _, r in rows:
+        if r.get("file"):
+            out.setdefault(r["file"], r)
+    return out
 
 
 def sidecar_for(path: Path, opts: ReadOptions) -> dict[str, str] | None:
     side = opts.sidecar if opts.sidecar is not None else sidecar_rows(path.parent)
     return side.get(path.name)
+
+
+def sidecar_date(path: Path, side: dict[str, str] | None, column: str) -> dt.date | None:
+    """The date ``column`` of a file's ``snapshots.csv`` row, None when absent; not a date is an error."""
+    value = (side or {}).get(column) or ""
+    if not value.strip():
+        return None
+    try:
+        return dt.date.fromisoformat(value.strip()[:10])
+    except ValueError:
+        raise InputError(
+            path.parent / "snapshots.csv", f"{column} of {path.name} is not a date: {value[:30]!r}", column=column
+        ) from None
 
 
 _DATE_IN_NAME = re.compile(r"(?<!\d)(\d{4})-(\d{2})-(\d{2})(?!\d)")
@@ -436,7 +801,7 @@ def finish(
     """Fill snapshot ids, add coverage notes, wrap as a :class:`SnapshotBatch`."""
     from ..schema import Snapshot, SnapshotBatch, make_snapshot_id
 
-    sha = sha or file_sha256(path)
+    sha = sha or source_sha256(path)
     sid = make_snapshot_id(registry, taken_at, sha)
     pkg = tables["packages"]
     if pkg.num_rows == 0:

@@ -51,16 +51,18 @@ from .. import lineage as lin
 from ..errors import InputError
 from ..schema import SnapshotBatch, to_table
 from ._common import (
+    KeyRepeats,
     Notes,
     ReadOptions,
     check_registry,
     count_value,
-    file_sha256,
     finish,
     iter_json_lines,
     load_json,
     need_date,
     read_bytes,
+    source_sha256,
+    text_value,
     timestamp_value,
 )
 from ._hub_files import HubFiles
@@ -142,8 +144,8 @@ def model_row(record: Mapping[str, Any], *, source: str | Path = "<records>", li
     if tags is not None and not (isinstance(tags, list) and all(isinstance(t, str) for t in tags)):
         raise InputError(source, "tags must be a list of strings", line=line, column="tags")
     tags = list(tags) if tags else []
-    downloads = count_value(record.get("downloads"), path=source, line=line, field_name="downloads")
-    likes = count_value(record.get("likes"), path=source, line=line, field_name="likes")
+    downloads = count_value(record.get("downloads"), path=source, line=line, field_name="downloads", text=False)
+    likes = count_value(record.get("likes"), path=source, line=line, field_name="likes", text=False)
     card_data = _card_data(record)
     license_ = None
     if card_data:
@@ -156,11 +158,13 @@ def model_row(record: Mapping[str, Any], *, source: str | Path = "<records>", li
         license_ = next((t[len("license:") :] for t in tags if t.startswith("license:")), None)
     config = record.get("config")
     model_type = config.get("model_type") if isinstance(config, dict) else None
-    author = record.get("author")
-    if not isinstance(author, str) or not author:
+    model_type = text_value(model_type, path=source, line=line, field_name="config.model_type")
+    author = text_value(record.get("author"), path=source, line=line, field_name="author")
+    if not author:
         author = pid.split("/", 1)[0] if "/" in pid else None
-    task = record.get("pipeline_tag")
-    sha = record.get("sha")
+    task = text_value(record.get("pipeline_tag"), path=source, line=line, field_name="pipeline_tag")
+    sha = text_value(record.get("sha"), path=source, line=line, field_name="sha")
+    library_name = text_value(record.get("library_name"), path=source, line=line, field_name="library_name")
     package = {
         "package_id": pid,
         "raw_id": raw_id,
@@ -174,10 +178,10 @@ def model_row(record: Mapping[str, Any], *, source: str | Path = "<records>", li
         "last_modified": timestamp_value(
             _get(record, "lastModified", "last_modified"), path=source, line=line, field_name="lastModified"
         ),
-        "task": task if isinstance(task, str) else None,
+        "task": task,
         "license": license_,
-        "sha": sha if isinstance(sha, str) else None,
-        "model_type": model_type if isinstance(model_type, str) else None,
+        "sha": sha,
+        "model_type": model_type,
         "tags": tags,
     }
     lib_tags = list(tags)
@@ -185,7 +189,7 @@ def model_row(record: Mapping[str, Any], *, source: str | Path = "<records>", li
         lib_tags.append("safetensors")
     if record.get("gguf"):
         lib_tags.append("gguf")
-    libraries = libraries_of(record.get("library_name"), lib_tags)
+    libraries = libraries_of(library_name, lib_tags)
     refs = lin.refs_from_card_data(card_data, tags) + lin.refs_from_tags(tags)
     return ModelRow(package, libraries, refs)
 
@@ -306,42 +310,46 @@ def cards_table(cards: Mapping[str, str | None], snapshot_id: str, *, only: set[
 # -- the importer -----------------------------------------------------------------
 
 
-def _iter_records(path: Path) -> Iterable[tuple[int, Any]]:
+def _iter_records(path: Path, data: bytes, repeats: KeyRepeats) -> Iterable[tuple[int, Any]]:
     """JSON lines, or one JSON array / object holding the records."""
     import json
 
-    data = read_bytes(path)
     head = data[:4096].lstrip()
     if head.startswith(b"["):
-        records = load_json(path, data)
+        records = load_json(path, data, repeats=repeats)
         return ((i, r) for i, r in enumerate(records, 1))
     if head.startswith(b"{"):
         first_line = data.lstrip().split(b"\n", 1)[0]
         try:
             json.loads(first_line)
-        except ValueError:
-            obj = load_json(path, data)  # one pretty-printed object
+        except (ValueError, RecursionError):
+            obj = load_json(path, data, repeats=repeats)  # one pretty-printed object
             if isinstance(obj, dict):
                 for key in ("models", "items", "data", "rows"):
                     if isinstance(obj.get(key), list):
                         return ((i, r) for i, r in enumerate(obj[key], 1))
             return iter([(1, obj)])
-        return iter_json_lines(path, data)
+        return iter_json_lines(path, data, repeats=repeats)
     raise InputError(path, "not a Hub API dump (expected JSON lines or a JSON array of ModelInfo records)", line=1)
 
 
-def read_cards(path: Path) -> dict[str, str | None]:
+def read_cards(path: Path, notes: Notes | None = None) -> dict[str, str | None]:
     """A model-card JSON-lines file: ``{modelId|id, readme|text|card, readme_missing?}`` per line.
 
     Fast path: Arrow's JSON reader; on any irregularity (invalid line, odd
-    types) the line-by-line reader runs and names the offending line.
+    types, a key repeated within a line) the line-by-line reader runs and
+    names the offending line.  A repeated model id keeps its first card;
+    repeats are counted in ``notes``.
     """
+    notes = notes if notes is not None else Notes()
     data = read_bytes(path)
-    fast = _read_cards_arrow(data)
+    fast = _read_cards_arrow(data, notes)
     if fast is not None:
         return fast
     cards: dict[str, str | None] = {}
-    for line, rec in iter_json_lines(path, data):
+    repeats = KeyRepeats()
+    dup = 0
+    for line, rec in iter_json_lines(path, data, repeats=repeats):
         if not isinstance(rec, dict):
             raise InputError(path, f"expected a JSON object, got {type(rec).__name__}", line=line)
         pid = _get(rec, "modelId", "id", "model_id")
@@ -352,11 +360,19 @@ def read_cards(path: Path) -> dict[str, str | None]:
             raise InputError(path, "card text must be a string", line=line, column="readme")
         if rec.get("readme_missing") is True:
             text = None
+        dup += pid.strip() in cards
         cards.setdefault(pid.strip(), text)
+    repeats.note(notes, "the cards file's records")
+    _note_card_repeats(notes, dup)
     return cards
 
 
-def _read_cards_arrow(data: bytes) -> dict[str, str | None] | None:
+def _note_card_repeats(notes: Notes, dup: int) -> None:
+    if dup:
+        notes.warn(f"cards: {dup} repeated model ids in the cards file (kept the first card of each)")
+
+
+def _read_cards_arrow(data: bytes, notes: Notes) -> dict[str, str | None] | None:
     import io
 
     import pyarrow.compute as pc
@@ -394,6 +410,7 @@ def _read_cards_arrow(data: bytes) -> dict[str, str | None] | None:
     cards: dict[str, str | None] = {}
     for pid, text in zip(ids.to_pylist(), texts.to_pylist(), strict=False):
         cards.setdefault(pid, text)
+    _note_card_repeats(notes, t.num_rows - len(cards))
     return cards
 
 
@@ -435,14 +452,18 @@ def read(path: Path, opts: ReadOptions | None = None) -> SnapshotBatch:
     opts = opts or ReadOptions()
     registry = check_registry(path, FORMAT, opts.registry, ("hf",))
     notes = Notes()
-    sha = file_sha256(path)
-    cards = read_cards(opts.cards_path) if opts.cards_path else None
+    data = read_bytes(path)
+    sha = source_sha256(path)  # of exactly the bytes parsed below
+    cards = read_cards(opts.cards_path, notes) if opts.cards_path else None
     manifest = None
     if opts.cards_path:
-        cards_sha = file_sha256(opts.cards_path)
+        cards_sha = source_sha256(opts.cards_path)
         sha = hashlib.sha256((sha + cards_sha).encode()).hexdigest()
         manifest = {"cards_file": str(opts.cards_path), "cards_sha256": cards_sha}
-    tables = records_to_tables(_iter_records(path), "", source=path, cards=cards, aliases=opts.aliases, notes=notes)
+    repeats = KeyRepeats()
+    records = _iter_records(path, data, repeats)
+    tables = records_to_tables(records, "", source=path, cards=cards, aliases=opts.aliases, notes=notes)
+    repeats.note(notes, "the dump's records")
     pkg = tables["packages"]
     if pkg.num_rows == 0:
         raise InputError(path, "no model records")

@@ -34,7 +34,6 @@ so in the notes), else the import asks for ``--date``.
 
 from __future__ import annotations
 
-import datetime as dt
 import io
 import sqlite3
 from pathlib import Path
@@ -46,18 +45,25 @@ import pyarrow.compute as pc
 from ..errors import InputError
 from ..schema import SnapshotBatch, to_table
 from ._common import (
+    KeyRepeats,
     Notes,
     ReadOptions,
+    bool_array,
     build_packages,
+    check_header,
     check_readable,
     check_registry,
     count_array,
+    count_list,
+    csv_records,
     date_in_name,
+    decode_text,
     finish,
     load_json,
     need_date,
+    private_copy,
     read_bytes,
-    read_text,
+    sidecar_date,
     sidecar_for,
     timestamp_value,
 )
@@ -154,8 +160,15 @@ def _sqlite_tables(path: Path) -> dict[str, list[str]]:
         raise InputError(path, f"not a readable SQLite database: {exc}") from exc
 
 
-def _read_sqlite(path: Path) -> tuple[pa.Table, str]:
-    tables = _sqlite_tables(path)
+def _read_sqlite(path: Path, copy: Path) -> tuple[pa.Table, str]:
+    """The id table of a SQLite listing, read from ``copy`` (a private copy of ``path``)."""
+    with open(copy, "rb") as f:
+        if not f.read(16).startswith(SQLITE_MAGIC):
+            raise InputError(path, "not a SQLite database (the file changed while it was read?)")
+    try:
+        tables = _sqlite_tables(copy)
+    except InputError as exc:
+        raise InputError(path, exc.message) from None
     cands = [t for t, cols in tables.items() if _find(cols, ID_COLUMNS)]
     if not cands:
         raise InputError(path, f"no table with a model id column (one of {', '.join(ID_COLUMNS)})")
@@ -164,7 +177,7 @@ def _read_sqlite(path: Path) -> tuple[pa.Table, str]:
     table = cands[0]
     cols = tables[table]
     try:
-        con = sqlite3.connect(_sqlite_uri(path), uri=True)
+        con = sqlite3.connect(_sqlite_uri(copy), uri=True)
         try:
             quoted = ", ".join('"' + c.replace('"', '""') + '"' for c in cols)
             cur = con.execute(f'SELECT {quoted} FROM "{table.replace(chr(34), chr(34) * 2)}" ORDER BY rowid')
@@ -183,44 +196,45 @@ def _read_sqlite(path: Path) -> tuple[pa.Table, str]:
     return pa.table(arrays), table
 
 
-def _read_csv(path: Path) -> pa.Table:
+def _read_csv(path: Path, data: bytes) -> pa.Table:
+    """Every column as text (counts are checked exactly later); a malformed row names its line."""
     import csv as _csv
 
     import pyarrow.csv as pcsv
 
-    data = read_bytes(path)
     text_head = data[:65536].decode("utf-8-sig", "replace")
     delim = "\t" if path.name.lower().endswith((".tsv", ".tsv.gz")) else ","
     header = next(_csv.reader(io.StringIO(text_head), delimiter=delim), [])
     if not header:
         raise InputError(path, "empty CSV (no header)", line=1)
-    numeric = {n for names in (COLUMN_NAMES["downloads"], COLUMN_NAMES["likes"]) for n in names}
-    types = {c: pa.string() for c in header if c.lower() not in {n.lower() for n in numeric}}
+    check_header(path, header)
     try:
         return pcsv.read_csv(
             io.BytesIO(data),
             read_options=pcsv.ReadOptions(use_threads=True),
-            parse_options=pcsv.ParseOptions(delimiter=delim),
-            convert_options=pcsv.ConvertOptions(column_types=types, strings_can_be_null=True),
+            parse_options=pcsv.ParseOptions(delimiter=delim, newlines_in_values=True),
+            convert_options=pcsv.ConvertOptions(
+                column_types=dict.fromkeys(header, pa.string()), strings_can_be_null=True
+            ),
         )
     except pa.ArrowInvalid as exc:
+        csv_records(path, decode_text(path, data), delimiter=delim)  # raises naming the line, when it can
         msg = str(exc).splitlines()[0]
         raise InputError(path, f"malformed CSV: {msg}") from exc
 
 
-def _read_parquet(path: Path) -> pa.Table:
+def _read_parquet(path: Path, raw: bytes) -> pa.Table:
     import pyarrow.parquet as pq
 
-    check_readable(path)
     try:
-        return pq.read_table(path)
-    except (pa.ArrowInvalid, OSError) as exc:
-        raise InputError(path, f"unreadable Parquet: {exc}") from exc
+        return pq.read_table(pa.BufferReader(raw))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OSError) as exc:
+        raise InputError(path, f"unreadable Parquet: {' '.join(str(exc).split())}") from exc
 
 
-def _read_txt(path: Path) -> pa.Table:
+def _read_txt(path: Path, data: bytes) -> pa.Table:
     ids = []
-    for i, line in enumerate(read_text(path).splitlines(), 1):
+    for i, line in enumerate(decode_text(path, data).splitlines(), 1):
         s = line.strip()
         if not s or s.startswith("#"):
             continue
@@ -230,17 +244,22 @@ def _read_txt(path: Path) -> pa.Table:
     return pa.table({"model": pa.array(ids, pa.string())})
 
 
-def _read_json_mapping(path: Path) -> pa.Table:
-    obj = load_json(path)
-    if isinstance(obj, dict) and obj and all(isinstance(k, str) for k in obj):
-        vals = list(obj.values())
+def _read_json_mapping(path: Path, data: bytes, notes: Notes) -> pa.Table:
+    repeats = KeyRepeats()
+    obj = load_json(path, data, repeats=repeats)
+    if isinstance(obj, dict) and obj:
+        # a model id repeated in the object is a repeated row: the first wins (counted with the duplicates)
+        pairs = list(obj.items()) + repeats.repeated_pairs
+        vals = [v for _, v in pairs]
         if all(v is None or (isinstance(v, (int, float)) and not isinstance(v, bool)) for v in vals):
-            return pa.table({"model": pa.array(list(obj), pa.string()), "downloads": pa.array(vals)})
+            downloads = count_list(vals, path=path, field_name="downloads", line_offset=None)
+            return pa.table({"model": pa.array([k for k, _ in pairs], pa.string()), "downloads": downloads})
     if isinstance(obj, list) and obj and all(isinstance(r, dict) for r in obj):
+        repeats.note(notes, "the file's records")
         try:
             return pa.Table.from_pylist(obj)
-        except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
-            raise InputError(path, f"records of mixed types: {exc}") from exc
+        except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError) as exc:
+            raise InputError(path, f"records of mixed types: {' '.join(str(exc).split())}") from exc
     raise InputError(path, "expected a JSON object {model id: downloads} or a list of records")
 
 
@@ -251,19 +270,49 @@ def _timestamps(col: pa.ChunkedArray, *, path: Path, name: str, line_offset: int
     t = col.type
     if pa.types.is_timestamp(t):
         arr = col.combine_chunks()
-        if t.tz is None:
-            arr = pc.assume_timezone(arr, "UTC")
-        return arr.cast(pa.timestamp("us", tz="UTC"))
+        try:
+            if t.tz is None:
+                arr = pc.assume_timezone(arr, "UTC")
+            return arr.cast(pa.timestamp("us", tz="UTC"))
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+            raise InputError(
+                path, f"{name}: timestamps out of range ({' '.join(str(exc).split())})", column=name
+            ) from None
+    if not (pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_null(t)):
+        raise InputError(path, f"{name} must be timestamps or ISO-8601 text, got column type {t}", column=name)
     vals = col.to_pylist()
     out = [timestamp_value(v, path=path, line=i + line_offset, field_name=name) for i, v in enumerate(vals)]
     return pa.array(out, pa.timestamp("us", tz="UTC"))
 
 
-def _strings(col: pa.ChunkedArray) -> pa.Array:
+def _strings(col: pa.ChunkedArray, *, path: Path, name: str) -> pa.Array:
+    """A text column: strings as they are; numbers as their text; other types (lists, bytes...) refused."""
     arr = col.combine_chunks()
-    if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
-        arr = arr.cast(pa.string())
-    return arr.cast(pa.string())
+    t = arr.type
+    if not (
+        pa.types.is_string(t)
+        or pa.types.is_large_string(t)
+        or pa.types.is_null(t)
+        or pa.types.is_integer(t)
+        or pa.types.is_dictionary(t)
+    ):
+        raise InputError(path, f"{name} must be text, got column type {t}", column=name)
+    try:
+        return arr.cast(pa.string())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+        raise InputError(path, f"{name} must be text ({' '.join(str(exc).split())})", column=name) from None
+
+
+def _check_columns(path: Path, names: list[str]) -> None:
+    """Refuse a column named twice, or two spellings of a column read here (``downloads``, ``Downloads``)."""
+    check_header(path, names, line=None)
+    wanted = {w.lower() for w in ID_COLUMNS} | {w.lower() for ws in COLUMN_NAMES.values() for w in ws}
+    seen: dict[str, str] = {}
+    for n in names:
+        k = n.lower()
+        if k in wanted and k in seen:
+            raise InputError(path, f"columns {seen[k]!r} and {n!r} differ only in case; which one is meant?")
+        seen[k] = n
 
 
 def read(path: Path, opts: ReadOptions | None = None) -> SnapshotBatch:
@@ -273,34 +322,40 @@ def read(path: Path, opts: ReadOptions | None = None) -> SnapshotBatch:
     check_readable(path)
     with open(path, "rb") as f:
         head = f.read(64)
-    kind = _kind(path, head)
     notes = Notes()
-    line_offset = 2  # CSV: header on line 1
-    if kind == "sqlite":
-        table, tname = _read_sqlite(path)
+    line_offset: int | None = 2  # CSV: header on line 1; None: rows are not lines (errors name the row)
+    kind: str | None
+    if _kind(path, head) == "sqlite":
+        kind = "sqlite"
+        with private_copy(path) as copy:  # what is read is what is hashed
+            table, tname = _read_sqlite(path, copy)
         notes.add(f"SQLite table {tname}")
         line_offset = 1  # row number
-    elif kind == "parquet":
-        table = _read_parquet(path)
-        line_offset = 1
-    elif kind == "csv":
-        table = _read_csv(path)
-    elif kind == "txt":
-        table = _read_txt(path)
-        line_offset = 1
-    elif kind == "json":
-        table = _read_json_mapping(path)
-        line_offset = 1
     else:
-        raise InputError(path, "not a listing this importer knows (SQLite, CSV, Parquet, JSON, .txt id list)")
+        data = read_bytes(path)  # one read: parsed and hashed
+        kind = _kind(path, data[:64])
+        if kind == "parquet":
+            table = _read_parquet(path, data)
+            line_offset = None
+        elif kind == "csv":
+            table = _read_csv(path, data)
+        elif kind == "txt":
+            table = _read_txt(path, data)
+            line_offset = 1
+        elif kind == "json":
+            table = _read_json_mapping(path, data, notes)
+            line_offset = None
+        else:
+            raise InputError(path, "not a listing this importer knows (SQLite, CSV, Parquet, JSON, .txt id list)")
     names = table.column_names
+    _check_columns(path, names)
     id_col = _find(names, ID_COLUMNS)
     if id_col is None:
         raise InputError(
             path, f"missing required column: a model id (one of {', '.join(ID_COLUMNS)}); found {', '.join(names)}"
         )
     col = {k: _find(names, v) for k, v in COLUMN_NAMES.items()}
-    cols: dict[str, Any] = {"raw_id": _strings(table.column(id_col))}
+    cols: dict[str, Any] = {"raw_id": _strings(table.column(id_col), path=path, name=id_col)}
     if col["downloads"]:
         cols["downloads"] = count_array(
             table.column(col["downloads"]), path=path, field_name=col["downloads"], line_offset=line_offset
@@ -313,22 +368,22 @@ def read(path: Path, opts: ReadOptions | None = None) -> SnapshotBatch:
             table.column(col["likes"]), path=path, field_name=col["likes"], line_offset=line_offset
         )
     for key in ("task", "sha", "license"):
-        if col[key]:
-            cols[key] = _strings(table.column(col[key]))
+        if (name := col[key]) is not None:
+            cols[key] = _strings(table.column(name), path=path, name=name)
     ids_py = cols["raw_id"].to_pylist()
     if col["author"]:
-        cols["author"] = _strings(table.column(col["author"]))
+        cols["author"] = _strings(table.column(col["author"]), path=path, name=col["author"])
     else:
         cols["author"] = [i.split("/", 1)[0] if isinstance(i, str) and "/" in i else None for i in ids_py]
     for key in ("created_at", "last_modified"):
-        if col[key]:
-            cols[key] = _timestamps(table.column(col[key]), path=path, name=col[key], line_offset=line_offset)
-    pkg, keep = build_packages(registry, cols, path=path, notes=notes, line_offset=line_offset, id_column=id_col)
+        if (name := col[key]) is not None:
+            cols[key] = _timestamps(table.column(name), path=path, name=name, line_offset=line_offset or 1)
+    pkg, keep = build_packages(registry, cols, path=path, notes=notes, line_offset=line_offset or 1, id_column=id_col)
     keep_idx = pa.array(keep, pa.int64())
     tables: dict[str, pa.Table] = {"packages": pkg}
     pids = pkg.column("package_id")
     if col["library"]:
-        lib = _strings(table.column(col["library"])).take(keep_idx)
+        lib = _strings(table.column(col["library"]), path=path, name=col["library"]).take(keep_idx)
         mask = pc.and_(pc.is_valid(lib), pc.not_equal(pc.utf8_trim_whitespace(lib), ""))
         mask = pc.fill_null(mask, False)
         tables["package_libraries"] = to_table(
@@ -341,7 +396,9 @@ def read(path: Path, opts: ReadOptions | None = None) -> SnapshotBatch:
             "",
         )
     if col["has_card"]:
-        has = table.column(col["has_card"]).combine_chunks().cast(pa.bool_()).take(keep_idx)
+        has = bool_array(
+            table.column(col["has_card"]), path=path, field_name=col["has_card"], line_offset=line_offset
+        ).take(keep_idx)
         missing = pc.invert(pc.fill_null(has, False))
         n = len(missing)
         tables["cards"] = to_table(
@@ -363,9 +420,7 @@ def read(path: Path, opts: ReadOptions | None = None) -> SnapshotBatch:
         notes.add("id list only: no downloads or metadata")
     taken_at = opts.taken_at
     if taken_at is None:
-        side = sidecar_for(path, opts)
-        if side and side.get("snapshot_date"):
-            taken_at = dt.date.fromisoformat(side["snapshot_date"][:10])
+        taken_at = sidecar_date(path, sidecar_for(path, opts), "snapshot_date")
     if taken_at is None:
         taken_at = date_in_name(path.name)
         if taken_at is not None:

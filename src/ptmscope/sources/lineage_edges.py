@@ -31,9 +31,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import hashlib
-import io
-import json
 import re
 import sys
 from pathlib import Path
@@ -46,15 +43,19 @@ from ..errors import InputError
 from ..schema import RELATIONS, SnapshotBatch, to_table
 from . import hf_api
 from ._common import (
+    KeyRepeats,
     Notes,
     ReadOptions,
     build_packages,
     check_registry,
+    combined_sha256,
     count_value,
-    file_sha256,
+    csv_records,
     finish,
+    loads_json_field,
     need_date,
     read_text,
+    source_sha256,
     timestamp_value,
 )
 from ._hub_files import HubFiles
@@ -90,29 +91,27 @@ def _stamp_date(names: list[str]) -> dt.date | None:
     return best
 
 
-def _rows(path: Path, required: tuple[str, ...]) -> list[dict[str, str]]:
-    text = read_text(path)
-    reader = csv.DictReader(io.StringIO(text))
-    fields = [f.strip() for f in (reader.fieldnames or [])]
+def _rows(path: Path, required: tuple[str, ...]) -> list[tuple[int, dict[str, str]]]:
+    """``(line, row)`` of a CSV file, read once (and hashed); every row must have the header's fields."""
+    fields, rows = csv_records(path, read_text(path))
     missing = [c for c in required if c not in fields]
     if missing:
         raise InputError(path, f"missing required column(s): {', '.join(missing)}", line=1)
-    try:
-        return list(reader)
-    except csv.Error as exc:
-        raise InputError(path, f"malformed CSV: {exc}", line=reader.line_num) from exc
+    return rows
 
 
 def _json_list(value: str | None, *, path: Path, line: int, column: str) -> list[str]:
     if value is None or not value.strip():
         return []
-    try:
-        v = json.loads(value)
-    except json.JSONDecodeError:
-        raise InputError(path, "not a JSON list", line=line, column=column) from None
+    v = loads_json_field(value, path=path, line=line, column=column)
     if not isinstance(v, list):
-        raise InputError(path, "not a JSON list", line=line, column=column)
-    return [x for x in v if isinstance(x, str)]
+        raise InputError(path, f"{column} is not a JSON list", line=line, column=column)
+    bad = next((x for x in v if not isinstance(x, str)), None)
+    if bad is not None:
+        raise InputError(
+            path, f"{column} must be a list of strings, got a {type(bad).__name__} in it", line=line, column=column
+        )
+    return v
 
 
 def _url_list(value: str | None) -> list[str]:
@@ -130,21 +129,23 @@ def _read_folder(folder: Path, opts: ReadOptions, registry: str) -> SnapshotBatc
         raise InputError(folder, "no edges.csv here (format lineage-edges)")
     notes = Notes()
     files = [edges_p]
-    edges = _rows(edges_p, ("parent", "child", "relation"))
-    bad = next((i for i, e in enumerate(edges, 2) if e["relation"] not in RELATIONS), None)
+    edge_rows = _rows(edges_p, ("parent", "child", "relation"))
+    bad = next(((line, e) for line, e in edge_rows if e["relation"] not in RELATIONS), None)
     if bad is not None:
         raise InputError(
             edges_p,
-            f"unknown relation {edges[bad - 2]['relation']!r} (expected one of {', '.join(RELATIONS)})",
-            line=bad,
+            f"unknown relation {bad[1]['relation']!r} (expected one of {', '.join(RELATIONS)})",
+            line=bad[0],
             column="relation",
         )
+    edges = [e for _, e in edge_rows]
 
     libs: list[tuple[str, str, str]] = []
     tag_refs: list[tuple[str, lin.LineageRef]] = []
     if nodes_p.is_file():
         files.append(nodes_p)
-        nodes = _rows(nodes_p, ("model_id",))
+        node_rows = _rows(nodes_p, ("model_id",))
+        nodes = [r for _, r in node_rows]
         cols: dict[str, list[Any]] = {
             k: []
             for k in (
@@ -160,7 +161,7 @@ def _read_folder(folder: Path, opts: ReadOptions, registry: str) -> SnapshotBatc
             )
         }
         lib_names: list[str | None] = []
-        for line, r in enumerate(nodes, 2):
+        for line, r in node_rows:
             pid = (r.get("model_id") or "").strip()
             cols["raw_id"].append(pid)
             cols["downloads"].append(count_value(r.get("downloads"), path=nodes_p, line=line, field_name="downloads"))
@@ -227,7 +228,7 @@ def _read_folder(folder: Path, opts: ReadOptions, registry: str) -> SnapshotBatc
         for rf in raw_files:
             files.append(rf)
             stamp_names.append(rf.name)
-            for k, r in enumerate(_rows(rf, ("model_id",)), 1):
+            for k, (_line, r) in enumerate(_rows(rf, ("model_id",)), 1):
                 pid = (r.get("model_id") or "").strip()
                 if pid and "metadata" in r:
                     hub.add_metadata(pid, r["metadata"], source=rf, record=k)
@@ -275,8 +276,8 @@ def _read_folder(folder: Path, opts: ReadOptions, registry: str) -> SnapshotBatc
         raise need_date(edges_p)
     if opts.taken_at is None:
         notes.add(f"date = latest crawl timestamp in the file names ({taken_at})")
-    shas = {str(p.relative_to(folder)): file_sha256(p) for p in files}
-    sha = hashlib.sha256("".join(f"{k}\0{v}\n" for k, v in sorted(shas.items())).encode()).hexdigest()
+    shas = {str(p.relative_to(folder)): source_sha256(p) for p in files}  # of the bytes read above
+    sha = combined_sha256(shas)
     return finish(
         edges_p,
         fmt=FORMAT,
@@ -299,12 +300,15 @@ def _read_raw(path: Path, opts: ReadOptions, registry: str) -> SnapshotBatch:
     cards: dict[str, str | None] = {}
     children: list[str] = []
     refs: list[lin.LineageRef] = []
-    for line, r in enumerate(rows, 2):
+    repeats = KeyRepeats()
+    for line, r in rows:
         pid = (r.get("model_id") or "").strip()
-        try:
-            meta = json.loads(r["metadata"]) if (r.get("metadata") or "").strip() else {}
-        except json.JSONDecodeError as exc:
-            raise InputError(path, f"metadata is not JSON ({exc.msg})", line=line, column="metadata") from None
+        raw_meta = r.get("metadata") or ""
+        meta = (
+            loads_json_field(raw_meta, path=path, line=line, column="metadata", repeats=repeats)
+            if raw_meta.strip()
+            else {}
+        )
         if not isinstance(meta, dict):
             raise InputError(path, "metadata is not a JSON object", line=line, column="metadata")
         meta.setdefault("id", pid)
@@ -316,6 +320,7 @@ def _read_raw(path: Path, opts: ReadOptions, registry: str) -> SnapshotBatch:
                 children.append(child)
                 refs.append(lin.LineageRef(pid, relation, "edge_list"))
     tables = hf_api.records_to_tables(records, "", source=path, cards=cards or None, aliases=opts.aliases, notes=notes)
+    repeats.note(notes, "the metadata JSON")
     ids = set(tables["packages"].column("package_id").to_pylist())
     edge_t = lin.lineage_table(children, refs, "", lin.Resolver(ids, opts.aliases))
     tables["lineage"] = pa.concat_tables([tables["lineage"], edge_t])
@@ -337,7 +342,10 @@ def read(path: Path, opts: ReadOptions | None = None) -> SnapshotBatch:
         return _read_folder(path, opts, registry)
     if not path.exists():
         raise InputError(path, "no such file")
-    head = path.open("rb").read(4096) if path.is_file() else b""
+    head = b""
+    if path.is_file():
+        with open(path, "rb") as f:
+            head = f.read(4096)
     cols = _header(head)
     if {"model_id", "metadata"} <= cols:
         return _read_raw(path, opts, registry)

@@ -3,9 +3,11 @@
 Shape: one JSON object ``{"package name": last-month downloads, ...}``.
 Mapping: key -> ``raw_id`` (``package_id`` lower-cased), value -> ``downloads``
 (window ``last-month``), order of the object -> ``rank`` only if the object is
-sorted by downloads (otherwise null).  Date: ``--date``, else the date the
-package version encodes (``2.20251201.0`` -> 2025-12-01) in the file name,
-else a ``YYYY-MM-DD`` in the name.  Files cut to the top N names (``top20000``
+sorted by downloads (otherwise null).  A name repeated in the object is a
+duplicate id: the first one wins and the repeats are counted in the notes.
+Date: ``--date``, else the date the package version encodes
+(``2.20251201.0`` -> 2025-12-01) in the file name, else a ``YYYY-MM-DD`` in
+the name.  Files cut to the top N names (``top20000``
 in the name) are noted as partial listings.
 """
 
@@ -19,6 +21,7 @@ from pathlib import Path
 from ..errors import InputError
 from ..schema import SnapshotBatch
 from ._common import (
+    KeyRepeats,
     Notes,
     ReadOptions,
     build_packages,
@@ -53,14 +56,18 @@ def date_from_name(name: str) -> dt.date | None:
 def read(path: Path, opts: ReadOptions | None = None) -> SnapshotBatch:
     opts = opts or ReadOptions()
     registry = check_registry(path, FORMAT, opts.registry, ("npm",))
-    obj = load_json(path)
+    repeats = KeyRepeats()
+    obj = load_json(path, repeats=repeats)
     if not isinstance(obj, dict):
         raise InputError(path, "expected a JSON object {package name: downloads}")
-    names = list(obj)
-    dls = [count_value(v, path=path, line=None, field_name=f"downloads of {k!r}") for k, v in obj.items()]
+    # a name repeated in the object is a repeated row: the first one wins, the repeats are counted
+    pairs = list(obj.items()) + repeats.repeated_pairs
+    names = [k for k, _ in pairs]
+    dls = [count_value(v, path=path, line=None, field_name=f"downloads of {k!r}", text=False) for k, v in pairs]
     notes = Notes()
-    present = [d for d in dls if d is not None]
-    ranked = all(a >= b for a, b in itertools.pairwise(present)) and len(present) == len(dls)
+    first = dls[: len(obj)]
+    present = [d for d in first if d is not None]
+    ranked = all(a >= b for a, b in itertools.pairwise(present)) and len(present) == len(first)
     cols = {
         "raw_id": names,
         "downloads": dls,

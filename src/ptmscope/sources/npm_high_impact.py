@@ -10,24 +10,45 @@ Mapping: each string -> ``raw_id`` (``package_id`` lower-cased), position ->
 above 1M downloads, ranked by npm's last-week downloads (v1.0-1.11) or the
 ecosyste.ms ``downloads`` field (v1.12+).  Date: ``--date``, else the
 ``data_date`` of a ``snapshots.csv`` beside the file, else ask for ``--date``.
+The manifest records the release ``version`` (from ``snapshots.csv`` or a
+``1.12.0_...`` file name) and the ``ranking_measure`` it implies
+(:func:`ranking_measure`), so turnover can warn where the measure changes.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from pathlib import Path
 
 from ..errors import InputError
 from ..schema import SnapshotBatch
-from ._common import Notes, ReadOptions, build_packages, check_registry, finish, need_date, read_text, sidecar_for
+from ._common import (
+    Notes,
+    ReadOptions,
+    build_packages,
+    check_registry,
+    finish,
+    need_date,
+    read_text,
+    sidecar_date,
+    sidecar_for,
+)
 
 FORMAT = "npm-high-impact"
 
 _HEAD = re.compile(
     r"\s*(?:export\s+(?:const|let|var)\s+[A-Za-z_$][\w$]*\s*=|module\.exports\s*=|(?:const|let|var)\s+[A-Za-z_$][\w$]*\s*=)?\s*\["
 )
+_VERSION_IN_NAME = re.compile(r"^v?(\d+\.\d+\.\d+)[_-]")
 _ESC = {"n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f", "v": "\v", "0": "\0", "\\": "\\", "'": "'", '"': '"'}
+
+
+def ranking_measure(version: str) -> str | None:
+    """What a release ranks by: npm's last-week downloads up to v1.11, the ecosyste.ms downloads field from v1.12."""
+    m = re.match(r"v?(\d+)\.(\d+)", version)
+    if not m:
+        return None
+    return "npm-downloads-last-week" if (int(m[1]), int(m[2])) < (1, 12) else "ecosystems-downloads"
 
 
 def detect(path: Path, head: bytes) -> bool:
@@ -109,11 +130,23 @@ def parse_string_array(text: str, path: Path | str) -> list[str]:
                 nxt = text[j + 1] if j + 1 < n else ""
                 if nxt == "u" and j + 6 <= n:
                     try:
-                        buf.append(chr(int(text[j + 2 : j + 6], 16)))
+                        code = int(text[j + 2 : j + 6], 16)
                     except ValueError:
                         line, col = _where(text, j)
                         raise InputError(path, "bad \\u escape", line=line, column=col) from None
                     j += 6
+                    if 0xD800 <= code <= 0xDBFF and text.startswith("\\u", j):  # a surrogate pair: one character
+                        try:
+                            low = int(text[j + 2 : j + 6], 16)
+                        except ValueError:
+                            low = -1
+                        if 0xDC00 <= low <= 0xDFFF:
+                            code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
+                            j += 6
+                    if 0xD800 <= code <= 0xDFFF:
+                        line, col = _where(text, j - 6)
+                        raise InputError(path, "a lone surrogate \\u escape is not Unicode text", line=line, column=col)
+                    buf.append(chr(code))
                     continue
                 buf.append(_ESC.get(nxt, nxt))
                 j += 2
@@ -159,13 +192,25 @@ def read(path: Path, opts: ReadOptions | None = None) -> SnapshotBatch:
     if side and str(side.get("duplicate_of_previous", "")).lower() == "true":
         notes.add("same data as the previous version (re-release)")
     taken_at = opts.taken_at
-    if taken_at is None and side and side.get("data_date"):
-        taken_at = dt.date.fromisoformat(side["data_date"][:10])
-        if "unverified" in (side.get("origin") or ""):
+    if taken_at is None:
+        taken_at = sidecar_date(path, side, "data_date")
+        if taken_at is not None and "unverified" in ((side or {}).get("origin") or ""):
             notes.add("date unverified (registry publish time)")
     if taken_at is None:
         raise need_date(path)
-    manifest = {k: side[k] for k in ("version", "data_commit") if side and side.get(k)} or None
+    manifest = {k: side[k] for k in ("version", "data_commit") if side and side.get(k)}
+    in_name = _VERSION_IN_NAME.match(path.name)
+    if "version" not in manifest and in_name:
+        manifest["version"] = in_name[1]
+    measure_key = ranking_measure(manifest.get("version", ""))
+    if measure_key:
+        manifest["ranking_measure"] = measure_key
     return finish(
-        path, fmt=FORMAT, registry=registry, taken_at=taken_at, tables={"packages": pkg}, notes=notes, manifest=manifest
+        path,
+        fmt=FORMAT,
+        registry=registry,
+        taken_at=taken_at,
+        tables={"packages": pkg},
+        notes=notes,
+        manifest=manifest or None,
     )

@@ -39,11 +39,12 @@ from ._common import (
     Notes,
     ReadOptions,
     build_packages,
-    check_readable,
     check_registry,
     count_value,
     finish,
     need_date,
+    private_copy,
+    text_value,
     timestamp_value,
 )
 
@@ -112,12 +113,16 @@ def _many(
 def read(path: Path, opts: ReadOptions | None = None) -> SnapshotBatch:
     opts = opts or ReadOptions()
     registry = check_registry(path, FORMAT, opts.registry, ("hf",))
-    check_readable(path)
-    with open(path, "rb") as f:
+    with private_copy(path) as copy:  # what is read is what is hashed, whatever happens to path meanwhile
+        return _read(path, copy, opts, registry)
+
+
+def _read(path: Path, copy: Path, opts: ReadOptions, registry: str) -> SnapshotBatch:
+    with open(copy, "rb") as f:
         if not f.read(16).startswith(SQLITE_MAGIC):
             raise InputError(path, "not a SQLite database (format peatmoss expects PeaTMOSS.db)")
     notes = Notes()
-    con = _connect(path)
+    con = _connect(copy)
     try:
         try:
             tables = _tables(con)
@@ -188,7 +193,7 @@ def read(path: Path, opts: ReadOptions | None = None) -> SnapshotBatch:
         cols["raw_id"].append(pid)
         cols["downloads"].append(count_value(dl, path=path, line=line, field_name="downloads"))
         cols["likes"].append(count_value(lk, path=path, line=line, field_name="likes"))
-        cols["sha"].append(sha if isinstance(sha, str) else None)
+        cols["sha"].append(text_value(sha, path=path, line=line, field_name="sha"))
         a = authors.get(mid)
         cols["author"].append(a[0] if a else (pid.split("/", 1)[0] if "/" in pid else None))
         lic = licenses.get(mid)

@@ -29,15 +29,18 @@ import pyarrow.compute as pc
 from ..errors import InputError
 from ..schema import SnapshotBatch
 from ._common import (
+    KeyRepeats,
     Notes,
     ReadOptions,
     build_packages,
     check_registry,
     count_array,
+    count_list,
     date_in_name,
     finish,
     load_json,
     need_date,
+    sidecar_date,
     sidecar_for,
 )
 
@@ -68,7 +71,8 @@ def _window(path: Path, obj: Any, side: dict[str, str] | None) -> str:
 def read(path: Path, opts: ReadOptions | None = None) -> SnapshotBatch:
     opts = opts or ReadOptions()
     registry = check_registry(path, FORMAT, opts.registry, ("pypi",))
-    obj = load_json(path)
+    repeats = KeyRepeats()
+    obj = load_json(path, repeats=repeats)
     if isinstance(obj, list):
         rows = obj
         last_update = None
@@ -78,6 +82,9 @@ def read(path: Path, opts: ReadOptions | None = None) -> SnapshotBatch:
     else:
         raise InputError(path, "not a top-pypi-packages file (expected a list, or an object with 'rows')")
     notes = Notes()
+    repeats.note(notes, "the file's objects")
+    if last_update is not None and not isinstance(last_update, str):
+        raise InputError(path, f"last_update must be text, got {type(last_update).__name__}", column="last_update")
     try:
         raw = [r["project"] for r in rows]
         counts = [r.get("download_count") for r in rows]
@@ -90,10 +97,10 @@ def read(path: Path, opts: ReadOptions | None = None) -> SnapshotBatch:
         raise
     try:
         dl_arr = pa.array(counts)
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
-        dl_arr = pa.array([None if c is None else str(c) for c in counts], pa.string())
-    if pa.types.is_boolean(dl_arr.type):
-        raise InputError(path, "download_count must be a number, got a boolean", column="download_count")
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):  # mixed types, or ints beyond int64
+        dl_arr = None
+    if dl_arr is None or not (pa.types.is_integer(dl_arr.type) or pa.types.is_floating(dl_arr.type)):
+        dl_arr = count_list(counts, path=path, field_name="download_count", line_offset=None, text=False)
     dls = count_array(dl_arr, path=path, field_name="download_count", line_offset=None)
     side = sidecar_for(path, opts)
     window = _window(path, obj, side)
@@ -116,9 +123,10 @@ def read(path: Path, opts: ReadOptions | None = None) -> SnapshotBatch:
             taken_at = dt.date.fromisoformat(last_update.strip()[:10])
         except ValueError:
             raise InputError(path, f"last_update is not a date: {last_update[:30]!r}", column="last_update") from None
-    if taken_at is None and side and side.get("snapshot_date"):
-        taken_at = dt.date.fromisoformat(side["snapshot_date"][:10])
-        notes.add("date from snapshots.csv (the file has no last_update)")
+    if taken_at is None:
+        taken_at = sidecar_date(path, side, "snapshot_date")
+        if taken_at is not None:
+            notes.add("date from snapshots.csv (the file has no last_update)")
     if taken_at is None:
         taken_at = date_in_name(path.name)
         if taken_at:
