@@ -115,7 +115,7 @@ def test_file_lists_by_hand(store):
     f = res.files
     assert f["snapshot_id"].startswith("hf-2025-04-26")
     b = next(x for x in f["by_snapshot"] if x["snapshot_id"] == f["snapshot_id"])
-    assert (b["models_with_weights"], b["pickle_only"], b["safetensors"], b["other_formats_only"]) == (10, 5, 3, 2)
+    assert (b["models_with_weights"], b["n_pickle_only"], b["safetensors"], b["other_formats_only"]) == (10, 5, 3, 2)
     # edges with weights at both ends: kid/1, 2, 5, 8 of base/st; kid/3, 4 of base/pk (kid/6 has none)
     assert b["edges"] == 6
     assert b["desc_share"] == pytest.approx(3 / 6) and b["base_share"] == pytest.approx(2 / 6)
@@ -133,8 +133,8 @@ def test_commit_histories_by_hand(store):
     c = res.commits
     assert c["snapshot_id"].startswith("hf-2024-09-25")
     # other/two has only an ONNX commit, other/three only training state: neither counts
-    assert (c["repos"], c["pickle_only"]) == (4, 3)
-    roles = {r["role"]: (r["repos"], r["pickle_only"]) for r in c["by_role"]}
+    assert (c["repos"], c["n_pickle_only"]) == (4, 3)
+    roles = {r["role"]: (r["repos"], r["n_pickle_only"]) for r in c["by_role"]}
     # KID/3 matches the lineage child kid/3 whatever the case
     assert roles == {"base": (1, 0), "descendant": (2, 2), "no lineage known": (1, 1)}
     adoption = {r["month"]: (r["repos"], r["with_safetensors"]) for r in c["adoption"]}

@@ -157,7 +157,7 @@ def test_transformers_adoption_joins_the_dump_and_the_listing(cli, real, dump):
     ).fetchone()
     con.close()
     g = next(x for x in r["groups"] if x["group"] == "transformers")
-    assert (g["models"], g["descendants"]) == (want[0], want[1])
+    assert (g["models"], g["n_descendants"]) == (want[0], want[1])
 
 
 def test_pickle_only_on_the_model_trees_and_the_history(cli, real):
@@ -203,5 +203,5 @@ def test_pickle_only_on_the_model_trees_and_the_history(cli, real):
     per = per[per["pk"] | per["st"]]
     cm = d["commits"]
     assert cm["repos"] == len(per)
-    assert cm["pickle_only"] == int((per["pk"] & ~per["st"]).sum())
+    assert cm["n_pickle_only"] == int((per["pk"] & ~per["st"]).sum())
     assert re.fullmatch(r"hf-2024-09-\d\d-[0-9a-f]{8}", cm["snapshot_id"])

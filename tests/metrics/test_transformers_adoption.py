@@ -90,14 +90,14 @@ def test_reuse_by_library_by_hand(store):
     res = adoption(connect(store), params=AdoptionParams(n_boot=0, min_models=1))
     r = res.reuse
     assert r["snapshot_id"].startswith("hf-2022-02-15") and r["n_edges"] == 3  # the card_text edge left out
-    groups = {g["group"]: (g["models"], g["reused"], g["descendants"]) for g in r["groups"]}
+    groups = {g["group"]: (g["models"], g["reused"], g["n_descendants"]) for g in r["groups"]}
     assert groups == {"transformers": (4, 1, 2), "other libraries only": (1, 1, 1), "no library": (2, 0, 0)}
     assert r["comparison"]["descendants_per_model_ratio"] == pytest.approx((2 / 4) / (1 / 1))
     assert r["comparison"]["share_reused_ratio"] == pytest.approx((1 / 4) / 1)
     assert {x["library"]: x["models"] for x in r["by_library"]} == {"transformers": 4, "diffusers": 1}
     # with the Trainer's card sentence counted, a/2 gains a descendant
     res2 = adoption(connect(store), params=AdoptionParams(n_boot=0, exclude_card_text=False))
-    g2 = {g["group"]: g["descendants"] for g in res2.reuse["groups"]}
+    g2 = {g["group"]: g["n_descendants"] for g in res2.reuse["groups"]}
     assert g2["transformers"] == 3 and res2.reuse["n_edges"] == 4
 
 

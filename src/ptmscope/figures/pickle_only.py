@@ -33,7 +33,14 @@ def pickle_only_figure(result: PickleOnlyResult) -> Any:
                 ]
             ).T
             ax0.barh(
-                y - 0.2, desc, height=0.38, color=PALETTE[1], xerr=err, ecolor="#2e4057", capsize=2, label="descendants"
+                y - 0.2,
+                desc,
+                height=0.38,
+                color=PALETTE[1],
+                xerr=err,
+                ecolor="#2e4057",
+                capsize=2,
+                label="descendant models",
             )
             ax0.barh(y + 0.2, base, height=0.38, color=PALETTE[0], label="their bases")
             labels = []

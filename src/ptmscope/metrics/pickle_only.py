@@ -167,7 +167,7 @@ def files_block(backend: Any, snap: SnapshotRef, p: PickleOnlyParams) -> dict[st
         .iloc[0]
     )
     wc = w.aggregate(
-        models_with_weights=w.count(), pickle_only=w.po.sum(), safetensors=w.st.sum(), other=(~w.po & ~w.st).sum()
+        models_with_weights=w.count(), n_pickle_only=w.po.sum(), safetensors=w.st.sum(), other=(~w.po & ~w.st).sum()
     ).execute()
     wc = wc.iloc[0]
     ln = backend.table("lineage")
@@ -219,10 +219,10 @@ def files_block(backend: Any, snap: SnapshotRef, p: PickleOnlyParams) -> dict[st
         "taken_at": snap.taken_at.isoformat(),
         "models_with_files": int(counts["models_with_files"] or 0),
         "models_with_weights": mw,
-        "pickle_only": int(wc["pickle_only"] or 0),
+        "n_pickle_only": int(wc["n_pickle_only"] or 0),
         "safetensors": int(wc["safetensors"] or 0),
         "other_formats_only": int(wc["other"] or 0),
-        "share_pickle_only": int(wc["pickle_only"] or 0) / mw if mw else None,
+        "share_pickle_only": int(wc["n_pickle_only"] or 0) / mw if mw else None,
         "any_safetensors": bool(int(wc["safetensors"] or 0) > 0),
         "edges": int(edges),
         "desc_share": k_sum / edges if edges else None,
@@ -292,7 +292,7 @@ def commits_block(backend: Any, snap: SnapshotRef) -> dict[str, Any]:
     )
     by_role = (
         r.group_by("role")
-        .aggregate(repos=r.count(), pickle_only=r.po.sum(), safetensors=r.st.sum(), commits=r.commits.sum())
+        .aggregate(repos=r.count(), n_pickle_only=r.po.sum(), safetensors=r.st.sum(), commits=r.commits.sum())
         .order_by("role")
         .execute()
     )
@@ -322,26 +322,26 @@ def commits_block(backend: Any, snap: SnapshotRef) -> dict[str, Any]:
     roles: list[dict[str, Any]] = []
     for row in by_role.itertuples(index=False):
         n = int(row.repos)
-        k = int(row.pickle_only)
+        k = int(row.n_pickle_only)
         roles.append(
             {
                 "role": str(row.role),
                 "repos": n,
                 "commits": int(row.commits),
-                "pickle_only": k,
+                "n_pickle_only": k,
                 "safetensors": int(row.safetensors),
                 "share_pickle_only": k / n if n else None,
                 "share_pickle_only_ci": wilson(k, n) if n else [None, None],
             }
         )
     n_repos = sum(x["repos"] for x in roles)
-    n_po = sum(x["pickle_only"] for x in roles)
+    n_po = sum(x["n_pickle_only"] for x in roles)
     return {
         "snapshot_id": sid,
         "taken_at": snap.taken_at.isoformat(),
         "repos": n_repos,
         "weight_commits": sum(x["commits"] for x in roles),
-        "pickle_only": n_po,
+        "n_pickle_only": n_po,
         "share_pickle_only": n_po / n_repos if n_repos else None,
         "by_role": roles,
         "adoption": adoption,
@@ -556,7 +556,7 @@ def _tables(data: dict[str, Any]) -> list[ReportTable]:
                         r["role"],
                         r["repos"],
                         r["commits"],
-                        r["pickle_only"],
+                        r["n_pickle_only"],
                         r["share_pickle_only"],
                         r["share_pickle_only_ci"],
                     ]

@@ -410,7 +410,7 @@ def reuse(backend: Any, dsnap: SnapshotRef, p: AdoptionParams) -> dict[str, Any]
                 "reused": int(reused),
                 "share_reused": reused / n if n else None,
                 "share_reused_ci": wilson(int(reused), int(n)) if n else [None, None],
-                "descendants": int(v @ c),
+                "n_descendants": int(v @ c),
                 "descendants_per_model": float(v @ c) / n if n else None,
                 "descendants_per_reused_model": float(v @ c) / reused if reused else None,
             }
@@ -622,14 +622,14 @@ def _tables(data: dict[str, Any]) -> list[ReportTable]:
         out.append(
             ReportTable(
                 f"Downstream reuse: {lib} models vs models of other libraries only ({r['snapshot_id']})",
-                ("group", "models", "reused", "share reused", "descendants", "per model", "per reused model"),
+                ("group", "models", "reused", "share reused", "direct descendants", "per model", "per reused model"),
                 [
                     [
                         g["group"],
                         g["models"],
                         g["reused"],
                         g["share_reused"],
-                        g["descendants"],
+                        g["n_descendants"],
                         g["descendants_per_model"],
                         g["descendants_per_reused_model"],
                     ]
