@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import textwrap
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..metrics.dataset_docs import DatasetDocsResult
 from ._style import PALETTE, new_figure, style
 from .docs import group_boxes, ties_legend
+
+if TYPE_CHECKING:
+    from ..metrics.dataset_docs import DatasetDocsResult
 
 
 def dataset_docs_figure(result: DatasetDocsResult) -> Any:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import textwrap
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..metrics._groups import GroupComparison
-from ..metrics.docs import DocsResult
 from ._style import PALETTE, new_figure, style
+
+if TYPE_CHECKING:
+    from ..metrics._groups import GroupComparison
+    from ..metrics.docs import DocsResult
 
 
 def p_text(p: float | None) -> str:
