@@ -11,8 +11,10 @@ from . import concentration as _concentration
 from . import descendants as _descendants
 from . import docs as _docs
 from . import growth as _growth
+from . import maintenance as _maintenance
 from . import naming as _naming
 from . import preservation as _preservation
+from . import reuse as _reuse
 from . import turnover as _turnover
 from . import underdoc as _underdoc
 from .descendants import POPULARITIES, DescendantsResult, Popularity, descendants, descendants_from_pairs, read_pairs
@@ -41,6 +43,8 @@ BUILTIN_MODULES = (
     _naming,
     _growth,
     _concentration,
+    _reuse,
+    _maintenance,
 )
 
 __all__ = [
