@@ -4,8 +4,8 @@ T3.6: "The traditional attribute of Popularity affects PTM selection and reuse
 more than Maintenance and Quality."  Per model of one Hub snapshot (the
 *base*):
 
-* **reuse** (outcomes, each analysed apart): ``descendants`` = distinct
-  direct descendants in the base snapshot's lineage; ``dependents`` =
+* **reuse** (outcomes, each analysed apart): ``direct_descendants`` = distinct
+  direct descendants in the base snapshot's lineage; ``github_dependents`` =
   distinct downstream GitHub repositories in the ``dependents`` table (the
   PeaTMOSS mapping; a model the mapping does not name has 0);
 * **popularity**: downloads in the base snapshot;
@@ -53,7 +53,7 @@ from .registry import Context, Metric, Params, ReportTable, register
 
 NAME = "reuse"
 
-OUTCOMES = ("descendants", "dependents")
+OUTCOMES = ("direct_descendants", "github_dependents")
 PREDICTORS = ("popularity", "commits", "recency", "quality")
 OTHERS = PREDICTORS[1:]
 MIN_MODELS = 30
@@ -127,7 +127,7 @@ def _model_rows(
         .select(l_pid=lin.parent_id, child=lin.child)
         .distinct()
         .group_by("l_pid")
-        .aggregate(descendants=ibis._.count())
+        .aggregate(direct_descendants=ibis._.count())
     )
     j = p.left_join(cc, p.package_id == cc.c_pid).drop("c_pid")
     j = j.left_join(d, j.raw_id == d.d_pid).drop("d_pid")
@@ -135,10 +135,10 @@ def _model_rows(
     if dep_sid is not None:
         dep = backend.table("dependents")
         dep = apply_aliases(dep.filter(dep.snapshot_id == dep_sid), "package_id", aliases)
-        dep = dep.group_by(g_pid=dep.package_id).aggregate(dependents=dep.dependent.nunique())
+        dep = dep.group_by(g_pid=dep.package_id).aggregate(github_dependents=dep.dependent.nunique())
         j = j.left_join(dep, j.package_id == dep.g_pid).drop("g_pid")
     else:
-        j = j.mutate(dependents=ibis.null("int64"))
+        j = j.mutate(github_dependents=ibis.null("int64"))
     return j.order_by("package_id").execute()
 
 
@@ -307,7 +307,7 @@ def reuse(
     outcomes = []
     for name in OUTCOMES:
         col = df[name]
-        if name == "dependents" and dep_sid is None:
+        if name == "github_dependents" and dep_sid is None:
             outcomes.append({"outcome": name, "analysed": False, "why_not": "no dependents table in the selection"})
             continue
         y = col.fillna(0).astype(float).to_numpy()
@@ -336,7 +336,7 @@ def reuse(
     )
     if dep_sid:
         notes.append(
-            "dependents: models the GitHub mapping does not name count as 0 (no downstream repository found), "
+            "GitHub dependents: models the GitHub mapping does not name count as 0 (no downstream repository found), "
             "and the mapping is of another date than the base snapshot"
         )
     descr = []
@@ -457,16 +457,16 @@ METRIC = register(
             ("dependents_snapshot_id", "dependents snapshot"),
             ("n_models", "models with all three measures"),
             (
-                "outcomes[outcome=descendants].rank_regression.coefficients.popularity.estimate",
-                "descendants: popularity",
+                "outcomes[outcome=direct_descendants].rank_regression.coefficients.popularity.estimate",
+                "direct descendants: popularity",
             ),
-            ("outcomes[outcome=descendants].rank_regression.coefficients.commits.estimate", "descendants: commits"),
-            ("outcomes[outcome=descendants].rank_regression.coefficients.recency.estimate", "descendants: recency"),
-            ("outcomes[outcome=descendants].rank_regression.coefficients.quality.estimate", "descendants: quality"),
-            ("outcomes[outcome=dependents].rank_regression.coefficients.popularity.estimate", "dependents: popularity"),
-            ("outcomes[outcome=dependents].rank_regression.coefficients.commits.estimate", "dependents: commits"),
-            ("outcomes[outcome=dependents].rank_regression.coefficients.recency.estimate", "dependents: recency"),
-            ("outcomes[outcome=dependents].rank_regression.coefficients.quality.estimate", "dependents: quality"),
+            ("outcomes[outcome=direct_descendants].rank_regression.coefficients.commits.estimate", "direct descendants: commits"),
+            ("outcomes[outcome=direct_descendants].rank_regression.coefficients.recency.estimate", "direct descendants: recency"),
+            ("outcomes[outcome=direct_descendants].rank_regression.coefficients.quality.estimate", "direct descendants: quality"),
+            ("outcomes[outcome=github_dependents].rank_regression.coefficients.popularity.estimate", "GitHub dependents: popularity"),
+            ("outcomes[outcome=github_dependents].rank_regression.coefficients.commits.estimate", "GitHub dependents: commits"),
+            ("outcomes[outcome=github_dependents].rank_regression.coefficients.recency.estimate", "GitHub dependents: recency"),
+            ("outcomes[outcome=github_dependents].rank_regression.coefficients.quality.estimate", "GitHub dependents: quality"),
             ("summary.n_outcomes_supported", "outcomes where popularity exceeds both"),
             ("summary.n_outcomes_refuted", "outcomes where another exceeds popularity"),
         ),
