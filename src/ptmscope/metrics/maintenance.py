@@ -260,10 +260,13 @@ def maintenance(
     counts = {k: int(tot[k]) for k in CATEGORIES}
     maint = counts["perfective"] + counts["corrective"] + counts["adaptive"]
     perf_den = (repos["perfective"] + repos["corrective"] + repos["adaptive"]).to_numpy(dtype=float)
+    perf_ci: list[float | None] = [None, None]
     if maint:
-        ci = stats.bootstrap_ratio_ci(repos["perfective"].to_numpy(dtype=float), perf_den, n_boot=n_boot, seed=seed)
-        perf_share: float | None = ci.estimate
-        perf_ci: list[float | None] = [ci.low, ci.high] if n_boot else [None, None]
+        perf_share: float | None = counts["perfective"] / maint
+        if n_boot:
+            num = repos["perfective"].to_numpy(dtype=float)
+            ci = stats.bootstrap_ratio_ci(num, perf_den, n_boot=n_boot, seed=seed)
+            perf_ci = [ci.low, ci.high]
     else:
         perf_share, perf_ci = None, [None, None]
     years = []
@@ -342,19 +345,24 @@ def maintenance(
             f"size is a proxy: the size class the model's name states ({len(names)} of {len(repos)} names state one)"
         )
     comps.append(size_row)
-    got = _documentation_values(backend, hub, repo_ids, aliases)
-    comps.append(
-        _compare(
-            "documentation",
-            "documentation score (C3: card completeness and metadata, 0-1)",
-            got[0] if got else None,
-            got[2] if got else None,
-            high,
-            min_group,
-            n_boot,
-            seed,
+    doc_definition = "documentation score (C3: card completeness and metadata, 0-1)"
+    try:
+        got = _documentation_values(backend, hub, repo_ids, aliases)
+    except NotMeasurable as exc:  # e.g. a snapshot whose source has none of the metadata fields
+        comps.append({"measure": "documentation", "definition": doc_definition, "measured": False, "why_not": str(exc)})
+    else:
+        comps.append(
+            _compare(
+                "documentation",
+                doc_definition,
+                got[0] if got else None,
+                got[2] if got else None,
+                high,
+                min_group,
+                n_boot,
+                seed,
+            )
         )
-    )
     measured = [r for r in comps if r["measured"]]
     for r, adj in zip(measured, stats.holm([r["p"] for r in measured]), strict=True):
         r["p_holm"] = adj

@@ -195,8 +195,15 @@ def rank_regression(y: np.ndarray, X: np.ndarray, n_boot: int, seed: int) -> dic
     }
 
 
+MIN_ALPHA = 0.01  # NB2 overdispersion below this is Poisson for all purposes (and NB2's Hessian gets very slow)
+
+
 def nb2(y: np.ndarray, Z: np.ndarray) -> dict[str, Any]:
-    """NB2 count model on z-scored predictors: coefficients and popularity - other with Wald 95% CIs."""
+    """NB2 count model on z-scored predictors: coefficients and popularity - other with Wald 95% CIs.
+
+    Counts without overdispersion (Nelder-Mead's alpha below MIN_ALPHA) get a
+    Poisson model with robust (HC0) errors instead, and say so in ``model``.
+    """
     import statsmodels.api as sm
 
     X = sm.add_constant(Z, has_constant="add")
@@ -206,24 +213,30 @@ def nb2(y: np.ndarray, Z: np.ndarray) -> dict[str, Any]:
             model = sm.NegativeBinomial(y, X)
             # Newton from statsmodels' own start values diverges on heavy-tailed counts: start from Nelder-Mead
             start = model.fit(disp=0, maxiter=5000, method="nm").params
-            fit = model.fit(disp=0, maxiter=200, method="newton", start_params=start)
+            if start[-1] < MIN_ALPHA:
+                fit = sm.GLM(y, X, family=sm.families.Poisson()).fit(cov_type="HC0")
+                kind, converged = "poisson", bool(getattr(fit, "converged", True))
+            else:
+                fit = model.fit(disp=0, maxiter=200, method="newton", start_params=start)
+                kind, converged = "nb2", bool(fit.mle_retvals.get("converged", True))
         params, cov = np.asarray(fit.params), np.asarray(fit.cov_params())
     except Exception as exc:  # a count model that does not converge is reported, not raised
         return {"converged": False, "error": f"{type(exc).__name__}: {exc}"}
-    if not np.all(np.isfinite(params)) or not np.all(np.isfinite(np.diag(cov))):
-        return {"converged": False, "error": "non-finite estimates"}
+    k = len(PREDICTORS) + 1
+    if not np.all(np.isfinite(params[:k])) or not np.all(np.isfinite(np.diag(cov)[:k])):
+        return {"converged": False, "model": kind, "error": "non-finite estimates"}
     z = 1.959963984540054
     coefs = {}
-    for i, k in enumerate(PREDICTORS, start=1):
+    for i, name in enumerate(PREDICTORS, start=1):
         se = float(np.sqrt(cov[i, i]))
-        coefs[k] = {"estimate": float(params[i]), "ci": [float(params[i] - z * se), float(params[i] + z * se)]}
+        coefs[name] = {"estimate": float(params[i]), "ci": [float(params[i] - z * se), float(params[i] + z * se)]}
     diffs = {}
-    for i, k in enumerate(OTHERS, start=2):
+    for i, name in enumerate(OTHERS, start=2):
         est = float(params[1] - params[i])
         se = float(np.sqrt(max(0.0, cov[1, 1] + cov[i, i] - 2 * cov[1, i])))
-        diffs[k] = {"estimate": est, "ci": [est - z * se, est + z * se]}
-    converged = bool(fit.mle_retvals.get("converged", True)) if hasattr(fit, "mle_retvals") else True
-    return {"converged": converged, "alpha": float(params[-1]), "coefficients": coefs, "differences": diffs}
+        diffs[name] = {"estimate": est, "ci": [est - z * se, est + z * se]}
+    alpha = float(params[-1]) if kind == "nb2" else 0.0
+    return {"converged": converged, "model": kind, "alpha": alpha, "coefficients": coefs, "differences": diffs}
 
 
 def _verdict(diffs: dict[str, dict[str, Any]]) -> str:
@@ -460,13 +473,34 @@ METRIC = register(
                 "outcomes[outcome=direct_descendants].rank_regression.coefficients.popularity.estimate",
                 "direct descendants: popularity",
             ),
-            ("outcomes[outcome=direct_descendants].rank_regression.coefficients.commits.estimate", "direct descendants: commits"),
-            ("outcomes[outcome=direct_descendants].rank_regression.coefficients.recency.estimate", "direct descendants: recency"),
-            ("outcomes[outcome=direct_descendants].rank_regression.coefficients.quality.estimate", "direct descendants: quality"),
-            ("outcomes[outcome=github_dependents].rank_regression.coefficients.popularity.estimate", "GitHub dependents: popularity"),
-            ("outcomes[outcome=github_dependents].rank_regression.coefficients.commits.estimate", "GitHub dependents: commits"),
-            ("outcomes[outcome=github_dependents].rank_regression.coefficients.recency.estimate", "GitHub dependents: recency"),
-            ("outcomes[outcome=github_dependents].rank_regression.coefficients.quality.estimate", "GitHub dependents: quality"),
+            (
+                "outcomes[outcome=direct_descendants].rank_regression.coefficients.commits.estimate",
+                "direct descendants: commits",
+            ),
+            (
+                "outcomes[outcome=direct_descendants].rank_regression.coefficients.recency.estimate",
+                "direct descendants: recency",
+            ),
+            (
+                "outcomes[outcome=direct_descendants].rank_regression.coefficients.quality.estimate",
+                "direct descendants: quality",
+            ),
+            (
+                "outcomes[outcome=github_dependents].rank_regression.coefficients.popularity.estimate",
+                "GitHub dependents: popularity",
+            ),
+            (
+                "outcomes[outcome=github_dependents].rank_regression.coefficients.commits.estimate",
+                "GitHub dependents: commits",
+            ),
+            (
+                "outcomes[outcome=github_dependents].rank_regression.coefficients.recency.estimate",
+                "GitHub dependents: recency",
+            ),
+            (
+                "outcomes[outcome=github_dependents].rank_regression.coefficients.quality.estimate",
+                "GitHub dependents: quality",
+            ),
             ("summary.n_outcomes_supported", "outcomes where popularity exceeds both"),
             ("summary.n_outcomes_refuted", "outcomes where another exceeds popularity"),
         ),
