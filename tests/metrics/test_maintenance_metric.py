@@ -216,3 +216,19 @@ def test_figure(store_path):
     assert [t.get_text() for t in ax_y.get_xticklabels()] == ["2020", "2021", "2022", "2023", "2024"]
     assert "weight-file commits only" in ax_y.get_title()
     assert [t.get_text() for t in ax_c.get_yticklabels()] == ["downloads", "size", "documentation"]
+
+
+def test_cli_json_and_plot(cli, store_path, tmp_path):
+    import json
+
+    repos, _ = _build(store_path)
+    plot = tmp_path / "m.svg"
+    code, out, err = cli(
+        "metric", "maintenance", "--min-group", "3", "--n-boot", "20", "--json", "--plot", plot, "--store", store_path
+    )
+    assert code == 0, err
+    d = json.loads(out)
+    assert d["n_repos"] == len(repos) and d["summary"]["n_parts"] == 4
+    assert plot.read_text(encoding="utf-8").lstrip().startswith("<?xml")
+    code, out, err = cli("metric", "maintenance", "--min-group", "3", "--n-boot", "20", "--store", store_path)
+    assert code == 0 and "perfective share of maintenance" in out and "weight-file commits only" in out

@@ -170,3 +170,17 @@ def test_figure(store_path):
     fig = reuse_figure(reuse(connect(store_path), n_boot=50))
     assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == ["popularity", "commits", "recency", "quality"]
     assert "popularity exceeds both" in fig.axes[0].get_title()
+
+
+def test_cli_json_and_plot(cli, store_path, tmp_path):
+    import json
+
+    _build(store_path)
+    plot = tmp_path / "r.svg"
+    code, out, err = cli("metric", "reuse", "--n-boot", "20", "--json", "--plot", plot, "--store", store_path)
+    assert code == 0, err
+    d = json.loads(out)
+    assert d["n_models"] == N and d["summary"]["n_outcomes_analysed"] == 2
+    assert plot.read_text(encoding="utf-8").lstrip().startswith("<?xml")
+    code, _, err = cli("metric", "reuse", "--commits-until", "later", "--store", store_path)
+    assert code != 0 and "later" in err
