@@ -722,7 +722,7 @@ def _tables(data: dict[str, Any]) -> list[ReportTable]:
 METRIC = register(
     Metric(
         name=NAME,
-        title="DL-specific attributes vs popularity (Table 4's C4: regression with incremental R² per attribute)",
+        title="Table 4's DL-specific attributes vs popularity (regression, incremental R²)",
         params=AttributesParams,
         compute=_compute,
         figure=_figure,

@@ -449,7 +449,12 @@ def _tables(data: dict[str, Any]) -> list[ReportTable]:
             "Commits per year by kind of maintenance (shares of the year's commits)",
             ("year", "commits", *CATEGORIES, "perfective share of maintenance"),
             [
-                [r["year"], r["commits"], *[r[f"{k}_share"] for k in CATEGORIES], r["perfective_share_of_maintenance"]]
+                [
+                    str(r["year"]),  # a label, not a count to print with a thousands separator
+                    r["commits"],
+                    *[r[f"{k}_share"] for k in CATEGORIES],
+                    r["perfective_share_of_maintenance"],
+                ]
                 for r in data.get("years", [])
             ],
         ),
