@@ -398,7 +398,9 @@ def test_model_trees_raw_metadata_gives_files_parameters_and_created(tmp_path):
     with pytest.raises(InputError, match=r"metadata is not JSON \(duplicate key 'safetensors'\) \(record 1\)"):
         plan(d)
     bad_config = {**meta, "config": {"model_type": ["llama"]}}
-    _raw_family(d / "raw" / "F_finetunes_20250407_211759.csv", [{"model_id": "T/base", "metadata": json.dumps(bad_config)}])
+    _raw_family(
+        d / "raw" / "F_finetunes_20250407_211759.csv", [{"model_id": "T/base", "metadata": json.dumps(bad_config)}]
+    )
     with pytest.raises(InputError, match=r"config.model_type must be text, got list \(record 1\)"):
         plan(d)
     meta["siblings"] = ["import os"]
