@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..metrics.attributes import BLOCKS, AttributesResult
 from ._style import PALETTE, new_figure, style
+
+if TYPE_CHECKING:
+    from ..metrics.attributes import AttributesResult
 
 _GREY = "#8d96a3"
 
@@ -17,7 +19,7 @@ def attributes_figure(result: AttributesResult) -> Any:
     rows = list(reversed(rows))
     height = max(3.2, 0.22 * len(rows) + 1.4)
     fig, (ax_b, ax_c) = new_figure(2, 1, width=10.0, height=height, gridspec_kw={"width_ratios": [1, 1.5]})
-    colour = {b: PALETTE[i % len(PALETTE)] for i, b in enumerate(BLOCKS)}
+    colour = {r["block"]: PALETTE[i % len(PALETTE)] for i, r in enumerate(result.table4_blocks)}
     with style():
         # left: Cohen's f² of each Table 4 attribute (unique incremental R² / (1 - R²)), with bootstrap CI
         labels, ys = [], np.arange(len(result.table4_blocks))[::-1]

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..maintenance import CATEGORIES
-from ..metrics.maintenance import NEGLIGIBLE_DELTA, MaintenanceResult
 from ._style import PALETTE, new_figure, style
+
+if TYPE_CHECKING:
+    from ..metrics.maintenance import MaintenanceResult
 
 COLOURS = {"perfective": PALETTE[0], "corrective": PALETTE[1], "adaptive": PALETTE[2], "other": "#c5ccd6"}
 
@@ -54,13 +56,15 @@ def maintenance_figure(result: MaintenanceResult) -> Any:
                 color="#2e4057",
             )
         ax_c.axvline(0, color="#8d96a3", linewidth=0.8, linestyle="--")
-        for v in (-NEGLIGIBLE_DELTA, NEGLIGIBLE_DELTA):
+        for v in (-result.negligible_delta, result.negligible_delta):
             ax_c.axvline(v, color="#8d96a3", linewidth=0.6, linestyle=":")
         ax_c.set_xlim(-1, 1)
         ax_c.set_ylim(-0.7, len(rows) - 0.5)
         ax_c.set_yticks(y)
         ax_c.set_yticklabels([r["measure"] + (" (name proxy)" if r.get("proxy") else "") for r in rows])
-        ax_c.set_xlabel("Cliff's delta, high vs low maintenance (95% CI)\ndotted: negligible band ±0.147")
+        ax_c.set_xlabel(
+            f"Cliff's delta, high vs low maintenance (95% CI)\ndotted: negligible band ±{result.negligible_delta:g}"
+        )
         median = result.split.get("median_rate")
         ax_c.set_title(
             f"High = above median commits/month ({median:.3g})" if median is not None else "High vs low", fontsize=9

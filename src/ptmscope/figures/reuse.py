@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..metrics.reuse import PREDICTORS, ReuseResult
 from ._style import PALETTE, new_figure, style
+
+if TYPE_CHECKING:
+    from ..metrics.reuse import ReuseResult
 
 COLOURS = {"popularity": PALETTE[1], "commits": PALETTE[0], "recency": PALETTE[3], "quality": PALETTE[2]}
 
@@ -36,8 +38,9 @@ def reuse_figure(result: ReuseResult) -> Any:
                 ax.set_yticks([])
                 continue
             coefs = o["rank_regression"]["coefficients"]
-            y = np.arange(len(PREDICTORS))[::-1]
-            for yi, k in zip(y, PREDICTORS, strict=True):
+            names = list(coefs)  # popularity, commits, recency, quality
+            y = np.arange(len(names))[::-1]
+            for yi, k in zip(y, names, strict=True):
                 c = coefs[k]
                 lo, hi = c["ci"]
                 if lo is not None and hi is not None:
@@ -45,7 +48,7 @@ def reuse_figure(result: ReuseResult) -> Any:
                 ax.scatter([c["estimate"]], [yi], color=COLOURS[k], zorder=3, s=22)
             ax.axvline(0, color="#8d96a3", linewidth=0.8, linestyle="--")
             ax.set_yticks(y)
-            ax.set_yticklabels(list(PREDICTORS))
+            ax.set_yticklabels(names)
             ax.set_xlabel("standardised rank coefficient (95% bootstrap CI)")
             ax.set_title(f"{ax.get_title()}\n{o['verdict']}", fontsize=9)
         fig.suptitle(

@@ -135,6 +135,8 @@ class AttributesResult:
     n_boot: int
     choice: list[dict[str, Any]]  # the candidate snapshots and how many blocks each could measure
     notes: list[str]
+    rests_on: list[dict[str, Any]]  # snapshot, what, n: the data the result rests on
+    caption_note: str | None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -639,6 +641,18 @@ def attributes(
         n_boot=n_boot_used,
         choice=choice,
         notes=notes,
+        rests_on=[
+            {
+                "snapshot_id": sid,
+                "what": f"models with downloads; Table 4 attributes measured: {m} of 5",
+                "n": int(fit.nobs),
+            }
+        ],
+        caption_note=(
+            "Not measured in this snapshot: " + ", ".join(r["label"] for r in table4 if not r["measured"])
+            if m < len(BLOCKS)
+            else None
+        ),
     )
 
 
@@ -689,6 +703,11 @@ def _tables(data: dict[str, Any]) -> list[ReportTable]:
                 [c["term"], c.get("block"), c["estimate"], [c["ci_low"], c["ci_high"]], c.get("ratio"), c["p"]]
                 for c in data.get("coefficients", [])
             ],
+        ),
+        ReportTable(
+            "Data this rests on",
+            ("snapshot", "what", "n"),
+            [[r["snapshot_id"], r["what"], r["n"]] for r in data.get("rests_on", [])],
         ),
         ReportTable(
             "Snapshots considered (the one measuring most blocks is used) and their size data",

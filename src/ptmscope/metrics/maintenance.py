@@ -106,6 +106,9 @@ class MaintenanceResult:
     comparisons: list[dict[str, Any]]
     notes: list[str]
     n_boot: int
+    rests_on: list[dict[str, Any]]  # snapshot, what, n: the data each part rests on
+    caption_note: str | None
+    negligible_delta: float = NEGLIGIBLE_DELTA
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -372,6 +375,30 @@ def maintenance(
         "downloads, sizes and documentation come from other snapshots than the commits (see each comparison's "
         "snapshot_id), joined on ids through the Hub rename aliases"
     )
+    rests = [
+        {
+            "snapshot_id": csnap.snapshot_id,
+            "what": f"repositories in the commit log ({n_commits:,} commits)",
+            "n": len(repos),
+        }
+    ]
+    for r in comps:
+        if r.get("measured") and r.get("snapshot_id"):
+            rests.append(
+                {
+                    "snapshot_id": r["snapshot_id"],
+                    "what": f"of them with {r['definition']}",
+                    "n": int(r["n_high"] + r["n_low"]),
+                }
+            )
+    caption = [
+        s
+        for s, on in (
+            ("weight-file commits only", weight_file_only(csnap)),
+            ("size from model names, a proxy", bool(size_row.get("proxy"))),
+        )
+        if on
+    ]
     return MaintenanceResult(
         metric=NAME,
         snapshot_id=csnap.snapshot_id,
@@ -395,6 +422,8 @@ def maintenance(
         comparisons=comps,
         notes=notes,
         n_boot=n_boot,
+        rests_on=rests,
+        caption_note="; ".join(caption).capitalize() if caption else None,
     )
 
 
@@ -489,6 +518,11 @@ def _tables(data: dict[str, Any]) -> list[ReportTable]:
                 ]
                 for r in data.get("comparisons", [])
             ],
+        ),
+        ReportTable(
+            "Data this rests on",
+            ("snapshot", "what", "n"),
+            [[r["snapshot_id"], r["what"], r["n"]] for r in data.get("rests_on", [])],
         ),
         ReportTable(
             "The claim's parts",

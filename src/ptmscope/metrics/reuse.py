@@ -89,6 +89,8 @@ class ReuseResult:
     outcomes: list[dict[str, Any]]
     notes: list[str]
     n_boot: int
+    rests_on: list[dict[str, Any]]  # snapshot, what, n: the data the result rests on
+    caption_note: str | None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -362,6 +364,21 @@ def reuse(
                 "share_positive": float((v > 0).mean()),
             }
         )
+    n_links = int(df["github_dependents"].fillna(0).sum()) if dep_sid else 0
+    rests = [
+        {
+            "snapshot_id": base.snapshot_id,
+            "what": "models with downloads, documentation scores and commits",
+            "n": len(df),
+        },
+        {
+            "snapshot_id": csnap.snapshot_id,
+            "what": "commits of those models" + (" up to the base date" if commits_until == "snapshot" else ""),
+            "n": int(n_commits.sum()),
+        },
+    ]
+    if dep_sid:
+        rests.append({"snapshot_id": dep_sid, "what": "links from GitHub repositories to them", "n": n_links})
     return ReuseResult(
         metric=NAME,
         snapshot_id=base.snapshot_id,
@@ -385,6 +402,8 @@ def reuse(
         outcomes=outcomes,
         notes=notes,
         n_boot=n_boot,
+        rests_on=rests,
+        caption_note="Maintenance from weight-file commits only" if weight_file_only(csnap) else None,
     )
 
 
@@ -446,6 +465,11 @@ def _tables(data: dict[str, Any]) -> list[ReportTable]:
             "Standardised rank coefficients (95% bootstrap CI), CI of popularity - |predictor|, NB2 coefficient",
             ("outcome", "predictor", "rank coef.", "95% CI", "popularity - |this| CI", "NB2 coef.", "verdict"),
             rows,
+        ),
+        ReportTable(
+            "Data this rests on",
+            ("snapshot", "what", "n"),
+            [[r["snapshot_id"], r["what"], r["n"]] for r in data.get("rests_on", [])],
         ),
         ReportTable(
             "Variables of the models analysed",
