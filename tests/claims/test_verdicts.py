@@ -155,24 +155,24 @@ CASES = [
     ("H5-attributes", {"n": 5000, "blocks_impact": 4, "blocks_negligible": 0}, "inconclusive"),
     ("H5-attributes", {"n": 50, "blocks_impact": 5, "blocks_negligible": 0}, "inconclusive"),
     (
-        "ext.reuse",
+        "ext.reuse_drivers",
         {"summary": {"n_models": 625, "n_outcomes_analysed": 2, "n_outcomes_open": 0, "n_outcomes_refuted": 0}},
         "supported",
     ),
     (
-        "ext.reuse",
+        "ext.reuse_drivers",
         {"summary": {"n_models": 625, "n_outcomes_analysed": 2, "n_outcomes_open": 1, "n_outcomes_refuted": 1}},
         "not supported",
     ),
     # one outcome supported, the other undecided (CIs of the differences straddle 0)
     (
-        "ext.reuse",
+        "ext.reuse_drivers",
         {"summary": {"n_models": 625, "n_outcomes_analysed": 2, "n_outcomes_open": 1, "n_outcomes_refuted": 0}},
         "inconclusive",
     ),
     # no outcome has 20 models with reuse > 0: nothing analysed, even though "0 open" would read as supported
     (
-        "ext.reuse",
+        "ext.reuse_drivers",
         {"summary": {"n_models": 625, "n_outcomes_analysed": 0, "n_outcomes_open": 0, "n_outcomes_refuted": 0}},
         "inconclusive",
     ),

@@ -172,7 +172,9 @@ def test_maintenance_on_the_commit_log(cli, real_store, tmp_path):
 def test_reuse_joins_the_dump_the_commit_log_and_the_github_mapping(cli, real_store, tmp_path):
     from scipy.stats import spearmanr
 
-    d = _json(cli, "metric", "reuse", "--json", "--n-boot", "100", "--plot", tmp_path / "r.svg", "--store", real_store)
+    d = _json(
+        cli, "metric", "reuse_drivers", "--json", "--n-boot", "100", "--plot", tmp_path / "r.svg", "--store", real_store
+    )
     dump = _dump()
     repos = _commit_log()
     base = {}

@@ -16,7 +16,7 @@ from . import maintenance as _maintenance
 from . import naming as _naming
 from . import pickle_only as _pickle_only
 from . import preservation as _preservation
-from . import reuse as _reuse
+from . import reuse_drivers as _reuse_drivers
 from . import transformers_adoption as _transformers_adoption
 from . import turnover as _turnover
 from . import underdoc as _underdoc
@@ -49,7 +49,7 @@ BUILTIN_MODULES = (
     _transformers_adoption,
     _pickle_only,
     _concentration,
-    _reuse,
+    _reuse_drivers,
     _maintenance,
 )
 

@@ -100,7 +100,7 @@ def _expected_rank_coefs(y, cols):
 
 def test_rank_coefficients_and_verdict_when_popularity_drives_reuse(store_path):
     from ptmscope.metrics.docs import documentation_scores
-    from ptmscope.metrics.reuse import reuse
+    from ptmscope.metrics.reuse_drivers import reuse
 
     w = _build(store_path)
     b = connect(store_path)
@@ -126,12 +126,12 @@ def test_rank_coefficients_and_verdict_when_popularity_drives_reuse(store_path):
         assert o["nb2"]["converged"] and o["nb2"]["model"] == "poisson" and o["nb2"]["alpha"] == 0.0
         assert o["nb2"]["coefficients"]["popularity"]["ci"][0] > 0
     res = {"summary": {"n_models": N, "n_outcomes_analysed": 2, "n_outcomes_open": 0, "n_outcomes_refuted": 0}}
-    rule = next(x for x in load_rules() if x.id == "ext.reuse")
+    rule = next(x for x in load_rules() if x.id == "ext.reuse_drivers")
     assert evaluate(rule, res).verdict == "supported"
 
 
 def test_commits_after_the_base_snapshot_count_only_when_asked(store_path):
-    from ptmscope.metrics.reuse import reuse
+    from ptmscope.metrics.reuse_drivers import reuse
 
     w = _build(store_path)
     b = connect(store_path)
@@ -145,16 +145,16 @@ def test_maintenance_driving_reuse_refutes_the_claim(store_path):
     from ptmscope.metrics import registry
 
     _build(store_path, driver="commits", seed=3)
-    res = registry.get("reuse").run(connect(store_path), {"n_boot": 200})
+    res = registry.get("reuse_drivers").run(connect(store_path), {"n_boot": 200})
     out = {o["outcome"]: o for o in res.data["outcomes"]}
     assert all(o["verdict"] == "another exceeds popularity" for o in out.values())
     assert res.data["summary"]["n_outcomes_refuted"] == 2
-    rule = next(x for x in load_rules() if x.id == "ext.reuse")
+    rule = next(x for x in load_rules() if x.id == "ext.reuse_drivers")
     assert evaluate(rule, res.data).verdict == "not supported"
 
 
 def test_an_outcome_with_too_few_reused_models_is_not_analysed(store_path):
-    from ptmscope.metrics.reuse import reuse
+    from ptmscope.metrics.reuse_drivers import reuse
 
     w = _build(store_path)
     r = reuse(connect(store_path), n_boot=0, min_nonzero=int((w["descendants"] > 0).sum()) + 1)
@@ -163,8 +163,8 @@ def test_an_outcome_with_too_few_reused_models_is_not_analysed(store_path):
 
 
 def test_figure(store_path):
-    from ptmscope.figures.reuse import reuse_figure
-    from ptmscope.metrics.reuse import reuse
+    from ptmscope.figures.reuse_drivers import reuse_figure
+    from ptmscope.metrics.reuse_drivers import reuse
 
     _build(store_path)
     fig = reuse_figure(reuse(connect(store_path), n_boot=50))
@@ -177,10 +177,10 @@ def test_cli_json_and_plot(cli, store_path, tmp_path):
 
     _build(store_path)
     plot = tmp_path / "r.svg"
-    code, out, err = cli("metric", "reuse", "--n-boot", "20", "--json", "--plot", plot, "--store", store_path)
+    code, out, err = cli("metric", "reuse_drivers", "--n-boot", "20", "--json", "--plot", plot, "--store", store_path)
     assert code == 0, err
     d = json.loads(out)
     assert d["n_models"] == N and d["summary"]["n_outcomes_analysed"] == 2
     assert plot.read_text(encoding="utf-8").lstrip().startswith("<?xml")
-    code, _, err = cli("metric", "reuse", "--commits-until", "later", "--store", store_path)
+    code, _, err = cli("metric", "reuse_drivers", "--commits-until", "later", "--store", store_path)
     assert code != 0 and "later" in err

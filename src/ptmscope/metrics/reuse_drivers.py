@@ -51,7 +51,7 @@ from ._commits import WEIGHT_FILE_BIAS, best_snapshot, canonical_packages, commi
 from ._common import alias_map, apply_aliases
 from .registry import Context, Metric, Params, ReportTable, register
 
-NAME = "reuse"
+NAME = "reuse_drivers"
 
 OUTCOMES = ("direct_descendants", "github_dependents")
 PREDICTORS = ("popularity", "commits", "recency", "quality")
@@ -433,7 +433,7 @@ def _compute(ctx: Context, p: ReuseParams) -> ReuseResult:
 
 
 def _figure(result: ReuseResult, p: ReuseParams) -> Any:
-    from ..figures.reuse import reuse_figure
+    from ..figures.reuse_drivers import reuse_figure
 
     return reuse_figure(result)
 
