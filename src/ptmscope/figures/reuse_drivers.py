@@ -9,7 +9,7 @@ import numpy as np
 from ._style import PALETTE, new_figure, style
 
 if TYPE_CHECKING:
-    from ..metrics.reuse import ReuseResult
+    from ..metrics.reuse_drivers import ReuseResult
 
 COLOURS = {"popularity": PALETTE[1], "commits": PALETTE[0], "recency": PALETTE[3], "quality": PALETTE[2]}
 
