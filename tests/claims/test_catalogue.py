@@ -356,7 +356,7 @@ def test_cli_claims_json_with_a_user_catalogue(cli, tmp_path):
     assert [c["id"] for c in d["claims"] if c["origin"] == "paper"] == [f"T3.{i}" for i in range(1, 13)]
     assert next(c for c in d["claims"] if c["id"] == "lab.gated")["rules"] == ["lab.gated-growth"]
     t36 = next(c for c in d["claims"] if c["id"] == "T3.6")
-    assert set(t36["rules"]) == {"H2-turnover", "H3-descendants"}
+    assert set(t36["rules"]) == {"H2-turnover", "H3-descendants", "ext.reuse_drivers"}
     assert t36["works"][0]["title"].startswith("An Empirical Study of Pre-Trained Model Reuse")
 
 

@@ -149,9 +149,38 @@ CASES = [
         {"summary": {"n_per_group": 10, "p_holm": 1e-6, "mean_diff_low": 0.05, "mean_diff_high": 0.1}},
         "inconclusive",
     ),
-    ("H5-attributes", {"n": 5000, "dl_min_p_holm": 1e-9, "dl_partial_r2": 0.08}, "supported"),
-    ("H5-attributes", {"n": 5000, "dl_min_p_holm": 0.5, "dl_partial_r2": 0.001}, "not supported"),
-    ("H5-attributes", {"n": 5000, "dl_min_p_holm": 0.001, "dl_partial_r2": 0.01}, "inconclusive"),
+    ("H5-attributes", {"n": 5000, "blocks_impact": 5, "blocks_negligible": 0}, "supported"),
+    ("H5-attributes", {"n": 5000, "blocks_impact": 3, "blocks_negligible": 1}, "not supported"),
+    # four attributes impact, size cannot be measured (no parameter counts): not all five shown either way
+    ("H5-attributes", {"n": 5000, "blocks_impact": 4, "blocks_negligible": 0}, "inconclusive"),
+    ("H5-attributes", {"n": 50, "blocks_impact": 5, "blocks_negligible": 0}, "inconclusive"),
+    (
+        "ext.reuse_drivers",
+        {"summary": {"n_models": 625, "n_outcomes_analysed": 2, "n_outcomes_open": 0, "n_outcomes_refuted": 0}},
+        "supported",
+    ),
+    (
+        "ext.reuse_drivers",
+        {"summary": {"n_models": 625, "n_outcomes_analysed": 2, "n_outcomes_open": 1, "n_outcomes_refuted": 1}},
+        "not supported",
+    ),
+    # one outcome supported, the other undecided (CIs of the differences straddle 0)
+    (
+        "ext.reuse_drivers",
+        {"summary": {"n_models": 625, "n_outcomes_analysed": 2, "n_outcomes_open": 1, "n_outcomes_refuted": 0}},
+        "inconclusive",
+    ),
+    # no outcome has 20 models with reuse > 0: nothing analysed, even though "0 open" would read as supported
+    (
+        "ext.reuse_drivers",
+        {"summary": {"n_models": 625, "n_outcomes_analysed": 0, "n_outcomes_open": 0, "n_outcomes_refuted": 0}},
+        "inconclusive",
+    ),
+    ("ext.maintenance", {"summary": {"n_repos": 1031, "n_parts_supported": 4, "n_parts_refuted": 0}}, "supported"),
+    ("ext.maintenance", {"summary": {"n_repos": 1031, "n_parts_supported": 1, "n_parts_refuted": 3}}, "not supported"),
+    # size not measured: three parts supported cannot make the four-part claim
+    ("ext.maintenance", {"summary": {"n_repos": 1031, "n_parts_supported": 3, "n_parts_refuted": 0}}, "inconclusive"),
+    ("ext.maintenance", {"summary": {"n_repos": 12, "n_parts_supported": 4, "n_parts_refuted": 0}}, "inconclusive"),
     ("ext.underdoc", {"n_scored": 900, "sections_missing_in_half": 3, "max_section_missing_share": 0.8}, "supported"),
     (
         "ext.underdoc",

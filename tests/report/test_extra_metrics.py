@@ -180,59 +180,6 @@ def test_naming_hand_computed(tmp_path):
     assert by["gpt2"] == (2, 1)
 
 
-# -- attributes -----------------------------------------------------------------------
-
-
-def test_attributes_recovers_known_effects(tmp_path):
-    from ptmscope.metrics.attributes import attributes
-
-    rng = np.random.default_rng(1)
-    n = 400
-    task = ["fill-mask" if i % 2 else "translation" for i in range(n)]
-    paper = [i % 3 == 0 for i in range(n)]
-    # log1p(downloads) = 2 + 1.5 * [translation] + 0.8 * has_paper + small noise
-    y = 2 + 1.5 * np.array([t == "translation" for t in task]) + 0.8 * np.array(paper) + rng.normal(0, 0.05, n)
-    downloads = np.round(np.exp(y) * 1000).astype(int) - 1  # log1p(downloads) = y + log(1000) up to rounding
-    ids = [f"o{i % 7}/m{i}" for i in range(n)]
-    b, _ = _store(
-        tmp_path / "a.duckdb",
-        {
-            "package_id": ids,
-            "downloads": downloads.tolist(),
-            "task": task,
-            "tags": [["arxiv:1"] if p else [] for p in paper],
-        },
-        libraries={"package_id": ids, "library": ["transformers"] * n, "origin": ["library_name"] * n},
-    )
-    r = attributes(b)
-    coef = {c["term"]: c for c in r.coefficients}
-    # log1p(1000 * expm1(y)) ~= y + log(1000) for y >= 2
-    assert coef["task[translation]"]["estimate"] == pytest.approx(1.5, abs=0.05)
-    assert coef["has_paper"]["estimate"] == pytest.approx(0.8, abs=0.05)
-    assert coef["has_paper"]["ci_low"] < 0.8 < coef["has_paper"]["ci_high"]
-    assert r.levels["task"][0] == "fill-mask"  # reference = most common (tie broken alphabetically)
-    assert r.blocks["task"]["p_holm"] < 1e-10
-    assert r.blocks["task"]["df"] == 1 and isinstance(r.blocks["task"]["df"], int)  # one contrast: 2 tasks
-    assert r.dl_partial_r2 > 0.5
-    from ptmscope.figures.attributes import attributes_figure
-
-    fig = attributes_figure(r)
-    # the contrasts are against the reference levels: the figure says which
-    assert "task = fill-mask" in fig.axes[0].get_xlabel() and "library = transformers" in fig.axes[0].get_xlabel()
-
-
-def test_attributes_level_names_never_evaluated(tmp_path):
-    from ptmscope.metrics.attributes import attributes
-
-    n = 60
-    hostile = "x') + __import__('os').system('echo pwned') + ('"
-    task = [hostile if i % 2 else "t" for i in range(n)]
-    ids = [f"o/m{i}" for i in range(n)]
-    b, _ = _store(tmp_path / "h.duckdb", {"package_id": ids, "downloads": list(range(n)), "task": task})
-    r = attributes(b)
-    assert any(hostile in c["term"] for c in r.coefficients)
-
-
 # -- under-documentation --------------------------------------------------------------
 
 

@@ -375,6 +375,7 @@ def test_model_trees_raw_metadata_gives_files_parameters_and_created(tmp_path):
         "id": "T/base",
         "created_at": "2024-08-17 11:42:28+00:00",
         "safetensors": {"parameters": {"BF16": 5}, "total": 5},
+        "config": {"model_type": "llama", "architectures": ["LlamaForCausalLM"]},
         "siblings": [
             "RepoSibling(rfilename='.gitattributes', size=None, blob_id=None, lfs=None)",
             'RepoSibling(rfilename="it\'s.bin", size=99, blob_id=None, lfs=None)',
@@ -387,13 +388,16 @@ def test_model_trees_raw_metadata_gives_files_parameters_and_created(tmp_path):
     p = _one(d)
     pk = {r["package_id"]: r for r in _rows(p)}
     assert pk["T/base"]["parameters"] == 5 and pk["u/ft"]["parameters"] is None
+    assert pk["T/base"]["model_type"] == "llama" and pk["u/ft"]["model_type"] is None  # nodes.csv has no config
     assert pk["T/base"]["created_at"] == dt.datetime(2024, 8, 17, 11, 42, 28, tzinfo=UTC)  # null in nodes.csv
     assert pk["u/ft"]["created_at"] == dt.datetime(2024, 10, 1, tzinfo=UTC)
     assert [(r["package_id"], r["path"], r["size_bytes"]) for r in _rows(p, "package_files")] == [
         ("T/base", ".gitattributes", None),
         ("T/base", "it's.bin", 99),
     ]
-    assert "1 creation times added; 1 models without metadata (N/A)" in p.batch.snapshot.notes
+    assert "1 creation times and 1 model types (config.model_type) added; 1 models without metadata (N/A)" in (
+        p.batch.snapshot.notes
+    )
 
     _raw_family(d / "raw" / "F_finetunes_20250407_211759.csv", [{"model_id": "T/base", "metadata": "{oops"}])
     with pytest.raises(
@@ -411,6 +415,15 @@ def test_model_trees_raw_metadata_gives_files_parameters_and_created(tmp_path):
         "1 repeated keys in the metadata JSON of raw/ (kept the first value of each; e.g. safetensors)"
         in p.batch.snapshot.notes
     )
+    bad_config = {**meta, "config": {"model_type": ["llama"]}}
+    _raw_family(
+        d / "raw" / "F_finetunes_20250407_211759.csv", [{"model_id": "T/base", "metadata": json.dumps(bad_config)}]
+    )
+    with pytest.raises(
+        InputError,
+        match=r"F_finetunes_20250407_211759.csv:2 \(column config.model_type\): config.model_type must be text",
+    ):
+        plan(d)
     meta["siblings"] = ["import os"]
     # the second record sits on line 3 (the header is line 1)
     _raw_family(

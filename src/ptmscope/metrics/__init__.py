@@ -13,9 +13,11 @@ from . import dataset_docs as _dataset_docs
 from . import descendants as _descendants
 from . import docs as _docs
 from . import growth as _growth
+from . import maintenance as _maintenance
 from . import naming as _naming
 from . import pickle_only as _pickle_only
 from . import preservation as _preservation
+from . import reuse_drivers as _reuse_drivers
 from . import transformers_adoption as _transformers_adoption
 from . import turnover as _turnover
 from . import underdoc as _underdoc
@@ -48,6 +50,8 @@ BUILTIN_MODULES = (
     _transformers_adoption,
     _pickle_only,
     _concentration,
+    _reuse_drivers,
+    _maintenance,
     _dataset_docs,
 )
 

@@ -3,7 +3,9 @@
 ``siblings`` -> ``package_files`` (path, size when given) and
 ``safetensors.total`` (else ``gguf.total``) -> ``packages.parameters``, for
 every producer of ``ModelInfo`` dicts: the hf-api importer, the raw family
-files of the model trees, the crawler.  Both spellings of a sibling are read:
+files of the model trees, the crawler.  For a listing built elsewhere (the
+model trees' ``nodes.csv``, which has no config) ``config.model_type`` ->
+``packages.model_type`` too.  Both spellings of a sibling are read:
 a JSON object ``{"rfilename": ..., "size": ...}`` (the API) and the text
 ``RepoSibling(rfilename='...', size=123, ...)`` that huggingface_hub's
 objects leave when a collector writes them with ``str()`` (parsed with a
@@ -22,7 +24,7 @@ import pyarrow.compute as pc
 
 from ..errors import InputError
 from ..schema import to_table
-from ._common import KeyRepeats, Notes, count_value, loads_json_field, timestamp_value
+from ._common import KeyRepeats, Notes, count_value, loads_json_field, text_value, timestamp_value
 
 _SIBLING_TEXT = re.compile(
     r"RepoSibling\(rfilename=(?P<q>['\"])(?P<name>(?:\\.|(?!(?P=q)).)*)(?P=q)"
@@ -86,6 +88,7 @@ class HubFiles:
     def __init__(self) -> None:
         self.parameters: dict[str, int] = {}
         self.created: dict[str, Any] = {}
+        self.model_type: dict[str, str] = {}
         self.without_metadata = 0
         self.file_ids: list[str] = []
         self.paths: list[str] = []
@@ -105,6 +108,15 @@ class HubFiles:
         params = parameters_of(record, source=source, line=line)
         if params is not None:
             self.parameters[package_id] = params
+        config = record.get("config")
+        mt = text_value(
+            config.get("model_type") if isinstance(config, Mapping) else None,
+            path=source,
+            line=line,
+            field_name="config.model_type",
+        )
+        if mt and mt.strip():
+            self.model_type[package_id] = mt.strip()
         files = siblings_of(record, source=source, line=line)
         if record.get("siblings") is not None:
             self.records_with_siblings += 1
@@ -149,11 +161,20 @@ class HubFiles:
         merged = pc.coalesce(packages.column("created_at"), got)
         return packages.set_column(packages.schema.get_field_index("created_at"), "created_at", merged)
 
+    def with_model_type(self, packages: pa.Table) -> pa.Table:
+        """``packages`` with ``model_type`` filled where it is null and a record's config gave one."""
+        if not self.model_type:
+            return packages
+        got = pa.array([self.model_type.get(p) for p in packages.column("package_id").to_pylist()], pa.string())
+        merged = pc.coalesce(packages.column("model_type"), got)
+        return packages.set_column(packages.schema.get_field_index("model_type"), "model_type", merged)
+
     def apply_to_listing(self, tables: dict[str, pa.Table], notes: Notes) -> str:
         """Enrich a listing built elsewhere (the model trees' nodes.csv) and say what was added."""
         pkg = tables["packages"]
         before = pkg.column("created_at").null_count
-        pkg = self.with_created(self.with_parameters(pkg))
+        mt_before = pkg.column("model_type").null_count
+        pkg = self.with_model_type(self.with_created(self.with_parameters(pkg)))
         tables["packages"] = pkg
         self.repeats.note(notes, "the metadata JSON of raw/")
         ids = set(pkg.column("package_id").to_pylist())
@@ -163,7 +184,8 @@ class HubFiles:
         return (
             f"raw/ metadata: {pkg.num_rows - pkg.column('parameters').null_count} parameter counts, "
             f"{files.num_rows} files of {len(set(files.column('package_id').to_pylist()))} models, "
-            f"{before - pkg.column('created_at').null_count} creation times added; "
+            f"{before - pkg.column('created_at').null_count} creation times and "
+            f"{mt_before - pkg.column('model_type').null_count} model types (config.model_type) added; "
             f"{self.without_metadata} models without metadata (N/A)"
         )
 
