@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 from pathlib import Path
 
 import pytest
@@ -153,3 +154,30 @@ def test_bulk_writes_cap_the_pool_and_restore_the_settings_even_after_spilling(s
             assert (tmp_path / "spill").is_dir()  # it spilled: the folder cannot be switched any more
         assert _setting_bytes(s.con, "memory_limit") == pytest.approx(2e9, rel=0.05)
         assert s.con.execute("SELECT current_setting('preserve_insertion_order')").fetchone()[0] is True
+
+
+def test_a_snapshot_of_an_older_importer_is_re_imported_from_the_same_file(tmp_path, cli):
+    """The importer's output changed (version bumped): the same file again replaces the old rows, same id."""
+    import duckdb
+
+    src = tmp_path / "listing.csv"
+    src.write_text("model,downloads\na/x,5\nb/y,3\n", encoding="utf-8")
+    store = tmp_path / "s.duckdb"
+    code, out, err = cli("ingest", src, "--date", "2022-01-01", "--store", store, "--json")
+    assert code == 0, err
+    sid = json.loads(out)["results"][0]["snapshot_id"]
+    con = duckdb.connect(str(store))
+    con.execute("UPDATE snapshots SET importer_version = '0' WHERE snapshot_id = ?", [sid])
+    con.execute("DELETE FROM packages WHERE snapshot_id = ? AND package_id = 'b/y'", [sid])  # what v0 left out
+    con.close()
+    code, out, err = cli("ingest", src, "--date", "2022-01-01", "--store", store, "--json")
+    assert code == 0, err
+    r = json.loads(out)["results"][0]
+    assert r["snapshot_id"] == sid and r["created"] is True
+    assert any("re-imported" in w and "version 0" in w for w in r["warnings"])
+    con = duckdb.connect(str(store), read_only=True)
+    assert con.execute("SELECT count(*) FROM packages WHERE snapshot_id = ?", [sid]).fetchone()[0] == 2
+    assert con.execute("SELECT count(*) FROM snapshots").fetchone()[0] == 1
+    con.close()
+    code, out, err = cli("ingest", src, "--date", "2022-01-01", "--store", store, "--json")
+    assert json.loads(out)["results"][0]["created"] is False  # same version now: nothing to do

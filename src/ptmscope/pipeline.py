@@ -514,8 +514,11 @@ def _manifest(s: Any) -> dict[str, Any]:
 
 def _already_ingested(store: Any, spec: SourceSpec) -> str | None:
     """The snapshot id(s) when every file of this source is already in the store
-    with the same content (sha256 as the importer records it)."""
-    snaps = store.snapshots(include_incomplete=False)
+    with the same content (sha256 as the importer records it), written by this
+    importer version (an older one is re-imported: its output has changed since)."""
+    from .sources._common import IMPORTER_VERSION
+
+    snaps = [s for s in store.snapshots(include_incomplete=False) if s.importer_version == IMPORTER_VERSION]
     if spec.path.is_dir():
         files = _data_files(spec.path)
         if files is None:  # a lineage folder is one snapshot; its manifest lists each file's sha256

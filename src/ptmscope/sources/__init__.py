@@ -373,21 +373,29 @@ def ingest(
     existing = store.snapshots(include_incomplete=True)
     stored = {key(s): s for s in existing}
     new: list[Planned] = []
+    upgraded: list[str] = []
     for p in planned:
         s = p.batch.snapshot
         old = stored.get(key(s))
-        if old is not None:
+        if old is not None and old.importer_version == s.importer_version:
             results.append(result(p, old.snapshot_id, old.row_count, False))
             continue
+        if old is not None:
+            # the same bytes read by an older importer: re-imported in place (the importer's output changed)
+            upgraded.append(old.snapshot_id)
+            p.batch.warnings.append(
+                f"re-imported {old.snapshot_id}: it was written by importer version {old.importer_version}, "
+                f"this is version {s.importer_version}"
+            )
         stored[key(s)] = s
         new.append(p)
         results.append(result(p, s.snapshot_id, s.row_count, True))
     if not new:
         return results
-    replaced: list[str] = []
+    replaced: list[str] = list(upgraded)
     if replace:
         names = {name_key(p.batch.snapshot): p for p in new}
-        replaced = [s.snapshot_id for s in existing if name_key(s) in names]
+        replaced += [s.snapshot_id for s in existing if name_key(s) in names and s.snapshot_id not in replaced]
         kept = {r.snapshot_id: r.path for r in results if not r.created}
         for s in existing:
             if s.snapshot_id in replaced and s.snapshot_id in kept:

@@ -28,7 +28,7 @@ from ..errors import InputError
 if TYPE_CHECKING:
     from ..schema import SnapshotBatch
 
-IMPORTER_VERSION = "1"
+IMPORTER_VERSION = "2"  # bumped when an importer's output changes: stored snapshots of older versions are re-imported
 
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))  # model cards sit in CSV fields
 
