@@ -30,7 +30,81 @@ def world(tmp_path_factory) -> Path:
     path = make_world(tmp_path_factory.mktemp("reg") / "world.duckdb", n=120, evil=False, n_snapshots=3)
     with Store(path) as st:
         score_cards(st)
+        _add_files_commits_dependents(st)
     return path
+
+
+def _add_files_commits_dependents(st) -> None:
+    """File lists on the newest snapshot, a commit log and a dependents mapping: what the newer metrics read."""
+    import datetime as dt
+
+    from ptmscope.schema import Snapshot, SnapshotBatch, make_snapshot_id, to_table
+
+    newest = st.con.execute(
+        "SELECT snapshot_id FROM snapshots WHERE registry = 'hf' ORDER BY taken_at DESC LIMIT 1"
+    ).fetchone()[0]
+    ids = [r[0] for r in st.con.execute("SELECT package_id FROM packages WHERE snapshot_id = ?", [newest]).fetchall()]
+    files = [
+        (newest, pid, "model.safetensors" if i % 3 else "pytorch_model.bin", 1000 + i) for i, pid in enumerate(ids)
+    ]
+    st.con.executemany("INSERT INTO package_files VALUES (?, ?, ?, ?)", files)
+    messages = ["Update README.md", "fix tokenizer config", "Upload model", "Adding `safetensors` variant"]
+    repos, commit, when, author, message = [], [], [], [], []
+    for i, pid in enumerate(ids[:80]):
+        for j in range(1 + i % 4):
+            repos.append(pid)
+            commit.append(f"{i:04d}{j:04d}" + "0" * 32)
+            when.append(dt.datetime(2021 + j % 2, 1 + (i + j) % 12, 1, tzinfo=dt.UTC))
+            author.append("someone")
+            message.append(messages[(i + j) % len(messages)])
+    for registry_rows, fmt, extra in (
+        ({"package_id": sorted(set(repos))}, "commit-log", None),
+        ({"package_id": ids[:40]}, "gh-dependents", None),
+    ):
+        sha = fmt.ljust(64, "0")
+        taken = dt.date(2022, 12, 1)
+        sid = make_snapshot_id("hf", taken, sha)
+        pk = dict(registry_rows, raw_id=list(registry_rows["package_id"]))
+        tables = {"packages": to_table("packages", pk, sid)}
+        if fmt == "commit-log":
+            tables["commits"] = to_table(
+                "commits",
+                {"package_id": repos, "commit_id": commit, "committed_at": when, "author": author, "message": message},
+                sid,
+            )
+        else:
+            tables["dependents"] = to_table(
+                "dependents",
+                {
+                    "package_id": ids[:40],
+                    "dependent": [f"github:org{i % 7}/repo{i}" for i in range(40)],
+                    "kind": ["github"] * 40,
+                },
+                sid,
+            )
+        snap = Snapshot(sid, "hf", taken, fmt, f"{fmt}.csv", sha, len(pk["package_id"]), "test", synthetic=True)
+        st.add_batch(SnapshotBatch(snap, tables))
+        del extra
+    # a Hub dataset listing with dataset cards (some with the template's sections, some thin)
+    n = 60
+    ds = [f"org{i % 5}/data{i}" for i in range(n)]
+    full = "## Dataset Description\n\nText.\n\n## Dataset Structure\n\nFields.\n\n## Additional Information\n\nMIT.\n"
+    texts = [full if i % 2 else "# data\n" for i in range(n)]
+    sha = "datasets".ljust(64, "0")
+    taken = dt.date(2023, 3, 16)
+    sid = make_snapshot_id("hf-datasets", taken, sha)
+    tables = {
+        "packages": to_table("packages", {"package_id": ds, "raw_id": ds, "downloads": [i * 3 for i in range(n)]}, sid),
+        "cards": to_table(
+            "cards", {"package_id": ds, "text": texts, "text_sha256": [None] * n, "missing": [False] * n}, sid
+        ),
+    }
+    st.add_batch(
+        SnapshotBatch(Snapshot(sid, "hf-datasets", taken, "hf-datasets", "ds.parquet", sha, n, "test"), tables)
+    )
+    from ptmscope.pipeline import score_cards
+
+    score_cards(st)
 
 
 # --- every registered metric has a command, JSON, a figure, report tables, a rule ------------------------
@@ -313,7 +387,7 @@ def test_a_sql_metric_from_a_run_config(cli, tmp_path, world):
     cfg.write_text(
         'store = "w.duckdb"\n[metrics]\ninclude = ["hf_rows"]\n[[metrics.sql]]\nname = "hf_rows"\n'
         'query = "SELECT count(*) AS n FROM packages p JOIN snapshots s USING (snapshot_id) '
-        "WHERE s.registry = 'hf'\"\n"
+        "WHERE s.registry = 'hf' AND s.source_format = 'test-world'\"\n"
         '[report]\nout = "rep"\n',
         encoding="utf-8",
     )
