@@ -91,8 +91,8 @@ def bootstrap_ci(
     vectorised over a batch, any other statistic is called per replicate.
     """
     a = _arr(values, "values")
-    if a.size == 0:
-        return Interval(float("nan"), float("nan"), float("nan"), level, n_boot)
+    if a.size == 0 or n_boot <= 0:
+        return Interval(float(statistic(a)) if a.size else float("nan"), float("nan"), float("nan"), level, n_boot)
     rng = np.random.default_rng(seed)
     parts = []
     for k in _chunks(a.size, n_boot):
