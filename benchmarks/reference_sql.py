@@ -294,12 +294,16 @@ def lib_growth(backend: Any) -> dict[str, Any]:
 
 def ref_concentration(con: Any) -> dict[str, Any]:
     sid = _best_snapshot(con, "hf", "t.downloads IS NOT NULL")
-    d = con.execute(
-        "SELECT sum(downloads) AS d FROM packages WHERE snapshot_id = ? AND downloads IS NOT NULL "
-        f"GROUP BY coalesce(author, CASE WHEN contains(package_id, '/') THEN split_part(package_id, '/', 1) END, "
-        f"'{NO_NAMESPACE}') ORDER BY d DESC",
-        [sid],
-    ).fetchnumpy()["d"].astype(float)
+    d = (
+        con.execute(
+            "SELECT sum(downloads) AS d FROM packages WHERE snapshot_id = ? AND downloads IS NOT NULL "
+            f"GROUP BY coalesce(author, CASE WHEN contains(package_id, '/') THEN split_part(package_id, '/', 1) END, "
+            f"'{NO_NAMESPACE}') ORDER BY d DESC",
+            [sid],
+        )
+        .fetchnumpy()["d"]
+        .astype(float)
+    )
     total = float(d.sum())
     k1, k10 = max(1, math.ceil(0.01 * d.size)), max(1, math.ceil(0.10 * d.size))
     a = np.sort(d)

@@ -84,6 +84,7 @@ intervals (PyPI weekly to monthly, npm quarterly, Hub listings months apart):
 
 from __future__ import annotations
 
+import contextvars
 import itertools
 import json
 import math
@@ -396,61 +397,87 @@ def _facts_row(r: Any) -> ListFacts:
 FAST_MIN_ROWS = 50_000
 
 
-def _facts_and_head(
-    backend: Any, snaps: Sequence[SnapshotRef], raw: ibis.Table, aliases: Mapping[str, str], k: int
-) -> tuple[dict[str, ListFacts], dict[str, str | None], Any]:
-    """(list facts per snapshot, downloads window per snapshot, the top rows with positions as a DataFrame).
+_SHARED: contextvars.ContextVar[dict[Any, Any] | None] = contextvars.ContextVar("turnover_shared", default=None)
+
+
+@dataclass
+class _Prepared:
+    """What turnover needs from a set of snapshots that does not depend on K (reused over several K)."""
+
+    raw: ibis.Table
+    aliases: dict[str, str]
+    facts: dict[str, ListFacts]  # of the rows as stored (= the candidates' for snapshots in ``unique``)
+    windows: dict[str, str]
+    unique: set[str]  # large snapshots whose rankable rows carry no alias and no repeated id
+
+
+def _prepare(backend: Any, snaps: Sequence[SnapshotRef], registry: str, normalise: bool) -> _Prepared:
+    """Counts, windows and the checks of :func:`_facts_and_head`'s Top-N path, in a few scans."""
+    raw = _raw_rows(backend, snaps, normalise)
+    aliases = alias_map(backend, registry) if normalise else {}
+    rk = raw.downloads.notnull() | raw.src_rank.notnull()
+    df = (
+        raw.group_by("snapshot_id")
+        .aggregate(
+            n=raw.count(where=rk),
+            ranked=raw.src_rank.count(),
+            counted=raw.downloads.count(),
+            s_dl=raw.downloads.sum(),
+            s_rank=raw.src_rank.sum(),
+            w=raw.window.max(),
+        )
+        .to_pandas()
+    )
+    windows = {str(r.snapshot_id): str(r.w) for r in df.itertuples(index=False) if isinstance(r.w, str)}
+    raw_facts = {str(r.snapshot_id): _facts_row(r) for r in df.itertuples(index=False) if int(r.n) > 0}
+    fast = [sid for sid, f in raw_facts.items() if f.n >= FAST_MIN_ROWS]
+    if fast and aliases:
+        # a rankable row named by an alias gets another id: general path
+        hit = raw.filter(raw.snapshot_id.isin(fast) & rk)
+        if len(aliases) <= 1000:
+            hit = hit.filter(hit.pid.isin(sorted(aliases)))
+        else:
+            m = ibis.memtable({"_alias": sorted(aliases)}, schema={"_alias": "string"})
+            hit = hit.semi_join(m, hit.pid == m._alias)
+        named = set(hit.select("snapshot_id").distinct().to_pandas()["snapshot_id"].astype(str))
+        fast = [sid for sid in fast if sid not in named]
+    if fast:
+        # a repeated id merges rows: general path (one distinct count per snapshot, no GROUP BY)
+        per = [
+            raw.filter((raw.snapshot_id == sid) & rk).aggregate(snapshot_id=ibis.literal(sid), nd=ibis._.pid.nunique())
+            for sid in fast
+        ]
+        nd = (ibis.union(*per) if len(per) > 1 else per[0]).to_pandas()
+        distinct = {str(r.snapshot_id): int(r.nd) for r in nd.itertuples(index=False)}
+        fast = [sid for sid in fast if distinct.get(sid) == raw_facts[sid].n]
+    return _Prepared(raw, dict(aliases), raw_facts, windows, set(fast))
+
+
+def _facts_and_head(prep: _Prepared, k: int) -> tuple[dict[str, ListFacts], Any]:
+    """(list facts per snapshot, the top rows with positions as a DataFrame).
 
     The result is that of deduplicating (snapshot, id) and ranking every row
     (:func:`_candidates`, :func:`_coarse_head`), computed without doing so
     where it provably changes nothing: a snapshot whose rankable rows carry no
-    alias and no repeated id (checked on 64-bit hashes: a collision only
-    sends the snapshot down the general path) has one candidate per row, and
-    with at least K download counts its coarse head is the rows with
-    downloads >= the K-th largest, found by one Top-N query per snapshot.
+    alias and no repeated id has one candidate per row (checked: one distinct
+    count per snapshot, and a filter on the alias ids), and with at least K
+    download counts its coarse head is the rows with downloads >= the K-th
+    largest, found by one Top-N query per snapshot.
     Other snapshots (small lists, aliases, repeats, fewer than K counts) take
     the general path; both feed the same exact positions (:func:`_positions`).
     """
-    rk = raw.downloads.notnull() | raw.src_rank.notnull()
-    keys = sorted(aliases)
-    aggs: dict[str, Any] = {
-        "n": raw.count(where=rk),
-        "ranked": raw.src_rank.count(),
-        "counted": raw.downloads.count(),
-        "s_dl": raw.downloads.sum(),
-        "s_rank": raw.src_rank.sum(),
-        "w": raw.window.max(),
-    }
-    many_aliases = len(keys) > 1000
-    if keys and not many_aliases:
-        aggs["n_alias"] = raw.count(where=raw.pid.isin(keys))
-    df = raw.group_by("snapshot_id").aggregate(**aggs).to_pandas()
-    windows = {str(r.snapshot_id): str(r.w) for r in df.itertuples(index=False) if isinstance(r.w, str)}
-    raw_facts = {str(r.snapshot_id): _facts_row(r) for r in df.itertuples(index=False) if int(r.n) > 0}
-    fast = [
-        sid
-        for sid, f in raw_facts.items()
-        if f.n >= FAST_MIN_ROWS and f.counted >= k and (many_aliases or not keys or not _n_alias(df, sid))
-    ]
-    if fast and many_aliases:
-        m = ibis.memtable({"_alias": keys}, schema={"_alias": "string"})
-        hit = raw.filter(raw.snapshot_id.isin(fast)).semi_join(m, raw.pid == m._alias)
-        with_alias = set(hit.select("snapshot_id").distinct().to_pandas()["snapshot_id"].astype(str))
-        fast = [sid for sid in fast if sid not in with_alias]
-    if fast:
-        r = raw.filter(rk & raw.snapshot_id.isin(fast))
-        g = r.group_by(["snapshot_id", r.pid.hash().name("h")]).aggregate(c=r.count())
-        repeated = set(g.filter(g.c > 1).select("snapshot_id").distinct().to_pandas()["snapshot_id"].astype(str))
-        fast = [sid for sid in fast if sid not in repeated]
+    raw, aliases, raw_facts = prep.raw, prep.aliases, prep.facts
+    fast = [sid for sid in raw_facts if sid in prep.unique and raw_facts[sid].counted >= k]
     slow = [sid for sid in raw_facts if sid not in fast]
     lists = {sid: raw_facts[sid] for sid in fast}
     parts = []
     if fast:
         d = raw.filter(raw.downloads.notnull())
         kth = [
-            d.filter(d.snapshot_id == sid).select("snapshot_id", "downloads").order_by(ibis.desc("downloads")).limit(
-                1, offset=k - 1
-            )
+            d.filter(d.snapshot_id == sid)
+            .select("snapshot_id", "downloads")
+            .order_by(ibis.desc("downloads"))
+            .limit(1, offset=k - 1)
             for sid in fast
         ]
         th = ibis.union(*kth).to_pandas() if len(kth) > 1 else kth[0].to_pandas()
@@ -463,14 +490,9 @@ def _facts_and_head(
         lists.update(_list_facts(cand))
         parts.append(_coarse_head(cand, k))
     if not parts:
-        return lists, windows, None
+        return lists, None
     head = parts[0] if len(parts) == 1 else parts[0].union(parts[1])
-    return lists, windows, _positions(head, k).to_pandas()
-
-
-def _n_alias(df: Any, sid: str) -> int:
-    v = df.loc[df["snapshot_id"] == sid, "n_alias"].iloc[0]
-    return 0 if v is None or v != v else int(v)
+    return lists, _positions(head, k).to_pandas()
 
 
 def _list_kinds(lists: dict[str, ListFacts]) -> tuple[set[str], set[str]]:
@@ -741,9 +763,15 @@ def turnover(
         raise PtmscopeError(
             f"the store has no complete snapshots of registry {registry!r} (run `ptmscope ingest` first)"
         )
-    raw = _raw_rows(backend, snaps, normalise)
-    aliases = alias_map(backend, registry) if normalise else {}
-    lists, windows_all, head = _facts_and_head(backend, snaps, raw, aliases, k)
+    shared = _SHARED.get()
+    key = (id(backend), registry, tuple(x.snapshot_id for x in snaps), normalise)
+    prep = shared.get(key) if shared is not None else None
+    if prep is None:
+        prep = _prepare(backend, snaps, registry, normalise)
+        if shared is not None:
+            shared[key] = prep
+    raw, aliases, windows_all = prep.raw, prep.aliases, prep.windows
+    lists, head = _facts_and_head(prep, k)
     facts = _snapshot_facts(lists, head, k)
     warnings: list[CoverageWarning] = []
     usable = []
@@ -780,13 +808,13 @@ def turnover(
     tops = _top_sets(head, k, tie_rule)
     counts: dict[int, tuple[int, int, int]] = {}
     ever: set[str] = set()
-    prev: set[str] = set()
+    before: set[str] = set()
     for i, s in enumerate(usable):
         ids = tops.get(s.snapshot_id, set())
         if ids:
-            counts[i] = (len(ids), len(ids & prev), len(ids - ever))
+            counts[i] = (len(ids), len(ids & before), len(ids - ever))
         ever |= ids
-        prev = ids
+        before = ids
     distinct = len(ever)
     partners = _year_partners(usable)
     overlap = _overlaps(tops, [(usable[i].snapshot_id, usable[j].snapshot_id) for i, j in partners])
@@ -1061,10 +1089,14 @@ def turnover_sensitivity(
     """The same turnover at several K (default 100, 500, 1000, 5000)."""
     rows = []
     ids: tuple[str, ...] = ()
-    for k in ks:
-        res = turnover(backend, registry, snapshot_ids, k=k, tie_rule=tie_rule, normalise=normalise)
-        ids = tuple(s.snapshot_id for s in res.snapshots)
-        rows.append(sensitivity_row(res))
+    token = _SHARED.set(_SHARED.get() or {})  # the counts and checks that do not depend on K: once for all K
+    try:
+        for k in ks:
+            res = turnover(backend, registry, snapshot_ids, k=k, tie_rule=tie_rule, normalise=normalise)
+            ids = tuple(s.snapshot_id for s in res.snapshots)
+            rows.append(sensitivity_row(res))
+    finally:
+        _SHARED.reset(token)
     return TurnoverSensitivity(registry, ids, tie_rule, normalise, tuple(rows))
 
 
@@ -1111,6 +1143,22 @@ def run_turnover(backend: Any, p: TurnoverParams, sel: Selection) -> TurnoverOve
         raise PtmscopeError(
             f"snapshot {others[0].snapshot_id!r} is from registry {others[0].registry!r}, not {', '.join(regs)}"
         )
+    token = _SHARED.set(_SHARED.get() or {})  # counts and checks shared by the main run and the sensitivity runs
+    try:
+        return _run_registries(backend, p, sel, regs, errors, named, named_snaps)
+    finally:
+        _SHARED.reset(token)
+
+
+def _run_registries(
+    backend: Any,
+    p: TurnoverParams,
+    sel: Selection,
+    regs: list[str],
+    errors: dict[str, str],
+    named: bool,
+    named_snaps: list[SnapshotRef],
+) -> TurnoverOverview:
     results: dict[str, TurnoverResult] = {}
     sens: list[TurnoverSensitivity] = []
     for reg in regs:
