@@ -105,22 +105,23 @@ def concentration(
     chosen = pick(backend, "hf", as_selection(snapshot_id), columns=("downloads",), min_rows=1, what=NAME)
     p = backend.table("packages")
     p = p.filter(p.snapshot_id == chosen.snapshot_id)
-    counts = (
-        p.aggregate(
-            n=p.count(),
-            n_null=p.downloads.isnull().sum(),
-            # legacy ids (no '/'), whoever the author column names (the Hub API says "huggingface" for them)
-            d_nons=p.downloads.sum(where=~p.package_id.contains("/")),
-        )
-        .execute()
-        .iloc[0]
+    counts = p.aggregate(
+        n=p.count(),
+        n_null=p.downloads.isnull().sum(),
+        # legacy ids (no '/'), whoever the author column names (the Hub API says "huggingface" for them)
+        d_nons=p.downloads.sum(where=~p.package_id.contains("/")),
     )
     p = p.filter(p.downloads.notnull())
     author = ibis.coalesce(p.author, namespace_expr(p.package_id), ibis.literal(NO_NAMESPACE))
-    by_author = p.mutate(a=author).group_by("a").aggregate(d=ibis._.downloads.sum()).order_by([ibis.desc("d"), "a"])
-    df = by_author.execute()
+    by_author = p.mutate(a=author).group_by("a").aggregate(d=ibis._.downloads.sum())
+    # the snapshot's counts ride along as scalars: one query
+    by_author = by_author.mutate(
+        n=counts.n.as_scalar(), n_null=counts.n_null.as_scalar(), d_nons=counts.d_nons.as_scalar()
+    )
+    df = by_author.order_by([ibis.desc("d"), "a"]).execute()
     if df.empty:
         raise NotMeasurable(f"{NAME}: snapshot {chosen.snapshot_id} has no download counts")
+    counts = df.iloc[0]
     d = df["d"].to_numpy(dtype=float)
     total = float(d.sum())
     s1, k1 = top_share(d, 0.01)

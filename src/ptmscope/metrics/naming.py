@@ -86,24 +86,25 @@ def naming(
     chosen = pick(backend, "hf", as_selection(snapshot_id), columns=("model_type",), min_rows=1, what=NAME)
     p = backend.table("packages")
     p = p.filter(p.snapshot_id == chosen.snapshot_id)
-    n_all = int(p.count().execute())
     # the name after the namespace; a regex rather than split()[-1], which Ibis compiles
     # to an invalid index 0 on PySpark
     name = p.package_id.re_replace(r"^.*/", "")
     q = p.filter(p.model_type.notnull() & (_norm(p.model_type) != "")).mutate(
         mt=p.model_type.lower(), names=_norm(name).contains(_norm(p.model_type)).cast("int64")
     )
-    tot = q.aggregate(n=q.count(), k=q.names.sum()).execute().iloc[0]
-    n, k = int(tot["n"]), int(tot["k"] or 0)
-    if n == 0:
-        raise NotMeasurable(f"{NAME}: snapshot {chosen.snapshot_id} has no model_type values")
-    per = (
+    # every family with its counts (a few hundred rows), the snapshot's size alongside: one query
+    every = (
         q.group_by("mt")
         .aggregate(n=ibis._.count(), naming=ibis._.names.sum())
+        .mutate(n_all=p.count().as_scalar())
         .order_by([ibis.desc("n"), "mt"])
-        .limit(top_types)
         .execute()
     )
+    n_all = int(every["n_all"].iloc[0]) if len(every) else int(p.count().execute())
+    n, k = int(every["n"].sum()), int(every["naming"].fillna(0).sum())
+    if n == 0:
+        raise NotMeasurable(f"{NAME}: snapshot {chosen.snapshot_id} has no model_type values")
+    per = every.head(top_types)
     ex = (
         q.filter(q.names == 0)
         .select("package_id", "mt", "downloads")
