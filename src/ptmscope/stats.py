@@ -14,7 +14,6 @@ from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 import numpy as np
-from scipy import stats as sps
 
 from .errors import PtmscopeError
 
@@ -214,6 +213,8 @@ def loglog_ols(x: Sequence[float], y: Sequence[float], *, offset: float = 0.0, l
         nan = float("nan")
         return OLSFit(nan, nan, (nan, nan), (nan, nan), nan, int(n), nan, offset, level)
     lx, ly = np.log10(xs), np.log10(ys)
+    from scipy import stats as sps  # imported when used: SciPy takes seconds to import
+
     res = sps.linregress(lx, ly)
     t = sps.t.ppf(1 - (1 - level) / 2, n - 2)
     return OLSFit(
@@ -245,6 +246,8 @@ def _corr(method: str, x: Any, y: Any, n_boot: int, seed: int, level: float) -> 
     xa, ya = _arr(x, "x"), _arr(y, "y")
     if xa.size != ya.size:
         raise PtmscopeError(f"x and y differ in length ({xa.size} vs {ya.size})")
+    from scipy import stats as sps
+
     fn = sps.spearmanr if method == "spearman" else sps.kendalltau
     n = xa.size
     if n < 3:
@@ -289,6 +292,8 @@ class TestResult(_Dict):
 def welch_t(a: Any, b: Any, *, alternative: Alternative = "greater") -> TestResult:
     """Welch's unequal-variance t-test of mean(a) vs mean(b) (the paper's C3 test)."""
     aa, ba = _arr(a, "a"), _arr(b, "b")
+    from scipy import stats as sps
+
     r = sps.ttest_ind(aa, ba, equal_var=False, alternative=alternative)
     df = getattr(r, "df", None)
     return TestResult(
@@ -305,6 +310,8 @@ def welch_t(a: Any, b: Any, *, alternative: Alternative = "greater") -> TestResu
 def mann_whitney(a: Any, b: Any, *, alternative: Alternative = "greater") -> TestResult:
     """Mann-Whitney U test (distribution of a shifted above b for 'greater')."""
     aa, ba = _arr(a, "a"), _arr(b, "b")
+    from scipy import stats as sps
+
     r = sps.mannwhitneyu(aa, ba, alternative=alternative)
     return TestResult("mann_whitney_u", float(r.statistic), float(r.pvalue), alternative, None, aa.size, ba.size)
 
