@@ -159,7 +159,7 @@ def attributes(
 ) -> AttributesResult:
     """The regression of log downloads on model attributes (module docstring)."""
     import pandas as pd
-    import statsmodels.api as sm
+    from statsmodels.regression.linear_model import OLS  # not statsmodels.api: it imports all of statsmodels
 
     chosen = _richest_snapshot(backend, as_selection(snapshot_id))
     t = design_table(backend, chosen.snapshot_id)
@@ -201,10 +201,10 @@ def attributes(
     if len(cols) == 1:
         raise NotMeasurable(f"{NAME}: no attribute varies across models")
     X = pd.DataFrame(cols)
-    fit = sm.OLS(y, X).fit(cov_type="HC3")
+    fit = OLS(y, X).fit(cov_type="HC3")
     other = [c for b, cs in block_cols.items() if b not in DL_BLOCKS for c in cs]
     has_dl = any(b in block_cols for b in DL_BLOCKS)
-    r2_wo = float(sm.OLS(y, X[["Intercept", *other]]).fit().rsquared) if has_dl else float(fit.rsquared)
+    r2_wo = float(OLS(y, X[["Intercept", *other]]).fit().rsquared) if has_dl else float(fit.rsquared)
     ci = fit.conf_int(0.05)
     coefs = [
         {
