@@ -8,6 +8,8 @@ each phase in a fresh subprocess so peak memory (max RSS) is per phase:
 
 * ``ingest``: synthetic world -> DuckDB store (:func:`ptmscope.synth.write_store`,
   cards off: the C1/C2 metrics do not read them);
+* ``synth`` (up to ``--synth-max``): the same with ``ptmscope synth``'s defaults,
+  model cards in every snapshot (the store is deleted afterwards);
 * each metric on DuckDB, point estimates only (``n_boot=0``, what the pandas
   baseline computes too): turnover (hf, K=1000, all S snapshots), preservation
   (``paper`` = eq. 1 and ``artifact``), descendants (``own`` and the code's
@@ -109,6 +111,31 @@ def phase_ingest(a: argparse.Namespace) -> dict[str, Any]:
         "rows": sum(r.rows for r in res),
         "store_mb": p.stat().st_size / 1e6,
     }
+
+
+def phase_synth(a: argparse.Namespace) -> dict[str, Any]:
+    """``ptmscope synth`` as a user runs it: the default configuration, model cards included."""
+    from ptmscope.store import Store
+    from ptmscope.synth import SynthConfig, write_store
+
+    p = Path(a.store + ".synth.duckdb")
+    for suffix in ("", ".wal"):
+        Path(str(p) + suffix).unlink(missing_ok=True)
+    t0 = time.perf_counter()
+    res = write_store(p, SynthConfig(models=a.size, snapshots=a.snapshots, seed=a.seed))
+    el = time.perf_counter() - t0
+    with Store(p, read_only=True) as st:
+        tables = ("packages", "package_libraries", "lineage", "cards")
+        rows_all = sum(st.con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in tables)
+    out = {
+        "seconds": el,
+        "maxrss_mb": maxrss_mb(),
+        "rows": sum(r.rows for r in res),
+        "rows_all_tables": rows_all,
+        "store_mb": p.stat().st_size / 1e6,
+    }
+    p.unlink(missing_ok=True)
+    return out
 
 
 def _import_metrics() -> None:
@@ -251,6 +278,7 @@ def phase_pipeline_stats(a: argparse.Namespace) -> dict[str, Any]:
 
 PHASES = {
     "ingest": phase_ingest,
+    "synth": phase_synth,
     "metric": phase_metric,
     "pipeline": phase_pipeline,
     "pipeline_stats": phase_pipeline_stats,
@@ -380,6 +408,9 @@ def main_run(a: argparse.Namespace) -> dict[str, Any]:
         print(f"== {fmt_size(n)} models x {a.snapshots} snapshots", flush=True)
         r["ingest"] = sub("ingest", a)
         print("  ingest", r["ingest"], flush=True)
+        if a.synth_max and n <= parse_size(a.synth_max):
+            r["synth"] = sub("synth", a)
+            print("  synth (cards included)", r["synth"], flush=True)
         r["duckdb"] = {m: sub("metric", a, metric=m) for m in METRICS}
         print("  duckdb", {m: round(v.get("seconds", -1), 2) for m, v in r["duckdb"].items()}, flush=True)
         r["pipeline"] = sub("pipeline", a)
@@ -402,6 +433,8 @@ def main_run(a: argparse.Namespace) -> dict[str, Any]:
     ns = [v["n"] for v in report["sizes"].values()]
     k: dict[str, Any] = {}
     k["ingest"] = fit_k(ns, [v["ingest"].get("seconds") for v in report["sizes"].values()])
+    if all("synth" in v for v in report["sizes"].values()):
+        k["synth"] = fit_k(ns, [v["synth"].get("seconds") for v in report["sizes"].values()])
     for m in METRICS:
         k[m] = fit_k(ns, [v["duckdb"][m].get("seconds") for v in report["sizes"].values()])
     k["pipeline"] = fit_k(ns, [v["pipeline"].get("seconds") for v in report["sizes"].values()])
@@ -494,6 +527,14 @@ def render(report: dict[str, Any]) -> str:
                     for k, ok in ag.items()
                 )
             )
+    synth = [(label, v["synth"]) for label, v in report["sizes"].items() if "synth" in v]
+    if synth:
+        lines += ["", "`ptmscope synth` with its defaults (model cards in every snapshot):", ""]
+        for label, sy in synth:
+            lines.append(
+                f"- {label}: {f(sy.get('seconds'), 1)} s, peak {f(sy.get('maxrss_mb'), 0)} MB, "
+                f"{f(sy.get('rows_all_tables'))} rows in all tables, store {f(sy.get('store_mb'), 0)} MB"
+            )
     lines += ["", "Spark session start + store export + views:"]
     for label, v in report["sizes"].items():
         sp = v.get("spark")
@@ -554,6 +595,9 @@ def main() -> None:
         type=float,
         default=0,
         help="stop the Spark phase after this many seconds (0: never), keeping the metrics it finished",
+    )
+    ap.add_argument(
+        "--synth-max", default="", help="largest size for the synth phase (default configuration, cards included)"
     )
     ap.add_argument("--no-baseline", action="store_true")
     ap.add_argument(

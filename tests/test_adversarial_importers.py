@@ -3,9 +3,11 @@
 For each format (and each container of it) a *sample* writes a small valid
 file from ``(id, downloads)`` rows; the tests then feed it
 
-* out-of-range numbers (10^30, 2^63, 1e300, 1e999, uint64 max, REAL 1e30, ...),
+* out-of-range numbers (10^30, 2^63, 1e300, 1e999, uint64 max, REAL 1e30, ...)
+  -- a commit log has no numbers: its commit times out of 1970 … 2100 instead,
 * values of the wrong type (text where JSON has numbers, booleans, lists,
-  fractions, yes/no columns holding other text),
+  fractions, yes/no columns holding other text; a commit time that is not a
+  time, a dependent that is not a GitHub repository),
 * repeated keys (a JSON key twice in one object, a CSV/Parquet column twice),
 * the file replaced while it is read (at every point where the importer opens it),
 
@@ -78,6 +80,8 @@ class Sample:
     wrong_types: list[Any] = field(default_factory=list)
     # (folder) -> (path, args, expectation): ("error", text) or ("first", package_id, downloads, note text)
     repeated: Callable[[Path], tuple[Path, list[str], tuple]] | None = None
+    range_text: str = RANGE  # how an out-of-range value is reported after the value as written
+    type_text: str = "must be"  # what a value of the wrong type is reported with
 
 
 DATE = ["--date", "2022-01-01"]
@@ -112,10 +116,18 @@ def hf_api_with_cards(d: Path, rows: Rows) -> tuple[Path, list[str]]:
     return p, ["--cards", str(cards)]
 
 
-def listing_csv(d: Path, rows: Rows) -> tuple[Path, list[str]]:
-    p = d / "listing.csv"
-    p.write_text("model,downloads\n" + "".join(f"{i},{_cell(v)}\n" for i, v in rows))
-    return p, DATE
+def _text_file(name: str, head: str, line: Callable[[str, Any], str]) -> Maker:
+    """A text file ``name``: ``head``, then ``line(id, value)`` for each row; dated with --date."""
+
+    def make(d: Path, rows: Rows) -> tuple[Path, list[str]]:
+        p = d / name
+        p.write_text(head + "".join(line(i, v) + "\n" for i, v in rows))
+        return p, DATE
+
+    return make
+
+
+listing_csv = _text_file("listing.csv", "model,downloads\n", lambda i, v: f"{i},{_cell(v)}")
 
 
 def _arrow(values: list[Any]) -> pa.Array:
@@ -129,10 +141,17 @@ def _arrow(values: list[Any]) -> pa.Array:
     return pa.array(values)
 
 
-def listing_parquet(d: Path, rows: Rows) -> tuple[Path, list[str]]:
-    p = d / "model_info.parquet"
-    pq.write_table(pa.table({"modelId": [i for i, _ in rows], "downloads": _arrow([v for _, v in rows])}), p)
-    return p, DATE
+def _parquet(name: str, id_column: str) -> Maker:
+    def make(d: Path, rows: Rows) -> tuple[Path, list[str]]:
+        p = d / name
+        pq.write_table(pa.table({id_column: [i for i, _ in rows], "downloads": _arrow([v for _, v in rows])}), p)
+        return p, DATE
+
+    return make
+
+
+listing_parquet = _parquet("model_info.parquet", "modelId")
+datasets_parquet = _parquet("dataset_info.parquet", "dataset_name")
 
 
 def listing_sqlite(d: Path, rows: Rows) -> tuple[Path, list[str]]:
@@ -151,10 +170,7 @@ def listing_json(d: Path, rows: Rows) -> tuple[Path, list[str]]:
     return p, [*DATE, "--format", "hf-listing"]
 
 
-def listing_txt(d: Path, rows: Rows) -> tuple[Path, list[str]]:
-    p = d / "repo_names.txt"
-    p.write_text("".join(f"{i}\n" for i, _ in rows))
-    return p, DATE
+listing_txt = _text_file("repo_names.txt", "", lambda i, v: i)
 
 
 def peatmoss_db(d: Path, rows: Rows) -> tuple[Path, list[str]]:
@@ -211,6 +227,58 @@ def npm_high_impact(d: Path, rows: Rows) -> tuple[Path, list[str]]:
     return p, DATE
 
 
+datasets_csv = _text_file("datasets.csv", "dataset_name,downloads,has_card\n", lambda i, v: f"{i},{_cell(v)},true")
+
+
+def datasets_with_cards(d: Path, rows: Rows) -> tuple[Path, list[str]]:
+    p, args = datasets_parquet(d, rows)
+    cards = d / "dataset_cards.jsonl"
+    cards.write_text("".join(json.dumps({"dataset_name": i, "card": f"# {i}"}) + "\n" for i, _ in rows))
+    return p, [*args, "--cards", str(cards)]
+
+
+HISTORY_HEAD = "repo_url,commit_hash,model_file_path,serialization_format,message,author,date\n"
+
+
+def _commit_date(v: Any) -> str:
+    """A commit time holding the sample's value: a good value as a day of 2023, a bad one as written."""
+    return v.text if isinstance(v, Raw) else f"2023-01-{v % 28 + 1:02d}T00:00:00Z"
+
+
+def _hash(i: str) -> str:
+    return hashlib.sha1(i.encode()).hexdigest()
+
+
+def commit_history(d: Path, rows: Rows) -> tuple[Path, list[str]]:
+    p = d / "commits.csv"
+    p.write_text(
+        HISTORY_HEAD + "".join(f"{i},{_hash(i)},{i}\\model.bin,torch.save,up,Ann,{_commit_date(v)}\n" for i, v in rows)
+    )
+    return p, []
+
+
+def commit_plain(d: Path, rows: Rows) -> tuple[Path, list[str]]:
+    p = d / "log.csv.gz"
+    body = "repo,commit,date,author,message\n" + "".join(
+        f"{i},{_hash(i)[:12]},{_commit_date(v)},Ann,fix\n" for i, v in rows
+    )
+    p.write_bytes(gzip.compress(body.encode()))
+    return p, []
+
+
+def _gh_repo(v: Any) -> str:
+    """The GitHub repository of a mapping row holding the sample's value."""
+    return v.text if isinstance(v, Raw) else f"github.com/o/r{v}"
+
+
+gh_mapping = _text_file(
+    "gh_repo_to_hf_model_license_mapping.csv", "", lambda i, v: f"{_gh_repo(v)},{i},https://huggingface.co/{i},mit"
+)
+gh_mapping_header = _text_file(
+    "dependents.csv", "github_repo,model_id,license\n", lambda i, v: f"{_gh_repo(v)},{i},mit"
+)
+
+
 # -- repeated keys -------------------------------------------------------------------------------
 
 
@@ -261,13 +329,16 @@ def _rep_nodes(d: Path) -> tuple[Path, list[str], tuple]:
     return f, args, ("error", f"{f / 'nodes.csv'}:1: column 'model_id' appears twice in the header")
 
 
-def _rep_parquet(d: Path) -> tuple[Path, list[str], tuple]:
-    p = d / "model_info.parquet"
-    t = pa.Table.from_arrays(
-        [pa.array(["a/x"]), pa.array([1]), pa.array([2])], names=["modelId", "downloads", "Downloads"]
-    )
-    pq.write_table(t, p)
-    return p, DATE, ("error", "columns 'downloads' and 'Downloads' differ only in case")
+def _rep_parquet(maker: Maker) -> Callable[[Path], tuple[Path, list[str], tuple]]:
+    """A Parquet sample with a second column ``Downloads``: refused, naming both spellings."""
+
+    def rep(d: Path) -> tuple[Path, list[str], tuple]:
+        p, args = maker(d, [("a/x", 1)])
+        t = pq.read_table(p)
+        pq.write_table(t.append_column("Downloads", pa.array([2])), p)
+        return p, args, ("error", f"{p}: columns 'downloads' and 'Downloads' differ only in case")
+
+    return rep
 
 
 def _rep_sqlite_rows(maker: Maker) -> Callable[[Path], tuple[Path, list[str], tuple]]:
@@ -288,12 +359,35 @@ def _rep_txt(d: Path) -> tuple[Path, list[str], tuple]:
     return p, args, ("first", "a/x", None, "1 duplicate ids")
 
 
+def _rep_datasets_rows(d: Path) -> tuple[Path, list[str], tuple]:
+    p, args = datasets_with_cards(d, [("a/x", 5), ("b/y", 3), ("a/x", 7)])
+    return p, args, ("first", "a/x", 5, "1 duplicate dataset ids (kept the first row of each; e.g. a/x)")
+
+
+def _rep_header(maker: Maker, twice: str, columns: str) -> Callable[[Path], tuple[Path, list[str], tuple]]:
+    """A CSV sample whose header names ``twice`` again at its end: refused, naming the two columns."""
+
+    def rep(d: Path) -> tuple[Path, list[str], tuple]:
+        p, args = maker(d, [("a", 1)])
+        raw = p.read_bytes()
+        text = (gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw).decode()
+        head, rest = text.split("\n", 1)
+        text = f"{head},{twice}\n" + "".join(f"{line},x\n" for line in rest.splitlines())
+        p.write_bytes(gzip.compress(text.encode()) if raw[:2] == b"\x1f\x8b" else text.encode())
+        return p, args, ("error", f"{p}:1: column {twice!r} appears twice in the header ({columns})")
+
+    return rep
+
+
 # -- the samples -------------------------------------------------------------------------------------
 
 JSON_RANGE = [Raw(str(10**30)), Raw(str(2**63)), Raw("1e300"), Raw("1e999"), Raw("-1e300")]
 JSON_TYPES = [Raw('"12"'), Raw("true"), Raw("[1]"), Raw('{"n": 1}'), Raw("1.5")]
 CSV_RANGE = [Raw("99999999999999999999999"), Raw(str(2**63)), Raw("1e300")]
 CSV_TYPES = [Raw("lots"), Raw("1.5"), Raw("true")]
+COMMIT_DATES_RANGE = [Raw("1900-01-01"), Raw("2999-12-31T00:00:00Z"), Raw("Tue Jan 25 16:34:18 1960 +0100")]
+COMMIT_DATES_TYPES = [Raw("soon"), Raw("12"), Raw("2023-02-30")]
+YEARS = "out of range (years 1970 … 2100 in UTC)"
 
 
 def _at_line(offset: int) -> Callable[[Path, int], str]:
@@ -315,7 +409,7 @@ SAMPLES: dict[str, Sample] = {
         lambda p, r: f"{p} (column downloads): ",  # a column of the wrong type has no row to name
         [2**64 - 1, 1e300, 2.0**63],
         ["lots", True],
-        _rep_parquet,
+        _rep_parquet(listing_parquet),
     ),
     "hf-listing sqlite": Sample(
         "hf-listing",
@@ -339,6 +433,69 @@ SAMPLES: dict[str, Sample] = {
         "npm-download-counts", npm_counts, lambda p, r: f"downloads of 'p{r}'", JSON_RANGE, JSON_TYPES, _rep_npm
     ),
     "npm-high-impact": Sample("npm-high-impact", npm_high_impact, _at_line(1), [], [], _rep_js),
+    "hf-datasets parquet": Sample(
+        "hf-datasets",
+        datasets_parquet,
+        lambda p, r: f"{p} (column downloads): ",
+        [2**64 - 1, 1e300, 2.0**63, -4],
+        ["lots", True, 1.5],
+        _rep_parquet(datasets_parquet),
+    ),
+    "hf-datasets csv": Sample(
+        "hf-datasets",
+        datasets_csv,
+        _at_line(2),
+        [*CSV_RANGE, Raw("-1")],
+        CSV_TYPES,
+        _rep_header(datasets_csv, "downloads", "columns 2 and 4"),
+    ),
+    "hf-datasets + cards": Sample(
+        "hf-datasets",
+        datasets_with_cards,
+        lambda p, r: f"{p} (column downloads): ",
+        [1e300],
+        ["lots"],
+        _rep_datasets_rows,
+    ),
+    # no numbers in a commit log: its commit times are what can be out of range or not a time
+    "commit-log history": Sample(
+        "commit-log",
+        commit_history,
+        _at_line(2),
+        COMMIT_DATES_RANGE,
+        COMMIT_DATES_TYPES,
+        _rep_header(commit_history, "date", "columns 7 and 8"),
+        range_text=YEARS,
+        type_text="date is not a time",
+    ),
+    "commit-log plain": Sample(
+        "commit-log",
+        commit_plain,
+        _at_line(2),
+        COMMIT_DATES_RANGE[:1],
+        COMMIT_DATES_TYPES[:1],
+        _rep_header(commit_plain, "commit", "columns 2 and 6"),
+        range_text=YEARS,
+        type_text="date is not a time",
+    ),
+    # no numbers in a mapping: a dependent that is not a GitHub repository is its wrong type
+    "gh-dependents": Sample(
+        "gh-dependents",
+        gh_mapping,
+        _at_line(1),
+        [],
+        [Raw("gitlab.com/o/r"), Raw("12"), Raw("github.com/o")],
+        type_text="not a GitHub repository",
+    ),
+    "gh-dependents header": Sample(
+        "gh-dependents",
+        gh_mapping_header,
+        _at_line(2),
+        [],
+        [Raw("gitlab.com/o/r")],
+        _rep_header(gh_mapping_header, "model_id", "columns 2 and 4"),
+        type_text="not a GitHub repository",
+    ),
 }
 
 
@@ -350,7 +507,10 @@ def _shown(v: Any) -> tuple[str, ...]:
     """How an error message may show the number: as written, or as Python prints the float it parses to."""
     if isinstance(v, Raw):
         t = v.text
-        return (t, repr(float(t))) if any(c in t for c in ".eE") else (t,)
+        try:
+            return (t, repr(float(t))) if any(c in t for c in ".eE") else (t,)
+        except ValueError:  # not a number (a time)
+            return (t,)
     return (repr(v),) if isinstance(v, float) else (str(v),)
 
 
@@ -403,14 +563,15 @@ def test_bad_number_is_one_input_error_naming_file_and_place(name, kind, i, tmp_
         _plan(path, args)
     msg = str(ei.value)
     assert "\n" not in msg
-    if kind == "range" and not (isinstance(bad, Raw) and bad.text.startswith("-")):
-        assert RANGE in msg and any(f" {x} {RANGE}" in msg for x in _shown(bad)), msg
+    negative = (isinstance(bad, Raw) and bad.text.startswith("-")) or (isinstance(bad, (int, float)) and bad < 0)
+    if kind == "range" and not negative:
+        assert s.range_text in msg and any(f" {x} {s.range_text}" in msg for x in _shown(bad)), msg
     elif kind == "range":
         assert "must not be negative" in msg, msg
     elif name == "hf-listing json":  # its values must all be numbers: the whole file is refused
         assert "expected a JSON object {model id: downloads}" in msg, msg
     else:
-        assert "must be" in msg, msg
+        assert s.type_text in msg, msg
     if name != "hf-listing json" or kind == "range":
         assert s.where(path, 1) in msg, (s.where(path, 1), msg)
 
@@ -650,6 +811,9 @@ CSV_SAMPLES = {
     "hf-listing csv": lambda path: path,
     "lineage-edges folder": lambda path: path / "nodes.csv",
     "lineage-edges raw": lambda path: path,
+    "hf-datasets csv": lambda path: path,
+    "commit-log history": lambda path: path,
+    "gh-dependents header": lambda path: path,
 }
 
 
@@ -796,3 +960,24 @@ def test_repeated_keys_in_a_cards_file_keep_the_first(tmp_path):
     notes = p.batch.snapshot.notes or ""
     assert "1 repeated keys in the cards file's records (kept the first value of each; e.g. readme)" in notes
     assert "cards: 1 repeated model ids in the cards file (kept the first card of each)" in notes
+
+
+def test_repeated_keys_in_a_dataset_cards_file_keep_the_first(tmp_path):
+    listing, args = datasets_parquet(tmp_path, [("a/x", 1), ("b/y", 2)])
+    cards = tmp_path / "dataset_cards.jsonl"
+    cards.write_text(
+        '{"dataset_name": "a/x", "card": "first", "card": "second"}\n'
+        '{"dataset_name": "b/y", "card": "b card"}\n'
+        '{"dataset_name": "b/y", "card": "b again"}\n'
+    )
+    (p,) = _plan(listing, [*args, "--cards", str(cards)])
+    texts = {r["package_id"]: r["text"] for r in p.batch.table("cards").to_pylist()}
+    assert texts == {"a/x": "first", "b/y": "b card"}
+    notes = p.batch.snapshot.notes or ""
+    assert "1 repeated keys in the cards file's records (kept the first value of each; e.g. card)" in notes
+    assert "cards file: 1 repeated dataset ids (kept the first card of each; e.g. b/y)" in notes
+    # filed under the hashes of the two files read, listing first
+    want = hashlib.sha256(
+        (hashlib.sha256(listing.read_bytes()).hexdigest() + hashlib.sha256(cards.read_bytes()).hexdigest()).encode()
+    ).hexdigest()
+    assert p.batch.snapshot.source_sha256 == want

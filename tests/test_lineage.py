@@ -37,6 +37,17 @@ def test_front_matter_rejects_non_mappings_and_unsafe_yaml():
     assert front_matter("---\nx: !!python/object/apply:os.system ['echo hi']\n---\n") is None
 
 
+def test_repeated_yaml_keys_keep_the_first_value():
+    """The rule of every importer: a key repeated in one mapping keeps its first value (PyYAML keeps the last)."""
+    card = "---\nbase_model: first/model\nlicense: mit\nbase_model: second/model\n---\n# x\n"
+    assert refs_from_card_data(front_matter(card)) == [LineageRef("first/model", "unknown", "card_yaml")]
+    nested = "---\nmodel-index:\n- name: a\n  name: b\n---\n"
+    assert front_matter(nested) == {"model-index": [{"name": "a"}]}
+    # merge keys keep YAML's meaning: the mapping's own keys override the merged ones
+    merged = "---\ndefaults: &d {base_model: x/y, license: mit}\ncard:\n  <<: *d\n  base_model: own/one\n---\n"
+    assert front_matter(merged)["card"] == {"base_model": "own/one", "license": "mit"}
+
+
 def test_card_yaml_relation_from_matching_tag():
     refs = refs_from_card_data({"base_model": "Org/M"}, ["base_model:adapter:org/m"])
     assert refs == [LineageRef("Org/M", "adapter", "card_yaml")]

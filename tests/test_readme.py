@@ -27,3 +27,12 @@ def test_readme_names_only_existing_docs():
     text = (ROOT / "README.md").read_text(encoding="utf-8")
     for rel in re.findall(r"\]\((docs/[^)]+)\)", text):
         assert (ROOT / rel).exists(), f"README links to missing {rel}"
+
+
+def test_ci_runs_lint_format_and_types_before_the_tests():
+    lines = [ln.strip() for ln in (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()]
+    test_at = lines.index(_readme_commands()[1])
+    for check in ("ruff check", "ruff format --check", "mypy"):
+        at = next((i for i, ln in enumerate(lines) if check in ln and not ln.startswith("#")), None)
+        assert at is not None and at < test_at, f".ci/run must run {check} before the tests"
+    assert "set -euo pipefail" in lines, "a failing check must stop CI"

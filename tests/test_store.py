@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from pathlib import Path
 
 import pytest
 
@@ -62,3 +63,93 @@ def test_has_table(store_path):
         assert not s.has_table("card_scores_nope")
     with Store(store_path, read_only=True) as s:
         assert s.has_table("lineage")
+
+
+# -- DuckDB memory limit and spill folder -----------------------------------------
+
+
+def _meminfo_bytes() -> int:
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith("MemTotal:"):
+            return int(line.split()[1]) * 1024
+    raise AssertionError("no MemTotal")
+
+
+def _setting_bytes(con, name: str) -> float:
+    value, unit = con.execute(f"SELECT current_setting('{name}')").fetchone()[0].split()
+    return float(value) * {"KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30}[unit]
+
+
+@pytest.fixture
+def engine_env(monkeypatch):
+    from ptmscope.store import set_engine_defaults
+
+    monkeypatch.delenv("PTMSCOPE_MEMORY_LIMIT", raising=False)
+    monkeypatch.delenv("PTMSCOPE_TEMP_DIRECTORY", raising=False)
+    set_engine_defaults()
+    yield monkeypatch
+    set_engine_defaults()
+
+
+def test_default_memory_limit_is_a_quarter_of_ram_at_most_1gib_and_spills_beside_the_store(store_path, engine_env):
+    with Store(store_path) as s:
+        want = min(_meminfo_bytes() / 4, 1 << 30)
+        assert _setting_bytes(s.con, "memory_limit") == pytest.approx(want, rel=0.05 if want >= 1 << 30 else 0.002)
+        assert s.con.execute("SELECT current_setting('temp_directory')").fetchone()[0] == str(store_path) + ".tmp"
+    with Store(store_path, read_only=True) as s:  # read-only connections get it too
+        assert _setting_bytes(s.con, "memory_limit") == pytest.approx(want, rel=0.05 if want >= 1 << 30 else 0.002)
+
+
+def test_memory_limit_from_the_environment_and_arguments(store_path, tmp_path, engine_env):
+    engine_env.setenv("PTMSCOPE_MEMORY_LIMIT", "300MB")
+    engine_env.setenv("PTMSCOPE_TEMP_DIRECTORY", str(tmp_path / "spill"))
+    with Store(store_path) as s:
+        assert _setting_bytes(s.con, "memory_limit") == pytest.approx(300e6, rel=0.002)
+        assert s.con.execute("SELECT current_setting('temp_directory')").fetchone()[0] == str(tmp_path / "spill")
+    with Store(store_path, memory_limit="10%", temp_directory=tmp_path / "x") as s:
+        # DuckDB shows GiB with one decimal
+        assert _setting_bytes(s.con, "memory_limit") == pytest.approx(_meminfo_bytes() / 10, rel=0.05)
+    engine_env.setenv("PTMSCOPE_MEMORY_LIMIT", "plenty")
+    with pytest.raises(StoreError, match="PTMSCOPE_MEMORY_LIMIT: expected a size"):
+        Store(store_path)
+    with pytest.raises(StoreError, match="below the minimum"):
+        Store(store_path, memory_limit="1MB")
+
+
+def test_cli_memory_limit_and_temp_dir_apply_to_every_store(store_path, tmp_path, engine_env, cli):
+    with Store(store_path):
+        pass
+    code, _, err = cli("--memory-limit", "a lot", "snapshots", "--store", str(store_path))
+    assert code == 1 and err.strip().startswith("error: --memory-limit:") and len(err.strip().splitlines()) == 1
+    code, _, err = cli(
+        "--memory-limit", "200MiB", "--temp-dir", str(tmp_path / "sp"), "snapshots", "--store", str(store_path)
+    )
+    assert code == 0, err
+    with Store(store_path, read_only=True) as s:  # the process-wide setting the option made
+        assert _setting_bytes(s.con, "memory_limit") == 200 << 20
+        assert s.con.execute("SELECT current_setting('temp_directory')").fetchone()[0] == str(tmp_path / "sp")
+
+
+def test_a_query_beyond_the_limit_spills_into_the_temp_directory(store_path, tmp_path, engine_env):
+    spill = tmp_path / "spill"
+    with Store(store_path, memory_limit="128MiB", temp_directory=spill) as s:
+        n, total = s.con.execute(
+            "SELECT count(*), sum(len(v)) FROM (SELECT i, repeat('x', 64) || i AS v FROM range(1500000) t(i) "
+            "ORDER BY v DESC)"
+        ).fetchone()
+        assert n == 1_500_000
+        assert total == sum(64 + len(str(i)) for i in range(1_500_000))
+        assert spill.is_dir()  # DuckDB created it to spill the sort
+
+
+def test_bulk_writes_cap_the_pool_and_restore_the_settings_even_after_spilling(store_path, tmp_path, engine_env):
+    from ptmscope.store import BULK_WRITE_MEMORY
+
+    with Store(store_path, memory_limit="2GB", temp_directory=tmp_path / "spill") as s:
+        with s.bulk_writes():
+            assert _setting_bytes(s.con, "memory_limit") == BULK_WRITE_MEMORY
+            s.con.execute("CREATE TABLE t AS SELECT i, repeat('y', 200) || i AS v FROM range(1500000) t(i)")
+            assert s.con.execute("SELECT count(DISTINCT v) FROM t").fetchone()[0] == 1_500_000
+            assert (tmp_path / "spill").is_dir()  # it spilled: the folder cannot be switched any more
+        assert _setting_bytes(s.con, "memory_limit") == pytest.approx(2e9, rel=0.05)
+        assert s.con.execute("SELECT current_setting('preserve_insertion_order')").fetchone()[0] is True

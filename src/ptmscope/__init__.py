@@ -17,17 +17,17 @@ __version__ = "0.1.0"
 if TYPE_CHECKING:
     import os
 
-    from .store import Store
+    from .api import OpenStore
 
 
-def open_store(path: str | os.PathLike[str] | None = None, *, read_only: bool = True) -> Store:
+def open_store(path: str | os.PathLike[str] | None = None, *, read_only: bool = True) -> OpenStore:
     """Open a store (default ``$PTMSCOPE_STORE``, else ``./ptmscope.duckdb``), read-only unless asked.
 
     A read-only store can be opened by several processes at once; see docs/sql.md on locking.
     """
-    from .store import Store
+    from .api import OpenStore
 
-    return Store(path, read_only=read_only)
+    return OpenStore(path, read_only=read_only)
 
 
 __all__ = ["__version__", "open_store"]

@@ -12,7 +12,8 @@ Extraction (pure functions on one model's metadata, no store access):
   writes into generated cards, "This model is a fine-tuned version of
   [X](https://huggingface.co/X)"; relation ``finetune``, origin ``card_text``.
 * :func:`front_matter` -- the YAML front matter of a card, parsed with
-  ``yaml.safe_load`` only (card text is hostile input).
+  ``yaml.safe_load`` only (card text is hostile input); a key repeated in one
+  mapping keeps its first value, as in every importer.
 
 Resolution (:class:`Resolver`) maps a reference as written to a package id of
 the *same snapshot*: it strips ``https://huggingface.co/``, ``hf.co/`` and
@@ -48,7 +49,30 @@ _RELATION_WORDS = {
     "merged": "merge",
 }
 
-_SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_BaseSafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _SafeLoader(_BaseSafeLoader):  # type: ignore[misc,valid-type]
+    """``yaml.safe_load`` where a key repeated in one mapping keeps its FIRST value (the rule of every importer).
+
+    PyYAML keeps the last silently.  Merge keys (``<<``) keep YAML's meaning:
+    the mapping's own keys override merged ones.
+    """
+
+    def construct_mapping(self, node: yaml.Node, deep: bool = False) -> dict[Any, Any]:
+        if isinstance(node, yaml.MappingNode):
+            seen: set[tuple[str, str]] = set()
+            own = []
+            for key, value in node.value:
+                if isinstance(key, yaml.ScalarNode) and key.tag != "tag:yaml.org,2002:merge":
+                    if (key.tag, key.value) in seen:
+                        continue
+                    seen.add((key.tag, key.value))
+                own.append((key, value))
+            node.value = own
+        return super().construct_mapping(node, deep=deep)
+
+
 _MAX_FRONT_MATTER = 256 * 1024  # bigger front matter is not a model card header
 _FRONT = re.compile(r"\A\ufeff?---[ \t]*\r?\n(.*?)(?:\r?\n)(?:---|\.\.\.)[ \t]*(?:\r?\n|\Z)", re.S)
 _FRONT_EMPTY = re.compile(r"\A\ufeff?---[ \t]*\r?\n(?:---|\.\.\.)[ \t]*(?:\r?\n|\Z)")
@@ -97,7 +121,7 @@ def lineage_front_matter(text: str | None) -> dict[str, Any] | None:
 
 
 def parse_yaml_mapping(text: str | None) -> dict[str, Any] | None:
-    """``yaml.safe_load`` of a mapping; None when the text is not a YAML mapping."""
+    """``yaml.safe_load`` of a mapping (a repeated key keeps its first value); None when not a YAML mapping."""
     if not text:
         return None
     try:

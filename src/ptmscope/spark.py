@@ -16,8 +16,10 @@ exits (or by :func:`close_spark`).
 Spark settings: ``conf`` entries override the defaults below, which keep a
 local session small and quiet (UI off, 4 shuffle partitions, warehouse in a
 temporary folder, UTC session time zone).  Without code changes (e.g. from
-the CLI's ``--engine spark``), ``PTMSCOPE_SPARK_MASTER`` sets the master URL
-and ``PTMSCOPE_SPARK_CONF`` adds settings as ``key=value;key=value``.
+the CLI's ``--engine spark``), ``PTMSCOPE_SPARK_MASTER`` sets the master URL,
+``PTMSCOPE_SPARK_CONF`` adds settings as ``key=value;key=value`` and
+``PTMSCOPE_SPARK_EXPORT_DIR`` names a folder (on storage the executors share)
+in which each run exports into a fresh sub-folder, removed at exit.
 """
 
 from __future__ import annotations
@@ -43,6 +45,8 @@ DEFAULT_CONF: dict[str, str] = {
     "spark.sql.parquet.datetimeRebaseModeInRead": "CORRECTED",
     "spark.sql.parquet.int96RebaseModeInRead": "CORRECTED",
 }
+
+EXPORT_DIR_ENV = "PTMSCOPE_SPARK_EXPORT_DIR"
 
 _TEMP_DIRS: list[str] = []
 
@@ -142,7 +146,13 @@ def connect_spark(
     if not path.exists():
         raise StoreError(f"{path}: no store here (run `ptmscope ingest` first, or pass --store)")
     if export_dir is None:
-        export_dir = tempfile.mkdtemp(prefix="ptmscope-spark-export-")
+        shared = os.environ.get(EXPORT_DIR_ENV, "").strip() or None
+        if shared:
+            try:
+                Path(shared).mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise PtmscopeError(f"{EXPORT_DIR_ENV}: cannot create {shared}: {exc}") from exc
+        export_dir = tempfile.mkdtemp(prefix="ptmscope-spark-export-", dir=shared)
         _TEMP_DIRS.append(str(export_dir))
     paths = export_store(path, export_dir)
     spark = session if session is not None else spark_session(master, conf)

@@ -12,27 +12,35 @@ from __future__ import annotations
 import datetime as dt
 import errno
 import os
-from collections.abc import Iterator
+import re
+import tempfile
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Self
 
 import duckdb
 import ibis
 import pyarrow as pa
 
 from .errors import PtmscopeError, StoreError
-
-if TYPE_CHECKING:
-    from collections.abc import Sequence
-
-    from .metrics.registry import MetricResult
-    from .snapshots import SnapshotRef
 from .schema import ALIASES, DATA_TABLES, SNAPSHOTS_DDL, Snapshot, SnapshotBatch, duck_type, table_ddl
 
 DEFAULT_STORE = "ptmscope.duckdb"
 STORE_ENV = "PTMSCOPE_STORE"
+MEMORY_LIMIT_ENV = "PTMSCOPE_MEMORY_LIMIT"
+TEMP_DIRECTORY_ENV = "PTMSCOPE_TEMP_DIRECTORY"
+# DuckDB's own default is 80% of RAM, which its buffer pool fills with cached table blocks while
+# writing or scanning a big store; ptmscope's queries stream and spill, so a small pool costs little.
+DEFAULT_MEMORY_SHARE = 0.25
+DEFAULT_MEMORY_CAP = 1 << 30
+MIN_MEMORY_LIMIT = 128 << 20
+BULK_WRITE_MEMORY = 256 << 20
+_SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(b|kb|mb|gb|tb|kib|mib|gib|tib|%)\s*$", re.IGNORECASE)
+_UNITS = {"b": 1, "kb": 1000, "mb": 1000**2, "gb": 1000**3, "tb": 1000**4}
+_UNITS.update({"kib": 1 << 10, "mib": 1 << 20, "gib": 1 << 30, "tib": 1 << 40})
+_engine_defaults: dict[str, str | None] = {"memory_limit": None, "temp_directory": None}
 
 
 def resolve_store_path(path: str | os.PathLike[str] | None = None) -> Path:
@@ -142,6 +150,86 @@ def _store_error(path: Path, exc: BaseException, doing: str, *, rolled_back: boo
     return StoreError(f"{path}: {doing}: {_one_line(exc)}{tail}")
 
 
+def physical_memory() -> int:
+    """Bytes of RAM this process may use: the machine's, or its cgroup's limit when lower."""
+    total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    with suppress(OSError, ValueError):
+        cg = Path("/sys/fs/cgroup/memory.max").read_text().strip()
+        if cg != "max":
+            total = min(total, int(cg))
+    return total
+
+
+def parse_memory_limit(text: str, *, what: str = "memory limit") -> int:
+    """Bytes of a size such as ``2GB``, ``512MiB`` or ``25%`` (of RAM)."""
+    m = _SIZE_RE.match(text)
+    if not m:
+        raise StoreError(f"{what}: expected a size such as 2GB, 512MiB or 25% (of RAM), got {text!r}")
+    value, unit = float(m.group(1)), m.group(2).lower()
+    size = int(physical_memory() * value / 100) if unit == "%" else int(value * _UNITS[unit])
+    if size < MIN_MEMORY_LIMIT:
+        raise StoreError(f"{what}: {text!r} is below the minimum of {MIN_MEMORY_LIMIT >> 20} MiB")
+    return size
+
+
+def default_memory_limit() -> int:
+    """A quarter of RAM, at most 1 GiB (DuckDB would take 80%)."""
+    return max(MIN_MEMORY_LIMIT, min(int(physical_memory() * DEFAULT_MEMORY_SHARE), DEFAULT_MEMORY_CAP))
+
+
+def set_engine_defaults(*, memory_limit: str | None = None, temp_directory: str | None = None) -> None:
+    """Process-wide DuckDB settings for every store opened afterwards (the CLI's global options)."""
+    if memory_limit is not None:
+        parse_memory_limit(memory_limit)
+    _engine_defaults["memory_limit"] = memory_limit
+    _engine_defaults["temp_directory"] = temp_directory
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    """What every DuckDB connection to a store is given: ``memory_limit`` bytes and the spill folder."""
+
+    memory_limit: int
+    temp_directory: Path
+
+    @classmethod
+    def resolve(
+        cls, store_path: Path, memory_limit: str | None = None, temp_directory: str | os.PathLike[str] | None = None
+    ) -> EngineSettings:
+        """An argument wins, then :func:`set_engine_defaults`, then the environment, then the default:
+        a quarter of RAM up to 1 GiB, spilling to ``<store>.tmp`` beside the store (or the system's
+        temporary folder when the store's folder is not writable)."""
+        if memory_limit is None:
+            memory_limit = _engine_defaults["memory_limit"]
+        if memory_limit is not None:
+            limit = parse_memory_limit(memory_limit)
+        elif os.environ.get(MEMORY_LIMIT_ENV, "").strip():
+            limit = parse_memory_limit(os.environ[MEMORY_LIMIT_ENV], what=MEMORY_LIMIT_ENV)
+        else:
+            limit = default_memory_limit()
+        tmp = temp_directory or _engine_defaults["temp_directory"] or os.environ.get(TEMP_DIRECTORY_ENV, "").strip()
+        if tmp:
+            spill = Path(tmp)
+        else:
+            folder = store_path.absolute().parent
+            spill = (
+                store_path.absolute().with_name(store_path.name + ".tmp")
+                if os.access(folder, os.W_OK)
+                else Path(tempfile.gettempdir()) / f"ptmscope-spill-{os.getuid()}"
+            )
+        return cls(limit, spill)
+
+    def apply(self, con: Any) -> None:
+        """``SET`` both on a native DuckDB connection (they are database-wide)."""
+        set_memory_limit(con, self.memory_limit)
+        path = str(self.temp_directory).replace("'", "''")
+        con.execute(f"SET temp_directory = '{path}'")
+
+
+def set_memory_limit(con: Any, limit: int) -> None:
+    con.execute(f"SET memory_limit = '{limit >> 20}MiB'")
+
+
 @dataclass(frozen=True)
 class AddResult:
     snapshot_id: str
@@ -156,16 +244,25 @@ class Store:
     not exist rather than creating an empty store.
     """
 
-    def __init__(self, path: str | os.PathLike[str] | None = None, *, read_only: bool = False) -> None:
+    def __init__(
+        self,
+        path: str | os.PathLike[str] | None = None,
+        *,
+        read_only: bool = False,
+        memory_limit: str | None = None,
+        temp_directory: str | os.PathLike[str] | None = None,
+    ) -> None:
         self.path = resolve_store_path(path)
         self.read_only = read_only
         new = not self.path.exists()
         made = check_store_path(self.path, read_only=read_only)
+        self.settings = EngineSettings.resolve(self.path, memory_limit, temp_directory)
         try:
             self.backend = ibis.duckdb.connect(str(self.path), read_only=read_only)
         except Exception as exc:  # duckdb raises IOException and friends
             self._forget(new, made)
             raise _store_error(self.path, exc, "cannot open store") from exc
+        self.settings.apply(self.con)
         if not read_only:
             try:
                 self._ensure_schema()
@@ -190,7 +287,7 @@ class Store:
         with suppress(Exception):  # pragma: no cover - already closed
             self.backend.disconnect()
 
-    def __enter__(self) -> Store:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -274,51 +371,6 @@ class Store:
                 return s
         raise StoreError(f"{self.path}: no snapshot {snapshot_id!r} (see `ptmscope snapshots`)")
 
-    # -- analysis (the Python API for notebooks) ------------------------------
-    def metric(self, name: str, *, engine: str = "duckdb", **options: Any) -> MetricResult:
-        """Compute a registered metric on this store, with the keyword names of ``ptmscope metric NAME``.
-
-        ``options`` are the metric's parameters (``top=1000``, ``registry="hf"``)
-        and a snapshot selection (``snapshots``, ``since``, ``until``, ``every``).
-        Returns a result with ``.to_dict()``, ``.to_pandas()`` and ``.plot()``.
-        """
-        from .metrics import registry
-        from .snapshots import as_selection
-
-        m = registry.get(name)
-        sel = as_selection(
-            options.pop("snapshots", None),
-            since=options.pop("since", None),
-            until=options.pop("until", None),
-            every=options.pop("every", None),
-        )
-        if "registry" in options and isinstance(options["registry"], str) and m.snapshots == "many":
-            options["registry"] = tuple(r.strip() for r in options["registry"].split(",") if r.strip())
-        if engine == "duckdb":
-            return m.run(self.backend, options, sel)
-        from .engine import connect
-
-        backend = connect(self.path, engine)
-        try:
-            return m.run(backend, options, sel)
-        finally:
-            with suppress(Exception):
-                backend.disconnect()
-
-    def select_snapshots(
-        self,
-        registry: str | None = None,
-        snapshots: str | Sequence[str] | None = None,
-        *,
-        since: dt.date | str | None = None,
-        until: dt.date | str | None = None,
-        every: str | None = None,
-    ) -> list[SnapshotRef]:
-        """The complete snapshots a selection picks (the same rules as ``--snapshots/--since/--until/--every``)."""
-        from .snapshots import as_selection, resolve
-
-        return resolve(self.backend, registry, as_selection(snapshots, since=since, until=until, every=every))
-
     def aliases(self, registry: str = "hf") -> dict[str, str]:
         """alias -> canonical id, stored aliases over the built-in list."""
         from .aliases import builtin_aliases
@@ -359,6 +411,23 @@ class Store:
             with suppress(Exception):
                 con.execute("ROLLBACK")
             raise _store_error(self.path, exc, "commit failed", rolled_back=True) from exc
+
+    @contextmanager
+    def bulk_writes(self) -> Iterator[None]:
+        """Settings for writing millions of rows, restored afterwards: row order not kept (faster
+        parallel appends; it carries no meaning), no progress bar, and a buffer pool of at most
+        :data:`BULK_WRITE_MEMORY` (it would only cache the blocks just written)."""
+        con = self.con
+        con.execute("SET preserve_insertion_order = false")
+        con.execute("SET enable_progress_bar = false")
+        set_memory_limit(con, min(self.settings.memory_limit, BULK_WRITE_MEMORY))
+        try:
+            yield
+        finally:
+            con.execute("RESET preserve_insertion_order")
+            con.execute("RESET enable_progress_bar")
+            # (the spill folder stays: DuckDB refuses to switch it once used)
+            set_memory_limit(con, self.settings.memory_limit)
 
     def find_same_source(self, batch: SnapshotBatch) -> Snapshot | None:
         s = batch.snapshot
@@ -430,20 +499,50 @@ class Store:
     def _insert_table(self, con: Any, name: str, table: pa.Table, snapshot_id: str) -> None:
         if table.num_rows == 0:
             return
+        self._insert_stream(con, name, [table], snapshot_id)
+
+    def _insert_stream(
+        self, con: Any, name: str, chunks: Iterable[pa.Table | pa.RecordBatch], snapshot_id: str
+    ) -> None:
+        """One INSERT that DuckDB feeds from an Arrow stream, chunk by chunk: only the chunk being read
+        is in memory, and ``snapshot_id`` is a constant of the query, not a column built per row."""
         schema = DATA_TABLES[name]
-        if table.schema.names != schema.names:
-            raise StoreError(f"internal: table {name} has columns {table.schema.names}, expected {schema.names}")
-        table = table.set_column(0, "snapshot_id", pa.array([snapshot_id] * table.num_rows, pa.string()))
-        view = f"_ptmscope_batch_{name}"
-        con.register(view, table)
+        failure: list[BaseException] = []
+
+        def batches() -> Iterator[pa.RecordBatch]:
+            try:
+                for t in chunks:
+                    if t.schema.names != schema.names:
+                        raise StoreError(
+                            f"internal: table {name} has columns {t.schema.names}, expected {schema.names}"
+                        )
+                    if not t.schema.equals(schema):
+                        t = t.cast(schema)
+                    yield from t.to_batches() if isinstance(t, pa.Table) else (t,)
+            except BaseException as exc:  # DuckDB would report it as its own error; keep the original
+                failure.append(exc)
+                raise
+
+        cols = ", ".join(f'"{f.name}"' for f in schema if f.name != "snapshot_id")
+        view = f"_ptmscope_stream_{name}"
+        con.register(view, pa.RecordBatchReader.from_batches(schema, batches()))
         try:
-            con.execute(f"INSERT INTO {name} BY NAME SELECT * FROM {view}")
-        finally:
-            con.unregister(view)
+            con.execute(f'INSERT INTO "{name}" ("snapshot_id", {cols}) SELECT ?, {cols} FROM "{view}"', [snapshot_id])
+        except Exception:
+            with suppress(Exception):  # in an aborted transaction this fails too, hiding the cause
+                con.unregister(view)
+            if failure:
+                raise failure[0] from None
+            raise
+        con.unregister(view)
 
     def append_rows(self, name: str, table: pa.Table, snapshot_id: str) -> None:
         """Append rows to a data table inside the caller's transaction (crawler pages)."""
         self._insert_table(self.con, name, table, snapshot_id)
+
+    def append_stream(self, name: str, chunks: Iterable[pa.Table | pa.RecordBatch], snapshot_id: str) -> None:
+        """Append a stream of Arrow chunks to a data table inside the caller's transaction (bulk writers)."""
+        self._insert_stream(self.con, name, chunks, snapshot_id)
 
     def insert_snapshot(self, snapshot: Snapshot) -> None:
         """Insert a snapshot row inside the caller's transaction (crawler start)."""

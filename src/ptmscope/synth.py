@@ -50,7 +50,7 @@ Model of the world (parameters in :data:`FIT`, each with where it came from)
 Writing
 -------
 :func:`write_store` writes straight into a :class:`~ptmscope.store.Store`
-(one transaction per snapshot, Arrow chunks of ``chunk_rows``), idempotently
+(one transaction per snapshot, each table streamed in Arrow chunks of ``chunk_rows``), idempotently
 (the snapshot's ``source_sha256`` is the hash of the configuration).
 :func:`generate` yields in-memory :class:`~ptmscope.schema.SnapshotBatch`
 objects (small worlds).  :func:`write_files` writes the snapshots in the real
@@ -359,14 +359,24 @@ def _categorical(rng: np.random.Generator, n: int, weights: np.ndarray) -> np.nd
 
 
 _HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
+# the model-type and task words of package ids
+_MT_SHORT = pa.array([m or "model" for m, _ in MODEL_TYPES])
+_TASK_SHORT = pa.array([(t or "base").split("-")[0] for t, _ in TASKS])
 
 
-def _hex_strings(rng: np.random.Generator, n: int, nbytes: int = 20) -> pa.Array:
-    raw = np.frombuffer(rng.bytes(n * nbytes), dtype=np.uint8).reshape(n, nbytes)
-    chars = np.empty((n, nbytes * 2), dtype=np.uint8)
+def _fixed_width(chars: np.ndarray) -> pa.Array:
+    """Strings from an (n, width) uint8 matrix of ASCII bytes, without a copy per string."""
+    n, width = chars.shape
+    offsets = np.arange(0, (n + 1) * width, width, dtype=np.int32)
+    return pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(np.ascontiguousarray(chars)))
+
+
+def _hex(raw: np.ndarray) -> pa.Array:
+    """Lower-case hex strings of the rows of an (n, nbytes) uint8 matrix."""
+    chars = np.empty((raw.shape[0], raw.shape[1] * 2), dtype=np.uint8)
     chars[:, 0::2] = _HEX[raw >> 4]
     chars[:, 1::2] = _HEX[raw & 15]
-    return pa.array(chars.reshape(-1).view(f"S{nbytes * 2}"), type=pa.binary(nbytes * 2)).cast(pa.string())
+    return _fixed_width(chars)
 
 
 def _int_strings(values: np.ndarray, width: int) -> pa.Array:
@@ -376,7 +386,23 @@ def _int_strings(values: np.ndarray, width: int) -> pa.Array:
     for i in range(width - 1, -1, -1):
         digits[:, i] = 48 + (v % 10)
         v = v // 10
-    return pa.array(digits.reshape(-1).view(f"S{width}"), type=pa.binary(width)).cast(pa.string())
+    return _fixed_width(digits)
+
+
+def _sha256_rows(strings: pa.Array) -> np.ndarray:
+    """SHA-256 digests of each string's UTF-8 bytes as an (n, 32) matrix, read from the Arrow buffers."""
+    strings = pa.concat_arrays([strings])  # offset 0, own buffers
+    offsets = np.frombuffer(strings.buffers()[1], dtype=np.int32, count=len(strings) + 1)
+    data = memoryview(strings.buffers()[2] or b"")
+    sha = hashlib.sha256
+    digests = b"".join(
+        sha(data[a:b]).digest() for a, b in zip(offsets[:-1].tolist(), offsets[1:].tolist(), strict=True)
+    )
+    return np.frombuffer(digests, dtype=np.uint8).reshape(len(strings), 32)
+
+
+def _repeat(value: str, n: int) -> pa.Array:
+    return pa.repeat(pa.scalar(value, pa.string()), n)
 
 
 def _join(*parts: pa.Array | str) -> pa.Array:
@@ -508,6 +534,10 @@ class HubWorld:
         self.card_body = rng.integers(0, CARD_POOL, u)
         self.yaml = rng.random(u) < FIT["p_yaml"]
         self.trainer = (self.relation == 0) & self.libs[:, li["transformers"]] & (rng.random(u) < 0.6)
+        # the world is held for the whole write: the narrowest index types that fit (same values)
+        self.parent, self.parent2 = self.parent.astype(np.int32), self.parent2.astype(np.int32)
+        self.task, self.mtype, self.license = (a.astype(np.int8) for a in (self.task, self.mtype, self.license))
+        self.author, self.card_body = self.author.astype(np.int32), self.card_body.astype(np.int16)
 
     # -- per snapshot ---------------------------------------------------------
     def alive_masks(self) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
@@ -530,31 +560,40 @@ class HubWorld:
             yield i, np.nonzero(alive)[0], z
 
     @cached_property
-    def static(self) -> dict[str, pa.Array]:
-        """Static per-model string columns over the universe."""
-        u = self.universe
-        idx = np.arange(u)
-        mt_names = pa.array([m or "model" for m, _ in MODEL_TYPES])
-        task_short = pa.array([(t or "base").split("-")[0] for t, _ in TASKS])
-        author = _join(f"{MARKER}-u", _int_strings(self.author, 6))
-        name = _join(
-            mt_names.take(pa.array(self.mtype)),
+    def _all_ids(self) -> pa.Array:
+        """Package ids of the whole universe (~180 MB at 3M models per snapshot), built in slices so the
+        intermediate strings stay small; taking from it costs a quarter of building ids per chunk."""
+        step = 500_000
+        parts = [self._build_ids(np.arange(lo, min(lo + step, self.universe))) for lo in range(0, self.universe, step)]
+        ids = pa.concat_arrays(parts)
+        del parts
+        pa.default_memory_pool().release_unused()
+        return ids
+
+    def package_ids(self, rows: np.ndarray) -> pa.Array:
+        """Package ids of models ``rows``."""
+        return self._all_ids.take(pa.array(rows))
+
+    def _build_ids(self, rows: np.ndarray) -> pa.Array:
+        return _join(
+            self._authors(rows),
+            "/",
+            _MT_SHORT.take(pa.array(self.mtype[rows])),
             "-",
-            task_short.take(pa.array(self.task)),
+            _TASK_SHORT.take(pa.array(self.task[rows])),
             "-s",
-            _int_strings(idx, 7),
+            _int_strings(rows, 7),
         )
-        pid = _join(author, "/", name)
-        return {"package_id": pid, "author": author, "name": name}
+
+    def _authors(self, rows: np.ndarray) -> pa.Array:
+        return _join(f"{MARKER}-u", _int_strings(self.author[rows], 6))
 
     def package_table(
         self, rows: np.ndarray, z: np.ndarray, snap: int, noise: np.ndarray, frac: np.ndarray, sha: pa.Array
     ) -> pa.Table:
         """Packages of ``rows``; ``noise``, ``frac``, ``sha`` are this chunk's slices of per-snapshot draws
         (drawn once per snapshot so the chunk size does not change the data)."""
-        st = self.static
         n = len(rows)
-        r = pa.array(rows)
         d = downloads_quantile(special.ndtr(z[rows])).astype(np.int64)
         likes = np.floor(np.expm1(0.45 * np.log1p(d) + 0.8 * noise - 1.5)).clip(0).astype(np.int64)
         snap_us = int(dt.datetime.combine(self.dates[snap], dt.time(), tzinfo=dt.UTC).timestamp() * 1e6)
@@ -563,7 +602,7 @@ class HubWorld:
         task_arr = pa.array([t for t, _ in TASKS], pa.string()).take(pa.array(self.task[rows]))
         mt_arr = pa.array([m for m, _ in MODEL_TYPES], pa.string()).take(pa.array(self.mtype[rows]))
         lic_arr = pa.array([lc for lc, _ in LICENSES], pa.string()).take(pa.array(self.license[rows]))
-        pid = st["package_id"].take(r)
+        pid = self.package_ids(rows)
         ts = pa.timestamp("us", tz="UTC")
         cols = {
             "snapshot_id": pa.nulls(n, pa.string()),
@@ -571,9 +610,9 @@ class HubWorld:
             "raw_id": pid,
             "rank": pa.nulls(n, pa.int64()),
             "downloads": pa.array(d),
-            "downloads_window": pa.array(np.full(n, "30d", dtype=object), pa.string()),
+            "downloads_window": _repeat("30d", n),
             "likes": pa.array(likes),
-            "author": st["author"].take(r),
+            "author": self._authors(rows),
             "created_at": pa.array(created, pa.int64()).cast(ts),
             "last_modified": pa.array(modified, pa.int64()).cast(ts),
             "task": task_arr,
@@ -609,11 +648,11 @@ class HubWorld:
                     "base_model:",
                     rel_names.take(pa.array(self.relation[rows[sel]])),
                     ":",
-                    self.static["package_id"].take(pa.array(par[sel])),
+                    self.package_ids(par[sel]),
                 )
             )
         parts_rows.append(np.arange(n))
-        parts_vals.append(pa.array(np.full(n, MARKER, dtype=object), pa.string()))
+        parts_vals.append(_repeat(MARKER, n))
         all_rows = np.concatenate(parts_rows)
         order = np.argsort(all_rows, kind="stable")
         values = pa.concat_arrays([v.cast(pa.string()) for v in parts_vals]).take(pa.array(order))
@@ -627,9 +666,9 @@ class HubWorld:
         return pa.Table.from_arrays(
             [
                 pa.nulls(n, pa.string()),
-                self.static["package_id"].take(pa.array(rows[rr])),
+                self.package_ids(rows).take(pa.array(rr)),
                 pa.array(self.lib_names).take(pa.array(cc)),
-                pa.array(np.full(n, "synthetic", dtype=object), pa.string()),
+                _repeat("synthetic", n),
             ],
             schema=DATA_TABLES["package_libraries"],
         )
@@ -648,27 +687,29 @@ class HubWorld:
         order = np.lexsort((parent, child))
         child, parent, rel = child[order], parent[order], np.concatenate(rel_l)[order]
         n = len(child)
-        pid = self.static["package_id"]
-        ref = pid.take(pa.array(parent))
+        ref = self.package_ids(parent)
         resolved = pc.if_else(pa.array(alive[parent]), ref, pa.nulls(n, pa.string()))
         return pa.Table.from_arrays(
             [
                 pa.nulls(n, pa.string()),
-                pid.take(pa.array(child)),
+                self.package_ids(child),
                 ref,
                 resolved,
                 pa.array([r for r, _ in RELATIONS_P]).take(pa.array(rel)),
-                pa.array(np.full(n, "synthetic", dtype=object), pa.string()),
+                _repeat("synthetic", n),
             ],
             schema=DATA_TABLES["lineage"],
         )
 
+    @cached_property
+    def _card_pool(self) -> dict[str, pa.Array]:
+        return card_pool(self.cfg.seed)
+
     def card_table(self, rows: np.ndarray) -> pa.Table:
         rows = rows[self.has_card[rows]]
         n = len(rows)
-        r = pa.array(rows)
-        pid = self.static["package_id"].take(r)
-        pool = card_pool(self.cfg.seed)
+        pid = self.package_ids(rows)
+        pool = self._card_pool
         body = pool["body"].take(pa.array(self.card_body[rows]))
         body = pc.if_else(pa.array(self.trainer[rows]), pool["trainer"][0], body)
         lic = pa.array([lc for lc, _ in LICENSES], pa.string()).take(pa.array(self.license[rows]))
@@ -676,15 +717,15 @@ class HubWorld:
         has_par = par >= 0
         par_id = pc.if_else(
             pa.array(has_par),
-            self.static["package_id"].take(pa.array(np.where(has_par, par, 0))),
+            self.package_ids(np.where(has_par, par, 0)),
             pa.nulls(n, pa.string()),
         )
-        empty = pa.array(np.full(n, "", dtype=object), pa.string())
+        empty = _repeat("", n)
         par2 = self.parent2[rows]
         has2 = par2 >= 0
         par2_id = pc.if_else(
             pa.array(has2),
-            self.static["package_id"].take(pa.array(np.where(has2, par2, 0))),
+            self.package_ids(np.where(has2, par2, 0)),
             pa.nulls(n, pa.string()),
         )
         base_single = pc.fill_null(_join("base_model: ", par_id, "\n"), "")
@@ -717,7 +758,7 @@ class HubWorld:
             trainer_sentence,
             body,
         )
-        shas = pa.array([hashlib.sha256(t.encode()).hexdigest() for t in text.to_pylist()], pa.string())
+        shas = _hex(_sha256_rows(text)) if n else pa.array([], pa.string())
         return pa.Table.from_arrays(
             [pa.nulls(n, pa.string()), pid, text, shas, pa.array(np.zeros(n, dtype=bool))],
             schema=DATA_TABLES["cards"],
@@ -847,7 +888,7 @@ def top_list_tables(cfg: SynthConfig, registry: str) -> Iterator[tuple[int, pa.T
                 raw.take(r),
                 pa.array(np.arange(1, n + 1, dtype=np.int64)),
                 pa.array(downloads),
-                pa.array(np.full(n, window, dtype=object), pa.string()),
+                _repeat(window, n),
                 pa.nulls(n, pa.int64()),
                 pa.nulls(n, pa.string()),
                 pa.nulls(n, pa.timestamp("us", tz="UTC")),
@@ -893,53 +934,67 @@ def _snapshot(cfg: SynthConfig, registry: str, index: int, rows: int, extra: str
 
 TableChunks = dict[str, list[pa.Table]]
 Progress = Callable[[str], None]
+# One snapshot's tables, each a lazy stream of Arrow chunks, in writing order.
+TableStreams = list[tuple[str, Iterator[pa.Table]]]
 
 
-def _iter_snapshot_chunks(cfg: SynthConfig) -> Iterator[tuple[Snapshot, Iterator[tuple[str, pa.Table]]]]:
-    """Each snapshot with a lazy iterator of (table name, chunk)."""
+def _hub_streams(
+    cfg: SynthConfig, world: HubWorld, i: int, rows: np.ndarray, z: np.ndarray, want_cards: bool
+) -> TableStreams:
+    """The tables of Hub snapshot ``i``; per-snapshot random draws are made here, once, so chunks never
+    change the data."""
+    alive = np.zeros(world.universe, dtype=bool)
+    alive[rows] = True
+    rng = np.random.default_rng([cfg.seed, 4, i])
+    noise, frac = rng.standard_normal(len(rows)), rng.random(len(rows))
+    sha_raw = np.frombuffer(rng.bytes(len(rows) * 20), dtype=np.uint8).reshape(len(rows), 20)
+    step = cfg.chunk_rows
+
+    def packages() -> Iterator[pa.Table]:
+        for lo in range(0, len(rows), step):
+            sl = slice(lo, lo + step)
+            yield world.package_table(rows[sl], z, i, noise[sl], frac[sl], _hex(sha_raw[sl]))
+
+    def libraries() -> Iterator[pa.Table]:
+        for lo in range(0, len(rows), step):
+            yield world.library_table(rows[lo : lo + step])
+
+    def lineage() -> Iterator[pa.Table]:
+        for lo in range(0, len(rows), step):
+            yield world.lineage_table(rows[lo : lo + step], alive)
+
+    def cards() -> Iterator[pa.Table]:
+        cstep = max(1000, min(step, 50_000))
+        for lo in range(0, len(rows), cstep):
+            yield world.card_table(rows[lo : lo + cstep])
+
+    out: TableStreams = [("packages", packages()), ("package_libraries", libraries()), ("lineage", lineage())]
+    if want_cards:
+        out.append(("cards", cards()))
+    return out
+
+
+def _iter_snapshot_streams(cfg: SynthConfig) -> Iterator[tuple[Snapshot, TableStreams]]:
+    """Each snapshot with its tables as lazy streams of chunks (nothing is generated until read)."""
     if "hf" in cfg.registries:
         world = HubWorld(cfg)
         for i, rows, z in world.alive_masks():
-            alive = np.zeros(world.universe, dtype=bool)
-            alive[rows] = True
             want_cards = cfg.cards == "all" or (cfg.cards == "last" and i == cfg.snapshots - 1)
             extra = (
                 f" Turnover target: {cfg.hf_remained:.0%} of the top-{min(cfg.turnover_k, cfg.models // 5)} "
                 "remain per step."
             )
-            snap = _snapshot(cfg, "hf", i, len(rows), extra)
-
-            def chunks(
-                rows: np.ndarray = rows,
-                z: np.ndarray = z,
-                alive: np.ndarray = alive,
-                i: int = i,
-                want_cards: bool = want_cards,
-            ) -> Iterator[tuple[str, pa.Table]]:
-                rng = np.random.default_rng([cfg.seed, 4, i])
-                noise, frac = rng.standard_normal(len(rows)), rng.random(len(rows))
-                sha = _hex_strings(rng, len(rows))
-                step = cfg.chunk_rows
-                for lo in range(0, len(rows), step):
-                    part = rows[lo : lo + step]
-                    yield (
-                        "packages",
-                        world.package_table(
-                            part, z, i, noise[lo : lo + step], frac[lo : lo + step], sha.slice(lo, step)
-                        ),
-                    )
-                    yield "package_libraries", world.library_table(part)
-                    yield "lineage", world.lineage_table(part, alive)
-                if want_cards:
-                    cstep = max(1000, min(step, 50_000))
-                    for lo in range(0, len(rows), cstep):
-                        yield "cards", world.card_table(rows[lo : lo + cstep])
-
-            yield snap, chunks()
+            yield _snapshot(cfg, "hf", i, len(rows), extra), _hub_streams(cfg, world, i, rows, z, want_cards)
     for reg in ("npm", "pypi"):
         if reg in cfg.registries:
             for i, t in top_list_tables(cfg, reg):
-                yield _snapshot(cfg, reg, i, t.num_rows), iter([("packages", t)])
+                yield _snapshot(cfg, reg, i, t.num_rows), [("packages", iter([t]))]
+
+
+def _iter_snapshot_chunks(cfg: SynthConfig) -> Iterator[tuple[Snapshot, Iterator[tuple[str, pa.Table]]]]:
+    """Each snapshot with a lazy iterator of (table name, chunk), table after table."""
+    for snap, streams in _iter_snapshot_streams(cfg):
+        yield snap, ((name, t) for name, chunks in streams for t in chunks)
 
 
 def generate(cfg: SynthConfig = SMALL) -> Iterator[SnapshotBatch]:
@@ -976,9 +1031,11 @@ def write_store(store: Any, cfg: SynthConfig = SMALL, progress: Progress | None 
     """Write every synthetic snapshot into ``store`` (a Store or a path), chunk by chunk.
 
     One transaction per snapshot; a snapshot already in the store (same
-    configuration) is skipped, so re-running is a no-op.  (Generating chunks in
-    a second thread while DuckDB inserts was tried and was ~2x slower: both
-    compete for the GIL while DuckDB scans the Arrow chunks.)
+    configuration) is skipped, so re-running is a no-op.  Each table of a
+    snapshot is one INSERT that DuckDB pulls from a lazy Arrow stream: Python
+    builds the next chunk while DuckDB's threads convert and compress the last
+    one, and no more than a chunk is in Python's memory
+    (:meth:`~ptmscope.store.Store.bulk_writes` also caps DuckDB's buffer pool).
     """
     from .store import Store
 
@@ -986,28 +1043,22 @@ def write_store(store: Any, cfg: SynthConfig = SMALL, progress: Progress | None 
     st = Store(store) if own else store
     have = {(s.registry, s.source_sha256, s.source_format, s.taken_at) for s in st.snapshots(include_incomplete=True)}
     out: list[SynthResult] = []
-    # Row order within a snapshot carries no meaning; letting DuckDB ignore it speeds up bulk
-    # inserts.  Settings are restored afterwards for a caller's store.
-    st.con.execute("SET preserve_insertion_order = false")
-    st.con.execute("SET enable_progress_bar = false")
     try:
-        for snap, chunks in _iter_snapshot_chunks(cfg):
-            if (snap.registry, snap.source_sha256, snap.source_format, snap.taken_at) in have:
-                out.append(SynthResult(snap.snapshot_id, snap.registry, snap.taken_at, snap.row_count, False))
-                continue
-            with st.transaction():
-                st.insert_snapshot(snap)
-                for name, t in chunks:
-                    st.append_rows(name, t, snap.snapshot_id)
-            out.append(SynthResult(snap.snapshot_id, snap.registry, snap.taken_at, snap.row_count, True))
-            if progress:
-                progress(f"{snap.snapshot_id}: {snap.row_count:,} {snap.registry} packages (synthetic)")
+        with st.bulk_writes():
+            for snap, streams in _iter_snapshot_streams(cfg):
+                if (snap.registry, snap.source_sha256, snap.source_format, snap.taken_at) in have:
+                    out.append(SynthResult(snap.snapshot_id, snap.registry, snap.taken_at, snap.row_count, False))
+                    continue
+                with st.transaction():
+                    st.insert_snapshot(snap)
+                    for name, chunks in streams:
+                        st.append_stream(name, chunks, snap.snapshot_id)
+                out.append(SynthResult(snap.snapshot_id, snap.registry, snap.taken_at, snap.row_count, True))
+                if progress:
+                    progress(f"{snap.snapshot_id}: {snap.row_count:,} {snap.registry} packages (synthetic)")
     finally:
         if own:
             st.close()
-        else:
-            st.con.execute("RESET preserve_insertion_order")
-            st.con.execute("RESET enable_progress_bar")
     return out
 
 
@@ -1032,7 +1083,7 @@ def write_files(out_dir: str | Path, cfg: SynthConfig = SMALL, progress: Progres
                 gzip.open(p_info, "wt", encoding="utf-8", compresslevel=3) as fi,
                 gzip.open(p_cards, "wt", encoding="utf-8", compresslevel=3) as fc,
             ):
-                libs_by_id: dict[str, str] = {}
+                libs_by_id: dict[str, str | None] = {}
                 for name, t in chunks:
                     if name == "package_libraries":
                         continue

@@ -12,10 +12,10 @@ import pytest
 from scipy import stats as sps
 
 from ptmscope.cards import SECTIONS, CardScore
+from ptmscope.cards.metadata import flags_from_tags, metadata_availability
 from ptmscope.cards.storage import score_snapshot
 from ptmscope.errors import NotMeasurable
 from ptmscope.metrics.docs import c3_test
-from ptmscope.metrics.metadata import flags_from_tags, metadata_availability
 from ptmscope.schema import Snapshot, SnapshotBatch, to_table
 from ptmscope.store import Store
 
@@ -168,7 +168,7 @@ def test_framework_from_package_libraries_too(store_path: Path) -> None:
 def test_fields_are_the_peatmoss_schema_link_tables() -> None:
     import re
 
-    from ptmscope.metrics.metadata import NOT_IN_SNAPSHOTS, SCHEMA_TABLES
+    from ptmscope.cards.metadata import NOT_IN_SNAPSHOTS, SCHEMA_TABLES
     from realdata import shared_path
 
     base = shared_path("hf", "2023_peatmoss-artifact")

@@ -168,3 +168,94 @@ def test_rules_cross_validated_on_the_dev_set() -> None:
     # docs/cards.md: mean 0.899, worst fold 0.868 (rules-v2)
     assert cv["mean_f1_reliable"]["mean"] >= 0.89
     assert cv["mean_f1_reliable"]["min"] >= 0.85
+
+
+# -- bad input: one line naming file, line and column; first wins where a repeat is harmless ----------------
+
+
+def test_labels_row_with_a_missing_field_names_its_line(tmp_path: Path) -> None:
+    labels, cards = _write_dev(tmp_path, ["a/full,1,1,1,1,1,1", "b/empty,0,0,0,0,0"])
+    with pytest.raises(InputError) as ei:
+        load_dev_set(labels, cards)
+    assert str(ei.value) == f"{labels}:3: row has 6 fields, the header has 7 (malformed CSV)"
+
+
+def test_labels_column_named_twice_is_refused(tmp_path: Path) -> None:
+    labels, cards = _write_dev(tmp_path, ["a/full,1,1,1,1,1,1"])
+    labels.write_text("modelId,quality_high,quality_high\na/full,1,0\n")
+    with pytest.raises(InputError, match=r"labels\.csv:1: column 'quality_high' appears twice in the header"):
+        load_dev_set(labels, cards)
+
+
+def test_label_out_of_range_is_one_line(tmp_path: Path) -> None:
+    labels, cards = _write_dev(tmp_path, ["a/full,1,1,1,1,1,1", "b/empty,0,0,0,2,0,0"])
+    with pytest.raises(InputError) as ei:
+        load_dev_set(labels, cards)
+    assert str(ei.value) == f"{labels}:3 (column has_training): has_training 2 out of range (0 … 1)"
+
+
+def test_repeated_label_rows_first_wins_unless_they_disagree(tmp_path: Path) -> None:
+    labels, cards = _write_dev(tmp_path, ["a/full,1,1,1,1,1,1", "b/empty,0,0,0,0,0,0", "a/full,1,1,1,1,1,1"])
+    dev = load_dev_set(labels, cards)
+    assert dev.ids == ("a/full", "b/empty")
+    assert dev.labels["quality_high"].tolist() == [1, 0]
+    labels, cards = _write_dev(tmp_path, ["a/full,1,1,1,1,1,1", "b/empty,0,0,0,0,0,0", "a/full,1,1,1,1,1,0"])
+    with pytest.raises(InputError) as ei:
+        load_dev_set(labels, cards)
+    msg = str(ei.value)
+    assert msg.startswith(f"{labels}:4 (column modelId): modelId 'a/full' is labelled twice with different labels")
+    assert "(lines 2 and 4)" in msg
+
+
+def test_repeated_cards_and_keys_keep_the_first(tmp_path: Path) -> None:
+    labels, _ = _write_dev(tmp_path, ["a/full,1,1,1,1,1,1", "b/empty,0,0,0,0,0,0"])
+    cards = tmp_path / "cards.jsonl"
+    cards.write_text(
+        json.dumps({"modelId": "a/full", "modelcard_text": FULL_CARD})
+        + "\n"
+        + '{"modelId": "b/empty", "modelcard_text": "first", "modelcard_text": "second"}\n'
+        + json.dumps({"modelId": "a/full", "modelcard_text": "a later copy"})
+        + "\n"
+    )
+    dev = load_dev_set(labels, cards)
+    assert dict(zip(dev.ids, dev.texts, strict=True)) == {"a/full": FULL_CARD, "b/empty": "first"}
+
+
+@pytest.mark.parametrize(
+    ("line", "needle"),
+    [
+        ('{"modelId": "a/full", "modelcard_text": ' + "[" * 100_000 + "]" * 100_000 + "}", "nested too deeply"),
+        ('{"modelId": "a/full", "modelcard_text": "x\\ud800"}', "lone surrogate"),
+        ('{"modelId": "a/full", "modelcard_text": 5}', "card text must be a string, got int"),
+        ("[1, 2]", "each line must be a JSON object"),
+    ],
+)
+def test_hostile_cards_lines_are_one_line_errors(tmp_path: Path, line: str, needle: str) -> None:
+    labels, _ = _write_dev(tmp_path, ["a/full,1,1,1,1,1,1"])
+    cards = tmp_path / "cards.jsonl"
+    cards.write_text(json.dumps({"modelId": "b/empty", "modelcard_text": "ok"}) + "\n" + line + "\n")
+    with pytest.raises(InputError) as ei:
+        load_dev_set(labels, cards)
+    msg = str(ei.value)
+    assert msg.startswith(f"{cards}:2") and needle in msg and "\n" not in msg, msg
+
+
+def test_annotations_row_with_a_missing_field_names_its_line(tmp_path: Path) -> None:
+    labels, cards = _write_dev(tmp_path, ["a/full,1,1,1,1,1,1"])
+    ann = tmp_path / "ann.csv"
+    ann.write_text("modelId,category,heading\na/full,how,Usage\na/full,what\n")
+    with pytest.raises(InputError) as ei:
+        load_dev_set(labels, cards, ann)
+    assert str(ei.value) == f"{ann}:3: row has 2 fields, the header has 3 (malformed CSV)"
+    ann.write_text("modelId,heading\na/full,Usage\n")
+    with pytest.raises(InputError, match=r"ann\.csv:1 \(column category\): annotations CSV needs modelId and category"):
+        load_dev_set(labels, cards, ann)
+
+
+def test_cli_bad_labels_is_one_line(cli, tmp_path: Path) -> None:
+    labels, cards = _write_dev(tmp_path, ["a/full,1,1,1,1,1,1", "b/empty,0,0"])
+    code, out, err = cli("cards", "validate", "--labels", labels, "--cards", cards, "--scorer", "rules")
+    assert out == ""
+    lines = [ln for ln in err.splitlines() if ln.strip()]
+    assert code == 1 and len(lines) == 1, err
+    assert lines[0] == f"error: {labels}:3: row has 3 fields, the header has 7 (malformed CSV)"

@@ -235,7 +235,10 @@ def _data() -> dict:
         (lambda d: d["review_flow"].__setitem__("claims_work", 31), "must equal claims_kept"),
         (lambda d: d["review_flow"].__setitem__("papers_included", 40), "must shrink"),
         (lambda d: d["claims"].pop(), "11 claims but review_flow says 12"),
-        (lambda d: d["claims"][1].pop("not_measurable"), "must say why"),
+        (
+            lambda d: (d["claims"][1].__setitem__("metrics", []), d["claims"][1].pop("not_measurable", None)),
+            "must say why",
+        ),
         (lambda d: d["hypotheses"][0].__setitem__("table4", "C9"), "unknown table4 claim"),
         (lambda d: d["table4"][0].__setitem__("claim", "T3.99"), "unknown claim"),
         (lambda d: d["review_flow"].__setitem__("claims_marked", "4"), "expected an integer"),
@@ -250,8 +253,8 @@ def test_malformed_catalogue_refused(mutate, message):
 
 
 def test_unknown_metric_refused_when_names_are_known():
-    with pytest.raises(InputError, match="unknown metric 'concentration'; did you mean concentratio"):
-        load_catalogue(known_metrics={"concentratio", "turnover"})
+    with pytest.raises(InputError, match="unknown metric 'authorship'; did you mean authorshi"):
+        load_catalogue(known_metrics={"authorshi", "turnover"})
 
 
 def test_bad_toml_names_file_and_line(tmp_path):

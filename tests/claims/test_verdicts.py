@@ -15,8 +15,40 @@ from ptmscope.errors import InputError
 
 RULES = {r.id: r for r in load_rules()}
 
+
 # (rule id, metric result as to_dict() would give it, expected verdict) -- values hand-picked
 # on both sides of the thresholds written in rules.toml.
+def _growth(months: int, margin_min: float, margin_max: float, rate_low: float) -> dict:
+    return {
+        "n_months_fit": months,
+        "exp_aic_margin_min": margin_min,
+        "exp_aic_margin_max": margin_max,
+        "monthly_growth_ci_low": rate_low,
+    }
+
+
+def _auth(measures: int, group: int, low: float, high: float, excess_low: float) -> dict:
+    return {
+        "n_measures": measures,
+        "min_group_authors": group,
+        "min_share_top_ci_low": low,
+        "max_share_top_ci_high": high,
+        "min_excess_ci_low": excess_low,
+    }
+
+
+def _adopt(n_recent: int, share_low: float, share_high: float, ratio_low: float, ratio_high: float) -> dict:
+    return {
+        "n_recent": n_recent,
+        "n_models_library": 841,
+        "n_models_other": 367,
+        "recent_share_ci_low": share_low,
+        "recent_share_ci_high": share_high,
+        "reuse_ratio_ci_low": ratio_low,
+        "reuse_ratio_ci_high": ratio_high,
+    }
+
+
 CASES = [
     (
         "H1-preservation",
@@ -134,16 +166,34 @@ CASES = [
     ("ext.naming", {"n_with_model_type": 1000, "share_not_naming_ci": [0.30, 0.36]}, "supported"),
     ("ext.naming", {"n_with_model_type": 1000, "share_not_naming_ci": [0.02, 0.05]}, "not supported"),
     ("ext.naming", {"n_with_model_type": 1000, "share_not_naming_ci": [0.12, 0.18]}, "inconclusive"),
-    ("ext.growth", {"n_months_fit": 30, "monthly_growth_ci": [0.05, 0.09]}, "supported"),
-    ("ext.growth", {"n_months_fit": 30, "monthly_growth_ci": [-0.04, -0.01]}, "not supported"),
-    ("ext.growth", {"n_months_fit": 30, "monthly_growth_ci": [-0.01, 0.03]}, "inconclusive"),
-    ("ext.growth", {"n_months_fit": 3, "monthly_growth_ci": [0.05, 0.09]}, "inconclusive"),
-    ("ext.concentration", {"top1_k": 50, "top1_share": 0.7, "top10_share": 0.95}, "supported"),
-    ("ext.concentration", {"top1_k": 50, "top1_share": 0.1, "top10_share": 0.4}, "not supported"),
-    ("ext.concentration", {"top1_k": 50, "top1_share": 0.3, "top10_share": 0.7}, "inconclusive"),
+    # growth: exponential must beat linear and quadratic by 2 AIC on every window, with a rate above 0
+    ("ext.growth", {"summary": _growth(30, 9.3, 2.8, 0.05)}, "supported"),
+    ("ext.growth", {"summary": _growth(30, -34.6, -2.0, 0.12)}, "not supported"),
+    # the real 2022-10 listing: quadratic from 2019-11, exponential from 2020-01 -> depends on the window
+    ("ext.growth", {"summary": _growth(35, -6.7, 9.3, 0.11)}, "inconclusive"),
+    ("ext.growth", {"summary": _growth(30, 3.0, 5.0, -0.01)}, "inconclusive"),
+    ("ext.growth", {"summary": _growth(8, 9.0, 9.0, 0.05)}, "inconclusive"),
+    # authorship: the weakest measure decides
+    ("ext.authorship", {"summary": _auth(2, 81, 0.51, 0.75, 0.31)}, "supported"),
+    ("ext.authorship", {"summary": _auth(2, 81, 0.05, 0.2, 0.01)}, "not supported"),
+    ("ext.authorship", {"summary": _auth(2, 81, 0.45, 0.7, 0.3)}, "inconclusive"),
+    # most of the top models, but no more than their share of all models: not specific to popular models
+    ("ext.authorship", {"summary": _auth(1, 81, 0.6, 0.7, -0.05)}, "inconclusive"),
     # 300 authors: the "top 1%" is 3 authors, one publisher's share decides it -> too little data
-    ("ext.concentration", {"top1_k": 3, "top1_share": 0.9, "top10_share": 0.99}, "inconclusive"),
-    ("ext.concentration", {"top1_k": 5, "top1_share": 0.9, "top10_share": 0.99}, "supported"),
+    ("ext.authorship", {"summary": _auth(1, 3, 0.9, 0.99, 0.5)}, "inconclusive"),
+    ("ext.authorship", {"summary": _auth(1, 5, 0.9, 0.99, 0.5)}, "supported"),
+    # transformers adoption: majority of new models AND more reuse per model
+    ("ext.transformers_adoption", {"summary": _adopt(4000, 0.66, 0.67, 1.4, 9.0)}, "supported"),
+    ("ext.transformers_adoption", {"summary": _adopt(4000, 0.30, 0.35, 0.5, 0.9)}, "not supported"),
+    # the real data: 66% of new models, reuse ratio 5.8 but CI [0.78, 129]
+    ("ext.transformers_adoption", {"summary": _adopt(4000, 0.66, 0.67, 0.78, 129.0)}, "inconclusive"),
+    ("ext.transformers_adoption", {"summary": _adopt(4000, 0.30, 0.35, 1.5, 3.0)}, "inconclusive"),
+    ("ext.transformers_adoption", {"summary": _adopt(50, 0.9, 0.95, 2.0, 3.0)}, "inconclusive"),
+    # pickle-only proxy
+    ("ext.pickle_only", {"summary": {"n_edges": 1543, "diff_ci_low": 0.02, "diff_ci_high": 0.23}}, "supported"),
+    ("ext.pickle_only", {"summary": {"n_edges": 1543, "diff_ci_low": -0.03, "diff_ci_high": 0.005}}, "not supported"),
+    ("ext.pickle_only", {"summary": {"n_edges": 1543, "diff_ci_low": -0.01, "diff_ci_high": 0.05}}, "inconclusive"),
+    ("ext.pickle_only", {"summary": {"n_edges": 12, "diff_ci_low": 0.2, "diff_ci_high": 0.5}}, "inconclusive"),
 ]
 
 

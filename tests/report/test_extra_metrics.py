@@ -64,7 +64,23 @@ def test_growth_gap_months_are_zero_and_partial_month_dropped(tmp_path):
     r = growth(b, min_count=1)
     assert r.months == ["2022-01", "2022-02", "2022-03", "2022-04", "2022-05", "2022-06"]
     assert r.counts == [3, 0, 2, 0, 0, 7]
-    assert r.fit_last_month == "2022-05"  # June is the snapshot's own, partial month
+    # June is the snapshot's own, partial month; May has 0 < min_count models, so no window is left
+    assert r.fit_last_month is None and r.n_months_fit == 0 and r.slope is None
+
+
+def test_growth_window_starts_once_every_month_reaches_min_count(tmp_path):
+    from ptmscope.metrics.growth import growth
+
+    # Jan 12, Feb 2 (below 10), then 15, 20, 30, 40: the fit starts in March, not January
+    per_month = {1: 12, 2: 2, 3: 15, 4: 20, 5: 30, 6: 40}
+    created = [utc(2022, m, 3) for m, k in per_month.items() for _ in range(k)]
+    b, _ = _store(
+        tmp_path / "w.duckdb",
+        {"package_id": [f"a/m{i}" for i in range(len(created))], "created_at": created},
+        taken=dt.date(2022, 7, 20),
+    )
+    r = growth(b, min_count=10)
+    assert (r.fit_first_month, r.fit_last_month, r.n_months_fit) == ("2022-03", "2022-06", 4)
 
 
 # -- concentration --------------------------------------------------------------------

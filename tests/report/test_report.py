@@ -64,7 +64,9 @@ def test_figures_are_numbered_and_captioned(world_report):
         assert cap.startswith(f"Figure {i}: ") and "()" not in cap, cap
     r = json.loads((world_report / "results.json").read_text())
     growth = next(c for c in caps if r["metric_names"]["growth"] in c)
-    assert f"(snapshot {r['metrics']['growth']['result']['snapshot_id']})" in growth
+    g = r["metrics"]["growth"]["result"]
+    # the snapshot and how many models the figure rests on
+    assert f"(snapshot {g['snapshot_id']}: {g['n_packages_with_created']:,} models with a creation date" in growth
     md = (world_report / "report.md").read_text(encoding="utf-8")
     assert md.count("*Figure ") == len(caps)
 

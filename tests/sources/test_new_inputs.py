@@ -327,7 +327,18 @@ def test_hf_api_siblings_and_parameters(tmp_path):
             ":2 (column siblings.size): siblings.size must not be negative",
         ),
         ({"safetensors": {"total": "many"}}, ":2 (column safetensors.total): safetensors.total must be a number"),
-        ({"safetensors": {"total": 2**60}}, ":2 (column safetensors.total): safetensors.total out of range"),
+        (
+            {"safetensors": {"total": 2**63}},
+            ":2 (column safetensors.total): safetensors.total 9223372036854775808 out of range (0 … 2^63-1)",
+        ),
+        (
+            {"safetensors": {"total": "7"}},
+            ":2 (column safetensors.total): safetensors.total must be a number, got text",
+        ),
+        (
+            {"siblings": [{"rfilename": "x", "size": 1e300}]},
+            ":2 (column siblings.size): siblings.size 1e+300 out of range (0 … 2^63-1)",
+        ),
     ],
 )
 def test_hf_api_bad_siblings_and_parameters(tmp_path, extra, needle):
@@ -385,15 +396,28 @@ def test_model_trees_raw_metadata_gives_files_parameters_and_created(tmp_path):
     assert "1 creation times added; 1 models without metadata (N/A)" in p.batch.snapshot.notes
 
     _raw_family(d / "raw" / "F_finetunes_20250407_211759.csv", [{"model_id": "T/base", "metadata": "{oops"}])
-    with pytest.raises(InputError, match=r"F_finetunes_20250407_211759.csv \(column metadata\): metadata is not JSON"):
+    with pytest.raises(
+        InputError, match=r"F_finetunes_20250407_211759.csv:2 \(column metadata\): metadata is not JSON \(Expecting"
+    ):
         plan(d)
+    # a repeated key: the first value wins (as in every JSON importer), counted in the notes
     _raw_family(
         d / "raw" / "F_finetunes_20250407_211759.csv",
         [{"model_id": "T/base", "metadata": '{"id": "T/base", "safetensors": {"total": 1}, "safetensors": null}'}],
     )
-    with pytest.raises(InputError, match=r"metadata is not JSON \(duplicate key 'safetensors'\) \(record 1\)"):
-        plan(d)
+    p = _one(d)
+    assert {r["package_id"]: r["parameters"] for r in _rows(p)} == {"T/base": 1, "u/ft": None}
+    assert (
+        "1 repeated keys in the metadata JSON of raw/ (kept the first value of each; e.g. safetensors)"
+        in p.batch.snapshot.notes
+    )
     meta["siblings"] = ["import os"]
-    _raw_family(d / "raw" / "F_finetunes_20250407_211759.csv", [{"model_id": "T/base", "metadata": json.dumps(meta)}])
-    with pytest.raises(InputError, match=r"unreadable sibling 'import os' \(record 1\)"):
+    # the second record sits on line 3 (the header is line 1)
+    _raw_family(
+        d / "raw" / "F_finetunes_20250407_211759.csv",
+        [{"model_id": "u/ft", "metadata": "N/A"}, {"model_id": "T/base", "metadata": json.dumps(meta)}],
+    )
+    with pytest.raises(
+        InputError, match=r"F_finetunes_20250407_211759.csv:3 \(column siblings\): unreadable sibling 'import os'$"
+    ):
         plan(d)

@@ -102,7 +102,7 @@ def _cases(t: Path) -> dict[str, tuple[list[str], str]]:
         ),
         "creation time out of range": (
             [str(_write(t / "old.csv", "dataset_name,created_at\na,1900-01-01T00:00:00Z\n"))],
-            "old.csv:2 (column created_at): created_at out of range (1970..2100)",
+            "old.csv:2 (column created_at): created_at 1900-01-01T00:00:00Z out of range (years 1970 … 2100 in UTC)",
         ),
         "has_card not a boolean": (
             [str(_write(t / "hc.csv", "dataset_name,has_card\na,true\nb,maybe\n"))],
@@ -110,15 +110,15 @@ def _cases(t: Path) -> dict[str, tuple[list[str], str]]:
         ),
         "listing row with too many fields": (
             [str(_write(t / "wide.csv", "dataset_name,downloads\na,1\nb,2,3\n"))],
-            "wide.csv:3: expected 2 fields, got 3",
+            "wide.csv:3: row has 3 fields, the header has 2 (malformed CSV)",
         ),
         "cards line not JSON": (
             [str(lst), "--cards", str(_write(t / "c1.jsonl", '{"dataset_name": "a/x", "card": "x"}\n{oops\n'))],
             "c1.jsonl:2 (column 2): invalid JSON",
         ),
-        "cards record with a repeated key": (
-            [str(lst), "--cards", str(_write(t / "c2.jsonl", '{"dataset_name": "a/x", "card": "x", "card": "y"}\n'))],
-            "c2.jsonl:1: invalid JSON (duplicate key 'card')",
+        "cards record with a lone surrogate": (
+            [str(lst), "--cards", str(_write(t / "c2.jsonl", '{"dataset_name": "a/x", "card": "x\\ud800"}\n'))],
+            "c2.jsonl:1: invalid JSON (a lone surrogate escape in 'x\\ud800' is not Unicode text)",
         ),
         "card text not a string": (
             [str(lst), "--cards", str(_write(t / "c3.jsonl", '{"dataset_name": "a/x", "card": 5}\n'))],
@@ -151,7 +151,7 @@ def _cases(t: Path) -> dict[str, tuple[list[str], str]]:
         ),
         "commit date out of range": (
             [str(_write(t / "d2.csv", HISTORY_HEAD + GOOD_COMMIT.replace("2023-08-04", "2999-08-04")))],
-            "d2.csv:2 (column date): date out of range (1970..2100)",
+            "d2.csv:2 (column date): date 2999-08-04 06:46:32 out of range (years 1970 … 2100 in UTC)",
         ),
         "empty commit date": (
             [str(_write(t / "d3.csv", HISTORY_HEAD + GOOD_COMMIT.replace("2023-08-04 06:46:32", "")))],
@@ -210,7 +210,7 @@ def _cases(t: Path) -> dict[str, tuple[list[str], str]]:
                 "--date",
                 "2023-08-01",
             ],
-            "m4.csv:2: expected 4 fields, got 3",
+            "m4.csv:2: row has 3 fields, the first row has 4 (malformed CSV)",
         ),
         "mapping without a date": (
             [str(_write(t / "m5.csv", MAP_ROW))],
@@ -238,7 +238,7 @@ CASES = [
     "has_card not a boolean",
     "listing row with too many fields",
     "cards line not JSON",
-    "cards record with a repeated key",
+    "cards record with a lone surrogate",
     "card text not a string",
     "model cards given for datasets",
     "dataset cards given alone",

@@ -173,8 +173,7 @@ def test_real_data_config_ingests_the_new_sources():
     assert sorted(new) == ["commit-log", "gh-dependents", "hf-datasets"]
     counts = {}
     for fmt, s in new.items():
-        taken = dt.date.fromisoformat(s.date) if s.date else None
-        (p,) = plan(s.path, format=fmt, taken_at=taken, cards_path=s.cards)
+        (p,) = plan(s.path, format=fmt, taken_at=s.date, cards_path=s.cards)  # the config holds dates as dates
         counts[fmt] = {k: t.num_rows for k, t in p.batch.tables.items()}
     # the same figures as the tests above, now through the run configuration
     assert counts["hf-datasets"]["packages"] == 24_065

@@ -18,10 +18,6 @@ card has a heading the annotators put in the *how* category.
 
 from __future__ import annotations
 
-import csv
-import gzip
-import io
-import json
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -31,8 +27,9 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError, PtmscopeError
-from ..metrics.metadata import TAG_FIELDS
+from ..sources._common import KeyRepeats, checked_int, csv_records, iter_json_lines, read_bytes, read_text
 from .base import SECTIONS, CardScore, Scorer
+from .metadata import TAG_FIELDS
 
 #: section -> (label column, reliable?, note)
 LABEL_COLUMNS: dict[str, tuple[str, bool, str]] = {
@@ -126,79 +123,69 @@ class ValidationResult:
         }
 
 
-def _open_text(path: Path) -> io.TextIOBase:
-    raw = path.read_bytes()
-    if raw[:2] == b"\x1f\x8b":
-        try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError) as exc:
-            raise InputError(path, f"not a readable gzip file: {exc}") from exc
-    try:
-        return io.StringIO(raw.decode("utf-8"))
-    except UnicodeDecodeError as exc:
-        raise InputError(path, f"not UTF-8 text (byte {exc.start})") from exc
+def _csv(path: Path, required: Sequence[str], what: str) -> list[tuple[int, dict[str, str]]]:
+    """``(line, row)`` of a CSV file (gzip or not): every row with the header's fields, no column named twice."""
+    if not path.is_file():
+        raise InputError(path, "no such file")
+    header, rows = csv_records(path, read_text(path))
+    missing = [c for c in required if c not in header]
+    if missing:
+        cols = " and ".join(required) + (" columns" if len(required) > 1 else " column")
+        raise InputError(path, f"{what} CSV needs {cols}", line=1, column=missing[0])
+    return rows
 
 
 def _read_labels(path: Path) -> dict[str, dict[str, int]]:
-    if not path.is_file():
-        raise InputError(path, "no such file")
-    f = _open_text(path)
-    reader = csv.DictReader(f)
-    if not reader.fieldnames or "modelId" not in reader.fieldnames:
-        raise InputError(path, "labels CSV needs a modelId column", line=1, column="modelId")
+    """modelId -> {label column: 0/1}; a model labelled twice keeps its first row, and must not disagree."""
     out: dict[str, dict[str, int]] = {}
-    for lineno, row in enumerate(reader, start=2):
-        mid = (row.get("modelId") or "").strip()
+    first_line: dict[str, int] = {}
+    for lineno, row in _csv(path, ("modelId",), "labels"):
+        mid = row["modelId"].strip()
         if not mid:
             raise InputError(path, "empty modelId", line=lineno, column="modelId")
         vals: dict[str, int] = {}
         for col in [c for c, _, _ in LABEL_COLUMNS.values()] + [QUALITY_COLUMN]:
-            v = row.get(col)
-            if v is None or v == "":
-                continue
-            try:
-                fv = float(v)
-            except ValueError:
-                raise InputError(path, f"label {v!r} is not 0/1", line=lineno, column=col) from None
-            if fv not in (0.0, 1.0):
-                raise InputError(path, f"label {v!r} is not 0/1", line=lineno, column=col)
-            vals[col] = int(fv)
+            v = checked_int(row.get(col), path=path, line=lineno, field_name=col, low=0, high=1)
+            if v is not None:
+                vals[col] = v
+        if mid in out:
+            if out[mid] != vals:
+                raise InputError(
+                    path,
+                    f"modelId {mid!r} is labelled twice with different labels (lines {first_line[mid]} and {lineno})",
+                    line=lineno,
+                    column="modelId",
+                )
+            continue
         out[mid] = vals
+        first_line[mid] = lineno
     return out
 
 
 def _read_cards(path: Path) -> dict[str, tuple[str | None, tuple[str, ...]]]:
+    """modelId -> (card text, tags); a repeated modelId, or a key repeated in a record, keeps its first value."""
     if not path.is_file():
         raise InputError(path, "no such file")
     out: dict[str, tuple[str | None, tuple[str, ...]]] = {}
-    for lineno, line in enumerate(_open_text(path), start=1):
-        if not line.strip():
-            continue
-        try:
-            rec = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise InputError(path, f"not JSON: {exc.msg}", line=lineno, column=exc.colno) from None
+    for lineno, rec in iter_json_lines(path, read_bytes(path), repeats=KeyRepeats()):
         if not isinstance(rec, dict):
             raise InputError(path, "each line must be a JSON object", line=lineno)
         mid = rec.get("modelId") or rec.get("id")
         if not isinstance(mid, str) or not mid:
             raise InputError(path, "record has no modelId", line=lineno, column="modelId")
-        text = next((rec[k] for k in ("modelcard_text", "readme", "text", "card") if k in rec), None)
+        key = next((k for k in ("modelcard_text", "readme", "text", "card") if k in rec), "modelcard_text")
+        text = rec.get(key)
         if text is not None and not isinstance(text, str):
-            raise InputError(path, "card text must be a string", line=lineno, column="modelcard_text")
+            raise InputError(path, f"card text must be a string, got {type(text).__name__}", line=lineno, column=key)
         tags = rec.get("tags") or []
         tags = tuple(t for t in tags if isinstance(t, str)) if isinstance(tags, list) else ()
-        out[mid] = (text, tags)
+        out.setdefault(mid, (text, tags))
     return out
 
 
 def _read_how_headings(path: Path) -> set[str]:
-    if not path.is_file():
-        raise InputError(path, "no such file")
-    reader = csv.DictReader(_open_text(path))
-    if not reader.fieldnames or not {"modelId", "category"} <= set(reader.fieldnames):
-        raise InputError(path, "annotations CSV needs modelId and category columns", line=1)
-    return {r["modelId"] for r in reader if "how" in (r.get("category") or "").lower().split(",")}
+    rows = _csv(path, ("modelId", "category"), "annotations")
+    return {r["modelId"] for _, r in rows if "how" in r["category"].lower().split(",")}
 
 
 def load_dev_set(labels: str | Path, cards: str | Path, annotations: str | Path | None = None) -> DevSet:
@@ -253,7 +240,7 @@ def prf(pred: np.ndarray, ref: np.ndarray) -> tuple[float, float, float]:
 
 def tag_metadata_score(tags: Sequence[str]) -> float:
     """Metadata score from tags alone (the dev set has no other metadata)."""
-    from ..metrics.metadata import flags_from_tags
+    from .metadata import flags_from_tags
 
     flags = flags_from_tags(tags)
     return sum(flags[f] for f in TAG_FIELDS) / len(TAG_FIELDS)

@@ -76,8 +76,33 @@ def _root(
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
     ] = False,
+    memory_limit: Annotated[
+        str | None,
+        typer.Option(
+            "--memory-limit",
+            help="DuckDB memory limit for every store connection, e.g. 2GB, 512MiB or 25% (of RAM); "
+            "beyond it DuckDB spills to disk. Default: $PTMSCOPE_MEMORY_LIMIT, else a quarter of RAM, "
+            "at most 1 GiB.",
+            show_default=False,
+        ),
+    ] = None,
+    temp_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--temp-dir",
+            help="Where DuckDB spills. Default: $PTMSCOPE_TEMP_DIRECTORY, else STORE.tmp beside the store.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Measure software package registries and check claims about them."""
+    from ..errors import InputError
+    from ..store import set_engine_defaults
+
+    try:
+        set_engine_defaults(memory_limit=memory_limit, temp_directory=str(temp_dir) if temp_dir else None)
+    except PtmscopeError as exc:
+        raise InputError("--memory-limit", str(exc).split(": ", 1)[-1]) from None
 
 
 StoreOpt = Annotated[
@@ -89,6 +114,35 @@ StoreOpt = Annotated[
     ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
+SinceOpt = Annotated[str | None, typer.Option("--since", help="Only snapshots taken on or after this date.")]
+UntilOpt = Annotated[str | None, typer.Option("--until", help="Only snapshots taken on or before this date.")]
+EveryOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--every",
+        help="One snapshot per month, quarter or year: the one nearest the period's first day.",
+        metavar="month|quarter|year",
+    ),
+]
+
+
+def selected_ids(
+    store: Path | None,
+    registry: str | None,
+    snapshots: str | None,
+    since: str | None,
+    until: str | None,
+    every: str | None,
+) -> list[str] | None:
+    """Snapshot ids a command's selection options pick (ptmscope.snapshots rules); None when none were given."""
+    from ..snapshots import as_selection, resolve
+    from ..store import Store
+
+    sel = as_selection(snapshots, since=since, until=until, every=every)
+    if sel.empty:
+        return None
+    with Store(store, read_only=True) as st:
+        return [s.snapshot_id for s in resolve(st.backend, registry, sel)]
 
 
 def print_json(obj: Any) -> None:

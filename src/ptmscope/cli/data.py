@@ -28,7 +28,7 @@ from rich.table import Table
 from ..errors import InputError, StoreError
 from ..schema import REGISTRIES
 from ..sources import FORMATS, ingest, plan
-from ._apps import JsonOpt, StoreOpt, app, console, out, print_json
+from ._apps import EveryOpt, JsonOpt, SinceOpt, StoreOpt, UntilOpt, app, console, out, print_json, selected_ids
 from ._output import FormatOpt, OutputFormat, emit, render_table, resolve_format
 
 FormatChoice = enum.Enum("FormatChoice", {f.replace("-", "_"): f for f in FORMATS}, type=str)  # type: ignore[misc]
@@ -189,6 +189,13 @@ def snapshots_cmd(
         typer.Option("--registry", help="Only this registry."),
     ] = None,
     all_: Annotated[bool, typer.Option("--all", help="Include incomplete (in-progress crawl) snapshots.")] = False,
+    snapshots: Annotated[
+        str | None,
+        typer.Option("--snapshots", help="Only these: comma-separated ids, unique id prefixes or dates (YYYY-MM-DD)."),
+    ] = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    every: EveryOpt = None,
     store: StoreOpt = None,
     fmt: FormatOpt = OutputFormat.table,
     json: JsonOpt = False,
@@ -196,8 +203,13 @@ def snapshots_cmd(
     """List the snapshots in the store (id, registry, date, rows, source, coverage notes)."""
     from ..store import Store
 
+    reg = registry.value if registry is not None else None
+    picked = selected_ids(store, reg, snapshots, since, until, every)
     with Store(store, read_only=True) as st:
-        snaps = st.snapshots(registry.value if registry is not None else None, include_incomplete=all_)
+        snaps = st.snapshots(reg, include_incomplete=all_ and picked is None)
+        if picked is not None:
+            keep = set(picked)
+            snaps = [s for s in snaps if s.snapshot_id in keep]
         n_hidden = (
             0
             if all_

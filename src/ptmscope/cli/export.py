@@ -11,7 +11,7 @@ import typer
 
 from ..errors import PtmscopeError
 from ..export import EXPORT_FORMATS
-from ._apps import JsonOpt, StoreOpt, app, console, print_json
+from ._apps import EveryOpt, JsonOpt, SinceOpt, StoreOpt, UntilOpt, app, console, print_json, selected_ids
 
 ExportFormatChoice = enum.Enum("ExportFormatChoice", {f: f for f in EXPORT_FORMATS}, type=str)  # type: ignore[misc]
 
@@ -37,9 +37,13 @@ def export_cmd(
         str | None,
         typer.Option(
             "--snapshots",
-            help="Only these snapshot ids (comma-separated) of --table; with --doc-scores, the one snapshot.",
+            help="Only these snapshots of --table (comma-separated ids, unique id prefixes or dates); "
+            "with --doc-scores, the one snapshot.",
         ),
     ] = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    every: EveryOpt = None,
     where: Annotated[
         str | None,
         typer.Option("--where", help='SQL condition on --table\'s rows, e.g. "downloads >= ?" with --param 1000.'),
@@ -64,7 +68,7 @@ def export_cmd(
     chosen = sum(x for x in (table is not None, sql is not None, doc_scores))
     if chosen != 1:
         raise PtmscopeError("name what to export: exactly one of --table, --sql or --doc-scores")
-    ids = [s.strip() for s in snapshots.split(",") if s.strip()] if snapshots else None
+    ids = selected_ids(store, None, snapshots, since, until, every)
     kind = fmt.value if fmt is not None else None
     if doc_scores:
         if where or param:

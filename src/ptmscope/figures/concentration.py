@@ -3,12 +3,14 @@ of authors (log x), with the top-1% / top-10% points and the Gini."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..metrics.concentration import ConcentrationResult
 from ._style import PALETTE, new_figure, style
+
+if TYPE_CHECKING:
+    from ..metrics.concentration import ConcentrationResult
 
 
 def concentration_figure(result: ConcentrationResult) -> Any:

@@ -4,13 +4,15 @@ with the fitted log-log line."""
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from matplotlib.colors import LogNorm
 
-from ..metrics.descendants import DescendantsResult
 from ._style import new_figure, style
+
+if TYPE_CHECKING:
+    from ..metrics.descendants import DescendantsResult
 
 X_LABELS = {
     "own": "Downloads of the base model",

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import textwrap
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..metrics.docs import DocsResult
 from ._style import PALETTE, new_figure, style
+
+if TYPE_CHECKING:
+    from ..metrics.docs import DocsResult
 
 
 def _p_text(p: float) -> str:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..metrics.preservation import PreservationResult
 from ._style import PALETTE, new_figure, style
+
+if TYPE_CHECKING:
+    from ..metrics.preservation import PreservationResult
 
 
 def preservation_figure(result: PreservationResult, top: int = 10) -> Any:

@@ -19,13 +19,16 @@ in proportion to their number of snapshots.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from matplotlib.ticker import FuncFormatter
 
-from ..metrics.turnover import CHANGE_KINDS, PARTIAL_KINDS, TurnoverResult
+from ..metrics._kinds import CHANGE_KINDS, PARTIAL_KINDS
 from ._style import PALETTE, new_figure, style
+
+if TYPE_CHECKING:
+    from ..metrics.turnover import TurnoverResult
 
 REGISTRY_NAMES = {"hf": "Hugging Face", "npm": "npm", "pypi": "PyPI"}
 SERIES = (

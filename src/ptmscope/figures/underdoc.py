@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..cards.base import SECTION_LABELS as LABELS
-from ..metrics.underdoc import UnderdocResult
 from ._style import PALETTE, new_figure, style
+
+if TYPE_CHECKING:
+    from ..metrics.underdoc import UnderdocResult
 
 
 def underdoc_figure(result: UnderdocResult) -> Any:

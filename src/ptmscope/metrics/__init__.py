@@ -7,12 +7,15 @@ lists them (with any plugin metrics).  The module functions (``turnover``,
 
 # importing a metric module registers its metric
 from . import attributes as _attributes
+from . import authorship as _authorship
 from . import concentration as _concentration
 from . import descendants as _descendants
 from . import docs as _docs
 from . import growth as _growth
 from . import naming as _naming
+from . import pickle_only as _pickle_only
 from . import preservation as _preservation
+from . import transformers_adoption as _transformers_adoption
 from . import turnover as _turnover
 from . import underdoc as _underdoc
 from .descendants import POPULARITIES, DescendantsResult, Popularity, descendants, descendants_from_pairs, read_pairs
@@ -40,6 +43,9 @@ BUILTIN_MODULES = (
     _underdoc,
     _naming,
     _growth,
+    _authorship,
+    _transformers_adoption,
+    _pickle_only,
     _concentration,
 )
 

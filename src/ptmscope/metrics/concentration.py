@@ -9,8 +9,11 @@ un-namespaced ids form one group ``(no namespace)``).  With authors sorted by
 percentile-bootstrap CI over authors.  Packages with null downloads are left
 out (counted in ``n_null_downloads``).
 
-Tests T3.1 (extension test ext.concentration).  Download counts are a window (usually
-30 days) at the snapshot date, not lifetime use.
+The downloads-over-authors summary.  Claim T3.1 is tested by
+:mod:`~ptmscope.metrics.authorship`, which measures it as stated (ownership
+of the top-K models, by downloads and likes, with this metric's Gini and
+Lorenz curve); this one has no verdict rule.  Download counts are a window
+(usually 30 days) at the snapshot date, not lifetime use.
 """
 
 from __future__ import annotations
@@ -208,5 +211,7 @@ METRIC = register(
         ),
         caveats=("download counts are a window (usually 30 days) at the snapshot date, not lifetime use.",),
         needs="download counts and authors (or namespaced ids) of one Hub snapshot",
+        no_rule="T3.1 is judged by authorship, which measures the claim as stated (ownership of the top-K models); "
+        "this is the downloads-over-authors summary it extends",
     )
 )

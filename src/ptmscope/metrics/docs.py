@@ -3,7 +3,7 @@
 Per model *m* of a snapshot (ESEM'24, Section on C3):
 
     card_score(m)          = number of the five items its card has (0..5), from a stored scorer run
-    metadata_score(m)      = share of available metadata fields it has (:mod:`ptmscope.metrics.metadata`)
+    metadata_score(m)      = share of available metadata fields it has (:mod:`ptmscope.cards.metadata`)
     documentation_score(m) = (card_score(m) / 5 + metadata_score(m)) / 2
 
 A model whose Hub page has no card gets card score 0 (it documents nothing).
@@ -25,7 +25,7 @@ id so the choice is reproducible), compared by
 Differences from the paper: the paper scored cards with ChatGPT-4; here the
 card score comes from the scorer the user ran (rules by default).  The paper
 used PeaTMOSS's database; here the metadata score counts the PeaTMOSS schema's
-metadata fields (:mod:`ptmscope.metrics.metadata`) as the snapshot's registry
+metadata fields (:mod:`ptmscope.cards.metadata`) as the snapshot's registry
 metadata fills them.
 Many models tie at the bottom (0 downloads, 0 likes, 0 descendants): which of
 them form the bottom-N is then arbitrary (by id), and the result reports how
@@ -46,9 +46,9 @@ import numpy as np
 from pydantic import Field
 
 from .. import stats
+from ..cards.metadata import NOT_IN_SNAPSHOTS, PEATMOSS_SCHEMA, metadata_scores
 from ..errors import NotMeasurable, ParameterError
 from ..snapshots import Selection, as_selection, resolve
-from .metadata import NOT_IN_SNAPSHOTS, PEATMOSS_SCHEMA, metadata_scores
 from .registry import Context, Metric, Params, ReportTable, register
 
 NAME = "docs"

@@ -101,6 +101,7 @@ from ..errors import NotMeasurable, PtmscopeError
 from ..schema import Registry
 from ..snapshots import Selection, SnapshotRef, as_selection, list_snapshots, registries_of, resolve
 from ._common import alias_map, apply_aliases
+from ._kinds import CHANGE_KINDS, PARTIAL_KINDS
 from .registry import Context, Metric, Params, ReportTable, register
 
 NAME = "turnover"
@@ -138,8 +139,6 @@ KTH_RATIO = 0.2
 DAYS_PER_YEAR = 365.25
 YEAR_TOLERANCE_DAYS = 45  # a "year apart" pair is 365 +- this many days apart
 
-PARTIAL_KINDS: tuple[str, ...] = ("fewer_than_k", "few_rows", "low_kth")  # the snapshot is probably partial
-CHANGE_KINDS: tuple[str, ...] = ("measure", "window")  # the step compares two different measurements
 ANNUAL_METHOD = (
     "per-step turnover share r = 1 - Remained/|T_i| over the d days since the previous snapshot, converted to a "
     "yearly rate 1 - (1 - r)^(365.25/d); assumes a constant daily chance of leaving the top K and misses packages "

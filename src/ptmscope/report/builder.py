@@ -214,19 +214,23 @@ def _strip_svg(svg: str) -> str:
 
 
 def figure_caption(number: int, metric: str, results: dict[str, Any]) -> str:
-    """'Figure N: <what the metric measures> (<the snapshot(s) it used>)'."""
+    """'Figure N: <what the metric measures> (<the snapshot(s) it used>[: how many models])[. <the metric's note>]'."""
     data = results["metrics"][metric].get("result") or {}
     inputs = data.get("inputs") or {}
     sid = data.get("snapshot_id") or inputs.get("snapshot_id")
     sids = inputs.get("snapshot_ids") or []
-    if sid:
+    rests = [r for r in data.get("rests_on") or [] if isinstance(r, dict) and r.get("snapshot_id")]
+    if rests:
+        used = "; ".join(f"snapshot {r['snapshot_id']}: {fmt(r.get('n'))} {r.get('what', '')}".rstrip() for r in rests)
+    elif sid:
         used = f"snapshot {sid}"
     elif sids:
         used = f"{len(sids)} hf snapshots, {sids[0]} to {sids[-1]}" if len(sids) > 1 else f"snapshot {sids[0]}"
     else:
         used = ""
     name = (results.get("metric_names") or {}).get(metric) or metric
-    return f"Figure {number}: {name}" + (f" ({used})" if used else "")
+    note = data.get("caption_note")
+    return f"Figure {number}: {name}" + (f" ({used})" if used else "") + (f". {note}" if note else "")
 
 
 def key_numbers(metric: str, data: dict[str, Any]) -> list[tuple[str, Any]]:

@@ -14,7 +14,7 @@ import re
 import sys
 import tempfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -79,6 +79,11 @@ def source_sha256(path: Path | str) -> str:
 def combined_sha256(shas: dict[str, str]) -> str:
     """One sha256 for an import of several files: of their names and hashes, sorted."""
     return hashlib.sha256("".join(f"{k}\0{v}\n" for k, v in sorted(shas.items())).encode()).hexdigest()
+
+
+def paired_sha256(listing_sha: str, cards_sha: str) -> str:
+    """The sha256 a listing imported with its cards file is filed under: of the two hashes, listing first."""
+    return hashlib.sha256((listing_sha + cards_sha).encode()).hexdigest()
 
 
 def check_readable(path: Path) -> None:
@@ -299,34 +304,52 @@ def check_header(path: Path | str, names: list[str], *, line: int | None = 1) ->
         seen[key] = i
 
 
+def check_columns(path: Path | str, names: list[str], accepted: Iterable[str], *, line: int | None = None) -> None:
+    """Refuse a column named twice, or two spellings of a column read here (``downloads``, ``Downloads``)."""
+    check_header(path, names, line=line)
+    wanted = {w.lower() for w in accepted}
+    seen: dict[str, str] = {}
+    for n in names:
+        k = n.strip().lower()
+        if k in wanted and k in seen:
+            raise InputError(path, f"columns {seen[k]!r} and {n!r} differ only in case; which one is meant?", line=line)
+        seen[k] = n
+
+
 def csv_records(
-    path: Path | str, text: str, *, delimiter: str = ","
+    path: Path | str, text: str, *, delimiter: str = ",", header: bool = True, strict: bool = False
 ) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
     """Header and ``(line, row)`` of CSV text; a row with another number of fields than the header is an error.
 
     ``line`` is the file line where the record starts (quoted values may span
-    lines).  Blank lines are skipped.
+    lines).  Blank lines are skipped.  ``header=False``: the text has no
+    header; fields are named ``1``, ``2``, ... and every row must have as many
+    as the first.  ``strict``: a quote must close a field (``"a"b`` is an error).
     """
-    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter, strict=strict)
+    names: list[str] | None = None
+    rows: list[tuple[int, dict[str, str]]] = []
+    end = 0
     try:
-        header = next(reader, None)
-        if header is None:
-            raise InputError(path, "empty CSV (no header)", line=1)
-        header = [h.strip() for h in header]
-        check_header(path, header)
-        n = len(header)
-        rows: list[tuple[int, dict[str, str]]] = []
-        end = reader.line_num
         for rec in reader:
             start, end = end + 1, reader.line_num
+            if header and names is None:
+                names = [h.strip() for h in rec]
+                check_header(path, names, line=start)
+                continue
             if not rec:
                 continue
-            if len(rec) != n:
-                raise InputError(path, f"row has {len(rec)} fields, the header has {n} (malformed CSV)", line=start)
-            rows.append((start, dict(zip(header, rec, strict=True))))
+            if names is None:
+                names = [str(i) for i in range(1, len(rec) + 1)]
+            if len(rec) != len(names):
+                ref = "the header" if header else "the first row"
+                raise InputError(path, f"row has {len(rec)} fields, {ref} has {len(names)} (malformed CSV)", line=start)
+            rows.append((start, dict(zip(names, rec, strict=True))))
     except csv.Error as exc:
         raise InputError(path, f"malformed CSV: {exc}", line=reader.line_num) from exc
-    return header, rows
+    if names is None:
+        raise InputError(path, "empty CSV (no header)" if header else "empty CSV (no rows)", line=1)
+    return names, rows
 
 
 # -- value validation: one checked conversion for every number ---------------------------
@@ -426,32 +449,86 @@ def count_value(value: Any, *, path: Path | str, line: int | None, field_name: s
     return checked_int(value, path=path, line=line, field_name=field_name, text=text)
 
 
-def timestamp_value(value: Any, *, path: Path | str, line: int | None, field_name: str) -> dt.datetime | None:
-    """An ISO-8601 timestamp (``Z``, offsets, space separator), as aware UTC; None if absent."""
-    if value is None or value == "":
+# git's default date format (Tue Jan 25 16:34:18 2022 +0100), parsed without the locale-dependent strptime
+_GIT_TIME = re.compile(
+    r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) +(\d{1,2}) "
+    r"(\d{2}):(\d{2}):(\d{2}) (\d{4}) ([+-])(\d{2})(\d{2})"
+)
+_MONTHS = {
+    m: i for i, m in enumerate(("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1)
+}
+
+
+def _git_time(s: str) -> dt.datetime | None:
+    m = _GIT_TIME.fullmatch(s)
+    if m is None:
         return None
+    mon, day, hh, mm, ss, year, sign, oh, om = m.groups()
+    offset = dt.timedelta(hours=int(oh), minutes=int(om)) * (1 if sign == "+" else -1)
+    try:
+        return dt.datetime(int(year), _MONTHS[mon], int(day), int(hh), int(mm), int(ss), tzinfo=dt.timezone(offset))
+    except ValueError:
+        return None
+
+
+def time_value(
+    value: Any,
+    *,
+    path: Path | str,
+    line: int | None,
+    field_name: str,
+    git: bool = False,
+    years: tuple[int, int] = (1, 9999),
+) -> tuple[dt.datetime | None, bool]:
+    """(aware UTC time, whether the source gave no offset), or (None, False) when absent.
+
+    ISO 8601 (``Z``, offsets, space separator), and with ``git`` also git's
+    ``Tue Jan 25 16:34:18 2022 +0100``; a time without an offset is read as
+    UTC.  A time outside ``years`` is out of range.
+    """
+    if value is None:
+        return None, False
     if isinstance(value, dt.datetime):
         d = value
     elif isinstance(value, str):
         s = value.strip()
+        if not s:
+            return None, False
         try:
             d = dt.datetime.fromisoformat(s)
         except ValueError:
-            raise InputError(
-                path, f"{field_name} is not an ISO-8601 timestamp: {value[:40]!r}", line=line, column=field_name
-            ) from None
+            found = _git_time(s) if git else None
+            if found is None:
+                what = (
+                    "a time (ISO 8601, or git's 'Tue Jan 25 16:34:18 2022 +0100')" if git else "an ISO-8601 timestamp"
+                )
+                raise InputError(
+                    path, f"{field_name} is not {what}: {value[:40]!r}", line=line, column=field_name
+                ) from None
+            d = found
     else:
         raise InputError(
             path, f"{field_name} must be a timestamp string, got {type(value).__name__}", line=line, column=field_name
         )
-    if d.tzinfo is None:
-        d = d.replace(tzinfo=dt.UTC)
+    naive = d.tzinfo is None
     try:
-        return d.astimezone(dt.UTC)
+        utc = (d.replace(tzinfo=dt.UTC) if naive else d).astimezone(dt.UTC)
     except OverflowError:
+        utc = None
+    low, high = years
+    if utc is None or not low <= utc.year <= high:
         raise InputError(
-            path, f"{field_name} {_show(str(value))} out of range (years 1 … 9999 in UTC)", line=line, column=field_name
-        ) from None
+            path,
+            f"{field_name} {_show(str(value), number=True)} out of range (years {low} … {high} in UTC)",
+            line=line,
+            column=field_name,
+        )
+    return utc, naive
+
+
+def timestamp_value(value: Any, *, path: Path | str, line: int | None, field_name: str) -> dt.datetime | None:
+    """An ISO-8601 timestamp (``Z``, offsets, space separator), as aware UTC; None if absent."""
+    return time_value(value, path=path, line=line, field_name=field_name)[0]
 
 
 def text_value(value: Any, *, path: Path | str, line: int | None, field_name: str) -> str | None:
@@ -561,6 +638,20 @@ _TRUE = ("true", "1", "yes", "t", "y")
 _FALSE = ("false", "0", "no", "f", "n")
 
 
+def bool_value(value: Any, *, path: Path | str, line: int | None, field_name: str) -> bool | None:
+    """A yes/no value: a boolean, 0/1, or true/false text (``yes``, ``t``, ...); None when absent."""
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, (int, float)) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, str) and value.strip().lower() in _TRUE + _FALSE + _MISSING_TEXT:
+        t = value.strip().lower()
+        return None if t in _MISSING_TEXT else t in _TRUE
+    raise InputError(path, f"{field_name} must be true or false, got {_show(value)}", line=line, column=field_name)
+
+
 def bool_array(
     values: pa.Array | pa.ChunkedArray, *, path: Path | str, field_name: str, line_offset: int | None = 1
 ) -> pa.Array:
@@ -573,19 +664,12 @@ def bool_array(
         return pa.nulls(len(values), pa.bool_())
     out: list[bool | None] = []
     for i, v in enumerate(values.to_pylist()):
-        if v is None or isinstance(v, bool):
-            out.append(v)
-        elif isinstance(v, (int, float)) and v in (0, 1):
-            out.append(bool(v))
-        elif isinstance(v, str) and v.strip().lower() in _TRUE + _FALSE + _MISSING_TEXT:
-            t = v.strip().lower()
-            out.append(None if t in _MISSING_TEXT else t in _TRUE)
-        else:
-            where = {"line": i + line_offset} if line_offset is not None else {}
-            row = "" if line_offset is not None else f" (row {i + 1})"
-            raise InputError(
-                path, f"{field_name} must be true or false, got {_show(v)}{row}", column=field_name, **where
-            )
+        try:
+            out.append(bool_value(v, path=path, line=i + (line_offset or 1), field_name=field_name))
+        except InputError as exc:
+            if line_offset is not None:
+                raise
+            raise InputError(path, f"{exc.message} (row {i + 1})", column=exc.column) from None
     return pa.array(out, pa.bool_())
 
 
@@ -696,6 +780,19 @@ def date_in_name(name: str) -> dt.date | None:
         return dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
     except ValueError:
         return None
+
+
+def given_date(path: Path, opts: ReadOptions, notes: Notes) -> dt.date | None:
+    """The date the caller or the files around the data give: ``--date``, else the file's ``snapshots.csv`` row
+    (``snapshot_date``), else a ``YYYY-MM-DD`` in its name (noted); None when none does."""
+    if opts.taken_at is not None:
+        return opts.taken_at
+    taken = sidecar_date(path, sidecar_for(path, opts), "snapshot_date")
+    if taken is None:
+        taken = date_in_name(path.name)
+        if taken is not None:
+            notes.add(f"date taken from the file name ({taken})")
+    return taken
 
 
 def need_date(path: Path) -> InputError:

@@ -22,8 +22,7 @@ import pyarrow.compute as pc
 
 from ..errors import InputError
 from ..schema import to_table
-from ._common import Notes
-from ._records import count_of, time_of, unique_keys
+from ._common import KeyRepeats, Notes, count_value, loads_json_field, timestamp_value
 
 _SIBLING_TEXT = re.compile(
     r"RepoSibling\(rfilename=(?P<q>['\"])(?P<name>(?:\\.|(?!(?P=q)).)*)(?P=q)"
@@ -38,7 +37,7 @@ def _sibling(item: Any, *, source: str | Path, line: int | None) -> tuple[str, i
         name = item.get("rfilename")
         if not isinstance(name, str) or not name.strip():
             raise InputError(source, "sibling without a file name (rfilename)", line=line, column="siblings")
-        size = count_of(item.get("size"), path=source, line=line, field_name="siblings.size")
+        size = count_value(item.get("size"), path=source, line=line, field_name="siblings.size", text=False)
         return name, size
     if isinstance(item, str):
         m = _SIBLING_TEXT.match(item.strip())
@@ -46,7 +45,9 @@ def _sibling(item: Any, *, source: str | Path, line: int | None) -> tuple[str, i
             raise InputError(source, f"unreadable sibling {item[:60]!r}", line=line, column="siblings")
         name = m.group("name").replace("\\" + m.group("q"), m.group("q"))
         size_text = m.group("size")
-        return name, None if size_text in (None, "None") else int(size_text)
+        if size_text in (None, "None"):
+            return name, None
+        return name, count_value(size_text, path=source, line=line, field_name="siblings.size")
     raise InputError(
         source, f"a sibling must be an object or text, got {type(item).__name__}", line=line, column="siblings"
     )
@@ -71,11 +72,11 @@ def parameters_of(record: Mapping[str, Any], *, source: str | Path, line: int | 
     for key in ("safetensors", "gguf"):
         info = record.get(key)
         if isinstance(info, Mapping) and info.get("total") is not None:
-            return count_of(info["total"], path=source, line=line, field_name=f"{key}.total")
+            return count_value(info["total"], path=source, line=line, field_name=f"{key}.total", text=False)
         if isinstance(info, str):
             m = _TOTAL_TEXT.search(info)
             if m:
-                return count_of(m.group(1), path=source, line=line, field_name=f"{key}.total")
+                return count_value(m.group(1), path=source, line=line, field_name=f"{key}.total")
     return None
 
 
@@ -91,14 +92,16 @@ class HubFiles:
         self.sizes: list[int | None] = []
         self._seen: set[str] = set()
         self.records_with_siblings = 0
+        self.repeats = KeyRepeats()  # repeated keys in metadata JSON read here (the first value kept)
 
     def add(self, package_id: str, record: Mapping[str, Any], *, source: str | Path, line: int | None) -> None:
         if package_id in self._seen:
             return
         self._seen.add(package_id)
-        created = record.get("createdAt", record.get("created_at"))
+        key = "createdAt" if "createdAt" in record else "created_at"
+        created = record.get(key)
         if created is not None:
-            self.created[package_id] = time_of(created, path=source, line=line, field_name="createdAt")[0]
+            self.created[package_id] = timestamp_value(created, path=source, line=line, field_name=key)
         params = parameters_of(record, source=source, line=line)
         if params is not None:
             self.parameters[package_id] = params
@@ -110,26 +113,16 @@ class HubFiles:
             self.paths.append(path)
             self.sizes.append(size)
 
-    def add_metadata(self, package_id: str, text: str | None, *, source: Path, record: int) -> None:
+    def add_metadata(self, package_id: str, text: str | None, *, source: Path, line: int | None) -> None:
         """A ``ModelInfo`` JSON written into a CSV cell (the model trees' ``metadata``); placeholders skipped."""
-        import json
-
         if text is None or text.strip().lower() in _NO_METADATA:
             if package_id not in self._seen:
                 self.without_metadata += 1
             return
-        try:
-            meta = json.loads(text, object_pairs_hook=unique_keys)
-        except json.JSONDecodeError as exc:
-            raise InputError(source, f"metadata is not JSON ({exc.msg}) (record {record})", column="metadata") from None
-        except ValueError as exc:  # a repeated key
-            raise InputError(source, f"metadata is not JSON ({exc}) (record {record})", column="metadata") from None
+        meta = loads_json_field(text, path=source, line=line, column="metadata", repeats=self.repeats)
         if not isinstance(meta, dict):
-            raise InputError(source, f"metadata is not a JSON object (record {record})", column="metadata")
-        try:
-            self.add(package_id, meta, source=source, line=None)
-        except InputError as exc:
-            raise InputError(source, f"{exc.message} (record {record})", column=exc.column) from None
+            raise InputError(source, "metadata is not a JSON object", line=line, column="metadata")
+        self.add(package_id, meta, source=source, line=line)
 
     def files_table(self, snapshot_id: str, only: set[str] | None = None) -> pa.Table:
         ids, paths, sizes = self.file_ids, self.paths, self.sizes
@@ -156,12 +149,13 @@ class HubFiles:
         merged = pc.coalesce(packages.column("created_at"), got)
         return packages.set_column(packages.schema.get_field_index("created_at"), "created_at", merged)
 
-    def apply_to_listing(self, tables: dict[str, pa.Table]) -> str:
+    def apply_to_listing(self, tables: dict[str, pa.Table], notes: Notes) -> str:
         """Enrich a listing built elsewhere (the model trees' nodes.csv) and say what was added."""
         pkg = tables["packages"]
         before = pkg.column("created_at").null_count
         pkg = self.with_created(self.with_parameters(pkg))
         tables["packages"] = pkg
+        self.repeats.note(notes, "the metadata JSON of raw/")
         ids = set(pkg.column("package_id").to_pylist())
         files = self.files_table("", only=ids)
         if files.num_rows:

@@ -43,8 +43,8 @@ from pathlib import Path
 
 from ..errors import InputError
 from ..schema import SnapshotBatch, to_table
-from ._common import Notes, ReadOptions, check_registry, date_in_name, finish, sidecar_for
-from ._records import csv_rows, match_columns, owner_of, read_source, text_of, time_of
+from ._common import Notes, ReadOptions, check_registry, csv_records, finish, given_date, read_text, time_value
+from ._records import PLAUSIBLE_YEARS, match_columns, owner_of, text_of
 
 FORMAT = "commit-log"
 REGISTRIES = ("hf", "hf-datasets")
@@ -142,45 +142,39 @@ def read(path: Path, opts: ReadOptions | None = None) -> SnapshotBatch:
     opts = opts or ReadOptions()
     registry = check_registry(path, FORMAT, opts.registry, REGISTRIES)
     notes = Notes()
-    src = read_source(path)
-    rows = csv_rows(path, src.text())
-    first = next(rows, None)
-    if first is None:
-        raise InputError(path, "empty CSV (no header)", line=1)
-    header = first[1]
+    header, rows = csv_records(path, read_text(path), strict=True)  # read once, hashed; field counts checked
     col = match_columns(path, header, COLUMNS, REQUIRED)
-    names = {k: header[i].strip() for k, i in col.items()}
     per_file = "file" in col
     commits: dict[tuple[str, str], _Commit] = {}
     repos: dict[str, str] = {}  # package id -> raw id as first written
     n_rows = dup_rows = disagree = naive = prefixed = 0
 
-    def get(row: list[str], key: str) -> str | None:
+    def get(row: dict[str, str], key: str) -> str | None:
         return row[col[key]] if key in col else None
 
     for line, row in rows:
-        if len(row) != len(header):
-            raise InputError(path, f"expected {len(header)} fields, got {len(row)}", line=line)
         n_rows += 1
         repo_raw = get(row, "repo") or ""
         if not repo_raw.strip():
-            raise InputError(path, "empty repository id", line=line, column=names["repo"])
+            raise InputError(path, "empty repository id", line=line, column=col["repo"])
         pid = hub_repo_id(repo_raw, registry)
         if pid is None:
             raise InputError(
-                path, f"not a {registry} repository id or URL: {repo_raw[:80]!r}", line=line, column=names["repo"]
+                path, f"not a {registry} repository id or URL: {repo_raw[:80]!r}", line=line, column=col["repo"]
             )
         cid = (get(row, "commit") or "").strip()
         if not _HEX.fullmatch(cid):
             raise InputError(
-                path, f"commit hash must be 7..64 hex digits, got {cid[:80]!r}", line=line, column=names["commit"]
+                path, f"commit hash must be 7..64 hex digits, got {cid[:80]!r}", line=line, column=col["commit"]
             )
         cid = cid.lower()
-        when, was_naive = time_of(get(row, "date"), path=path, line=line, field_name=names["date"])
+        when, was_naive = time_value(
+            get(row, "date"), path=path, line=line, field_name=col["date"], git=True, years=PLAUSIBLE_YEARS
+        )
         if when is None:
-            raise InputError(path, "empty commit date", line=line, column=names["date"])
+            raise InputError(path, "empty commit date", line=line, column=col["date"])
         naive += was_naive
-        author = text_of(get(row, "author"), path=path, line=line, field_name="author")
+        author = text_of(get(row, "author"), path=path, line=line, field_name=col.get("author", "author"))
         message = get(row, "message")
         message = message if message is not None and message.strip() else None
         repos.setdefault(pid, repo_raw)
@@ -197,7 +191,7 @@ def read(path: Path, opts: ReadOptions | None = None) -> SnapshotBatch:
         if per_file:
             raw_file = get(row, "file") or ""
             if not raw_file.strip():
-                raise InputError(path, "empty model file path", line=line, column=names["file"])
+                raise InputError(path, "empty model file path", line=line, column=col["file"])
             fpath, was_prefixed = _file_path(raw_file, repo_raw, pid)
             prefixed += was_prefixed
             if fpath in c.seen_files:
@@ -257,18 +251,9 @@ def read(path: Path, opts: ReadOptions | None = None) -> SnapshotBatch:
         "packages", {"package_id": pids, "raw_id": [repos[p] for p in pids], "author": [owner_of(p) for p in pids]}, ""
     )
 
-    taken_at = opts.taken_at
+    taken_at = given_date(path, opts, notes)
     if taken_at is None:
-        side = sidecar_for(path, opts)
-        if side and side.get("snapshot_date"):
-            taken_at = dt.date.fromisoformat(side["snapshot_date"][:10])
-    if taken_at is None:
-        taken_at = date_in_name(path.name)
-        if taken_at is not None:
-            notes.add(f"date taken from the file name ({taken_at})")
-    if taken_at is None:
-        latest = max(c.committed_at for c in cl)
-        taken_at = latest.date()
+        taken_at = max(c.committed_at for c in cl).date()
         notes.add(f"date = latest commit time ({taken_at}); a lower bound of the collection date")
     return finish(
         path,
@@ -277,5 +262,4 @@ def read(path: Path, opts: ReadOptions | None = None) -> SnapshotBatch:
         taken_at=taken_at,
         tables={"packages": pkg, "commits": commits_t},
         notes=notes,
-        sha=src.sha256,
     )

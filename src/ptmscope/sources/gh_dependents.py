@@ -30,14 +30,15 @@ file name; the mapping itself carries none (the PeaTMOSS artifact is from 2023).
 
 from __future__ import annotations
 
-import datetime as dt
+import csv
+import io
 import re
 from pathlib import Path
 
 from ..errors import InputError
 from ..schema import SnapshotBatch, to_table
-from ._common import Notes, ReadOptions, check_registry, date_in_name, finish, need_date, sidecar_for
-from ._records import csv_rows, match_columns, owner_of, read_source
+from ._common import Notes, ReadOptions, check_registry, csv_records, finish, given_date, need_date, read_text
+from ._records import match_columns, owner_of
 
 FORMAT = "gh-dependents"
 REGISTRIES = ("hf",)
@@ -49,8 +50,9 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "url": ("model_url",),
     "license": ("license", "licence"),
 }
-_GH = re.compile(r"^(?:https?://)?(?:www\.)?github\.com/([A-Za-z0-9_.-]+)/([A-Za-z0-9_.-]+?)(?:\.git)?/?$", re.I)
-_BARE = re.compile(r"^([A-Za-z0-9_.-]+)/([A-Za-z0-9_.-]+)$")
+# GitHub account names are letters, digits and hyphens (so ``github.com/o`` is not the repository o of github.com)
+_GH = re.compile(r"^(?:https?://)?(?:www\.)?github\.com/([A-Za-z0-9-]+)/([A-Za-z0-9_.-]+?)(?:\.git)?/?$", re.I)
+_BARE = re.compile(r"^([A-Za-z0-9-]+)/([A-Za-z0-9_.-]+)$")
 _HUB_URL = re.compile(r"^https?://(?:www\.)?(?:huggingface\.co|hf\.co)/(.+?)/?$")
 _MODEL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(?:/[A-Za-z0-9][A-Za-z0-9._-]*)?$")
 
@@ -71,6 +73,14 @@ def detect(path: Path, head: bytes) -> bool:
     return any(n in low for n in COLUMNS["repo"]) and any(n in low for n in COLUMNS["model"])
 
 
+def _first_record(text: str) -> list[str]:
+    """The first non-blank CSV record (a malformed one is left for :func:`csv_records` to report)."""
+    try:
+        return next((rec for rec in csv.reader(io.StringIO(text)) if rec), [])
+    except csv.Error:
+        return []
+
+
 def github_dependent(raw: str) -> str | None:
     """``github:owner/repo`` of a GitHub repository reference, None when it is not one."""
     s = raw.strip()
@@ -85,37 +95,28 @@ def read(path: Path, opts: ReadOptions | None = None) -> SnapshotBatch:
     opts = opts or ReadOptions()
     registry = check_registry(path, FORMAT, opts.registry, REGISTRIES)
     notes = Notes()
-    src = read_source(path)
-    rows = csv_rows(path, src.text())
-    first = next(rows, None)
-    if first is None:
-        raise InputError(path, "empty file", line=1)
-    fields1 = first[1]
-    headerless = bool(_GH.match(fields1[0].strip()))
+    text = read_text(path)  # read once, hashed
+    first = _first_record(text)
+    headerless = bool(first) and bool(_GH.match(first[0].strip()))
+    fields, rows = csv_records(path, text, header=not headerless, strict=True)  # field counts checked
     if headerless:
-        if not 2 <= len(fields1) <= 4:
+        if not 2 <= len(fields) <= 4:
             raise InputError(
-                path, f"expected 2 to 4 fields (GitHub repo, model id, model URL, licence), got {len(fields1)}", line=1
+                path,
+                f"expected 2 to 4 fields (GitHub repo, model id, model URL, licence), got {len(fields)}",
+                line=rows[0][0] if rows else 1,
             )
-        width = len(fields1)
-        col = {k: i for i, k in enumerate(("repo", "model", "url", "license")) if i < width}
+        col = dict(zip(("repo", "model", "url", "license"), fields, strict=False))
         names = {"repo": "1 (GitHub repo)", "model": "2 (model id)", "url": "3 (model URL)", "license": "4 (licence)"}
-        body = [first, *rows]
     else:
-        col = match_columns(path, fields1, COLUMNS, ("repo", "model"))
-        width = len(fields1)
-        names = {k: fields1[i].strip() for k, i in col.items()}
-        body = list(rows)
+        col = match_columns(path, fields, COLUMNS, ("repo", "model"))
+        names = col
 
     links: dict[tuple[str, str], str | None] = {}
     models: dict[str, str | None] = {}  # model id -> first licence
     repos: set[str] = set()
-    n_rows = 0
     dups: list[str] = []
-    for line, row in body:
-        if len(row) != width:
-            raise InputError(path, f"expected {width} fields, got {len(row)}", line=line)
-        n_rows += 1
+    for line, row in rows:
         raw_repo = row[col["repo"]]
         dep = github_dependent(raw_repo)
         if dep is None:
@@ -144,6 +145,7 @@ def read(path: Path, opts: ReadOptions | None = None) -> SnapshotBatch:
         repos.add(dep)
     if not links:
         raise InputError(path, "no rows (nothing to import)")
+    n_rows = len(rows)
     if dups:
         notes.warn(f"{len(dups)} repeated (model, repository) links (kept the first row of each; e.g. {dups[0]})")
     notes.add(
@@ -169,15 +171,7 @@ def read(path: Path, opts: ReadOptions | None = None) -> SnapshotBatch:
         {"package_id": ids, "raw_id": ids, "author": [owner_of(m) for m in ids], "license": [models[m] for m in ids]},
         "",
     )
-    taken_at = opts.taken_at
-    if taken_at is None:
-        side = sidecar_for(path, opts)
-        if side and side.get("snapshot_date"):
-            taken_at = dt.date.fromisoformat(side["snapshot_date"][:10])
-    if taken_at is None:
-        taken_at = date_in_name(path.name)
-        if taken_at is not None:
-            notes.add(f"date taken from the file name ({taken_at})")
+    taken_at = given_date(path, opts, notes)
     if taken_at is None:
         raise need_date(path)
     return finish(
@@ -187,5 +181,4 @@ def read(path: Path, opts: ReadOptions | None = None) -> SnapshotBatch:
         taken_at=taken_at,
         tables={"packages": pkg, "dependents": dependents},
         notes=notes,
-        sha=src.sha256,
     )

@@ -60,6 +60,7 @@ from ._common import (
     iter_json_lines,
     load_json,
     need_date,
+    paired_sha256,
     read_bytes,
     source_sha256,
     text_value,
@@ -458,7 +459,7 @@ def read(path: Path, opts: ReadOptions | None = None) -> SnapshotBatch:
     manifest = None
     if opts.cards_path:
         cards_sha = source_sha256(opts.cards_path)
-        sha = hashlib.sha256((sha + cards_sha).encode()).hexdigest()
+        sha = paired_sha256(sha, cards_sha)
         manifest = {"cards_file": str(opts.cards_path), "cards_sha256": cards_sha}
     repeats = KeyRepeats()
     records = _iter_records(path, data, repeats)

@@ -39,9 +39,9 @@ lower bound, said so in the notes).
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
-import json
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -50,21 +50,28 @@ import pyarrow as pa
 from ..errors import InputError
 from ..schema import SnapshotBatch, to_table
 from . import hf_api
-from ._common import Notes, ReadOptions, check_registry, date_in_name, finish, need_date, sidecar_for
-from ._records import (
-    Locator,
-    Source,
-    bool_of,
-    combined_sha,
-    count_of,
-    csv_rows,
-    match_columns,
-    owner_of,
-    read_source,
-    text_of,
-    time_of,
-    unique_keys,
+from ._common import (
+    KeyRepeats,
+    Notes,
+    ReadOptions,
+    bool_array,
+    bool_value,
+    check_registry,
+    count_array,
+    count_value,
+    csv_records,
+    decode_text,
+    dedupe_first,
+    finish,
+    given_date,
+    iter_json_lines,
+    need_date,
+    paired_sha256,
+    read_bytes,
+    source_sha256,
+    time_value,
 )
+from ._records import PLAUSIBLE_YEARS, Locator, match_columns, owner_of, text_of
 
 FORMAT = "hf-datasets"
 REGISTRY = "hf-datasets"
@@ -129,31 +136,62 @@ def detect(path: Path, head: bytes) -> bool:
 # -- reading the listing --------------------------------------------------------------------------
 
 
-def _listing(src: Source) -> tuple[list[str], dict[str, list[Any]], Locator]:
-    """(column names, column name -> values, locator) of a Parquet or CSV listing."""
-    if src.data.startswith(PARQUET_MAGIC):
+@dataclass
+class _Listing:
+    """The listing's columns: an Arrow table (Parquet) or CSV records, located by row or by line."""
+
+    names: list[str]
+    n: int
+    loc: Locator
+    table: pa.Table | None = None
+    rows: list[dict[str, str]] | None = None
+
+    def values(self, name: str | None) -> list[Any]:
+        if name is None:
+            return [None] * self.n
+        if self.table is not None:
+            return self.table.column(name).to_pylist()
+        assert self.rows is not None
+        return [r[name] for r in self.rows]
+
+    def checked(self, name: str | None, check: Callable[..., Any]) -> list[Any]:
+        """``check(value, path=, line=, field_name=)`` of every value of a column, errors placed at their row."""
+        out = []
+        for i, v in enumerate(self.values(name)):
+            try:
+                out.append(check(v, path=self.loc.path, line=self.loc.line(i), field_name=name))
+            except InputError as exc:
+                raise self.loc.relocate(i, exc) from None
+        return out
+
+    def counts(self, name: str | None) -> list[int | None]:
+        if name is not None and self.table is not None:  # typed: checked in bulk, as the other listings are
+            return count_array(
+                self.table.column(name), path=self.loc.path, field_name=name, line_offset=None
+            ).to_pylist()
+        return self.checked(name, count_value)
+
+    def flags(self, name: str | None) -> list[bool | None]:
+        if name is not None and self.table is not None:
+            return bool_array(
+                self.table.column(name), path=self.loc.path, field_name=name, line_offset=None
+            ).to_pylist()
+        return self.checked(name, bool_value)
+
+
+def _listing(path: Path, data: bytes) -> _Listing:
+    """The Parquet or CSV listing held in ``data`` (the bytes read and hashed)."""
+    if data.startswith(PARQUET_MAGIC):
         import pyarrow.parquet as pq
 
         try:
-            table = pq.read_table(pa.BufferReader(src.data))
-        except (pa.ArrowInvalid, OSError) as exc:
-            raise InputError(src.path, f"unreadable Parquet: {str(exc).splitlines()[0]}") from exc
+            table = pq.read_table(pa.BufferReader(data))
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OSError) as exc:
+            raise InputError(path, f"unreadable Parquet: {' '.join(str(exc).split())}") from exc
         names = [str(n) for n in table.column_names]
-        return names, {n: table.column(n).to_pylist() for n in names}, Locator(src.path)
-    rows = csv_rows(src.path, src.text())
-    first = next(rows, None)
-    if first is None:
-        raise InputError(src.path, "empty CSV (no header)", line=1)
-    names = [h.strip().lstrip("\ufeff") for h in first[1]]
-    values: dict[str, list[Any]] = {n: [] for n in names}
-    lines: list[int] = []
-    for line, row in rows:
-        if len(row) != len(names):
-            raise InputError(src.path, f"expected {len(names)} fields, got {len(row)}", line=line)
-        lines.append(line)
-        for n, v in zip(names, row, strict=True):
-            values[n].append(v)
-    return names, values, Locator(src.path, lines)
+        return _Listing(names, table.num_rows, Locator(path), table=table)
+    names, records = csv_records(path, decode_text(path, data), strict=True)
+    return _Listing(names, len(records), Locator(path, [ln for ln, _ in records]), rows=[r for _, r in records])
 
 
 def _task_text(value: Any, *, loc: Locator, i: int, column: str) -> str | None:
@@ -171,32 +209,23 @@ def _task_text(value: Any, *, loc: Locator, i: int, column: str) -> str | None:
 # -- cards ----------------------------------------------------------------------------------------
 
 
-def read_cards(src: Source, notes: Notes) -> dict[str, str | None]:
+def read_cards(path: Path, data: bytes, notes: Notes) -> dict[str, str | None]:
     """dataset id -> card text (None: the record has no text) from a JSON-lines cards file."""
     cards: dict[str, str | None] = {}
     dups: list[str] = []
-    for lineno, raw in enumerate(src.data.split(b"\n"), 1):
-        if not raw.strip():
-            continue
-        try:
-            rec = json.loads(raw, object_pairs_hook=unique_keys)
-        except json.JSONDecodeError as exc:
-            raise InputError(src.path, f"invalid JSON ({exc.msg})", line=lineno, column=exc.colno) from exc
-        except ValueError as exc:  # duplicate key, or undecodable bytes
-            raise InputError(src.path, f"invalid JSON ({exc})", line=lineno) from exc
+    repeats = KeyRepeats()
+    for lineno, rec in iter_json_lines(path, data, repeats=repeats):
         if not isinstance(rec, dict):
-            raise InputError(src.path, f"expected a JSON object, got {type(rec).__name__}", line=lineno)
+            raise InputError(path, f"expected a JSON object, got {type(rec).__name__}", line=lineno)
         id_key = next((k for k in CARD_ID if k in rec), None)
         pid = rec.get(id_key) if id_key else None
         if not isinstance(pid, str) or not pid.strip():
-            raise InputError(
-                src.path, f"card record has no dataset id ({' / '.join(CARD_ID)})", line=lineno, column=id_key
-            )
+            raise InputError(path, f"card record has no dataset id ({' / '.join(CARD_ID)})", line=lineno, column=id_key)
         text_key = next((k for k in CARD_TEXT if k in rec), None)
         text = rec.get(text_key) if text_key else None
         if text is not None and not isinstance(text, str):
             raise InputError(
-                src.path, f"card text must be a string, got {type(text).__name__}", line=lineno, column=text_key
+                path, f"card text must be a string, got {type(text).__name__}", line=lineno, column=text_key
             )
         pid = pid.strip()
         if pid in cards:
@@ -204,7 +233,8 @@ def read_cards(src: Source, notes: Notes) -> dict[str, str | None]:
             continue
         cards[pid] = text
     if not cards:
-        raise InputError(src.path, "no card records")
+        raise InputError(path, "no card records")
+    repeats.note(notes, "the cards file's records")
     if dups:
         ex = ", ".join(sorted(set(dups))[:3])
         notes.warn(f"cards file: {len(dups)} repeated dataset ids (kept the first card of each; e.g. {ex})")
@@ -233,119 +263,83 @@ def read(path: Path, opts: ReadOptions | None = None) -> SnapshotBatch:
     opts = opts or ReadOptions()
     registry = check_registry(path, FORMAT, opts.registry, (REGISTRY,))
     notes = Notes()
-    src = read_source(path)
-    names, values, loc = _listing(src)
-    col = match_columns(path, names, COLUMNS, ("id",), line=1 if loc.lines is not None else None)
-    name_of = {k: names[i] for k, i in col.items()}
-    n = len(values[name_of["id"]])
-    if n == 0:
+    lst = _listing(path, read_bytes(path))
+    col: dict[str, str | None] = dict(
+        match_columns(path, lst.names, COLUMNS, ("id",), line=1 if lst.loc.lines is not None else None)
+    )
+    if lst.n == 0:
         raise InputError(path, "no rows (nothing to import)")
-
-    absent: list[Any] = [None] * n
-    fields = {k: values[name_of[k]] if k in name_of else absent for k in COLUMNS}
-
-    def field(key: str) -> list[Any]:
-        return fields[key]
-
-    def check(i: int, fn: Any, value: Any, column: str) -> Any:
-        try:
-            return fn(value, path=path, line=None, field_name=column)
-        except InputError as exc:
-            raise loc.relocate(i, exc) from None
-
-    cols: dict[str, list[Any]] = {
-        k: [] for k in ("raw_id", "package_id", "author", "created_at", "last_modified", "downloads", "likes", "task")
-    }
-    cols.update(tags=[], license=[])
-    has_card: list[bool | None] = []
-    has_text: list[bool | None] = []
-    naive_times = 0
-    seen: set[str] = set()
-    dups: list[str] = []
-    id_name = name_of["id"]
-    for i, raw in enumerate(field("id")):
+    id_name = col["id"]
+    raw_ids = lst.values(id_name)
+    pids: list[str] = []
+    for i, raw in enumerate(raw_ids):
         if raw is not None and not isinstance(raw, str):
-            raise loc.error(i, f"dataset id must be text, got {type(raw).__name__}", id_name)
+            raise lst.loc.error(i, f"dataset id must be text, got {type(raw).__name__}", id_name)
         if raw is None or not raw.strip():
-            raise loc.error(i, f"empty or missing dataset id ({raw!r})", id_name)
-        pid = raw.strip()
-        author = check(i, text_of, field("author")[i], name_of.get("author", "author"))
-        times = []
-        for key in ("created_at", "last_modified"):
-            t, naive = check(i, time_of, field(key)[i], name_of.get(key, key))
-            naive_times += naive
-            times.append(t)
-        dl = check(i, count_of, field("downloads")[i], name_of.get("downloads", "downloads"))
-        lk = check(i, count_of, field("likes")[i], name_of.get("likes", "likes"))
-        task = _task_text(field("task")[i], loc=loc, i=i, column=name_of.get("task", "task"))
-        domain = check(i, text_of, field("domain")[i], name_of.get("domain", "domain"))
-        lic = check(i, text_of, field("license")[i], name_of.get("license", "license"))
-        hc = check(i, bool_of, field("has_card")[i], name_of.get("has_card", "has_card"))
-        ht = check(i, bool_of, field("has_nonempty_card")[i], name_of.get("has_nonempty_card", "has_nonempty_card"))
-        if pid in seen:  # validated like the others, then dropped: the first row wins
-            dups.append(pid)
-            continue
-        seen.add(pid)
-        row_tags = [f"task_categories:{t.strip()}" for t in (task or "").split(",") if t.strip()]
-        if domain:
-            row_tags.append(f"domain:{domain.strip()}")
-        for key, value in (
-            ("raw_id", raw),
-            ("package_id", pid),
-            ("author", author.strip() if author else owner_of(pid)),
-            ("created_at", times[0]),
-            ("last_modified", times[1]),
-            ("downloads", dl),
-            ("likes", lk),
-            ("task", task),
-            ("tags", row_tags),
-            ("license", lic.strip() if lic else None),
-        ):
-            cols[key].append(value)
-        has_card.append(hc)
-        has_text.append(ht)
-    if dups:
-        ex = ", ".join(sorted(set(dups))[:3])
-        notes.warn(f"{len(dups)} duplicate dataset ids (kept the first row of each; e.g. {ex})")
+            raise lst.loc.error(i, f"empty or missing dataset id ({raw!r})", id_name)
+        pids.append(raw.strip())
+    authors = lst.checked(col.get("author"), text_of)
+    times = {}
+    naive_times = 0
+    for key in ("created_at", "last_modified"):
+        pairs = lst.checked(col.get(key), _time)
+        naive_times += sum(naive for _, naive in pairs)
+        times[key] = [t for t, _ in pairs]
+    downloads = lst.counts(col.get("downloads"))
+    likes = lst.counts(col.get("likes"))
+    tasks = [
+        _task_text(v, loc=lst.loc, i=i, column=col.get("task") or "task")
+        for i, v in enumerate(lst.values(col.get("task")))
+    ]
+    domains = lst.checked(col.get("domain"), text_of)
+    licenses = lst.checked(col.get("license"), text_of)
+    has_card_all = lst.flags(col.get("has_card"))
+    has_text_all = lst.flags(col.get("has_nonempty_card"))
+    keep = dedupe_first(pids, source=str(path), notes=notes, what="dataset id")  # every row validated, first wins
     if naive_times:
         notes.add(f"{naive_times} times without a time zone, read as UTC")
 
-    ids_ = cols["package_id"]
-    downloads = cols["downloads"]
-    cols["downloads_window"] = [DOWNLOADS_WINDOW if d is not None else None for d in downloads]
-    pkg = to_table("packages", cols, "")
-    tables: dict[str, pa.Table] = {"packages": pkg}
+    cols: dict[str, list[Any]] = {
+        "raw_id": [raw_ids[i] for i in keep],
+        "package_id": [pids[i] for i in keep],
+        "author": [(authors[i] or "").strip() or owner_of(pids[i]) for i in keep],
+        "created_at": [times["created_at"][i] for i in keep],
+        "last_modified": [times["last_modified"][i] for i in keep],
+        "downloads": [downloads[i] for i in keep],
+        "likes": [likes[i] for i in keep],
+        "task": [tasks[i] for i in keep],
+        "tags": [_tags(tasks[i], domains[i]) for i in keep],
+        "license": [licenses[i].strip() if licenses[i] else None for i in keep],
+    }
+    cols["downloads_window"] = [DOWNLOADS_WINDOW if d is not None else None for d in cols["downloads"]]
+    tables: dict[str, pa.Table] = {"packages": to_table("packages", cols, "")}
 
-    sha, manifest = src.sha256, None
+    sha, manifest = source_sha256(path), None  # of exactly the bytes parsed above
     cards: dict[str, str | None] | None = None
     if opts.cards_path is not None:
-        csrc = read_source(Path(opts.cards_path))
-        if hf_api.is_cards_file(csrc.data[:65536]):
-            raise InputError(opts.cards_path, "this is a model-card file, not dataset cards (dataset_name, card)")
-        cards = read_cards(csrc, notes)
-        sha = combined_sha(src.sha256, csrc.sha256)
-        manifest = {"cards_file": str(opts.cards_path), "cards_sha256": csrc.sha256}
+        cards_path = Path(opts.cards_path)
+        cards_data = read_bytes(cards_path)
+        if hf_api.is_cards_file(cards_data[:65536]):
+            raise InputError(cards_path, "this is a model-card file, not dataset cards (dataset_name, card)")
+        cards = read_cards(cards_path, cards_data, notes)
+        cards_sha = source_sha256(cards_path)
+        sha = paired_sha256(sha, cards_sha)
+        manifest = {"cards_file": str(opts.cards_path), "cards_sha256": cards_sha}
     else:
         beside = _sibling_cards(path)
         if beside is not None:
             notes.add(f"card texts not imported: {beside.name} lies beside this listing (pass it with --cards)")
-    card_t = _cards_table(ids_, has_card, has_text, cards, notes)
+    card_t = _cards_table(
+        cols["package_id"], [has_card_all[i] for i in keep], [has_text_all[i] for i in keep], cards, notes
+    )
     if card_t is not None:
         tables["cards"] = card_t
 
-    zero = sum(1 for d in downloads if d == 0)
-    notes.add(f"{len(ids_)} datasets ({zero} with 0 downloads)")
-    if "domain" in name_of:
+    zero = sum(1 for d in cols["downloads"] if d == 0)
+    notes.add(f"{len(keep)} datasets ({zero} with 0 downloads)")
+    if "domain" in col:
         notes.add("domain (the source's label, not a Hub field) kept as tag domain:<label>")
-    taken_at = opts.taken_at
-    if taken_at is None:
-        side = sidecar_for(path, opts)
-        if side and side.get("snapshot_date"):
-            taken_at = dt.date.fromisoformat(side["snapshot_date"][:10])
-    if taken_at is None:
-        taken_at = date_in_name(path.name)
-        if taken_at is not None:
-            notes.add(f"date taken from the file name ({taken_at})")
+    taken_at = given_date(path, opts, notes)
     if taken_at is None:
         latest = max((t for t in cols["created_at"] + cols["last_modified"] if t is not None), default=None)
         if latest is None:
@@ -355,6 +349,17 @@ def read(path: Path, opts: ReadOptions | None = None) -> SnapshotBatch:
     return finish(
         path, fmt=FORMAT, registry=registry, taken_at=taken_at, tables=tables, notes=notes, sha=sha, manifest=manifest
     )
+
+
+def _time(value: Any, *, path: Path | str, line: int | None, field_name: str) -> tuple[Any, bool]:
+    return time_value(value, path=path, line=line, field_name=field_name, git=True, years=PLAUSIBLE_YEARS)
+
+
+def _tags(task: str | None, domain: str | None) -> list[str]:
+    tags = [f"task_categories:{t.strip()}" for t in (task or "").split(",") if t.strip()]
+    if domain:
+        tags.append(f"domain:{domain.strip()}")
+    return tags
 
 
 def _cards_table(

@@ -50,21 +50,20 @@ from ._common import (
     ReadOptions,
     bool_array,
     build_packages,
+    check_columns,
     check_header,
     check_readable,
     check_registry,
     count_array,
     count_list,
     csv_records,
-    date_in_name,
     decode_text,
     finish,
+    given_date,
     load_json,
     need_date,
     private_copy,
     read_bytes,
-    sidecar_date,
-    sidecar_for,
     timestamp_value,
 )
 
@@ -303,18 +302,6 @@ def _strings(col: pa.ChunkedArray, *, path: Path, name: str) -> pa.Array:
         raise InputError(path, f"{name} must be text ({' '.join(str(exc).split())})", column=name) from None
 
 
-def _check_columns(path: Path, names: list[str]) -> None:
-    """Refuse a column named twice, or two spellings of a column read here (``downloads``, ``Downloads``)."""
-    check_header(path, names, line=None)
-    wanted = {w.lower() for w in ID_COLUMNS} | {w.lower() for ws in COLUMN_NAMES.values() for w in ws}
-    seen: dict[str, str] = {}
-    for n in names:
-        k = n.lower()
-        if k in wanted and k in seen:
-            raise InputError(path, f"columns {seen[k]!r} and {n!r} differ only in case; which one is meant?")
-        seen[k] = n
-
-
 def read(path: Path, opts: ReadOptions | None = None) -> SnapshotBatch:
     """Import one listing file as one snapshot."""
     opts = opts or ReadOptions()
@@ -348,7 +335,7 @@ def read(path: Path, opts: ReadOptions | None = None) -> SnapshotBatch:
         else:
             raise InputError(path, "not a listing this importer knows (SQLite, CSV, Parquet, JSON, .txt id list)")
     names = table.column_names
-    _check_columns(path, names)
+    check_columns(path, names, ID_COLUMNS + tuple(w for ws in COLUMN_NAMES.values() for w in ws))
     id_col = _find(names, ID_COLUMNS)
     if id_col is None:
         raise InputError(
@@ -418,13 +405,7 @@ def read(path: Path, opts: ReadOptions | None = None) -> SnapshotBatch:
             notes.add(f"{priv} rows marked private")
     if kind == "txt":
         notes.add("id list only: no downloads or metadata")
-    taken_at = opts.taken_at
-    if taken_at is None:
-        taken_at = sidecar_date(path, sidecar_for(path, opts), "snapshot_date")
-    if taken_at is None:
-        taken_at = date_in_name(path.name)
-        if taken_at is not None:
-            notes.add(f"date taken from the file name ({taken_at})")
+    taken_at = given_date(path, opts, notes)
     if taken_at is None:
         latest = None
         for key in ("last_modified", "created_at"):

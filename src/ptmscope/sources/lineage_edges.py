@@ -228,10 +228,10 @@ def _read_folder(folder: Path, opts: ReadOptions, registry: str) -> SnapshotBatc
         for rf in raw_files:
             files.append(rf)
             stamp_names.append(rf.name)
-            for k, (_line, r) in enumerate(_rows(rf, ("model_id",)), 1):
+            for line, r in _rows(rf, ("model_id",)):
                 pid = (r.get("model_id") or "").strip()
                 if pid and "metadata" in r:
-                    hub.add_metadata(pid, r["metadata"], source=rf, record=k)
+                    hub.add_metadata(pid, r["metadata"], source=rf, line=line)
                 if not pid or pid in cards or "card" not in r:
                     continue  # some family files have no card column: cards unknown there
                 text = r.get("card")
@@ -259,7 +259,7 @@ def _read_folder(folder: Path, opts: ReadOptions, registry: str) -> SnapshotBatc
         n_text = sum(1 for t in cards.values() if t is not None)
         notes.add(f"cards from raw/: {len(cards)} models ({n_text} with text)")
     if raw_dir.is_dir():
-        notes.add(hub.apply_to_listing(tables))
+        notes.add(hub.apply_to_listing(tables, notes))
     not_pkg = len({c for c in children} - ids)
     notes.add(
         f"lineage: {lt.num_rows} rows ({len(seen_edge)} edges), "
