@@ -285,6 +285,17 @@ def ref_growth(con: Any) -> dict[str, Any]:
     return {"snapshot_id": sid, "counts": vals, "slope": fit.get("slope")}
 
 
+def ref_growth_counts(con: Any) -> dict[str, Any]:
+    """Models created per calendar month (UTC) of the growth snapshot, as ``{"YYYY-MM": n}``."""
+    sid = _best_snapshot(con, "hf", "t.created_at IS NOT NULL")
+    rows = con.execute(
+        "SELECT strftime(date_trunc('month', created_at AT TIME ZONE 'UTC'), '%Y-%m'), count(*) FROM packages "
+        "WHERE snapshot_id = ? AND created_at IS NOT NULL GROUP BY 1",
+        [sid],
+    ).fetchall()
+    return {"snapshot_id": sid, "counts": {m: int(n) for m, n in rows}}
+
+
 def lib_growth(backend: Any) -> dict[str, Any]:
     from ptmscope.metrics.growth import growth
 
