@@ -133,7 +133,8 @@ per_base AS (
     LEFT JOIN libs c ON c.pkg = e.child AND c.library = b.library
     GROUP BY b.library, b.pkg)
 SELECT library, sum(num)::BIGINT, sum(den)::BIGINT, count(*), count(*) FILTER (WHERE den > 0),
-       (SELECT count(*) FROM edges SEMI JOIN multi ON edges.parent = multi.base ANTI JOIN known ON edges.child = known.pkg)
+       (SELECT count(*) FROM edges SEMI JOIN multi ON edges.parent = multi.base
+        ANTI JOIN known ON edges.child = known.pkg)
 FROM per_base GROUP BY library ORDER BY library
 """
 

@@ -17,7 +17,7 @@ from ptmscope.engine import connect
 from ptmscope.synth import SynthConfig, write_store
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
-import reference_sql as rs  # noqa: E402
+import reference_sql as rs
 
 
 @pytest.fixture(scope="module")
