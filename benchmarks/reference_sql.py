@@ -10,7 +10,9 @@ store where those shortcuts would change a number is caught, not timed):
 * turnover: per registry and snapshot one ``ORDER BY downloads DESC NULLS LAST,
   rank NULLS LAST, package_id LIMIT K`` (DuckDB's Top-N operator) and one
   grouped count of the rankable rows, then the set arithmetic of eqs. 2-4 in
-  Python on the K ids per snapshot;
+  Python on the K ids per snapshot; ``turnover_checked`` adds the one check
+  that SQL needs to be right on any store (no id repeats within a snapshot:
+  a distinct count per snapshot), which ptmscope makes too;
 * preservation, ``paper`` (eq. 1): one join/group-by giving per library the
   numerator, denominator, |B_L| and the bases with descendants, plus the count
   of descendants without metadata; ``artifact``: one group-by;
@@ -104,6 +106,25 @@ def ref_turnover(con: Any, registry: str = "hf", k: int = K) -> dict[str, Any]:
         ever |= ids
         prev = ids
     return {"steps": steps, "distinct_ever": len(ever)}
+
+
+def ref_turnover_checked(con: Any, registry: str = "hf", k: int = K) -> dict[str, Any]:
+    """:func:`ref_turnover` plus the check it relies on: one distinct count of the ids per snapshot.
+
+    ptmscope's turnover merges repeated ids within a snapshot (and renamed
+    Hub ids); SQL that skips the merge is right only where no id repeats, so
+    an author who cannot assume that pays this count too.
+    """
+    out = ref_turnover(con, registry, k)
+    one = (
+        "(SELECT count(DISTINCT package_id) = count(*) FROM packages WHERE snapshot_id = ? "
+        "AND (downloads IS NOT NULL OR rank IS NOT NULL))"
+    )
+    snaps = [s for s, _ in _snapshots(con, registry)]
+    unique = all(r[0] for r in con.execute(" UNION ALL ".join([one] * len(snaps)), snaps).fetchall())
+    if not unique:
+        raise RuntimeError("repeated ids: the reference does not merge them")
+    return out
 
 
 def lib_turnover(backend: Any, registry: str = "hf", k: int = K) -> dict[str, Any]:
@@ -381,6 +402,7 @@ Pair = tuple[Callable[[Any], dict[str, Any]], Callable[[Any], dict[str, Any]]]
 
 REFERENCES: dict[str, Pair] = {
     "turnover": (lambda c: ref_turnover(c, "hf"), lambda b: lib_turnover(b, "hf")),
+    "turnover_checked": (lambda c: ref_turnover_checked(c, "hf"), lambda b: lib_turnover(b, "hf")),
     "preservation": (lambda c: ref_preservation(c, "paper"), lambda b: lib_preservation(b, "paper")),
     "preservation_artifact": (lambda c: ref_preservation(c, "artifact"), lambda b: lib_preservation(b, "artifact")),
     "descendants": (lambda c: ref_descendants(c, "own"), lambda b: lib_descendants(b, "own")),
