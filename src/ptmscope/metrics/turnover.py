@@ -396,6 +396,9 @@ def _facts_row(r: Any) -> ListFacts:
 FAST_MIN_ROWS = 50_000
 
 
+_SHARED_LISTINGS: contextvars.ContextVar[dict[str, list[str]] | None] = contextvars.ContextVar(
+    "turnover_listings", default=None
+)
 _SHARED: contextvars.ContextVar[dict[Any, Any] | None] = contextvars.ContextVar("turnover_shared", default=None)
 
 
@@ -1104,15 +1107,31 @@ def turnover_sensitivity(
 # ---------------------------------------------------------------------------
 
 
-def _listing_snapshots(backend: Any, registry: str) -> list[str]:
-    """Complete snapshots of a registry that list packages with downloads or ranks (not commit logs, mappings)."""
+def _listing_snapshots(backend: Any, registry: str | None = None) -> dict[str, list[str]]:
+    """Per registry: complete snapshots that list packages with downloads or ranks (not commit logs, mappings).
+
+    One query for every registry (``registry`` narrows it to one).
+    """
     snaps = list_snapshots(backend, registry)
     if not snaps:
-        return []
+        return {}
     p = backend.table("packages")
     p = p.filter(p.snapshot_id.isin([x.snapshot_id for x in snaps]) & (p.downloads.notnull() | p["rank"].notnull()))
     have = set(p.select("snapshot_id").distinct().to_pandas()["snapshot_id"].astype(str))
-    return [x.snapshot_id for x in snaps if x.snapshot_id in have]
+    out: dict[str, list[str]] = {}
+    for x in snaps:
+        if x.snapshot_id in have:
+            out.setdefault(x.registry, []).append(x.snapshot_id)
+    return out
+
+
+def _cached_listings(backend: Any) -> dict[str, list[str]]:
+    """:func:`_listing_snapshots` of every registry, once per :func:`run_turnover` call."""
+    got = _SHARED_LISTINGS.get()
+    if got is None:
+        got = _listing_snapshots(backend)
+        _SHARED_LISTINGS.set(got)
+    return got
 
 
 def _registries(backend: Any, p: TurnoverParams, sel: Selection) -> tuple[list[str], dict[str, str]]:
@@ -1121,7 +1140,8 @@ def _registries(backend: Any, p: TurnoverParams, sel: Selection) -> tuple[list[s
         return list(p.registry), {}
     if sel.snapshots:
         return registries_of(backend, sel), {}
-    counts = {r: len(_listing_snapshots(backend, r)) for r in sorted({x.registry for x in list_snapshots(backend)})}
+    listings = _cached_listings(backend)
+    counts = {r: len(listings.get(r, [])) for r in sorted({x.registry for x in list_snapshots(backend)})}
     regs = [r for r, n in counts.items() if n >= 2]
     if not regs:
         have = ", ".join(f"{r}: {n}" for r, n in sorted(counts.items())) or "no snapshots"
@@ -1134,6 +1154,14 @@ def _registries(backend: Any, p: TurnoverParams, sel: Selection) -> tuple[list[s
 
 def run_turnover(backend: Any, p: TurnoverParams, sel: Selection) -> TurnoverOverview:
     """Turnover for each registry (same K and rules); a registry that cannot be ranked is reported, not fatal."""
+    listings_token = _SHARED_LISTINGS.set(None)
+    try:
+        return _run_turnover(backend, p, sel)
+    finally:
+        _SHARED_LISTINGS.reset(listings_token)
+
+
+def _run_turnover(backend: Any, p: TurnoverParams, sel: Selection) -> TurnoverOverview:
     regs, errors = _registries(backend, p, sel)
     named = bool(p.registry) or bool(sel.snapshots)
     named_snaps = resolve(backend, None, Selection(snapshots=sel.snapshots)) if sel.snapshots else []
@@ -1171,7 +1199,7 @@ def _run_registries(
             reg_sel = sel.model_copy(update={"snapshots": tuple(mine)})
         elif sel.empty:
             # commit logs and dependents mappings are snapshots of the registry too, but not listings
-            listings = tuple(_listing_snapshots(backend, reg))
+            listings = tuple(_cached_listings(backend).get(reg, []))
             reg_sel = Selection(snapshots=listings) if listings else sel
         try:
             res = turnover(backend, reg, reg_sel, k=p.top, tie_rule=p.ties, normalise=not p.raw_ids, mode=p.mode)
