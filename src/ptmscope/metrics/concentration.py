@@ -121,11 +121,14 @@ def concentration(
     by_author = by_author.mutate(
         n=counts.n.as_scalar(), n_null=counts.n_null.as_scalar(), d_nons=counts.d_nons.as_scalar()
     )
-    df = by_author.order_by([ibis.desc("d"), "a"]).execute()
-    if df.empty:
+    # Arrow, not pandas: only the top authors' names are needed as Python strings
+    tab = by_author.order_by([ibis.desc("d"), "a"]).to_pyarrow()
+    if tab.num_rows == 0:
         raise NotMeasurable(f"{NAME}: snapshot {chosen.snapshot_id} has no download counts")
-    counts = df.iloc[0]
-    d = df["d"].to_numpy(dtype=float)
+    counts = {c: tab.column(c)[0].as_py() for c in ("n", "n_null", "d_nons")}
+    d = tab.column("d").to_numpy().astype(float)
+    top_a = tab.column("a").slice(0, top_n).to_pylist()
+    top_d = tab.column("d").slice(0, top_n).to_pylist()
     total = float(d.sum())
     s1, k1 = top_share(d, 0.01)
     s10, k10 = top_share(d, 0.10)
@@ -156,7 +159,7 @@ def concentration(
         no_namespace_share=nons,
         top_authors=[
             {"author": str(a), "downloads": int(v), "share": (float(v) / total if total else 0.0)}
-            for a, v in zip(df["a"][:top_n], df["d"][:top_n], strict=False)
+            for a, v in zip(top_a, top_d, strict=False)
         ],
         top_packages=[
             {"package_id": str(a), "downloads": int(v)} for a, v in zip(tp["package_id"], tp["downloads"], strict=False)

@@ -475,11 +475,14 @@ def _facts_and_head(prep: _Prepared, k: int) -> tuple[dict[str, ListFacts], Any]
     parts = []
     if fast:
         d = raw.filter(raw.downloads.notnull())
+        # the K-th largest downloads: the least of the first K (no OFFSET: Ibis' PySpark backend
+        # adds a row-number column for it)
         kth = [
             d.filter(d.snapshot_id == sid)
-            .select("snapshot_id", "downloads")
+            .select("downloads")
             .order_by(ibis.desc("downloads"))
-            .limit(1, offset=k - 1)
+            .limit(k)
+            .aggregate(snapshot_id=ibis.literal(sid), downloads=ibis._.downloads.min())
             for sid in fast
         ]
         th = ibis.union(*kth).to_pandas() if len(kth) > 1 else kth[0].to_pandas()
