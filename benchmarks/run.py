@@ -37,6 +37,7 @@ import platform
 import resource
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -45,6 +46,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 METRICS = ("turnover", "preservation", "preservation_artifact", "descendants", "descendants_sum")
+# `ptmscope metric NAME` called cold by the cli phase (default statistics)
+CLI_METRICS = "preservation,turnover,descendants,growth,concentration,naming,attributes"
 BASELINE_OF = {
     "turnover": "turnover",
     "preservation": "preservation_eq1",
@@ -272,6 +275,46 @@ def agreement(store: str, runs: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def phase_reference(a: argparse.Namespace) -> dict[str, Any]:
+    """Each metric's point estimate: the library (warm) against the hand-written SQL of reference_sql.py, same run."""
+    import reference_sql as rs
+    from ptmscope.engine import connect
+
+    _import_metrics()
+    con = rs.connect_duckdb(a.store)
+    be = connect(a.store)
+    out: dict[str, Any] = {}
+    for name, (ref, lib) in rs.REFERENCES.items():
+        t_ref, got_ref = rs.timed(lambda ref=ref: ref(con), repeat=a.repeat)
+        t_lib, got_lib = rs.timed(lambda lib=lib: lib(be), repeat=a.repeat)
+        out[name] = {"sql_seconds": t_ref, "library_seconds": t_lib, "same": rs.same(got_ref, got_lib)}
+    return {"metrics": out, "maxrss_mb": maxrss_mb(), "loadavg": os.getloadavg()}
+
+
+def phase_cli(a: argparse.Namespace) -> dict[str, Any]:
+    """``ptmscope metric NAME --json`` as a user runs it: a fresh process, default statistics, import included."""
+    out: dict[str, Any] = {}
+    for name in a.cli_metrics.split(","):
+        cmd = [sys.executable, "-m", "ptmscope", "metric", name, "--json", "--store", a.store]
+        t0 = time.perf_counter()
+        p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+        timer = threading.Timer(a.cli_timeout, lambda p=p: os.killpg(p.pid, 9))
+        timer.start()
+        _, status, ru = os.wait4(p.pid, 0)
+        timer.cancel()
+        err = p.stderr.read().decode(errors="replace") if p.stderr else ""
+        res: dict[str, Any] = {"seconds": time.perf_counter() - t0, "maxrss_mb": ru.ru_maxrss / 1024}
+        code = os.waitstatus_to_exitcode(status)
+        if code == -9:
+            res["timeout"] = f"stopped after {a.cli_timeout:.0f} s"
+        elif code != 0:
+            res["error"] = (err.strip().splitlines() or [f"exit {code}"])[-1]
+        res["loadavg"] = os.getloadavg()
+        out[name] = res
+        print(json.dumps({"metric": name, **res}), file=sys.stderr, flush=True)
+    return {"metrics": out}
+
+
 def phase_pipeline_stats(a: argparse.Namespace) -> dict[str, Any]:
     return phase_pipeline(a, n_boot=None)
 
@@ -284,6 +327,8 @@ PHASES = {
     "pipeline_stats": phase_pipeline_stats,
     "spark": phase_spark,
     "baseline": phase_baseline,
+    "reference": phase_reference,
+    "cli": phase_cli,
 }
 
 
@@ -305,6 +350,12 @@ def sub(phase: str, a: argparse.Namespace, **extra: Any) -> dict[str, Any]:
         str(a.budget),
         "--spark-memory",
         a.spark_memory,
+        "--repeat",
+        str(a.repeat),
+        "--cli-metrics",
+        a.cli_metrics,
+        "--cli-timeout",
+        str(a.cli_timeout),
     ]
     for k, v in extra.items():
         cmd += [f"--{k}", str(v)]
@@ -421,6 +472,12 @@ def main_run(a: argparse.Namespace) -> dict[str, Any]:
         if not a.no_spark and (a.spark_max is None or n <= parse_size(a.spark_max)):
             r["spark"] = sub("spark", a)
             print("  spark", r["spark"], flush=True)
+        if not a.no_reference and n <= parse_size(a.reference_max):
+            r["reference"] = sub("reference", a)
+            print("  library vs hand-written SQL", r["reference"], flush=True)
+        if not a.no_cli and n <= parse_size(a.cli_max):
+            r["cli"] = sub("cli", a)
+            print("  ptmscope metric NAME, cold, default statistics", r["cli"], flush=True)
         if not a.no_baseline:
             r["baseline"] = sub("baseline", a)
             print("  baseline", r["baseline"], flush=True)
@@ -535,6 +592,7 @@ def render(report: dict[str, Any]) -> str:
                 f"- {label}: {f(sy.get('seconds'), 1)} s, peak {f(sy.get('maxrss_mb'), 0)} MB, "
                 f"{f(sy.get('rows_all_tables'))} rows in all tables, store {f(sy.get('store_mb'), 0)} MB"
             )
+    lines += render_reference(report)
     lines += ["", "Spark session start + store export + views:"]
     for label, v in report["sizes"].items():
         sp = v.get("spark")
@@ -554,6 +612,50 @@ def render(report: dict[str, Any]) -> str:
     lines += ["", "Scaling exponent k (time ∝ N^k, least squares on log-log over the sizes above):", ""]
     lines += [f"- {name}: k = {f(val)}" for name, val in report["scaling_k"].items()]
     return "\n".join(lines) + "\n"
+
+
+def render_reference(report: dict[str, Any]) -> list[str]:
+    """Tables of the reference and cli phases (empty when they did not run)."""
+    lines: list[str] = []
+    ref = [(label, v["reference"]) for label, v in report["sizes"].items() if "reference" in v]
+    if ref:
+        lines += [
+            "",
+            "### Each metric's point estimate: ptmscope vs hand-written DuckDB SQL (benchmarks/reference_sql.py)",
+            "",
+            "Warm, best of each side's runs in one process; ratio = ptmscope / SQL (the target is <= 2).",
+            "",
+            "| models/snapshot | metric | SQL s | ptmscope s | ratio | same numbers | load average |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for label, r in ref:
+            if "metrics" not in r:
+                lines.append(f"| {label} | – | – | – | – | {r.get('error', '?')} | – |")
+                continue
+            load = ", ".join(f"{x:.1f}" for x in r.get("loadavg", ())[:1])
+            for name, m in r["metrics"].items():
+                ratio = m["library_seconds"] / m["sql_seconds"] if m["sql_seconds"] else None
+                lines.append(
+                    f"| {label} | {name} | {f(m['sql_seconds'])} | {f(m['library_seconds'])} | {f(ratio, 1)}x | "
+                    f"{'yes' if m['same'] else 'NO'} | {load} |"
+                )
+    cli = [(label, v["cli"]) for label, v in report["sizes"].items() if "cli" in v]
+    if cli:
+        lines += [
+            "",
+            "### `ptmscope metric NAME --json`, cold (a fresh process: import, connect, default statistics)",
+            "",
+            "| models/snapshot | metric | seconds | peak MB | load average | note |",
+            "|---|---|---|---|---|---|",
+        ]
+        for label, r in cli:
+            for name, m in r.get("metrics", {}).items():
+                note = m.get("timeout") or m.get("error") or ""
+                lines.append(
+                    f"| {label} | {name} | {f(m.get('seconds'), 1)} | {f(m.get('maxrss_mb'), 0)} | "
+                    f"{m.get('loadavg', [0])[0]:.1f} | {note} |"
+                )
+    return lines
 
 
 def write_docs(text: str, path: Path) -> None:
@@ -578,6 +680,9 @@ def main() -> None:
         ap.add_argument("--budget", type=float, default=300)
         ap.add_argument("--metric")
         ap.add_argument("--spark-memory", default="4g")
+        ap.add_argument("--repeat", type=int, default=3)
+        ap.add_argument("--cli-metrics", default=CLI_METRICS)
+        ap.add_argument("--cli-timeout", type=float, default=300)
         a = ap.parse_args()
         print(json.dumps(PHASES[a.phase](a)))
         return
@@ -600,6 +705,13 @@ def main() -> None:
         "--synth-max", default="", help="largest size for the synth phase (default configuration, cards included)"
     )
     ap.add_argument("--no-baseline", action="store_true")
+    ap.add_argument("--no-reference", action="store_true", help="skip the library vs hand-written SQL phase")
+    ap.add_argument("--reference-max", default="3m", help="largest size for the library vs hand-written SQL phase")
+    ap.add_argument("--repeat", type=int, default=3, help="runs of each side in the reference phase (best kept)")
+    ap.add_argument("--no-cli", action="store_true", help="skip the cold `ptmscope metric` calls")
+    ap.add_argument("--cli-max", default="1m", help="largest size for the cold `ptmscope metric` calls")
+    ap.add_argument("--cli-metrics", default=CLI_METRICS, help="metrics called cold, comma-separated")
+    ap.add_argument("--cli-timeout", type=float, default=300, help="seconds before a cold metric call is stopped")
     ap.add_argument(
         "--stats-max", default="100k", help="largest size for the pipeline with default bootstrap statistics"
     )

@@ -132,3 +132,36 @@ def test_batches_cover_every_replicate(monkeypatch):
     assert iv.low <= iv.estimate <= iv.high
     md = stats.mean_diff_ci(np.arange(7.0) + 3, np.arange(7.0), n_boot=50)
     assert md.estimate == pytest.approx(3.0) and md.low <= 3.0 <= md.high
+
+
+@pytest.mark.parametrize("method", ["spearman", "kendall"])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_replicates_without_sorting_are_scipys_to_the_bit(method: str, seed: int):
+    """Heavy ties (counts of descendants), distinct values, and a nearly constant variable."""
+    from scipy import stats as sps
+
+    from ptmscope.stats import _Replicates
+
+    rng = np.random.default_rng(seed)
+    n = 300
+    cases = [
+        (rng.lognormal(3, 2, n).round(), rng.zipf(2.0, n).astype(float)),  # downloads vs counts
+        (rng.normal(size=n), rng.normal(size=n)),  # no ties
+        (np.where(rng.random(n) < 0.99, 1.0, 2.0), rng.integers(0, 5, n).astype(float)),  # often constant
+    ]
+    fn = sps.spearmanr if method == "spearman" else sps.kendalltau
+    for x, y in cases:
+        rep = _Replicates(method, x, y)
+        for _ in range(60):
+            i = rng.integers(0, n, size=n)
+            want, got = fn(x[i], y[i]).statistic, rep(i)
+            assert (np.isnan(want) and np.isnan(got)) or want == got
+
+
+def test_correlation_intervals_do_not_depend_on_the_fast_replicates(monkeypatch):
+    rng = np.random.default_rng(5)
+    x, y = rng.lognormal(2, 2, 200).round(), rng.zipf(2.2, 200).astype(float)
+    fast = (stats.spearman(x, y, n_boot=80, seed=3), stats.kendall(x, y, n_boot=80, seed=3))
+    monkeypatch.setattr(stats, "FAST_CORR_MIN", 10**9)
+    slow = (stats.spearman(x, y, n_boot=80, seed=3), stats.kendall(x, y, n_boot=80, seed=3))
+    assert fast == slow

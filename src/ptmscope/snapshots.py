@@ -348,4 +348,5 @@ def nearest(snaps: Sequence[SnapshotRef], targets: Sequence[dt.date]) -> list[Sn
 
 def namespace_expr(package_id: Any) -> Any:
     """Hub namespace (the part before '/'), null for legacy un-namespaced ids."""
-    return ibis.ifelse(package_id.contains("/"), package_id.split("/")[0], ibis.null("string"))
+    # find/substr rather than split()[0]: no list per row
+    return ibis.ifelse(package_id.contains("/"), package_id.substr(0, package_id.find("/")), ibis.null("string"))

@@ -14,7 +14,6 @@ from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 import numpy as np
-from scipy import stats as sps
 
 from .errors import PtmscopeError
 
@@ -91,8 +90,8 @@ def bootstrap_ci(
     vectorised over a batch, any other statistic is called per replicate.
     """
     a = _arr(values, "values")
-    if a.size == 0:
-        return Interval(float("nan"), float("nan"), float("nan"), level, n_boot)
+    if a.size == 0 or n_boot <= 0:
+        return Interval(float(statistic(a)) if a.size else float("nan"), float("nan"), float("nan"), level, n_boot)
     rng = np.random.default_rng(seed)
     parts = []
     for k in _chunks(a.size, n_boot):
@@ -214,6 +213,8 @@ def loglog_ols(x: Sequence[float], y: Sequence[float], *, offset: float = 0.0, l
         nan = float("nan")
         return OLSFit(nan, nan, (nan, nan), (nan, nan), nan, int(n), nan, offset, level)
     lx, ly = np.log10(xs), np.log10(ys)
+    from scipy import stats as sps  # imported when used: SciPy takes seconds to import
+
     res = sps.linregress(lx, ly)
     t = sps.t.ppf(1 - (1 - level) / 2, n - 2)
     return OLSFit(
@@ -241,7 +242,94 @@ class Correlation(_Dict):
     n: int
 
 
+# replicates of samples at least this large go through _Replicates (smaller ones: SciPy per replicate)
+FAST_CORR_MIN = 64
+
+
+class _Replicates:
+    """SciPy's Spearman rho / Kendall tau-b of ``x[i], y[i]`` for bootstrap index arrays ``i``, without sorting.
+
+    The sample's values never change between replicates, only how often each
+    is drawn, so the order and the dense ranks are computed once.  Spearman:
+    SciPy ranks each variable (``rankdata``, average ranks) and takes
+    ``np.corrcoef`` of the two rank columns; average ranks follow from the
+    counts of each distinct value (integers and halves, exact), and the same
+    ``np.corrcoef`` call on the same array gives the same float.  Kendall:
+    SciPy sorts the replicate by (x, y), counts discordant pairs with
+    ``_kendall_dis`` and ties with ``bincount``; the sorted replicate is the
+    sorted sample with each element repeated as often as it was drawn.  A
+    replicate with a constant variable goes to SciPy itself (its warning and
+    NaN).  tests/test_stats.py compares every replicate with SciPy's.
+    """
+
+    def __init__(self, method: str, x: np.ndarray, y: np.ndarray) -> None:
+        from scipy.stats._stats import _kendall_dis  # SciPy's own C counter of discordant pairs
+
+        self.method, self.x, self.y, self.n = method, x, y, x.size
+        self._dis = _kendall_dis
+        ux, self.xc = np.unique(x, return_inverse=True)
+        uy, self.yc = np.unique(y, return_inverse=True)
+        self.nx, self.ny = ux.size, uy.size
+        order = np.lexsort((self.yc, self.xc))  # by x, then y
+        self.order = order
+        self.xs = (self.xc[order] + 1).astype(np.intp)  # dense ranks from 1, as SciPy's
+        self.ys = (self.yc[order] + 1).astype(np.intp)
+
+    def _scipy(self, i: np.ndarray) -> float:
+        from scipy import stats as sps
+
+        fn = sps.spearmanr if self.method == "spearman" else sps.kendalltau
+        return fn(self.x[i], self.y[i]).statistic  # type: ignore[no-any-return]
+
+    def __call__(self, i: np.ndarray) -> float:
+        if self.method == "spearman":
+            return self._spearman(i)
+        return self._kendall(i)
+
+    def _spearman(self, i: np.ndarray) -> float:
+        xi, yi = self.xc[i], self.yc[i]
+        cx = np.bincount(xi, minlength=self.nx)
+        cy = np.bincount(yi, minlength=self.ny)
+        if cx.max() == self.n or cy.max() == self.n:
+            return self._scipy(i)
+        rx = self._avg_ranks(cx)[xi]
+        ry = self._avg_ranks(cy)[yi]
+        a = np.vstack([rx, ry]).T  # the layout np.apply_along_axis gives SciPy (n x 2, Fortran order)
+        return np.corrcoef(a, rowvar=False)[1, 0]  # type: ignore[no-any-return]
+
+    @staticmethod
+    def _avg_ranks(counts: np.ndarray) -> np.ndarray:
+        cum = np.cumsum(counts)
+        return 0.5 * (cum + (cum - counts) + 1)  # rankdata's 0.5 * (count[dense] + count[dense - 1] + 1)
+
+    def _kendall(self, i: np.ndarray) -> float:
+        w = np.bincount(i, minlength=self.n)[self.order]
+        x = np.repeat(self.xs, w)
+        y = np.repeat(self.ys, w)
+        size = self.n
+        tot = (size * (size - 1)) // 2
+        xtie = _pairs(np.bincount(x))
+        ytie = _pairs(np.bincount(y))
+        if xtie == tot or ytie == tot:
+            return self._scipy(i)
+        dis = self._dis(x, y)
+        obs = np.r_[True, (x[1:] != x[:-1]) | (y[1:] != y[:-1]), True]
+        cnt = np.diff(np.nonzero(obs)[0]).astype("int64", copy=False)
+        ntie = int((cnt * (cnt - 1) // 2).sum())
+        con_minus_dis = tot - xtie - ytie + ntie - 2 * dis
+        tau = con_minus_dis / np.sqrt(tot - xtie) / np.sqrt(tot - ytie)
+        return np.minimum(1.0, max(-1.0, tau))  # type: ignore[no-any-return]
+
+
+def _pairs(cnt: np.ndarray) -> int:
+    cnt = cnt.astype("int64", copy=False)
+    cnt = cnt[cnt > 1]
+    return int((cnt * (cnt - 1) // 2).sum())
+
+
 def _corr(method: str, x: Any, y: Any, n_boot: int, seed: int, level: float) -> Correlation:
+    from scipy import stats as sps
+
     xa, ya = _arr(x, "x"), _arr(y, "y")
     if xa.size != ya.size:
         raise PtmscopeError(f"x and y differ in length ({xa.size} vs {ya.size})")
@@ -256,11 +344,21 @@ def _corr(method: str, x: Any, y: Any, n_boot: int, seed: int, level: float) -> 
     if n_boot > 0:
         rng = np.random.default_rng(seed)
         boots = np.empty(n_boot)
+        stat = _fast_replicates(method, xa, ya)
         for b in range(n_boot):
             i = rng.integers(0, n, size=n)
-            boots[b] = fn(xa[i], ya[i]).statistic
+            boots[b] = stat(i) if stat is not None else fn(xa[i], ya[i]).statistic
         lo, hi = (float(v) for v in np.nanquantile(boots, [(1 - level) / 2, 1 - (1 - level) / 2]))
     return Correlation(method, coef, p, (lo, hi), int(n))
+
+
+def _fast_replicates(method: str, x: np.ndarray, y: np.ndarray) -> _Replicates | None:
+    if x.size < FAST_CORR_MIN:
+        return None
+    try:
+        return _Replicates(method, x, y)
+    except ImportError:  # a SciPy without the private counter: one SciPy call per replicate
+        return None
 
 
 def spearman(x: Any, y: Any, *, n_boot: int = 1000, seed: int = 0, level: float = 0.95) -> Correlation:
@@ -289,6 +387,8 @@ class TestResult(_Dict):
 def welch_t(a: Any, b: Any, *, alternative: Alternative = "greater") -> TestResult:
     """Welch's unequal-variance t-test of mean(a) vs mean(b) (the paper's C3 test)."""
     aa, ba = _arr(a, "a"), _arr(b, "b")
+    from scipy import stats as sps
+
     r = sps.ttest_ind(aa, ba, equal_var=False, alternative=alternative)
     df = getattr(r, "df", None)
     return TestResult(
@@ -305,6 +405,8 @@ def welch_t(a: Any, b: Any, *, alternative: Alternative = "greater") -> TestResu
 def mann_whitney(a: Any, b: Any, *, alternative: Alternative = "greater") -> TestResult:
     """Mann-Whitney U test (distribution of a shifted above b for 'greater')."""
     aa, ba = _arr(a, "a"), _arr(b, "b")
+    from scipy import stats as sps
+
     r = sps.mannwhitneyu(aa, ba, alternative=alternative)
     return TestResult("mann_whitney_u", float(r.statistic), float(r.pvalue), alternative, None, aa.size, ba.size)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import sys
 from typing import Any
 
 import pytest
@@ -11,6 +13,8 @@ from metric_tables import mem_backend
 
 from ptmscope.errors import PtmscopeError
 from ptmscope.metrics.turnover import turnover, turnover_sensitivity
+
+tv = sys.modules["ptmscope.metrics.turnover"]  # the module (the package exports the function under its name)
 
 
 def backend_of(registry: str, snaps: list[tuple[str, dict[str, list[Any]]]]) -> Any:
@@ -398,10 +402,27 @@ tied_snapshot = st.lists(
 )
 
 
+@contextlib.contextmanager
+def fast_path(on: bool) -> Any:
+    """Every snapshot through the Top-N path (on) or through the general window path (off)."""
+    old = tv.FAST_MIN_ROWS
+    tv.FAST_MIN_ROWS = 0 if on else 10**12
+    try:
+        yield
+    finally:
+        tv.FAST_MIN_ROWS = old
+
+
+@pytest.mark.parametrize("fast", [False, True])
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(tied_snapshot, min_size=1, max_size=3), st.integers(min_value=1, max_value=6), st.randoms())
-def test_property_two_step_selection_equals_a_full_sort(snapshots, k: int, rnd):
+def test_property_two_step_selection_equals_a_full_sort(fast: bool, snapshots, k: int, rnd):
     """Ties and nulls in downloads and ranks, snapshots shorter than K, ranked lists without counts."""
+    with fast_path(fast):
+        _two_step_vs_full_sort(snapshots, k, rnd)
+
+
+def _two_step_vs_full_sort(snapshots: list[Any], k: int, rnd: Any) -> None:
     pool = [f"m{i:02d}" for i in range(20)]
     data = []
     for i, figures in enumerate(snapshots):
@@ -437,3 +458,42 @@ def test_property_two_step_selection_equals_a_full_sort(snapshots, k: int, rnd):
         assert [s.in_top for s in r.steps] == [len(t) for t in tops]
         assert [(s.remained, s.newcomers, s.returning) for s in r.steps] == oracle(tops)
         assert r.distinct_ever == len(set().union(*map(set, tops)))
+
+
+# a Hub id the built-in alias table renames, and its new name
+OLD, NEW = "bert-base-uncased", "google-bert/bert-base-uncased"
+
+messy_row = st.tuples(
+    st.sampled_from(["a", "b", "c", "d", "e", OLD, NEW]),  # few ids: repeats within a snapshot
+    st.one_of(st.none(), st.integers(min_value=0, max_value=4)),
+    st.one_of(st.none(), st.integers(min_value=1, max_value=3)),
+)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(st.lists(messy_row, max_size=9), min_size=1, max_size=3),
+    st.integers(min_value=1, max_value=5),
+    st.sampled_from(["id", "all"]),
+    st.booleans(),
+)
+def test_property_top_n_path_equals_the_general_path(snapshots, k: int, ties: str, raw: bool):
+    """Repeated ids, renamed ids, ties and nulls: the Top-N path gives the general path's result to the byte."""
+    b = backend_of(
+        "hf",
+        [
+            (
+                f"2022-{i + 1:02d}-01",
+                {"package_id": [r[0] for r in rows], "downloads": [r[1] for r in rows], "rank": [r[2] for r in rows]},
+            )
+            for i, rows in enumerate(snapshots)
+        ],
+    )
+    got = []
+    for fast in (False, True):
+        with fast_path(fast):
+            try:
+                got.append(turnover(b, "hf", k=k, tie_rule=ties, normalise=not raw).to_dict())
+            except PtmscopeError as exc:
+                got.append(str(exc))
+    assert got[0] == got[1]

@@ -44,9 +44,11 @@ def _connect(store: Path | None, engine: str) -> Any:
 
 def _check_plot(plot: Path | None) -> None:
     """Refuse a figure suffix before computing anything (save() would only fail at the end)."""
+    if plot is None:  # no figure: do not import matplotlib
+        return
     from ..figures._style import FORMATS
 
-    if plot is not None and plot.suffix.lower() not in FORMATS:
+    if plot.suffix.lower() not in FORMATS:
         raise PtmscopeError(
             f"{plot}: unsupported figure format {plot.suffix or '(none)'}; use one of {', '.join(FORMATS)}"
         )

@@ -411,7 +411,7 @@ def attributes(
 ) -> AttributesResult:
     """The regression of log downloads on Table 4's attributes (module docstring)."""
     import pandas as pd
-    import statsmodels.api as sm
+    from statsmodels.regression.linear_model import OLS  # not statsmodels.api: it imports all of statsmodels
 
     chosen, choice = _choose(backend, as_selection(snapshot_id), min_group)
     sid = chosen.snapshot_id
@@ -501,7 +501,7 @@ def attributes(
     X_df = pd.DataFrame(cols)
     names_all = list(X_df.columns)
     X = X_df.to_numpy(dtype=float)
-    fit = sm.OLS(y, X_df).fit(cov_type="HC3")
+    fit = OLS(y, X_df).fit(cov_type="HC3")
     ci = fit.conf_int(0.05)
     coefs = []
     for name in names_all:

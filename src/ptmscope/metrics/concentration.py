@@ -108,23 +108,27 @@ def concentration(
     chosen = pick(backend, "hf", as_selection(snapshot_id), columns=("downloads",), min_rows=1, what=NAME)
     p = backend.table("packages")
     p = p.filter(p.snapshot_id == chosen.snapshot_id)
-    counts = (
-        p.aggregate(
-            n=p.count(),
-            n_null=p.downloads.isnull().sum(),
-            # legacy ids (no '/'), whoever the author column names (the Hub API says "huggingface" for them)
-            d_nons=p.downloads.sum(where=~p.package_id.contains("/")),
-        )
-        .execute()
-        .iloc[0]
+    counts = p.aggregate(
+        n=p.count(),
+        n_null=p.downloads.isnull().sum(),
+        # legacy ids (no '/'), whoever the author column names (the Hub API says "huggingface" for them)
+        d_nons=p.downloads.sum(where=~p.package_id.contains("/")),
     )
     p = p.filter(p.downloads.notnull())
     author = ibis.coalesce(p.author, namespace_expr(p.package_id), ibis.literal(NO_NAMESPACE))
-    by_author = p.mutate(a=author).group_by("a").aggregate(d=ibis._.downloads.sum()).order_by([ibis.desc("d"), "a"])
-    df = by_author.execute()
-    if df.empty:
+    by_author = p.mutate(a=author).group_by("a").aggregate(d=ibis._.downloads.sum())
+    # the snapshot's counts ride along as scalars: one query
+    by_author = by_author.mutate(
+        n=counts.n.as_scalar(), n_null=counts.n_null.as_scalar(), d_nons=counts.d_nons.as_scalar()
+    )
+    # Arrow, not pandas: only the top authors' names are needed as Python strings
+    tab = by_author.order_by([ibis.desc("d"), "a"]).to_pyarrow()
+    if tab.num_rows == 0:
         raise NotMeasurable(f"{NAME}: snapshot {chosen.snapshot_id} has no download counts")
-    d = df["d"].to_numpy(dtype=float)
+    counts = {c: tab.column(c)[0].as_py() for c in ("n", "n_null", "d_nons")}
+    d = tab.column("d").to_numpy().astype(float)
+    top_a = tab.column("a").slice(0, top_n).to_pylist()
+    top_d = tab.column("d").slice(0, top_n).to_pylist()
     total = float(d.sum())
     s1, k1 = top_share(d, 0.01)
     s10, k10 = top_share(d, 0.10)
@@ -155,7 +159,7 @@ def concentration(
         no_namespace_share=nons,
         top_authors=[
             {"author": str(a), "downloads": int(v), "share": (float(v) / total if total else 0.0)}
-            for a, v in zip(df["a"][:top_n], df["d"][:top_n], strict=False)
+            for a, v in zip(top_a, top_d, strict=False)
         ],
         top_packages=[
             {"package_id": str(a), "downloads": int(v)} for a, v in zip(tp["package_id"], tp["downloads"], strict=False)

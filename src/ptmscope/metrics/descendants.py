@@ -209,22 +209,29 @@ def descendants(
         edges = _closure(edges)
     p = backend.table("packages")
     p = p.filter(p.snapshot_id == sid).select(pkg=p.package_id, dl=p.downloads)
-    p = p.group_by("pkg").aggregate(dl=p.dl.max())
     n_all = edges.select("base").distinct().count()
     if popularity == "own":
-        per = edges.group_by("base").aggregate(count=edges.child.nunique())
+        # (base, child) rows are distinct: rows per base = distinct descendants
+        per = edges.group_by("base").aggregate(count=edges.count())
+        # the downloads of the bases only (a package listed twice keeps its best figure)
+        p = p.semi_join(per, p.pkg == per.base)
+        p = p.group_by("pkg").aggregate(dl=p.dl.max())
         j = per.join(p, per.base == p.pkg)
         j = j.filter(j.dl.notnull()).select(base=j.base, count=j["count"], pop=j.dl)
     else:
+        p = p.semi_join(edges, p.pkg == edges.child)
+        p = p.group_by("pkg").aggregate(dl=p.dl.max())
+        # one package row per child after the group-by: rows per base = distinct descendants
         ej = edges.left_join(p, edges.child == p.pkg)
         if mode == "artifact":
             ej = ej.filter(ej.dl.notnull())
-            j = ej.group_by("base").aggregate(count=ej.child.nunique(), pop=ej.dl.sum())
+            j = ej.group_by("base").aggregate(count=ej.count(), pop=ej.dl.sum())
         else:
-            j = ej.group_by("base").aggregate(count=ej.child.nunique(), pop=ej.dl.sum(), known=ej.dl.count())
+            j = ej.group_by("base").aggregate(count=ej.count(), pop=ej.dl.sum(), known=ej.dl.count())
             j = j.filter(j.known > 0).select("base", "count", "pop")
+    j = j.mutate(n_all=n_all.as_scalar())
     df = j.order_by([ibis.desc("count"), "base"]).to_pandas()
-    n_total = int(n_all.to_pandas())
+    n_total = int(df["n_all"].iloc[0]) if len(df) else int(n_all.to_pandas())
     x = df["pop"].to_numpy(dtype=float)
     y = df["count"].to_numpy(dtype=float)
     fit, rho, tau, n_fit, d0, ddup = analyse_pairs(x, y, mode=mode, n_boot=n_boot, seed=seed)

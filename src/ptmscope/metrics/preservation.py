@@ -143,9 +143,10 @@ def _sort(rows: list[LibraryRate]) -> tuple[LibraryRate, ...]:
 
 
 def _known_packages(backend: Any, sid: str) -> ibis.Table:
+    """Ids of the snapshot's packages (for semi and anti joins only: repeats do not matter there)."""
     p = backend.table("packages")
     p = p.filter((p.snapshot_id == sid) & p.package_id.notnull())
-    return p.select(known=p.package_id).distinct()
+    return p.select(known=p.package_id)
 
 
 def _paper(backend: Any, sid: str, n_boot: int, seed: int, level: float, min_den: int) -> tuple[list[LibraryRate], int]:
@@ -158,38 +159,53 @@ def _paper(backend: Any, sid: str, n_boot: int, seed: int, level: float, min_den
     # descendants without metadata have unknown libraries: out of D_b, counted
     unknown = all_edges.anti_join(known, all_edges.child == known.known)
     unknown = unknown.semi_join(multi, unknown.parent == multi.base)
-    n_unknown = int(unknown.count().to_pandas())
     edges = all_edges.semi_join(known, all_edges.child == known.known)
-    be = bl.left_join(edges, bl.base == edges.parent).select("base", "library", "child")
+    edges = edges.semi_join(multi, edges.parent == multi.base)
+    # one row per (edge b -> d, library L of b): d counts in D_b for L, and kept L or not
+    be = edges.join(bl, edges.parent == bl.base).select("base", "library", "child")
     child_libs = libs.select(c_pkg=libs.pkg, c_lib=libs.library, kept=ibis.literal(1))
     j = be.left_join(child_libs, (be.child == child_libs.c_pkg) & (be.library == child_libs.c_lib))
-    per_base = (
-        j.group_by(["library", "base"])
-        .aggregate(den=j.child.count(), num=j.kept.sum().coalesce(0))
-        .order_by(["library", "base"])
-        .to_pandas()
+    j = j.select("library", "base", kept=j.kept.coalesce(0))
+    # per library: |B_L|, then the sums of eq. 1 and the bases contributing to them, in one small result
+    n_bases = bl.group_by("library").aggregate(n_bases=bl.count())
+    per_base = j.group_by(["library", "base"]).aggregate(den=j.count(), num=j.kept.sum())
+    sums = per_base.group_by("library").aggregate(
+        den=per_base.den.sum(), num=per_base.num.sum(), n_with=per_base.count()
     )
-    out = []
-    for lib, g in per_base.groupby("library", sort=True):
-        num = g["num"].to_numpy(dtype=float)
-        den = g["den"].to_numpy(dtype=float)
-        tot_n, tot_d = int(num.sum()), int(den.sum())
-        rate = tot_n / tot_d if tot_d else None
-        lo = hi = None
+    totals = n_bases.left_join(sums, "library").select(n_bases.library, "n_bases", "den", "num", "n_with")
+    totals = totals.mutate(n_unknown=unknown.count().as_scalar())
+    df = totals.order_by("library").to_pandas()
+    n_unknown = int(df["n_unknown"].iloc[0]) if len(df) else int(unknown.count().to_pandas())
+    boot_libs = []
+    for r in df.itertuples(index=False):
+        tot_d = 0 if r.den is None or r.den != r.den else int(r.den)
         # one contributing base gives a zero-width "interval": no interval rather than a false certainty
-        if tot_d and n_boot > 0 and tot_d >= min_den and int((den > 0).sum()) >= 2:
-            # bases without descendants add 0 to both sums: resample the informative ones
-            keep = den > 0
-            iv = stats.bootstrap_ratio_ci(num[keep], den[keep], n_boot=n_boot, seed=seed, level=level)
+        if tot_d and n_boot > 0 and tot_d >= min_den and int(r.n_with) >= 2:
+            boot_libs.append(str(r.library))
+    arrays: dict[str, tuple[Any, Any]] = {}
+    if boot_libs:
+        # bases without descendants add 0 to both sums: the bootstrap resamples the informative ones
+        pb = per_base.filter(per_base.library.isin(boot_libs)).order_by(["library", "base"]).to_pandas()
+        for lib, g in pb.groupby("library", sort=True):
+            arrays[str(lib)] = (g["num"].to_numpy(dtype=float), g["den"].to_numpy(dtype=float))
+    out = []
+    for r in df.itertuples(index=False):
+        tot_d = 0 if r.den is None or r.den != r.den else int(r.den)
+        tot_n = 0 if r.num is None or r.num != r.num else int(r.num)
+        n_with = 0 if r.n_with is None or r.n_with != r.n_with else int(r.n_with)
+        lo = hi = None
+        if str(r.library) in arrays:
+            num, den = arrays[str(r.library)]
+            iv = stats.bootstrap_ratio_ci(num, den, n_boot=n_boot, seed=seed, level=level)
             lo, hi = iv.low, iv.high
         out.append(
             LibraryRate(
-                library=str(lib),
-                rate=rate,
+                library=str(r.library),
+                rate=tot_n / tot_d if tot_d else None,
                 numerator=tot_n,
                 denominator=tot_d,
-                n_bases=len(g),
-                n_bases_with_descendants=int((den > 0).sum()),
+                n_bases=int(r.n_bases),
+                n_bases_with_descendants=n_with,
                 ci_low=lo,
                 ci_high=hi,
             )
@@ -201,23 +217,23 @@ def _artifact(backend: Any, sid: str, n_boot: int, seed: int, level: float, min_
     libs = _libs(backend, sid)
     lin = backend.table("lineage")
     lin = lin.filter((lin.snapshot_id == sid) & lin.child.notnull())
-    desc = lin.select(d=lin.child).distinct()
-    dl = libs.join(desc, libs.pkg == desc.d).select("pkg", "library")
+    dl = libs.semi_join(lin, libs.pkg == lin.child).select("pkg", "library")
     n = dl.group_by("pkg").aggregate(n=dl.count())
     multi = n.filter(n.n >= 2).select(m=n.pkg)
-    dl = dl.join(multi, dl.pkg == multi.m).select("pkg", "library")
-    df = dl.order_by(["library", "pkg"]).to_pandas()
-    total = int(df["pkg"].nunique()) if len(df) else 0
+    dl = dl.semi_join(multi, dl.pkg == multi.m)
+    # (pkg, library) pairs are distinct: rows per library = its models; every multi-library model has rows
+    per = dl.group_by("library").aggregate(cnt=dl.count()).mutate(total=multi.count().as_scalar())
+    df = per.order_by("library").to_pandas()
     out = []
-    for lib, g in df.groupby("library", sort=True):
-        cnt = int(g["pkg"].nunique())
+    for r in df.itertuples(index=False):
+        cnt, total = int(r.cnt), int(r.total)
         lo = hi = None
         if total and n_boot > 0 and total >= min_den:
             iv = stats.bootstrap_share_ci(cnt, total, n_boot=n_boot, seed=seed, level=level)
             lo, hi = iv.low, iv.high
         out.append(
             LibraryRate(
-                library=str(lib),
+                library=str(r.library),
                 rate=cnt / total if total else None,
                 numerator=cnt,
                 denominator=total,

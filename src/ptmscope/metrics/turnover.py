@@ -84,6 +84,7 @@ intervals (PyPI weekly to monthly, npm quarterly, Hub listings months apart):
 
 from __future__ import annotations
 
+import contextvars
 import itertools
 import json
 import math
@@ -297,14 +298,20 @@ def rate_summary(res: TurnoverResult) -> dict[str, Any]:
     }
 
 
-def _candidates(backend: Any, snaps: Sequence[SnapshotRef], registry: str, normalise: bool) -> ibis.Table:
-    """One row per (snapshot, package) with its best downloads and rank."""
+def _raw_rows(backend: Any, snaps: Sequence[SnapshotRef], normalise: bool) -> ibis.Table:
+    """The snapshots' package rows with the id used for comparing (before aliases) and the ranking columns."""
     p = backend.table("packages")
     p = p.filter(p.snapshot_id.isin([s.snapshot_id for s in snaps]))
     idcol = p.package_id if normalise else p.raw_id.coalesce(p.package_id)
-    p = p.select(snapshot_id=p.snapshot_id, pid=idcol, downloads=p.downloads, src_rank=p["rank"])
-    if normalise:
-        p = apply_aliases(p, "pid", alias_map(backend, registry))
+    return p.select(
+        snapshot_id=p.snapshot_id, pid=idcol, downloads=p.downloads, src_rank=p["rank"], window=p.downloads_window
+    )
+
+
+def _candidates(raw: ibis.Table, aliases: Mapping[str, str]) -> ibis.Table:
+    """One row per (snapshot, package) with its best downloads and rank."""
+    p = raw.select("snapshot_id", "pid", "downloads", "src_rank")
+    p = apply_aliases(p, "pid", dict(aliases))
     # renaming can merge two rows of one snapshot: keep the best figures
     return p.group_by(["snapshot_id", "pid"]).aggregate(downloads=p.downloads.max(), src_rank=p.src_rank.min())
 
@@ -326,54 +333,171 @@ def _rankable(cand: ibis.Table) -> ibis.Table:
     return cand.filter(cand.downloads.notnull() | cand.src_rank.notnull())
 
 
-def _ranked_head(cand: ibis.Table, k: int) -> ibis.Table:
-    """The rankable rows that can be in the first K of their snapshot, with their exact positions.
-
-    Columns: snapshot_id, pid, downloads, ``pos`` (0-based place in the full
-    order, ties broken by id) and ``tie_pos`` (0-based rank without the id:
-    tied rows share it).  Sorting every row by all five keys (the last a
-    string) is what made turnover slow, so this works in two steps.  Step 1
-    ranks by downloads alone (null last) and keeps rows whose rank is < K:
-    the rows above the K-th row's downloads plus all tied with it (for a
-    ranked list without counts, every row).  A row never ranks lower by
-    downloads alone than by the full keys, and every row ahead of a kept row
-    in the full order is itself kept, so step 2's full ``row_number()`` and
-    ``rank()`` over the kept rows give each kept row the same position as
-    over the whole snapshot: the same top K and the same K-th row.
-    """
+def _coarse_head(cand: ibis.Table, k: int) -> ibis.Table:
+    """Rankable candidates whose rank by downloads alone (nulls last) is below K (see :func:`_positions`)."""
     t = _rankable(cand)
     coarse = ibis.rank().over(ibis.window(group_by="snapshot_id", order_by=_order_keys(t, False)[:2]))
     t = t.mutate(_coarse=coarse)
-    t = t.filter(t._coarse < k).drop("_coarse")
-    rn = ibis.row_number().over(ibis.window(group_by="snapshot_id", order_by=_order_keys(t, True)))
-    rk = ibis.rank().over(ibis.window(group_by="snapshot_id", order_by=_order_keys(t, False)))
-    return t.mutate(pos=rn, tie_pos=rk).select("snapshot_id", "pid", "downloads", "pos", "tie_pos")
+    return t.filter(t._coarse < k).select("snapshot_id", "pid", "downloads", "src_rank")
 
 
-def _top_table(head: ibis.Table, k: int, tie_rule: str) -> ibis.Table:
-    pos = head.pos if tie_rule == "id" else head.tie_pos
-    return head.filter(pos < k).select("snapshot_id", "pid")
+def _positions(head: ibis.Table, k: int) -> ibis.Table:
+    """The rows that can be in the first K of their snapshot, with their exact positions.
+
+    ``head`` holds, per snapshot, every candidate whose downloads are at
+    least the K-th row's (all tied with it included; for a ranked list
+    without counts, every row).  A row never ranks lower by downloads alone
+    than by the full keys, and every row ahead of a kept row in the full
+    order is itself kept, so the full ``row_number()`` (``pos``, ties broken
+    by id) and ``rank()`` (``tie_pos``, tied rows share it) over the head
+    give each row the same 0-based position as over the whole snapshot:
+    the same top K and the same K-th row.  Sorting every row of a snapshot
+    by all five keys (the last a string) is what made turnover slow.
+    Only rows inside the top K under either tie rule are returned.
+    """
+    rn = ibis.row_number().over(ibis.window(group_by="snapshot_id", order_by=_order_keys(head, True)))
+    rk = ibis.rank().over(ibis.window(group_by="snapshot_id", order_by=_order_keys(head, False)))
+    t = head.mutate(pos=rn, tie_pos=rk)
+    return t.filter((t.pos < k) | (t.tie_pos < k)).select("snapshot_id", "pid", "downloads", "pos", "tie_pos")
 
 
 class ListFacts(NamedTuple):
     n: int  # rankable rows
     ranked: int  # rows with the source's rank
     counted: int  # rows with downloads
-    fingerprint: Any  # sum of row hashes of (id, downloads, rank): equal lists have equal ones
+    fingerprint: Any  # (sum of downloads, sum of ranks): equal lists have equal ones
 
 
 def _list_facts(cand: ibis.Table) -> dict[str, ListFacts]:
     """Per snapshot: row counts and a fingerprint of its ranked list, in one query."""
     t = _rankable(cand)
-    row = t.pid + "|" + t.downloads.cast("string").fill_null("") + "|" + t.src_rank.cast("string").fill_null("")
     df = (
         t.group_by("snapshot_id")
-        .aggregate(n=t.count(), ranked=t.src_rank.count(), counted=t.downloads.count(), fp=row.hash().sum())
+        .aggregate(
+            n=t.count(),
+            ranked=t.src_rank.count(),
+            counted=t.downloads.count(),
+            s_dl=t.downloads.sum(),
+            s_rank=t.src_rank.sum(),
+        )
         .to_pandas()
     )
-    return {
-        str(r.snapshot_id): ListFacts(int(r.n), int(r.ranked), int(r.counted), r.fp) for r in df.itertuples(index=False)
-    }
+    return {str(r.snapshot_id): _facts_row(r) for r in df.itertuples(index=False)}
+
+
+def _facts_row(r: Any) -> ListFacts:
+    def num(v: Any) -> int | None:
+        return None if v is None or v != v else int(v)
+
+    return ListFacts(int(r.n), int(r.ranked), int(r.counted), (num(r.s_dl), num(r.s_rank)))
+
+
+# Snapshots with fewer rankable rows than this take the general path (a window over the deduplicated rows)
+FAST_MIN_ROWS = 50_000
+
+
+_SHARED_LISTINGS: contextvars.ContextVar[dict[str, list[str]] | None] = contextvars.ContextVar(
+    "turnover_listings", default=None
+)
+_SHARED: contextvars.ContextVar[dict[Any, Any] | None] = contextvars.ContextVar("turnover_shared", default=None)
+
+
+@dataclass
+class _Prepared:
+    """What turnover needs from a set of snapshots that does not depend on K (reused over several K)."""
+
+    raw: ibis.Table
+    aliases: dict[str, str]
+    facts: dict[str, ListFacts]  # of the rows as stored (= the candidates' for snapshots in ``unique``)
+    windows: dict[str, str]
+    unique: set[str]  # large snapshots whose rankable rows carry no alias and no repeated id
+
+
+def _prepare(backend: Any, snaps: Sequence[SnapshotRef], registry: str, normalise: bool) -> _Prepared:
+    """Counts, windows and the checks of :func:`_facts_and_head`'s Top-N path, in a few scans."""
+    raw = _raw_rows(backend, snaps, normalise)
+    aliases = alias_map(backend, registry) if normalise else {}
+    rk = raw.downloads.notnull() | raw.src_rank.notnull()
+    df = (
+        raw.group_by("snapshot_id")
+        .aggregate(
+            n=raw.count(where=rk),
+            ranked=raw.src_rank.count(),
+            counted=raw.downloads.count(),
+            s_dl=raw.downloads.sum(),
+            s_rank=raw.src_rank.sum(),
+            w=raw.window.max(),
+        )
+        .to_pandas()
+    )
+    windows = {str(r.snapshot_id): str(r.w) for r in df.itertuples(index=False) if isinstance(r.w, str)}
+    raw_facts = {str(r.snapshot_id): _facts_row(r) for r in df.itertuples(index=False) if int(r.n) > 0}
+    fast = [sid for sid, f in raw_facts.items() if f.n >= FAST_MIN_ROWS]
+    if fast and aliases:
+        # a rankable row named by an alias gets another id: general path
+        hit = raw.filter(raw.snapshot_id.isin(fast) & rk)
+        if len(aliases) <= 1000:
+            hit = hit.filter(hit.pid.isin(sorted(aliases)))
+        else:
+            m = ibis.memtable({"_alias": sorted(aliases)}, schema={"_alias": "string"})
+            hit = hit.semi_join(m, hit.pid == m._alias)
+        named = set(hit.select("snapshot_id").distinct().to_pandas()["snapshot_id"].astype(str))
+        fast = [sid for sid in fast if sid not in named]
+    if fast:
+        # a repeated id merges rows: general path (one distinct count per snapshot, no GROUP BY)
+        per = [
+            raw.filter((raw.snapshot_id == sid) & rk).aggregate(snapshot_id=ibis.literal(sid), nd=ibis._.pid.nunique())
+            for sid in fast
+        ]
+        nd = (ibis.union(*per) if len(per) > 1 else per[0]).to_pandas()
+        distinct = {str(r.snapshot_id): int(r.nd) for r in nd.itertuples(index=False)}
+        fast = [sid for sid in fast if distinct.get(sid) == raw_facts[sid].n]
+    return _Prepared(raw, dict(aliases), raw_facts, windows, set(fast))
+
+
+def _facts_and_head(prep: _Prepared, k: int) -> tuple[dict[str, ListFacts], Any]:
+    """(list facts per snapshot, the top rows with positions as a DataFrame).
+
+    The result is that of deduplicating (snapshot, id) and ranking every row
+    (:func:`_candidates`, :func:`_coarse_head`), computed without doing so
+    where it provably changes nothing: a snapshot whose rankable rows carry no
+    alias and no repeated id has one candidate per row (checked: one distinct
+    count per snapshot, and a filter on the alias ids), and with at least K
+    download counts its coarse head is the rows with downloads >= the K-th
+    largest, found by one Top-N query per snapshot.
+    Other snapshots (small lists, aliases, repeats, fewer than K counts) take
+    the general path; both feed the same exact positions (:func:`_positions`).
+    """
+    raw, aliases, raw_facts = prep.raw, prep.aliases, prep.facts
+    fast = [sid for sid in raw_facts if sid in prep.unique and raw_facts[sid].counted >= k]
+    slow = [sid for sid in raw_facts if sid not in fast]
+    lists = {sid: raw_facts[sid] for sid in fast}
+    parts = []
+    if fast:
+        d = raw.filter(raw.downloads.notnull())
+        # the K-th largest downloads: the least of the first K (no OFFSET: Ibis' PySpark backend
+        # adds a row-number column for it)
+        kth = [
+            d.filter(d.snapshot_id == sid)
+            .select("downloads")
+            .order_by(ibis.desc("downloads"))
+            .limit(k)
+            .aggregate(snapshot_id=ibis.literal(sid), downloads=ibis._.downloads.min())
+            for sid in fast
+        ]
+        th = ibis.union(*kth).to_pandas() if len(kth) > 1 else kth[0].to_pandas()
+        cond = ibis.or_(
+            *[(raw.snapshot_id == str(r.snapshot_id)) & (raw.downloads >= int(r.downloads)) for r in th.itertuples()]
+        )
+        parts.append(raw.filter(cond).select("snapshot_id", "pid", "downloads", "src_rank"))
+    if slow:
+        cand = _candidates(raw.filter(raw.snapshot_id.isin(slow)), aliases)
+        lists.update(_list_facts(cand))
+        parts.append(_coarse_head(cand, k))
+    if not parts:
+        return lists, None
+    head = parts[0] if len(parts) == 1 else parts[0].union(parts[1])
+    return lists, _positions(head, k).to_pandas()
 
 
 def _list_kinds(lists: dict[str, ListFacts]) -> tuple[set[str], set[str]]:
@@ -383,22 +507,29 @@ def _list_kinds(lists: dict[str, ListFacts]) -> tuple[set[str], set[str]]:
     return ranked, counted
 
 
-def _snapshot_facts(lists: dict[str, ListFacts], head: ibis.Table, k: int) -> dict[str, tuple[int, int | None]]:
+def _top_sets(head: Any, k: int, tie_rule: str) -> dict[str, set[str]]:
+    """snapshot_id -> its top K ids (T_i)."""
+    if head is None:
+        return {}
+    pos = head["pos"] if tie_rule == "id" else head["tie_pos"]
+    top = head[pos < k]
+    out: dict[str, set[str]] = {}
+    for sid, pid in zip(top["snapshot_id"].astype(str), top["pid"], strict=False):
+        out.setdefault(sid, set()).add(pid)
+    return out
+
+
+def _snapshot_facts(lists: dict[str, ListFacts], head: Any, k: int) -> dict[str, tuple[int, int | None]]:
     """snapshot_id -> (rankable rows, downloads of the K-th row or None)."""
-    kth = head.filter(head.pos == k - 1).select("snapshot_id", "downloads").to_pandas()
-    kth_map = {str(r.snapshot_id): r.downloads for r in kth.itertuples(index=False)}
+    kth_map: dict[str, Any] = {}
+    if head is not None:
+        kth = head[head["pos"] == k - 1]
+        kth_map = dict(zip(kth["snapshot_id"].astype(str), kth["downloads"], strict=False))
     out = {}
     for sid, f in lists.items():
         v = kth_map.get(sid)
         out[sid] = (f.n, None if v is None or v != v else int(v))
     return out
-
-
-def _windows(backend: Any, snaps: Sequence[SnapshotRef]) -> dict[str, str | None]:
-    p = backend.table("packages")
-    p = p.filter(p.snapshot_id.isin([s.snapshot_id for s in snaps]) & p.downloads_window.notnull())
-    df = p.group_by("snapshot_id").aggregate(w=p.downloads_window.max()).to_pandas()
-    return {str(r.snapshot_id): str(r.w) for r in df.itertuples(index=False)}
 
 
 def _manifests(backend: Any, snaps: Sequence[SnapshotRef]) -> dict[str, tuple[str | None, dict[str, Any]]]:
@@ -440,7 +571,7 @@ def _version_key(manifest: Mapping[str, Any]) -> tuple[int, ...] | None:
 
 
 def _identical_pairs(
-    cand: ibis.Table, snaps: Sequence[SnapshotRef], lists: dict[str, ListFacts]
+    raw: ibis.Table, aliases: Mapping[str, str], snaps: Sequence[SnapshotRef], lists: dict[str, ListFacts]
 ) -> set[tuple[str, str]]:
     """Consecutive (earlier, later) pairs holding the same ranked list: same ids, downloads and ranks on every row.
 
@@ -457,7 +588,8 @@ def _identical_pairs(
         {"a_sid": [a for a, _ in pairs], "b_sid": [b for _, b in pairs]},
         schema={"a_sid": "string", "b_sid": "string"},
     )
-    t = _rankable(cand)
+    both = sorted({x for pair in pairs for x in pair})
+    t = _rankable(_candidates(raw.filter(raw.snapshot_id.isin(both)), aliases))
     t = t.mutate(dl=t.downloads.fill_null(-1), rk=t.src_rank.fill_null(-1))
     left = t.join(pm, t.snapshot_id == pm.a_sid).select("a_sid", "b_sid", "pid", "dl", "rk")
     right = t.select(r_sid=t.snapshot_id, r_pid=t.pid, r_dl=t.dl, r_rk=t.rk)
@@ -561,19 +693,9 @@ def _year_partners(snaps: Sequence[SnapshotRef]) -> list[tuple[int, int]]:
     return out
 
 
-def _overlaps(top: ibis.Table, pairs: Sequence[tuple[str, str]]) -> dict[tuple[str, str], int]:
-    """|T_a ∩ T_b| for each (a, b) pair of snapshot ids, in one query."""
-    if not pairs:
-        return {}
-    pm = ibis.memtable(
-        {"a_sid": [a for a, _ in pairs], "b_sid": [b for _, b in pairs]},
-        schema={"a_sid": "string", "b_sid": "string"},
-    )
-    left = top.select(a_sid=top.snapshot_id, pid=top.pid).join(pm, "a_sid")
-    right = top.select(r_sid=top.snapshot_id, r_pid=top.pid)
-    j = left.join(right, [left.b_sid == right.r_sid, left.pid == right.r_pid])
-    df = j.group_by(["a_sid", "b_sid"]).aggregate(n=j.count()).to_pandas()
-    return {(str(r.a_sid), str(r.b_sid)): int(r.n) for r in df.itertuples(index=False)}
+def _overlaps(tops: Mapping[str, set[str]], pairs: Sequence[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    """|T_a ∩ T_b| for each (a, b) pair of snapshot ids."""
+    return {(a, b): len(tops.get(a, set()) & tops.get(b, set())) for a, b in pairs}
 
 
 def _coverage(
@@ -646,70 +768,61 @@ def turnover(
         raise PtmscopeError(
             f"the store has no complete snapshots of registry {registry!r} (run `ptmscope ingest` first)"
         )
-    cand = _candidates(backend, snaps, registry, normalise)
-    # run before cache(): executing registers the alias memtable; Ibis 12's PySpark cache() does not
-    lists = _list_facts(cand)
-    # the head is small (about K rows per snapshot); materialise it once for the queries below
-    head = _ranked_head(cand, k).cache()
-    try:
-        facts = _snapshot_facts(lists, head, k)
-        warnings: list[CoverageWarning] = []
-        usable = []
-        for s in snaps:
-            if facts.get(s.snapshot_id, (0, None))[0] == 0:
-                warnings.append(
-                    CoverageWarning(
-                        s.snapshot_id,
-                        "unrankable",
-                        f"{s.snapshot_id}: no downloads and no ranks, cannot take a top K; left out",
-                    )
+    shared = _SHARED.get()
+    key = (id(backend), registry, tuple(x.snapshot_id for x in snaps), normalise)
+    prep = shared.get(key) if shared is not None else None
+    if prep is None:
+        prep = _prepare(backend, snaps, registry, normalise)
+        if shared is not None:
+            shared[key] = prep
+    raw, aliases, windows_all = prep.raw, prep.aliases, prep.windows
+    lists, head = _facts_and_head(prep, k)
+    facts = _snapshot_facts(lists, head, k)
+    warnings: list[CoverageWarning] = []
+    usable = []
+    for s in snaps:
+        if facts.get(s.snapshot_id, (0, None))[0] == 0:
+            warnings.append(
+                CoverageWarning(
+                    s.snapshot_id,
+                    "unrankable",
+                    f"{s.snapshot_id}: no downloads and no ranks, cannot take a top K; left out",
                 )
-            else:
-                usable.append(s)
-        if not usable:
-            raise PtmscopeError(f"none of the {len(snaps)} snapshot(s) has downloads or ranks to rank by")
-        manifests = _manifests(backend, usable)
-        ranked, counted = _list_kinds(lists)
-        measures = {
-            s.snapshot_id: _ranking_measure(*manifests.get(s.snapshot_id, (None, {})), s.snapshot_id in counted)
-            for s in usable
-        }
-        windows = _windows(backend, usable)
-        same = {
-            (a, b)
-            for a, b in _identical_pairs(cand, usable, lists)
-            if measures[a] == measures[b] and windows.get(a) == windows.get(b)
-        }
-        usable, repeats = _drop_repeats(usable, same, manifests)
-        warnings.extend(repeats)
-        warnings.extend(_coverage(usable, facts, k, ranked))
-        warnings.extend(_step_warnings(usable, measures, windows))
+            )
+        else:
+            usable.append(s)
+    if not usable:
+        raise PtmscopeError(f"none of the {len(snaps)} snapshot(s) has downloads or ranks to rank by")
+    manifests = _manifests(backend, usable)
+    ranked, counted = _list_kinds(lists)
+    measures = {
+        s.snapshot_id: _ranking_measure(*manifests.get(s.snapshot_id, (None, {})), s.snapshot_id in counted)
+        for s in usable
+    }
+    windows = {s.snapshot_id: windows_all[s.snapshot_id] for s in usable if s.snapshot_id in windows_all}
+    same = {
+        (a, b)
+        for a, b in _identical_pairs(raw, aliases, usable, lists)
+        if measures[a] == measures[b] and windows.get(a) == windows.get(b)
+    }
+    usable, repeats = _drop_repeats(usable, same, manifests)
+    warnings.extend(repeats)
+    warnings.extend(_coverage(usable, facts, k, ranked))
+    warnings.extend(_step_warnings(usable, measures, windows))
 
-        seq = ibis.memtable(
-            {"snapshot_id": [s.snapshot_id for s in usable], "seq": list(range(len(usable)))},
-            schema={"snapshot_id": "string", "seq": "int64"},
-        )
-        top = _top_table(head, k, tie_rule)
-        top = top.join(seq, "snapshot_id")
-        by_pid = ibis.window(group_by="pid", order_by="seq")
-        top = top.mutate(prev_seq=top.seq.lag().over(by_pid), first_seq=top.seq.min().over(ibis.window(group_by="pid")))
-        remained = (top.prev_seq.notnull() & (top.prev_seq == top.seq - 1)).cast("int64")
-        newcomer = (top.first_seq == top.seq).cast("int64")
-        agg = (
-            top.mutate(r=remained, n=newcomer)
-            .group_by("seq")
-            .aggregate(in_top=ibis._.count(), remained=ibis._.r.sum(), newcomers=ibis._.n.sum())
-            .order_by("seq")
-            .to_pandas()
-        )
-        counts = {int(r.seq): (int(r.in_top), int(r.remained), int(r.newcomers)) for r in agg.itertuples(index=False)}
-        distinct = int(top.pid.nunique().to_pandas()) if counts else 0
-        partners = _year_partners(usable)
-        overlap = _overlaps(
-            _top_table(head, k, tie_rule), [(usable[i].snapshot_id, usable[j].snapshot_id) for i, j in partners]
-        )
-    finally:
-        head.release()
+    tops = _top_sets(head, k, tie_rule)
+    counts: dict[int, tuple[int, int, int]] = {}
+    ever: set[str] = set()
+    before: set[str] = set()
+    for i, s in enumerate(usable):
+        ids = tops.get(s.snapshot_id, set())
+        if ids:
+            counts[i] = (len(ids), len(ids & before), len(ids - ever))
+        ever |= ids
+        before = ids
+    distinct = len(ever)
+    partners = _year_partners(usable)
+    overlap = _overlaps(tops, [(usable[i].snapshot_id, usable[j].snapshot_id) for i, j in partners])
 
     partial = {w.snapshot_id for w in warnings if w.kind in PARTIAL_KINDS}
     changed = {(w.other_snapshot_id, w.snapshot_id, w.kind) for w in warnings if w.kind in CHANGE_KINDS}
@@ -981,10 +1094,14 @@ def turnover_sensitivity(
     """The same turnover at several K (default 100, 500, 1000, 5000)."""
     rows = []
     ids: tuple[str, ...] = ()
-    for k in ks:
-        res = turnover(backend, registry, snapshot_ids, k=k, tie_rule=tie_rule, normalise=normalise)
-        ids = tuple(s.snapshot_id for s in res.snapshots)
-        rows.append(sensitivity_row(res))
+    token = _SHARED.set(_SHARED.get() or {})  # the counts and checks that do not depend on K: once for all K
+    try:
+        for k in ks:
+            res = turnover(backend, registry, snapshot_ids, k=k, tie_rule=tie_rule, normalise=normalise)
+            ids = tuple(s.snapshot_id for s in res.snapshots)
+            rows.append(sensitivity_row(res))
+    finally:
+        _SHARED.reset(token)
     return TurnoverSensitivity(registry, ids, tie_rule, normalise, tuple(rows))
 
 
@@ -993,15 +1110,31 @@ def turnover_sensitivity(
 # ---------------------------------------------------------------------------
 
 
-def _listing_snapshots(backend: Any, registry: str) -> list[str]:
-    """Complete snapshots of a registry that list packages with downloads or ranks (not commit logs, mappings)."""
+def _listing_snapshots(backend: Any, registry: str | None = None) -> dict[str, list[str]]:
+    """Per registry: complete snapshots that list packages with downloads or ranks (not commit logs, mappings).
+
+    One query for every registry (``registry`` narrows it to one).
+    """
     snaps = list_snapshots(backend, registry)
     if not snaps:
-        return []
+        return {}
     p = backend.table("packages")
     p = p.filter(p.snapshot_id.isin([x.snapshot_id for x in snaps]) & (p.downloads.notnull() | p["rank"].notnull()))
     have = set(p.select("snapshot_id").distinct().to_pandas()["snapshot_id"].astype(str))
-    return [x.snapshot_id for x in snaps if x.snapshot_id in have]
+    out: dict[str, list[str]] = {}
+    for x in snaps:
+        if x.snapshot_id in have:
+            out.setdefault(x.registry, []).append(x.snapshot_id)
+    return out
+
+
+def _cached_listings(backend: Any) -> dict[str, list[str]]:
+    """:func:`_listing_snapshots` of every registry, once per :func:`run_turnover` call."""
+    got = _SHARED_LISTINGS.get()
+    if got is None:
+        got = _listing_snapshots(backend)
+        _SHARED_LISTINGS.set(got)
+    return got
 
 
 def _registries(backend: Any, p: TurnoverParams, sel: Selection) -> tuple[list[str], dict[str, str]]:
@@ -1010,7 +1143,8 @@ def _registries(backend: Any, p: TurnoverParams, sel: Selection) -> tuple[list[s
         return list(p.registry), {}
     if sel.snapshots:
         return registries_of(backend, sel), {}
-    counts = {r: len(_listing_snapshots(backend, r)) for r in sorted({x.registry for x in list_snapshots(backend)})}
+    listings = _cached_listings(backend)
+    counts = {r: len(listings.get(r, [])) for r in sorted({x.registry for x in list_snapshots(backend)})}
     regs = [r for r, n in counts.items() if n >= 2]
     if not regs:
         have = ", ".join(f"{r}: {n}" for r, n in sorted(counts.items())) or "no snapshots"
@@ -1023,6 +1157,14 @@ def _registries(backend: Any, p: TurnoverParams, sel: Selection) -> tuple[list[s
 
 def run_turnover(backend: Any, p: TurnoverParams, sel: Selection) -> TurnoverOverview:
     """Turnover for each registry (same K and rules); a registry that cannot be ranked is reported, not fatal."""
+    listings_token = _SHARED_LISTINGS.set(None)
+    try:
+        return _run_turnover(backend, p, sel)
+    finally:
+        _SHARED_LISTINGS.reset(listings_token)
+
+
+def _run_turnover(backend: Any, p: TurnoverParams, sel: Selection) -> TurnoverOverview:
     regs, errors = _registries(backend, p, sel)
     named = bool(p.registry) or bool(sel.snapshots)
     named_snaps = resolve(backend, None, Selection(snapshots=sel.snapshots)) if sel.snapshots else []
@@ -1031,6 +1173,22 @@ def run_turnover(backend: Any, p: TurnoverParams, sel: Selection) -> TurnoverOve
         raise PtmscopeError(
             f"snapshot {others[0].snapshot_id!r} is from registry {others[0].registry!r}, not {', '.join(regs)}"
         )
+    token = _SHARED.set(_SHARED.get() or {})  # counts and checks shared by the main run and the sensitivity runs
+    try:
+        return _run_registries(backend, p, sel, regs, errors, named, named_snaps)
+    finally:
+        _SHARED.reset(token)
+
+
+def _run_registries(
+    backend: Any,
+    p: TurnoverParams,
+    sel: Selection,
+    regs: list[str],
+    errors: dict[str, str],
+    named: bool,
+    named_snaps: list[SnapshotRef],
+) -> TurnoverOverview:
     results: dict[str, TurnoverResult] = {}
     sens: list[TurnoverSensitivity] = []
     for reg in regs:
@@ -1044,7 +1202,7 @@ def run_turnover(backend: Any, p: TurnoverParams, sel: Selection) -> TurnoverOve
             reg_sel = sel.model_copy(update={"snapshots": tuple(mine)})
         elif sel.empty:
             # commit logs and dependents mappings are snapshots of the registry too, but not listings
-            listings = tuple(_listing_snapshots(backend, reg))
+            listings = tuple(_cached_listings(backend).get(reg, []))
             reg_sel = Selection(snapshots=listings) if listings else sel
         try:
             res = turnover(backend, reg, reg_sel, k=p.top, tie_rule=p.ties, normalise=not p.raw_ids, mode=p.mode)
