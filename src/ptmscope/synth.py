@@ -67,6 +67,7 @@ import hashlib
 import json
 import math
 from collections.abc import Callable, Iterator
+from contextlib import nullcontext
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -1052,7 +1053,8 @@ def write_store(store: Any, cfg: SynthConfig = SMALL, progress: Progress | None 
                 with st.transaction():
                     st.insert_snapshot(snap)
                     for name, chunks in streams:
-                        st.append_stream(name, chunks, snap.snapshot_id)
+                        with st.wide_rows() if name == "cards" else nullcontext():
+                            st.append_stream(name, chunks, snap.snapshot_id)
                 out.append(SynthResult(snap.snapshot_id, snap.registry, snap.taken_at, snap.row_count, True))
                 if progress:
                     progress(f"{snap.snapshot_id}: {snap.row_count:,} {snap.registry} packages (synthetic)")
