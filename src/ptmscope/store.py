@@ -419,15 +419,11 @@ class Store:
     @contextmanager
     def bulk_writes(self) -> Iterator[None]:
         """Settings for writing millions of rows, restored afterwards: row order not kept (faster
-        parallel appends; it carries no meaning), no progress bar, a buffer pool of at most
-        :data:`BULK_WRITE_MEMORY` (it would only cache the blocks just written), and no vacuum in the
-        commits' checkpoints: a parallel insert ends with a partial row group per thread, and merging
-        them rewrites every row group after them, leaving the old blocks as free space in the file
-        (half a snapshot's card text)."""
+        parallel appends; it carries no meaning), no progress bar, and a buffer pool of at most
+        :data:`BULK_WRITE_MEMORY` (it would only cache the blocks just written)."""
         con = self.con
         con.execute("SET preserve_insertion_order = false")
         con.execute("SET enable_progress_bar = false")
-        con.execute("SET max_vacuum_tasks = 0")
         self._pool = min(self.settings.memory_limit, BULK_WRITE_MEMORY)
         set_memory_limit(con, self._pool)
         try:
@@ -435,7 +431,6 @@ class Store:
         finally:
             con.execute("RESET preserve_insertion_order")
             con.execute("RESET enable_progress_bar")
-            con.execute("RESET max_vacuum_tasks")
             # (the spill folder stays: DuckDB refuses to switch it once used)
             self._pool = self.settings.memory_limit
             set_memory_limit(con, self._pool)
@@ -443,8 +438,11 @@ class Store:
     @contextmanager
     def wide_rows(self) -> Iterator[None]:
         """For bulk writes of a table with large rows (model-card text): one thread, so one row group is
-        built at a time, in a pool of :data:`WIDE_ROWS_MEMORY` (at most the store's limit) that holds it;
-        under the bulk cap DuckDB spills the row group and reads it back, about 40% more CPU."""
+        built at a time, in a pool of :data:`WIDE_ROWS_MEMORY` (at most the store's limit) that holds it.
+        Under the bulk cap DuckDB spills the row group and reads it back (about 40% more CPU); with two
+        threads each ends the insert with a partial row group, and the commit's checkpoint merges them by
+        rewriting the row groups between them, which leaves the old blocks as free space in the file
+        (about half a snapshot's card text)."""
         con = self.con
         threads = con.execute("SELECT current_setting('threads')").fetchone()[0]
         con.execute("SET threads = 1")
