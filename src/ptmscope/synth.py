@@ -1050,11 +1050,12 @@ def write_store(store: Any, cfg: SynthConfig = SMALL, progress: Progress | None 
                 if (snap.registry, snap.source_sha256, snap.source_format, snap.taken_at) in have:
                     out.append(SynthResult(snap.snapshot_id, snap.registry, snap.taken_at, snap.row_count, False))
                     continue
-                with st.transaction():
+                # the commit writes the card text of the last row group: the pool must hold it then too
+                wide = st.wide_rows() if any(name == "cards" for name, _ in streams) else nullcontext()
+                with wide, st.transaction():
                     st.insert_snapshot(snap)
                     for name, chunks in streams:
-                        with st.wide_rows() if name == "cards" else nullcontext():
-                            st.append_stream(name, chunks, snap.snapshot_id)
+                        st.append_stream(name, chunks, snap.snapshot_id)
                 out.append(SynthResult(snap.snapshot_id, snap.registry, snap.taken_at, snap.row_count, True))
                 if progress:
                     progress(f"{snap.snapshot_id}: {snap.row_count:,} {snap.registry} packages (synthetic)")
