@@ -37,6 +37,9 @@ DEFAULT_MEMORY_SHARE = 0.25
 DEFAULT_MEMORY_CAP = 1 << 30
 MIN_MEMORY_LIMIT = 128 << 20
 BULK_WRITE_MEMORY = 256 << 20
+# One row group (122,880 rows) of model-card text is ~330 MB before compression; a pool that holds it
+# keeps DuckDB from spilling it while it is built and reading it back to compress it.
+WIDE_ROWS_MEMORY = 512 << 20
 _SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(b|kb|mb|gb|tb|kib|mib|gib|tib|%)\s*$", re.IGNORECASE)
 _UNITS = {"b": 1, "kb": 1000, "mb": 1000**2, "gb": 1000**3, "tb": 1000**4}
 _UNITS.update({"kib": 1 << 10, "mib": 1 << 20, "gib": 1 << 30, "tib": 1 << 40})
@@ -257,6 +260,7 @@ class Store:
         new = not self.path.exists()
         made = check_store_path(self.path, read_only=read_only)
         self.settings = EngineSettings.resolve(self.path, memory_limit, temp_directory)
+        self._pool = self.settings.memory_limit  # DuckDB's memory limit now (lower while writing in bulk)
         try:
             self.backend = ibis.duckdb.connect(str(self.path), read_only=read_only)
         except Exception as exc:  # duckdb raises IOException and friends
@@ -420,14 +424,34 @@ class Store:
         con = self.con
         con.execute("SET preserve_insertion_order = false")
         con.execute("SET enable_progress_bar = false")
-        set_memory_limit(con, min(self.settings.memory_limit, BULK_WRITE_MEMORY))
+        self._pool = min(self.settings.memory_limit, BULK_WRITE_MEMORY)
+        set_memory_limit(con, self._pool)
         try:
             yield
         finally:
             con.execute("RESET preserve_insertion_order")
             con.execute("RESET enable_progress_bar")
             # (the spill folder stays: DuckDB refuses to switch it once used)
-            set_memory_limit(con, self.settings.memory_limit)
+            self._pool = self.settings.memory_limit
+            set_memory_limit(con, self._pool)
+
+    @contextmanager
+    def wide_rows(self) -> Iterator[None]:
+        """For bulk writes of a table with large rows (model-card text): one thread, so one row group is
+        built at a time, in a pool of :data:`WIDE_ROWS_MEMORY` (at most the store's limit) that holds it.
+        Under the bulk cap DuckDB spills the row group and reads it back (about 40% more CPU); with two
+        threads each ends the insert with a partial row group, and the commit's checkpoint merges them by
+        rewriting the row groups between them, which leaves the old blocks as free space in the file
+        (about half a snapshot's card text)."""
+        con = self.con
+        threads = con.execute("SELECT current_setting('threads')").fetchone()[0]
+        con.execute("SET threads = 1")
+        set_memory_limit(con, min(self.settings.memory_limit, WIDE_ROWS_MEMORY))
+        try:
+            yield
+        finally:
+            con.execute(f"SET threads = {int(threads)}")
+            set_memory_limit(con, self._pool)
 
     def find_same_source(self, batch: SnapshotBatch) -> Snapshot | None:
         s = batch.snapshot

@@ -67,6 +67,7 @@ import hashlib
 import json
 import math
 from collections.abc import Callable, Iterator
+from contextlib import nullcontext
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -1049,7 +1050,9 @@ def write_store(store: Any, cfg: SynthConfig = SMALL, progress: Progress | None 
                 if (snap.registry, snap.source_sha256, snap.source_format, snap.taken_at) in have:
                     out.append(SynthResult(snap.snapshot_id, snap.registry, snap.taken_at, snap.row_count, False))
                     continue
-                with st.transaction():
+                # the commit writes the card text of the last row group: the pool must hold it then too
+                wide = st.wide_rows() if any(name == "cards" for name, _ in streams) else nullcontext()
+                with wide, st.transaction():
                     st.insert_snapshot(snap)
                     for name, chunks in streams:
                         st.append_stream(name, chunks, snap.snapshot_id)
