@@ -421,6 +421,8 @@ def two_sample_rows(
     (the Mann-Whitney U only when both exceed 8, where scipy's method is the
     normal approximation for every row alike).  Columns: t, df, p, U, p_U.
     """
+    from scipy import stats as sps
+
     a_list = [_arr(a, "a") for a in a_rows]
     b_list = [_arr(b, "b") for b in b_rows]
     out = np.full((len(a_list), 5), np.nan)
