@@ -23,7 +23,7 @@ class SnapshotInfo:
     snapshot: dict[str, Any]
     counts: dict[str, int]  # rows per canonical table
     downloads: dict[str, Any]  # n, nulls, sum, mean, quantiles {"p50": ...}
-    null_share: dict[str, float]  # packages column -> share of nulls
+    null_share: dict[str, float | None]  # packages column -> share of nulls (None: no packages)
     lineage: dict[str, Any]  # total, resolved, unresolved, by_origin, by_relation
     libraries: list[dict[str, Any]] = field(default_factory=list)  # top 10 libraries by packages
     cards: dict[str, int] = field(default_factory=dict)  # rows, with_text, missing

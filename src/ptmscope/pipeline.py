@@ -39,7 +39,7 @@ import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol, cast
 
 from pydantic import AfterValidator, Field, create_model
 
@@ -323,9 +323,18 @@ class ReportSpec(StrictModel):
     out: Path = Field(Path("report"), strict=False, description="Report folder.")
 
 
+class _SelectionFields(Protocol):
+    """The snapshot selection ``_metric_table_model`` adds to a metric's parameters."""
+
+    snapshots: tuple[str, ...]
+    since: dt.date | None
+    until: dt.date | None
+    every: Every | None
+
+
 def _metric_table_model(metric: Any) -> type[StrictModel]:
     """The run-config table of one metric: its parameters plus a snapshot selection."""
-    return create_model(  # type: ignore[no-any-return, call-overload]
+    return create_model(
         f"{metric.params.__name__}Table",
         __base__=metric.params,
         snapshots=(
@@ -350,7 +359,7 @@ def _config_model() -> type[StrictModel]:
         sql=(list[SqlMetricSpec], Field(default_factory=list)),
         **tables,
     )
-    return create_model(  # type: ignore[no-any-return, call-overload]
+    return create_model(
         "RunConfigFile",
         __base__=StrictModel,
         base_dir=(str, Field(".", description="Paths are relative to this folder (itself relative to the file).")),
@@ -433,7 +442,8 @@ def load_config(path: str | Path) -> RunConfig:
             continue
         values = table.model_dump(exclude={"snapshots", "since", "until", "every"}, exclude_unset=True)
         params[name] = metric.parse_params(values, where=p)
-        sel = Selection(snapshots=table.snapshots, since=table.since, until=table.until, every=table.every)
+        chosen = cast(_SelectionFields, table)  # the table model declares these four fields
+        sel = Selection(snapshots=chosen.snapshots, since=chosen.since, until=chosen.until, every=chosen.every)
         if not sel.empty:
             selections[name] = sel
     sources = tuple(
@@ -488,7 +498,8 @@ def _parse_runs(entries: list[dict[str, Any]], path: Path, text: str | None) -> 
         rest = {k: v for k, v in entry.items() if k not in ("label", "metric")}
         table = validate_data(_metric_table_model(metric), rest, path, text, prefix=("runs", i))
         values = table.model_dump(exclude={"snapshots", "since", "until", "every"}, exclude_unset=True)
-        sel = Selection(snapshots=table.snapshots, since=table.since, until=table.until, every=table.every)
+        chosen = cast(_SelectionFields, table)  # the table model declares these four fields
+        sel = Selection(snapshots=chosen.snapshots, since=chosen.since, until=chosen.until, every=chosen.every)
         out.append(Run(label, name, metric.parse_params(values, where=path), None if sel.empty else sel))
     return tuple(out)
 

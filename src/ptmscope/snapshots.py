@@ -147,7 +147,7 @@ def as_date(v: Any) -> dt.date:
     if isinstance(v, dt.date):
         return v
     if hasattr(v, "date"):  # pandas Timestamp
-        return v.date()  # type: ignore[no-any-return]
+        return v.date()
     return dt.date.fromisoformat(str(v)[:10])
 
 

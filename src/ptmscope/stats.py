@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .errors import PtmscopeError
 
@@ -193,7 +194,7 @@ class OLSFit(_Dict):
     level: float = 0.95
 
 
-def loglog_ols(x: Sequence[float], y: Sequence[float], *, offset: float = 0.0, level: float = 0.95) -> OLSFit:
+def loglog_ols(x: ArrayLike, y: ArrayLike, *, offset: float = 0.0, level: float = 0.95) -> OLSFit:
     """Ordinary least squares of log10(y + offset) on log10(x + offset).
 
     With ``offset=0`` non-positive values are an error (say which); the
@@ -279,7 +280,7 @@ class _Replicates:
         from scipy import stats as sps
 
         fn = sps.spearmanr if self.method == "spearman" else sps.kendalltau
-        return fn(self.x[i], self.y[i]).statistic  # type: ignore[no-any-return]
+        return fn(self.x[i], self.y[i]).statistic
 
     def __call__(self, i: np.ndarray) -> float:
         if self.method == "spearman":
@@ -295,7 +296,7 @@ class _Replicates:
         rx = self._avg_ranks(cx)[xi]
         ry = self._avg_ranks(cy)[yi]
         a = np.vstack([rx, ry]).T  # the layout np.apply_along_axis gives SciPy (n x 2, Fortran order)
-        return np.corrcoef(a, rowvar=False)[1, 0]  # type: ignore[no-any-return]
+        return np.corrcoef(a, rowvar=False)[1, 0]
 
     @staticmethod
     def _avg_ranks(counts: np.ndarray) -> np.ndarray:
@@ -318,7 +319,7 @@ class _Replicates:
         ntie = int((cnt * (cnt - 1) // 2).sum())
         con_minus_dis = tot - xtie - ytie + ntie - 2 * dis
         tau = con_minus_dis / np.sqrt(tot - xtie) / np.sqrt(tot - ytie)
-        return np.minimum(1.0, max(-1.0, tau))  # type: ignore[no-any-return]
+        return np.minimum(1.0, max(-1.0, tau))
 
 
 def _pairs(cnt: np.ndarray) -> int:
@@ -430,6 +431,8 @@ def two_sample_rows(
         return out
     same = len({a.size for a in a_list}) == 1 and len({b.size for b in b_list}) == 1
     if same:
+        from scipy import stats as sps
+
         a2, b2 = np.vstack(a_list), np.vstack(b_list)
         w = sps.ttest_ind(a2, b2, axis=1, equal_var=False, alternative=alternative)
         out[:, 0], out[:, 1], out[:, 2] = w.statistic, w.df, w.pvalue

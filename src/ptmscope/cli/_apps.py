@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console, ConsoleDimensions
@@ -18,10 +18,13 @@ from ..errors import ParameterError, PtmscopeError
 # (command modules add theirs); a ParameterError is shown with the option the user typed
 OPTION_NAMES: dict[str, str] = {}
 
-try:  # typer >= 0.20 vendors click
+if TYPE_CHECKING:  # one module for the checker; the same ClickException API either way
     from typer._click import exceptions as _click_exc
-except ImportError:  # pragma: no cover
-    from click import exceptions as _click_exc
+else:
+    try:  # typer >= 0.20 vendors click
+        from typer._click import exceptions as _click_exc
+    except ImportError:  # pragma: no cover
+        from click import exceptions as _click_exc
 
 app = typer.Typer(
     name="ptmscope",

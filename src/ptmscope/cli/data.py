@@ -76,11 +76,11 @@ def ingest_cmd(
         typer.Argument(metavar="PATH", help="A data file, or a directory of data files (e.g. the top-pypi folder)."),
     ],
     format: Annotated[
-        FormatChoice | None,  # type: ignore[valid-type]
+        FormatChoice | None,
         typer.Option("--format", "-f", help="Source format; detected from name and content when omitted."),
     ] = None,
     registry: Annotated[
-        RegistryChoice | None,  # type: ignore[valid-type]
+        RegistryChoice | None,
         typer.Option("--registry", help="Registry the data describes (default: the format's)."),
     ] = None,
     date: Annotated[
@@ -185,7 +185,7 @@ SNAPSHOT_COLUMNS = [
 @app.command("snapshots")
 def snapshots_cmd(
     registry: Annotated[
-        RegistryChoice | None,  # type: ignore[valid-type]
+        RegistryChoice | None,
         typer.Option("--registry", help="Only this registry."),
     ] = None,
     all_: Annotated[bool, typer.Option("--all", help="Include incomplete (in-progress crawl) snapshots.")] = False,

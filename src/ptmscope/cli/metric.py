@@ -114,13 +114,13 @@ def _option(name: str, field: FieldInfo) -> tuple[Any, Any]:
     if choices:
         enum_type = enum.Enum(f"{name.title()}Choice", {c: c for c in choices}, type=str)  # type: ignore[misc]
         if optional:
-            return Annotated[enum_type | None, typer.Option(flag, help=help_)], (  # type: ignore[valid-type]
+            return Annotated[enum_type | None, typer.Option(flag, help=help_)], (
                 None if default is None else enum_type(default)
             )
-        return Annotated[enum_type, typer.Option(flag, help=help_)], enum_type(default)  # type: ignore[valid-type]
+        return Annotated[enum_type, typer.Option(flag, help=help_)], enum_type(default)
     base = ann if ann in (int, float, str, Path) else str
     if optional or default is None:
-        return Annotated[base | None, typer.Option(flag, help=help_)], default  # type: ignore[operator]
+        return Annotated[base | None, typer.Option(flag, help=help_)], default
     return Annotated[base, typer.Option(flag, help=help_)], default
 
 
@@ -178,7 +178,7 @@ def _common_parameters(metric: registry.Metric[Any]) -> list[inspect.Parameter]:
                 kw,
                 default=None,
                 annotation=Annotated[
-                    EveryChoice | None,  # type: ignore[valid-type]
+                    EveryChoice | None,
                     typer.Option(
                         "--every",
                         help="One snapshot per month, quarter or year: the one nearest the period's first day.",
@@ -190,7 +190,7 @@ def _common_parameters(metric: registry.Metric[Any]) -> list[inspect.Parameter]:
         inspect.Parameter(
             "engine",
             kw,
-            default=EngineChoice("duckdb"),  # type: ignore[call-arg]
+            default=EngineChoice("duckdb"),
             annotation=Annotated[EngineChoice, typer.Option("--engine", help="Ibis backend to compute on.")],
         ),
         inspect.Parameter(

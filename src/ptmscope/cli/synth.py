@@ -46,7 +46,7 @@ def synth(
     step_days: Annotated[int, typer.Option("--step-days", help="Days between snapshots.")] = SynthConfig.step_days,
     cards: Annotated[
         CardsChoice, typer.Option("--cards", help="Model cards for all snapshots, the last one, or none.")
-    ] = CardsChoice(SynthConfig.cards),  # type: ignore[assignment]
+    ] = CardsChoice(SynthConfig.cards),
     top_list_size: Annotated[
         int, typer.Option("--top-list-size", help="Rows of each npm / PyPI top list.")
     ] = SynthConfig.top_list_size,

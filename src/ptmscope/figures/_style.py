@@ -8,27 +8,31 @@ same bytes.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
+from matplotlib.rcsetup import cycler
 
 from ..errors import PtmscopeError
+
+if TYPE_CHECKING:
+    from matplotlib.typing import RcKeyType
 
 FORMATS = (".svg", ".png", ".pdf")
 PALETTE = ["#1f4e79", "#d1495b", "#edae49", "#00798c", "#66a182", "#8d96a3", "#2e4057", "#a23b72"]
 REGISTRY_COLOURS = {"hf": "#edae49", "npm": "#d1495b", "pypi": "#1f4e79"}
 
-_RC = {
+_RC: dict[RcKeyType, Any] = {
     "font.size": 9,
     "axes.titlesize": 10,
     "axes.labelsize": 9,
     "legend.fontsize": 8,
     "axes.spines.top": False,
     "axes.spines.right": False,
-    "axes.prop_cycle": matplotlib.cycler(color=PALETTE),
+    "axes.prop_cycle": cycler(color=PALETTE),
     "svg.hashsalt": "ptmscope",
     "svg.fonttype": "path",
     "pdf.fonttype": 42,
@@ -57,11 +61,12 @@ def save(fig: Any, path: str | Path) -> Path:
     if suffix not in FORMATS:
         raise PtmscopeError(f"{path}: unsupported figure format {suffix or '(none)'}; use one of {', '.join(FORMATS)}")
     path.parent.mkdir(parents=True, exist_ok=True)
-    metadata: dict[str, Any] = {
+    by_suffix: dict[str, dict[str, str | None]] = {
         ".svg": {"Date": None, "Creator": "ptmscope"},
         ".png": {"Software": "ptmscope"},
         ".pdf": {"CreationDate": None, "ModDate": None, "Creator": "ptmscope", "Producer": "ptmscope"},
-    }[suffix]
+    }
+    metadata = by_suffix[suffix]
     with plt.rc_context(_RC):
         fig.savefig(path, metadata=metadata)
     plt.close(fig)

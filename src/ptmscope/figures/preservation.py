@@ -13,13 +13,14 @@ if TYPE_CHECKING:
 
 
 def preservation_figure(result: PreservationResult, top: int = 10) -> Any:
-    rows = result.top(top)
+    rated = [(r, r.rate) for r in result.top(top) if r.rate is not None]  # top() already keeps rated rows only
+    rows = [r for r, _ in rated]
     fig, ax = new_figure(width=max(4.0, 0.55 * max(len(rows), 4) + 1.5), height=3.4)
     with style():
         x = np.arange(len(rows))
-        rates = np.array([r.rate for r in rows], dtype=float)
-        lo = np.array([r.rate - r.ci_low if r.ci_low is not None else 0.0 for r in rows])
-        hi = np.array([r.ci_high - r.rate if r.ci_high is not None else 0.0 for r in rows])
+        rates = np.array([rate for _, rate in rated], dtype=float)
+        lo = np.array([rate - r.ci_low if r.ci_low is not None else 0.0 for r, rate in rated])
+        hi = np.array([r.ci_high - rate if r.ci_high is not None else 0.0 for r, rate in rated])
         ax.bar(
             x,
             rates,
@@ -28,8 +29,8 @@ def preservation_figure(result: PreservationResult, top: int = 10) -> Any:
             yerr=[lo, hi] if rows else None,
             error_kw={"elinewidth": 0.8, "capsize": 2, "ecolor": "#444444"},
         )
-        for xi, r in zip(x, rows, strict=False):
-            top_y = (r.ci_high if r.ci_high is not None else r.rate) + 0.02
+        for xi, (r, rate) in zip(x, rated, strict=False):
+            top_y = (r.ci_high if r.ci_high is not None else rate) + 0.02
             ax.text(xi, min(top_y, 1.08), f"{r.numerator}/{r.denominator}", ha="center", va="bottom", fontsize=6.5)
         ax.set_xticks(x)
         ax.set_xticklabels([r.library for r in rows], rotation=45, ha="right", rotation_mode="anchor")

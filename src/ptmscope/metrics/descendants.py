@@ -32,13 +32,13 @@ from __future__ import annotations
 
 import csv
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, get_args
 
 import ibis
 import numpy as np
+from numpy.typing import ArrayLike
 from pydantic import Field
 
 from .. import stats
@@ -130,8 +130,8 @@ class DescendantsResult:
 
 
 def analyse_pairs(
-    popularity: Sequence[float],
-    count: Sequence[float],
+    popularity: ArrayLike,
+    count: ArrayLike,
     *,
     mode: Mode = "paper",
     n_boot: int = 1000,

@@ -81,7 +81,8 @@ def hub_libraries() -> tuple[frozenset[str], frozenset[str]]:
     """
     text = resources.files("ptmscope").joinpath("data/hf_libraries.csv").read_text(encoding="utf-8")
     lines = [ln for ln in text.splitlines() if ln and not ln.startswith("#")]
-    keys, tag_only = set(), set()
+    keys: set[str] = set()
+    tag_only: set[str] = set()
     for row in csv.DictReader(lines):
         (keys if row["kind"] == "library_key" else tag_only).add(row["library"])
     return frozenset(keys), frozenset(tag_only)
@@ -292,7 +293,10 @@ def records_to_tables(
 
 def cards_table(cards: Mapping[str, str | None], snapshot_id: str, *, only: set[str] | None = None) -> pa.Table:
     """Canonical ``cards`` rows; ``None`` text means the model has no card."""
-    ids, texts, shas, missing = [], [], [], []
+    ids: list[str] = []
+    texts: list[str | None] = []
+    shas: list[str | None] = []
+    missing: list[bool] = []
     for pid, text in cards.items():
         if only is not None and pid not in only:
             continue

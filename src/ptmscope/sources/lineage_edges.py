@@ -188,12 +188,14 @@ def _read_folder(folder: Path, opts: ReadOptions, registry: str) -> SnapshotBatc
             for name, origin in hf_api.libraries_of(lib_names[i], cols["tags"][i]):
                 libs.append((pid, name, origin))
         stamp_names = [r.get("source_file", "") for r in nodes] + [e.get("source_file", "") for e in edges]
-        seen_tag = set()
-        tag_refs = [
-            (c, r)
-            for c, r in tag_refs
-            if not ((c, r.parent_ref.lower()) in seen_tag or seen_tag.add((c, r.parent_ref.lower())))
-        ]
+        seen_tag: set[tuple[str, str]] = set()
+        unique_tag_refs: list[tuple[str, lin.LineageRef]] = []
+        for child, ref in tag_refs:
+            tag_key = (child, ref.parent_ref.lower())
+            if tag_key not in seen_tag:
+                seen_tag.add(tag_key)
+                unique_tag_refs.append((child, ref))
+        tag_refs = unique_tag_refs
     else:
         ends = list(dict.fromkeys([e["parent"].strip() for e in edges] + [e["child"].strip() for e in edges]))
         pkg, _ = build_packages(
@@ -217,9 +219,9 @@ def _read_folder(folder: Path, opts: ReadOptions, registry: str) -> SnapshotBatc
         notes.add(
             f"{len(edges) - len(seen_edge)} repeated edges in edges.csv (same child, parent, relation) counted once"
         )
-    for c, r in tag_refs:
-        children.append(c)
-        refs.append(r)
+    for child, ref in tag_refs:
+        children.append(child)
+        refs.append(ref)
 
     cards: dict[str, str | None] = {}
     hub = HubFiles()
