@@ -88,3 +88,21 @@ def test_check_mode_reports_a_stale_file(tmp_path, monkeypatch, capsys):
     assert gen.main(["--check"]) == 1
     assert "run scripts/gen_cli_docs.py" in capsys.readouterr().err
     assert gen.main([]) == 0 and gen.main(["--check"]) == 0
+
+
+def test_command_order_does_not_depend_on_which_command_ran_first():
+    """A lazy call (`ptmscope run --help`) imports its module first; the listing order must not change with it."""
+    import subprocess
+    import sys
+
+    code = (
+        "import importlib.util\n"
+        "from ptmscope.cli import main\n"
+        "try:\n    main(['run', '--help'])\nexcept SystemExit:\n    pass\n"
+        f"spec = importlib.util.spec_from_file_location('g', {str(SCRIPT)!r})\n"
+        "m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m)\n"
+        "import sys; sys.stderr.write(m.render())\n"
+    )
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert p.stderr == (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")

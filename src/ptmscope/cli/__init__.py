@@ -71,7 +71,20 @@ def load_all() -> Any:
     _load(COMMAND_MODULES)
     from ._apps import app
 
+    _canonical_order(app)
     return app
+
+
+def _canonical_order(app: Any) -> None:
+    """Commands listed in COMMAND_OF's order, whichever module a caller imported first (help, docs/cli.md)."""
+    rank = {name: i for i, name in enumerate(COMMAND_OF)}
+
+    def key(info: Any) -> int:
+        name = info.name or (info.callback.__name__.replace("_", "-") if info.callback else "")
+        return rank.get(name, len(rank))
+
+    app.registered_commands.sort(key=key)
+    app.registered_groups.sort(key=key)
 
 
 def __getattr__(name: str) -> Any:
