@@ -1,6 +1,6 @@
 """Scale benchmark: ingest, each metric, the whole pipeline, DuckDB vs Spark vs the paper's pandas code.
 
-    .venv/bin/python benchmarks/run.py --sizes 100k,1m,3m            # the full run (long)
+    .venv/bin/python benchmarks/run.py                                # the full run (about an hour)
     .venv/bin/python benchmarks/run.py --sizes 20k,50k --no-spark    # a quick look
 
 For every size N (models per snapshot; S snapshots, default 4) it measures,
@@ -20,7 +20,14 @@ each phase in a fresh subprocess so peak memory (max RSS) is per phase:
 * ``spark``: Spark local mode: session + export + views, then each metric;
 * ``baseline``: ``benchmarks/baseline_pandas.py`` on frames loaded from the
   store (loading not timed), each algorithm capped at ``--budget`` seconds
-  and extrapolated beyond it.
+  and extrapolated beyond it;
+* ``reference``: each metric's point estimate, ptmscope (warm) against the
+  hand-written DuckDB SQL of ``benchmarks/reference_sql.py``, numbers compared;
+* ``cli``: ``ptmscope metric NAME --json`` in a fresh process with default
+  statistics, up to ``--cli-max``.
+
+A last table sets issue 14's targets (SQL ratio, cold call, pandas ratio,
+peak memory, ingest rate, scaling exponent) against the numbers of the run.
 
 Results: ``benchmarks/results/<timestamp>.json`` and the tables in
 ``docs/scale.md`` (between the BEGIN/END markers), with the machine's
@@ -780,10 +787,10 @@ def main() -> None:
     ap.add_argument("--snapshots", type=int, default=4)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument(
-        "--budget", type=float, default=300, help="seconds per pandas baseline algorithm before extrapolating"
+        "--budget", type=float, default=90, help="seconds per pandas baseline algorithm before extrapolating"
     )
     ap.add_argument("--no-spark", action="store_true")
-    ap.add_argument("--spark-max", default=None, help="largest size to run on Spark (e.g. 1m)")
+    ap.add_argument("--spark-max", default=None, help="largest size to run on Spark (e.g. 1m; default: every size)")
     ap.add_argument("--spark-memory", default="4g")
     ap.add_argument(
         "--spark-timeout",
@@ -792,7 +799,7 @@ def main() -> None:
         help="stop the Spark phase after this many seconds (0: never), keeping the metrics it finished",
     )
     ap.add_argument(
-        "--synth-max", default="", help="largest size for the synth phase (default configuration, cards included)"
+        "--synth-max", default="3m", help="largest size for the synth phase (default configuration, cards included)"
     )
     ap.add_argument("--no-baseline", action="store_true")
     ap.add_argument("--no-reference", action="store_true", help="skip the library vs hand-written SQL phase")
@@ -802,9 +809,7 @@ def main() -> None:
     ap.add_argument("--cli-max", default="1m", help="largest size for the cold `ptmscope metric` calls")
     ap.add_argument("--cli-metrics", default=CLI_METRICS, help="metrics called cold, comma-separated")
     ap.add_argument("--cli-timeout", type=float, default=300, help="seconds before a cold metric call is stopped")
-    ap.add_argument(
-        "--stats-max", default="100k", help="largest size for the pipeline with default bootstrap statistics"
-    )
+    ap.add_argument("--stats-max", default="3m", help="largest size for the pipeline with default bootstrap statistics")
     ap.add_argument("--workdir", default="/tmp/ptmscope-bench")
     ap.add_argument("--keep", action="store_true", help="keep the benchmark stores")
     ap.add_argument("--docs", default=str(ROOT / "docs" / "scale.md"))
