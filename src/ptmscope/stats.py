@@ -431,8 +431,6 @@ def two_sample_rows(
         return out
     same = len({a.size for a in a_list}) == 1 and len({b.size for b in b_list}) == 1
     if same:
-        from scipy import stats as sps
-
         a2, b2 = np.vstack(a_list), np.vstack(b_list)
         w = sps.ttest_ind(a2, b2, axis=1, equal_var=False, alternative=alternative)
         out[:, 0], out[:, 1], out[:, 2] = w.statistic, w.df, w.pvalue

@@ -178,7 +178,9 @@ def files_block(backend: Any, snap: SnapshotRef, p: PickleOnlyParams) -> dict[st
     pa = w.select(ppid=w.package_id, ppo=w.po)
     j = e.join(ch, e.child == ch.cid).join(pa, e.parent_id == pa.ppid)
     per_parent = j.group_by("parent_id").aggregate(n=j.count(), k=j.cpo.sum(), ppo=j.ppo.any().cast("int64"))
-    prof = per_parent.group_by(["n", "k", "ppo"]).aggregate(count=per_parent.count()).execute()
+    # ordered: the bootstrap draws multinomial weights per row, so the row order is part of the interval
+    prof = per_parent.group_by(["n", "k", "ppo"]).aggregate(count=per_parent.count()).order_by(["n", "k", "ppo"])
+    prof = prof.execute()
     rel = (
         j.group_by("relation")
         .aggregate(
