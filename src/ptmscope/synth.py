@@ -377,12 +377,13 @@ def _fixed_width(chars: np.ndarray) -> pa.Array:
     return pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(np.ascontiguousarray(chars)))
 
 
+# the two hex digits of each byte value, as one uint16 in memory order
+_HEX_PAIRS = np.stack([_HEX[np.arange(256) >> 4], _HEX[np.arange(256) & 15]], axis=1).copy().view(np.uint16).ravel()
+
+
 def _hex(raw: np.ndarray) -> pa.Array:
-    """Lower-case hex strings of the rows of an (n, nbytes) uint8 matrix."""
-    chars = np.empty((raw.shape[0], raw.shape[1] * 2), dtype=np.uint8)
-    chars[:, 0::2] = _HEX[raw >> 4]
-    chars[:, 1::2] = _HEX[raw & 15]
-    return _fixed_width(chars)
+    """Lower-case hex strings of the rows of an (n, nbytes) uint8 matrix (one table look-up per byte)."""
+    return _fixed_width(_HEX_PAIRS[raw].view(np.uint8))
 
 
 def _int_strings(values: np.ndarray, width: int) -> pa.Array:
@@ -672,7 +673,7 @@ class HubWorld:
         return pa.Table.from_arrays(
             [
                 pa.nulls(n, pa.string()),
-                self.package_ids(rows).take(pa.array(rr)),
+                self.package_ids(rows[rr]),
                 pa.array(self.lib_names).take(pa.array(cc)),
                 _repeat("synthetic", n),
             ],
