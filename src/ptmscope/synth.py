@@ -1121,7 +1121,8 @@ def write_store(store: Any, cfg: SynthConfig = SMALL, progress: Progress | None 
         return (s.registry, s.source_sha256, s.source_format, s.taken_at) in have
 
     try:
-        with st.bulk_writes():
+        # one DuckDB thread: the generator thread takes the other core
+        with st.bulk_writes(threads=1):
             events = _ahead(_write_events(cfg, skip), AHEAD)
             try:
                 for ev in events:
