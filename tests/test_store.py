@@ -156,17 +156,6 @@ def test_bulk_writes_cap_the_pool_and_restore_the_settings_even_after_spilling(s
         assert s.con.execute("SELECT current_setting('preserve_insertion_order')").fetchone()[0] is True
 
 
-def test_bulk_writes_with_one_thread_restore_the_thread_count(store_path, engine_env):
-    with Store(store_path) as s:
-        s.con.execute("SET threads = 3")
-        with s.bulk_writes(threads=1):
-            assert s.con.execute("SELECT current_setting('threads')").fetchone()[0] == 1
-        assert s.con.execute("SELECT current_setting('threads')").fetchone()[0] == 3
-        with pytest.raises(RuntimeError), s.bulk_writes(threads=1):
-            raise RuntimeError("write failed")
-        assert s.con.execute("SELECT current_setting('threads')").fetchone()[0] == 3
-
-
 def test_a_snapshot_of_an_older_importer_is_re_imported_from_the_same_file(tmp_path, cli):
     """The importer's output changed (version bumped): the same file again replaces the old rows, same id."""
     import duckdb

@@ -417,22 +417,13 @@ class Store:
             raise _store_error(self.path, exc, "commit failed", rolled_back=True) from exc
 
     @contextmanager
-    def bulk_writes(self, *, threads: int | None = None) -> Iterator[None]:
+    def bulk_writes(self) -> Iterator[None]:
         """Settings for writing millions of rows, restored afterwards: row order not kept (faster
-        parallel appends; it carries no meaning), no progress bar, a buffer pool of at most
-        :data:`BULK_WRITE_MEMORY` (it would only cache the blocks just written), and ``threads``
-        DuckDB threads when given.
-
-        One thread suits a writer that builds its rows in a thread of its own: each DuckDB thread ends
-        an INSERT with a partial row group, which the commit's checkpoint merges by rewriting row
-        groups (leaving free blocks in the file), and a second DuckDB thread competes with the row
-        builder for the second core (synthetic world, 1M x 4: about 10% less CPU, 10% smaller file)."""
+        parallel appends; it carries no meaning), no progress bar, and a buffer pool of at most
+        :data:`BULK_WRITE_MEMORY` (it would only cache the blocks just written)."""
         con = self.con
-        before = con.execute("SELECT current_setting('threads')").fetchone()[0]
         con.execute("SET preserve_insertion_order = false")
         con.execute("SET enable_progress_bar = false")
-        if threads is not None:
-            con.execute(f"SET threads = {int(threads)}")
         self._pool = min(self.settings.memory_limit, BULK_WRITE_MEMORY)
         set_memory_limit(con, self._pool)
         try:
@@ -440,7 +431,6 @@ class Store:
         finally:
             con.execute("RESET preserve_insertion_order")
             con.execute("RESET enable_progress_bar")
-            con.execute(f"SET threads = {int(before)}")
             # (the spill folder stays: DuckDB refuses to switch it once used)
             self._pool = self.settings.memory_limit
             set_memory_limit(con, self._pool)

@@ -1121,8 +1121,7 @@ def write_store(store: Any, cfg: SynthConfig = SMALL, progress: Progress | None 
         return (s.registry, s.source_sha256, s.source_format, s.taken_at) in have
 
     try:
-        # one DuckDB thread: the generator thread takes the other core
-        with st.bulk_writes(threads=1):
+        with st.bulk_writes():
             events = _ahead(_write_events(cfg, skip), AHEAD)
             try:
                 for ev in events:
