@@ -364,3 +364,35 @@ def test_store_contents_equal_the_original_generators(tmp_path):
     path = tmp_path / "ref.duckdb"
     write_store(path, SynthConfig(**mod.REFERENCE, chunk_rows=701))  # several chunks per table
     assert mod.table_digests(path) == D01993F_DIGESTS
+
+
+def test_the_generator_thread_hands_over_items_in_order_errors_and_stops_with_the_reader():
+    import threading
+
+    from ptmscope.synth import _ahead
+
+    assert list(_ahead(iter(range(50)), 2)) == list(range(50))
+
+    def broken():
+        yield 1
+        yield 2
+        raise ValueError("generator broke")
+
+    got = []
+    with pytest.raises(ValueError, match="generator broke"):
+        for x in _ahead(broken(), 1):
+            got.append(x)
+    assert got == [1, 2]
+
+    built = []
+
+    def endless():
+        for i in itertools.count():
+            built.append(i)
+            yield i
+
+    reader = _ahead(endless(), 2)
+    assert [next(reader) for _ in range(3)] == [0, 1, 2]
+    reader.close()  # the reader stops (an INSERT failed): the thread stops too, a few items ahead at most
+    assert not any(t.name == "ptmscope-synth" for t in threading.enumerate())
+    assert len(built) <= 3 + 2 + 2

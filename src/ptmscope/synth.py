@@ -66,12 +66,14 @@ import gzip
 import hashlib
 import json
 import math
-from collections.abc import Callable, Iterator
+import queue
+import threading
+from collections.abc import Callable, Generator, Iterator
 from contextlib import nullcontext
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Any, Literal, TypeVar, get_args
 
 import numpy as np
 import pyarrow as pa
@@ -84,6 +86,9 @@ from .schema import DATA_TABLES, Snapshot, SnapshotBatch, make_snapshot_id
 GENERATOR_VERSION = "1"
 SOURCE_FORMAT = "synthetic"
 MARKER = "synthetic"
+# chunks the writer's generator thread may build ahead of DuckDB
+AHEAD = 2
+_T = TypeVar("_T")
 
 CardsMode = Literal["all", "last", "none"]
 CARDS_MODES: tuple[str, ...] = get_args(CardsMode)
@@ -372,12 +377,13 @@ def _fixed_width(chars: np.ndarray) -> pa.Array:
     return pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(np.ascontiguousarray(chars)))
 
 
+# the two hex digits of each byte value, as one uint16 in memory order
+_HEX_PAIRS = np.stack([_HEX[np.arange(256) >> 4], _HEX[np.arange(256) & 15]], axis=1).copy().view(np.uint16).ravel()
+
+
 def _hex(raw: np.ndarray) -> pa.Array:
-    """Lower-case hex strings of the rows of an (n, nbytes) uint8 matrix."""
-    chars = np.empty((raw.shape[0], raw.shape[1] * 2), dtype=np.uint8)
-    chars[:, 0::2] = _HEX[raw >> 4]
-    chars[:, 1::2] = _HEX[raw & 15]
-    return _fixed_width(chars)
+    """Lower-case hex strings of the rows of an (n, nbytes) uint8 matrix (one table look-up per byte)."""
+    return _fixed_width(_HEX_PAIRS[raw].view(np.uint8))
 
 
 def _int_strings(values: np.ndarray, width: int) -> pa.Array:
@@ -667,7 +673,7 @@ class HubWorld:
         return pa.Table.from_arrays(
             [
                 pa.nulls(n, pa.string()),
-                self.package_ids(rows).take(pa.array(rr)),
+                self.package_ids(rows[rr]),
                 pa.array(self.lib_names).take(pa.array(cc)),
                 _repeat("synthetic", n),
             ],
@@ -1028,15 +1034,81 @@ class SynthResult:
         }
 
 
+def _ahead(items: Iterator[_T], depth: int) -> Generator[_T, None, None]:
+    """``items`` produced in a thread, up to ``depth`` ahead of the reader: numpy and Arrow release the GIL, so
+    the next chunk is built on one core while DuckDB converts and compresses the last one on the other."""
+    q: queue.Queue[tuple[bool, Any]] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(item: tuple[bool, Any]) -> bool:
+        while not stop.is_set():
+            try:
+                q.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def run() -> None:
+        try:
+            for x in items:
+                if not put((False, x)):
+                    return
+            put((True, None))
+        except BaseException as exc:  # handed to the reader, raised there
+            put((True, exc))
+
+    worker = threading.Thread(target=run, name="ptmscope-synth", daemon=True)
+    worker.start()
+    try:
+        while True:
+            done, x = q.get()
+            if done:
+                if x is not None:
+                    raise x
+                return
+            yield x
+    finally:
+        stop.set()
+        worker.join()
+
+
+# What the writer's generator thread hands over: ("snapshot", Snapshot, skipped, table names),
+# ("chunk", table name, chunk, None) or ("end", table name, None, None).
+_Event = tuple[str, Any, Any, Any]
+
+
+def _write_events(cfg: SynthConfig, skip: Callable[[Snapshot], bool]) -> Iterator[_Event]:
+    """The world as a flat sequence of events, in writing order; a skipped snapshot's tables are never built."""
+    for snap, streams in _iter_snapshot_streams(cfg):
+        skipped = skip(snap)
+        yield ("snapshot", snap, skipped, [name for name, _ in streams])
+        if skipped:
+            continue
+        for name, chunks in streams:
+            for t in chunks:
+                yield ("chunk", name, t, None)
+            yield ("end", name, None, None)
+
+
+def _table_chunks(events: Iterator[_Event]) -> Iterator[pa.Table]:
+    """The chunks of the current table, up to its end marker."""
+    for ev in events:
+        if ev[0] == "end":
+            return
+        yield ev[2]
+
+
 def write_store(store: Any, cfg: SynthConfig = SMALL, progress: Progress | None = None) -> list[SynthResult]:
     """Write every synthetic snapshot into ``store`` (a Store or a path), chunk by chunk.
 
     One transaction per snapshot; a snapshot already in the store (same
     configuration) is skipped, so re-running is a no-op.  Each table of a
-    snapshot is one INSERT that DuckDB pulls from a lazy Arrow stream: Python
-    builds the next chunk while DuckDB's threads convert and compress the last
-    one, and no more than a chunk is in Python's memory
-    (:meth:`~ptmscope.store.Store.bulk_writes` also caps DuckDB's buffer pool).
+    snapshot is one INSERT that DuckDB pulls from a lazy Arrow stream; a
+    thread builds the chunks (at most :data:`AHEAD` ahead) while DuckDB
+    converts and compresses the ones before, so only a few chunks are in
+    Python's memory (:meth:`~ptmscope.store.Store.bulk_writes` also caps
+    DuckDB's buffer pool).
     """
     from .store import Store
 
@@ -1044,21 +1116,30 @@ def write_store(store: Any, cfg: SynthConfig = SMALL, progress: Progress | None 
     st = Store(store) if own else store
     have = {(s.registry, s.source_sha256, s.source_format, s.taken_at) for s in st.snapshots(include_incomplete=True)}
     out: list[SynthResult] = []
+
+    def skip(s: Snapshot) -> bool:
+        return (s.registry, s.source_sha256, s.source_format, s.taken_at) in have
+
     try:
         with st.bulk_writes():
-            for snap, streams in _iter_snapshot_streams(cfg):
-                if (snap.registry, snap.source_sha256, snap.source_format, snap.taken_at) in have:
-                    out.append(SynthResult(snap.snapshot_id, snap.registry, snap.taken_at, snap.row_count, False))
-                    continue
-                # the commit writes the card text of the last row group: the pool must hold it then too
-                wide = st.wide_rows() if any(name == "cards" for name, _ in streams) else nullcontext()
-                with wide, st.transaction():
-                    st.insert_snapshot(snap)
-                    for name, chunks in streams:
-                        st.append_stream(name, chunks, snap.snapshot_id)
-                out.append(SynthResult(snap.snapshot_id, snap.registry, snap.taken_at, snap.row_count, True))
-                if progress:
-                    progress(f"{snap.snapshot_id}: {snap.row_count:,} {snap.registry} packages (synthetic)")
+            events = _ahead(_write_events(cfg, skip), AHEAD)
+            try:
+                for ev in events:
+                    _, snap, skipped, names = ev
+                    if skipped:
+                        out.append(SynthResult(snap.snapshot_id, snap.registry, snap.taken_at, snap.row_count, False))
+                        continue
+                    # the commit writes the card text of the last row group: the pool must hold it then too
+                    wide = st.wide_rows() if "cards" in names else nullcontext()
+                    with wide, st.transaction():
+                        st.insert_snapshot(snap)
+                        for name in names:
+                            st.append_stream(name, _table_chunks(events), snap.snapshot_id)
+                    out.append(SynthResult(snap.snapshot_id, snap.registry, snap.taken_at, snap.row_count, True))
+                    if progress:
+                        progress(f"{snap.snapshot_id}: {snap.row_count:,} {snap.registry} packages (synthetic)")
+            finally:
+                events.close()
     finally:
         if own:
             st.close()
