@@ -224,14 +224,16 @@ def phase_baseline(a: argparse.Namespace) -> dict[str, Any]:
         t0 = time.perf_counter()
         frames = bp.load(st.con, snaps)
         load_s = time.perf_counter() - t0
-    last = snaps[-1]
-    one = {k: v[v["snapshot_id"] == last] for k, v in frames.items()}
-    out: dict[str, Any] = {"load_seconds": load_s, "metrics": {}}
+    # the snapshot each ptmscope metric chooses by default (most usable rows), so both sides see the same rows
+    pres_sid, desc_sid = _default_snapshots(a.store)
+    pres = {k: v[v["snapshot_id"] == pres_sid] for k, v in frames.items()}
+    desc = {k: v[v["snapshot_id"] == desc_sid] for k, v in frames.items()}
+    out: dict[str, Any] = {"load_seconds": load_s, "metrics": {}, "snapshots": [pres_sid, desc_sid]}
     runs = [
         bp.turnover([frames["models"][frames["models"]["snapshot_id"] == s] for s in snaps]),
-        bp.preservation_eq1(one["model_to_library"], one["model_to_base_model"], a.budget),
-        bp.preservation_artifact(one["model_to_library"], one["model_to_base_model"], a.budget),
-        bp.descendants(one["models"], one["model_to_base_model"], a.budget),
+        bp.preservation_eq1(pres["model_to_library"], pres["model_to_base_model"], a.budget),
+        bp.preservation_artifact(pres["model_to_library"], pres["model_to_base_model"], a.budget),
+        bp.descendants(desc["models"], desc["model_to_base_model"], a.budget),
     ]
     for r in runs:
         out["metrics"][r.name] = {
@@ -243,6 +245,16 @@ def phase_baseline(a: argparse.Namespace) -> dict[str, Any]:
     out["maxrss_mb"] = maxrss_mb()
     out["agreement"] = agreement(a.store, {r.name: r for r in runs})
     return out
+
+
+def _default_snapshots(store: str) -> tuple[str, str]:
+    """The snapshots preservation and descendants choose by default (untimed point estimates)."""
+    from ptmscope.engine import connect
+    from ptmscope.metrics.descendants import descendants
+    from ptmscope.metrics.preservation import preservation
+
+    be = connect(store)
+    return preservation(be, mode="paper", n_boot=0).snapshot.snapshot_id, descendants(be, n_boot=0).snapshot.snapshot_id
 
 
 def agreement(store: str, runs: dict[str, Any]) -> dict[str, Any]:
