@@ -9,7 +9,10 @@ import duckdb
 import numpy as np
 import pytest
 
+from ptmscope.cards.metadata import metadata_availability
+from ptmscope.errors import PtmscopeError
 from ptmscope.metrics import registry
+from ptmscope.metrics._common import alias_map
 from ptmscope.store import Store
 from test_registry import _add_files_commits_dependents
 
@@ -66,6 +69,9 @@ def two_stores(tmp_path_factory) -> tuple[Path, Path]:
         write_store(st, SynthConfig(models=800, snapshots=3, top_list_size=200, turnover_k=50))
         score_cards(st)
         _add_files_commits_dependents(st)
+        # one alias stored twice with two canonical ids (two imports that disagree)
+        pid = st.con.execute("SELECT min(package_id) FROM packages WHERE package_id LIKE '%/%'").fetchone()[0]
+        st.add_aliases("hf", [(pid, "renamed-a/" + pid.split("/")[1]), (pid, "renamed-b/" + pid.split("/")[1])], "test")
     b = base / "b.duckdb"
     _reordered_copy(a, b)
     return a, b
@@ -84,7 +90,15 @@ def _run_all(path: Path, threads: int) -> dict[str, str]:
             except Exception as exc:  # the same failure on both stores is also reproducible
                 out[name] = f"error: {type(exc).__name__}: {exc}"
                 continue
-            out[name] = json.dumps(data, sort_keys=True, default=str)
+            tables = [(t.title, t.header, t.rows) for t in m.tables(data)] if m.tables else []
+            # not sort_keys: a dict filled in the engine's row order must come out in one order too
+            out[name] = json.dumps([data, tables], default=str)
+        out["alias_map"] = json.dumps(list(alias_map(st.backend, "hf").items()))
+        for sid in sorted(s.snapshot_id for s in st.snapshots("hf")):
+            try:
+                out[f"metadata_availability {sid}"] = json.dumps(metadata_availability(st.backend, sid).to_dict())
+            except PtmscopeError as exc:
+                out[f"metadata_availability {sid}"] = f"error: {exc}"
     return out
 
 
