@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 from pathlib import Path
 
@@ -116,3 +117,45 @@ def test_the_same_rows_in_another_order_give_byte_identical_results(two_stores):
     assert sum(not v.startswith("error:") for v in first.values()) >= len(first) // 2, first
     differ = [n for n in first if first[n] != second[n]]
     assert not differ, f"results depend on the stored row order or the threads: {differ}"
+
+
+def _tie_store(path: Path, c_order: list[int]) -> None:
+    """A snapshot L with libraries and no creation times, and two snapshots C1, C2 giving the same creation times."""
+    from ptmscope.schema import Snapshot, SnapshotBatch, make_snapshot_id, to_table
+
+    ids = [f"org/m{i}" for i in range(6)]
+    created = [datetime.datetime(2021, 1 + i, 1, tzinfo=datetime.UTC) for i in range(6)]
+    with Store(path) as st:
+        for i in [0, *c_order]:
+            taken = datetime.date(2022, 6, 1) if i == 0 else datetime.date(2022, 1 + i, 1)
+            sha = f"tie{i}".ljust(64, "0")
+            sid = make_snapshot_id("hf", taken, sha)
+            cols: dict[str, list] = {"package_id": ids, "raw_id": ids}
+            tables = {}
+            if i == 0:
+                tables["package_libraries"] = to_table(
+                    "package_libraries",
+                    {"package_id": ids, "library": ["transformers"] * 6, "origin": ["library_name"] * 6},
+                    sid,
+                )
+            else:
+                cols["created_at"] = created
+            tables["packages"] = to_table("packages", cols, sid)
+            snap = Snapshot(sid, "hf", taken, "test", f"tie{i}.jsonl", sha, len(ids), "test", synthetic=True)
+            st.add_batch(SnapshotBatch(snap, tables))
+
+
+def test_tied_creation_snapshots_are_chosen_the_same_way_whatever_the_order(tmp_path):
+    from ptmscope.metrics.transformers_adoption import choose_creation_pair
+    from ptmscope.snapshots import list_snapshots
+
+    picked = set()
+    for n, order in enumerate(([1, 2], [2, 1])):
+        path = tmp_path / f"tie{n}.duckdb"
+        _tie_store(path, order)
+        with Store(path, read_only=True) as st:
+            libs = [s for s in list_snapshots(st.backend, "hf") if s.taken_at == datetime.date(2022, 6, 1)]
+            _, csnap, usable, _ = choose_creation_pair(st.backend, libs)
+            assert usable == 6  # both C1 and C2 give all six models a creation time: a tie
+            picked.add(csnap.snapshot_id)
+    assert len(picked) == 1, picked
