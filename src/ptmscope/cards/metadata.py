@@ -271,21 +271,23 @@ def metadata_scores(backend: Any, snapshot_id: str) -> tuple[ibis.Table, tuple[s
 def metadata_availability(backend: Any, snapshot_id: str) -> MetadataAvailability:
     """Metadata availability of every model of ``snapshot_id``."""
     scored, used, excluded = metadata_scores(backend, snapshot_id)
+    # integer sums, not a mean of floats: a float sum's last bits depend on the engine's row order and threads
     agg = scored.aggregate(
         n=scored.count(),
-        mean=scored.metadata_score.mean(),
         median=scored.metadata_score.median(),
-        **{f: scored[f].cast("float64").mean() for f in used},
+        **{f: scored[f].cast("int64").sum() for f in used},
     ).execute()
     r = agg.iloc[0]
+    n = int(r["n"])
+    hits = {f: int(r[f] or 0) for f in used}
     return MetadataAvailability(
         snapshot_id=snapshot_id,
         source_format=_source_format(backend, snapshot_id),
-        n_models=int(r["n"]),
+        n_models=n,
         fields_used=used,
         fields_excluded=excluded,
-        field_share={f: float(r[f]) for f in used},
-        mean_score=float(r["mean"]),
+        field_share={f: hits[f] / n if n else float("nan") for f in used},
+        mean_score=sum(hits.values()) / (n * len(used)) if n else float("nan"),
         median_score=float(r["median"]),
     )
 

@@ -47,7 +47,7 @@ def commits_of(backend: Any, snapshot_id: str, aliases: dict[str, str]) -> ibis.
 def classified(commits: ibis.Table) -> tuple[ibis.Table, dict[str, int]]:
     """``commits`` with ``category`` and ``rule`` (ptmscope.maintenance); distinct messages decided per rule."""
     msgs = commits.select("message").distinct().execute()["message"]
-    texts = [str(m) for m in msgs]
+    texts = sorted(str(m) for m in msgs)  # the per-rule counts are reported in this order
     cls = [classify(m) for m in texts]
     rules: dict[str, int] = {}
     for c in cls:

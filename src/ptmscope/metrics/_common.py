@@ -20,7 +20,8 @@ def alias_map(backend: Any, registry: str) -> dict[str, str]:
         t = backend.table("aliases")
     except Exception:  # a backend without the table: built-ins only
         return out
-    df = t.filter(t.registry == registry).select("alias", "canonical").to_pandas()
+    # ordered: an alias stored twice with two canonical ids resolves the same way whatever the scan order
+    df = t.filter(t.registry == registry).select("alias", "canonical").order_by(["alias", "canonical"]).to_pandas()
     out.update(zip(df["alias"].astype(str), df["canonical"].astype(str), strict=False))
     # one hop only, as documented in ptmscope.aliases; drop identity rows
     return {a: c for a, c in out.items() if a != c}

@@ -164,7 +164,13 @@ def choose_creation_pair(backend: Any, library_snaps: list[SnapshotRef]) -> tupl
     j = left.join(right, left.pid == right.cid)
     j = j.join(snaps, j.l_sid == snaps.s_sid)
     late = j.created.date() > j.l_taken
-    g = j.group_by(["l_sid", "c_sid"]).aggregate(usable=(~late).sum(), recreated=late.sum()).execute()
+    # ordered: max() below keeps the first of tied pairs (same L, same usable count, C other than L)
+    g = (
+        j.group_by(["l_sid", "c_sid"])
+        .aggregate(usable=(~late).sum(), recreated=late.sum())
+        .order_by(["l_sid", "c_sid"])
+        .execute()
+    )
     if g.empty:
         raise NotMeasurable("no Hub snapshot gives creation times for the models of a snapshot with libraries")
     rows = [
