@@ -236,3 +236,21 @@ def test_wide_rows_one_thread_and_a_pool_for_a_row_group_then_back(store_path, e
         assert _setting_bytes(s.con, "memory_limit") == pytest.approx(2e9, rel=0.05)
     with Store(store_path, memory_limit="200MiB") as s, s.bulk_writes(), s.wide_rows():
         assert _setting_bytes(s.con, "memory_limit") == 200 << 20  # never above the store's own limit
+
+
+@pytest.mark.parametrize("first", ["x/new-b", "x/new-a"])
+def test_an_alias_stored_twice_resolves_the_same_in_the_store_and_the_metrics(tmp_path, first):
+    """Two canonical ids for one alias: the insertion order must not decide, and both readers must agree."""
+    from ptmscope.engine import connect
+    from ptmscope.metrics._common import alias_map
+
+    other = "x/new-a" if first == "x/new-b" else "x/new-b"
+    path = tmp_path / "s.duckdb"
+    with Store(path) as s:
+        s.add_aliases("hf", [("x/old", first)], origin="test")
+        s.add_aliases("hf", [("x/old", other), ("x/same", "x/same")], origin="test")
+    with Store(path, read_only=True) as s:
+        stored = s.aliases("hf")
+    assert stored["x/old"] == "x/new-b"  # the larger canonical id, whichever came first
+    assert "x/same" not in stored  # identity rows say nothing
+    assert alias_map(connect(str(path)), "hf")["x/old"] == stored["x/old"]

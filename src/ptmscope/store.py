@@ -380,9 +380,12 @@ class Store:
         from .aliases import builtin_aliases
 
         out = dict(builtin_aliases(registry))
-        rows = self.con.execute("SELECT alias, canonical FROM aliases WHERE registry = ?", [registry]).fetchall()
+        # ordered as metrics' alias_map reads them: an alias stored twice resolves the same way in both
+        rows = self.con.execute(
+            "SELECT alias, canonical FROM aliases WHERE registry = ? ORDER BY alias, canonical", [registry]
+        ).fetchall()
         out.update(dict(rows))
-        return out
+        return {a: c for a, c in out.items() if a != c}
 
     # -- writing -----------------------------------------------------------
     @contextmanager
