@@ -34,6 +34,7 @@ import math
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -430,10 +431,15 @@ def same(a: Any, b: Any, rel: float = 1e-9) -> bool:
 
 
 def connect_duckdb(store: str) -> Any:
+    """A plain DuckDB connection with the library's memory limit and spill folder (the same conditions)."""
     import duckdb
+
+    from ptmscope.store import EngineSettings
 
     con = duckdb.connect(store, read_only=True)
     con.execute("SET enable_progress_bar = false")
+    EngineSettings.resolve(Path(store)).apply(con)
+    con.execute("SET preserve_insertion_order = false")  # nothing here depends on it; joins spill more freely
     return con
 
 

@@ -54,6 +54,8 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 METRICS = ("turnover", "preservation", "preservation_artifact", "descendants", "descendants_sum")
 # `ptmscope metric NAME` called cold by the cli phase (default statistics)
+# the hand-written eq. 1 SQL runs out of memory at 3M x 4 under ptmscope's default limit (1 GiB); the library does not
+REFERENCE_MEMORY = "2GB"
 CLI_METRICS = "preservation,turnover,descendants,growth,concentration,naming,attributes"
 BASELINE_OF = {
     "turnover": "turnover",
@@ -298,8 +300,11 @@ def phase_reference(a: argparse.Namespace) -> dict[str, Any]:
     """Each metric's point estimate: the library (warm) against the hand-written SQL of reference_sql.py, same run."""
     import reference_sql as rs
     from ptmscope.engine import connect
+    from ptmscope.store import set_engine_defaults
 
     _import_metrics()
+    # both sides under one memory limit (they share DuckDB's database instance in this process)
+    set_engine_defaults(memory_limit=a.reference_memory)
     con = rs.connect_duckdb(a.store)
     be = connect(a.store)
     out: dict[str, Any] = {}
@@ -307,7 +312,7 @@ def phase_reference(a: argparse.Namespace) -> dict[str, Any]:
         t_ref, got_ref = rs.timed(lambda ref=ref: ref(con), repeat=a.repeat)
         t_lib, got_lib = rs.timed(lambda lib=lib: lib(be), repeat=a.repeat)
         out[name] = {"sql_seconds": t_ref, "library_seconds": t_lib, "same": rs.same(got_ref, got_lib)}
-    return {"metrics": out, "maxrss_mb": maxrss_mb(), "loadavg": os.getloadavg()}
+    return {"metrics": out, "maxrss_mb": maxrss_mb(), "loadavg": os.getloadavg(), "memory_limit": a.reference_memory}
 
 
 def phase_cli(a: argparse.Namespace) -> dict[str, Any]:
@@ -492,7 +497,7 @@ def main_run(a: argparse.Namespace) -> dict[str, Any]:
             r["spark"] = sub("spark", a)
             print("  spark", r["spark"], flush=True)
         if not a.no_reference and n <= parse_size(a.reference_max):
-            r["reference"] = sub("reference", a)
+            r["reference"] = sub("reference", a, **{"reference-memory": a.reference_memory})
             print("  library vs hand-written SQL", r["reference"], flush=True)
         if not a.no_cli and n <= parse_size(a.cli_max):
             r["cli"] = sub("cli", a)
@@ -643,7 +648,8 @@ def render_reference(report: dict[str, Any]) -> list[str]:
             "",
             "### Each metric's point estimate: ptmscope vs hand-written DuckDB SQL (benchmarks/reference_sql.py)",
             "",
-            "Warm, best of each side's runs in one process; ratio = ptmscope / SQL (the target is <= 2).",
+            "Warm, best of each side's runs in one process, both under one DuckDB memory limit "
+            f"({ref[0][1].get('memory_limit', '?')}); ratio = ptmscope / SQL (the target is <= 2).",
             "",
             "| models/snapshot | metric | SQL s | ptmscope s | ratio | same numbers | load average |",
             "|---|---|---|---|---|---|---|",
@@ -790,6 +796,7 @@ def main() -> None:
         ap.add_argument("--metric")
         ap.add_argument("--spark-memory", default="4g")
         ap.add_argument("--repeat", type=int, default=3)
+        ap.add_argument("--reference-memory", default=REFERENCE_MEMORY)
         ap.add_argument("--cli-metrics", default=CLI_METRICS)
         ap.add_argument("--cli-timeout", type=float, default=300)
         a = ap.parse_args()
@@ -817,6 +824,11 @@ def main() -> None:
     ap.add_argument("--no-reference", action="store_true", help="skip the library vs hand-written SQL phase")
     ap.add_argument("--reference-max", default="3m", help="largest size for the library vs hand-written SQL phase")
     ap.add_argument("--repeat", type=int, default=3, help="runs of each side in the reference phase (best kept)")
+    ap.add_argument(
+        "--reference-memory",
+        default=REFERENCE_MEMORY,
+        help="DuckDB memory limit of both sides in the reference phase (the hand-written eq. 1 SQL needs 2GB at 3M)",
+    )
     ap.add_argument("--no-cli", action="store_true", help="skip the cold `ptmscope metric` calls")
     ap.add_argument("--cli-max", default="1m", help="largest size for the cold `ptmscope metric` calls")
     ap.add_argument("--cli-metrics", default=CLI_METRICS, help="metrics called cold, comma-separated")
