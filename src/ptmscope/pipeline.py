@@ -46,7 +46,7 @@ from pydantic import AfterValidator, Field, create_model
 from .claims import Catalogue, Rule, Verdict, evaluate, load_catalogue, load_rules
 from .errors import InputError, NotMeasurable, PtmscopeError
 from .metrics.registry import Params
-from .schema import Registry
+from .schema import SNAPSHOT_COLUMNS, Registry
 from .snapshots import Every, Selection
 from .validation import StrictModel
 
@@ -207,20 +207,7 @@ def judge(outcomes: dict[str, MetricOutcome], rules: tuple[Rule, ...]) -> list[V
 
 def snapshot_facts(backend: Any) -> list[dict[str, Any]]:
     s = backend.table("snapshots")
-    cols = [
-        "snapshot_id",
-        "registry",
-        "taken_at",
-        "source_format",
-        "source_file",
-        "source_sha256",
-        "row_count",
-        "importer_version",
-        "notes",
-        "status",
-        "synthetic",
-    ]
-    df = s.select(*cols).order_by(["registry", "taken_at", "snapshot_id"]).execute()
+    df = s.select(*SNAPSHOT_COLUMNS).order_by(["registry", "taken_at", "snapshot_id"]).execute()
     out = []
     for r in df.to_dict("records"):
         r["taken_at"] = str(r["taken_at"])[:10]

@@ -148,6 +148,21 @@ CREATE TABLE IF NOT EXISTS snapshots (
 )
 """
 
+#: the snapshots columns a user sees (listings, the report's provenance): all but the manifest and ingest time
+SNAPSHOT_COLUMNS: tuple[str, ...] = (
+    "snapshot_id",
+    "registry",
+    "taken_at",
+    "source_format",
+    "source_file",
+    "source_sha256",
+    "row_count",
+    "importer_version",
+    "notes",
+    "status",
+    "synthetic",
+)
+
 
 def duck_type(t: pa.DataType) -> str:
     if pa.types.is_string(t):

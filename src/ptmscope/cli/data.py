@@ -26,7 +26,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn
 from rich.table import Table
 
 from ..errors import InputError, StoreError
-from ..schema import REGISTRIES
+from ..schema import REGISTRIES, SNAPSHOT_COLUMNS
 from ..sources import FORMATS, ingest, plan
 from ._apps import EveryOpt, JsonOpt, SinceOpt, StoreOpt, UntilOpt, app, console, out, print_json, selected_ids
 from ._output import FormatOpt, OutputFormat, emit, render_table, resolve_format
@@ -165,21 +165,6 @@ def _snapshot_dict(s) -> dict[str, object]:
         "status": s.status,
         "synthetic": bool(s.synthetic),
     }
-
-
-SNAPSHOT_COLUMNS = [
-    "snapshot_id",
-    "registry",
-    "taken_at",
-    "source_format",
-    "source_file",
-    "source_sha256",
-    "row_count",
-    "importer_version",
-    "notes",
-    "status",
-    "synthetic",
-]
 
 
 @app.command("snapshots")

@@ -54,6 +54,12 @@ def style():
     return plt.rc_context(_RC)
 
 
+def not_measurable(ax: Any, text: str) -> None:
+    """Leave a panel empty but for why it could not be drawn."""
+    ax.text(0.5, 0.5, text, ha="center", va="center", wrap=True, fontsize=8, transform=ax.transAxes)
+    ax.set_axis_off()
+
+
 def save(fig: Any, path: str | Path) -> Path:
     """Write ``fig`` to ``path`` (.svg, .png or .pdf) reproducibly and close it."""
     path = Path(path)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ._style import PALETTE, new_figure, style
+from ._style import PALETTE, new_figure, not_measurable, style
 
 if TYPE_CHECKING:
     from ..metrics.pickle_only import PickleOnlyResult
@@ -57,17 +57,7 @@ def pickle_only_figure(result: PickleOnlyResult) -> Any:
             ax0.set_title("File lists (* = the snapshot the verdict reads)", fontsize=8)
             ax0.legend(frameon=False, loc="upper right", fontsize=7)
         else:
-            ax0.text(
-                0.5,
-                0.5,
-                f"file lists not measurable:\n{result.files_missing}",
-                ha="center",
-                va="center",
-                wrap=True,
-                fontsize=8,
-                transform=ax0.transAxes,
-            )
-            ax0.set_axis_off()
+            not_measurable(ax0, f"file lists not measurable:\n{result.files_missing}")
         c = result.commits
         if c and c["adoption"]:
             rows = c["adoption"]
@@ -81,17 +71,7 @@ def pickle_only_figure(result: PickleOnlyResult) -> Any:
             ax1.set_title(f"Commit histories: {c['repos']:,} repositories ({c['snapshot_id']})", fontsize=8)
             ax1.yaxis.grid(True, linewidth=0.4, alpha=0.6)
         else:
-            ax1.text(
-                0.5,
-                0.5,
-                f"commit histories not measurable:\n{result.commits_missing}",
-                ha="center",
-                va="center",
-                wrap=True,
-                fontsize=8,
-                transform=ax1.transAxes,
-            )
-            ax1.set_axis_off()
+            not_measurable(ax1, f"commit histories not measurable:\n{result.commits_missing}")
         fig.suptitle("Pickle-only weights after forking (proxy for T3.4)", fontsize=10)
         fig.text(0.5, 0.005, result.caption_note, ha="center", va="bottom", fontsize=7, style="italic")
         fig.tight_layout(rect=(0, 0.05, 1, 1))

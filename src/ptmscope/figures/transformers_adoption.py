@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ._style import PALETTE, new_figure, style
+from ._style import PALETTE, new_figure, not_measurable, style
 
 if TYPE_CHECKING:
     from ..metrics.transformers_adoption import AdoptionResult
@@ -43,17 +43,7 @@ def adoption_figure(result: AdoptionResult) -> Any:
             ax0.legend(frameon=False, loc="lower left", fontsize=7)
             ax0.yaxis.grid(True, linewidth=0.4, alpha=0.6)
         else:
-            ax0.text(
-                0.5,
-                0.5,
-                f"not measurable:\n{result.creation_missing}",
-                ha="center",
-                va="center",
-                wrap=True,
-                fontsize=8,
-                transform=ax0.transAxes,
-            )
-            ax0.set_axis_off()
+            not_measurable(ax0, f"not measurable:\n{result.creation_missing}")
         r = result.reuse
         if r:
             groups = r["groups"]
@@ -74,17 +64,7 @@ def adoption_figure(result: AdoptionResult) -> Any:
             ax1.set_title(f"Reuse: {r['snapshot_id']}, {r['n_edges']:,} edges\n{tag}", fontsize=8)
             ax1.set_xlim(0, max([*vals, 1e-9]) * 1.9)
         else:
-            ax1.text(
-                0.5,
-                0.5,
-                f"not measurable:\n{result.reuse_missing}",
-                ha="center",
-                va="center",
-                wrap=True,
-                fontsize=8,
-                transform=ax1.transAxes,
-            )
-            ax1.set_axis_off()
+            not_measurable(ax1, f"not measurable:\n{result.reuse_missing}")
         fig.suptitle(f"{lib}: adoption in new models and downstream reuse", fontsize=10)
         fig.tight_layout()
     return fig

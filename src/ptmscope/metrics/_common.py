@@ -1,4 +1,4 @@
-"""Identity helpers shared by the metric modules: renamed Hub repos.
+"""Helpers shared by the metric modules: renamed Hub repos, and whether the store has a table.
 
 Snapshot selection lives in :mod:`ptmscope.snapshots` (one way to choose).
 Works on any Ibis backend that exposes the canonical ``aliases`` table.
@@ -25,6 +25,15 @@ def alias_map(backend: Any, registry: str) -> dict[str, str]:
     out.update(zip(df["alias"].astype(str), df["canonical"].astype(str), strict=False))
     # one hop only, as documented in ptmscope.aliases; drop identity rows
     return {a: c for a, c in out.items() if a != c}
+
+
+def has_table(backend: Any, name: str) -> bool:
+    """Whether the backend has table ``name``: list_tables() is not portable across Ibis/DuckDB versions."""
+    try:
+        backend.table(name)
+    except Exception:
+        return False
+    return True
 
 
 def apply_aliases(t: ibis.Table, column: str, aliases: dict[str, str]) -> ibis.Table:

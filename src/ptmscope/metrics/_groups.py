@@ -56,6 +56,18 @@ SPREAD_STATS = (
 _QUANTILES = (("min", 0.0), ("q025", 0.025), ("median", 0.5), ("q975", 0.975), ("max", 1.0))
 
 
+def ties_text(rule: str, draws: int, seed: int, noun: str) -> str:
+    """How the rows (``noun``: "model", "dataset") tied at a cut-off were handled, for the report."""
+    if rule == "all":
+        return f"every {noun} tied at a cut-off value joins its group (groups may be larger than N); one comparison"
+    if draws == 1:
+        return "no tie straddles a cut-off: the groups are fixed, one comparison"
+    return (
+        f"{noun}s tied at a cut-off drawn at random, {draws} draws (seed {seed}); reported: the draw with the "
+        "median Welch t, the spread of every statistic over the draws, and a bootstrap CI over all draws"
+    )
+
+
 def r6(x: float | None) -> float | None:
     """6 significant digits, NaN as None: p-values like 1e-154 must survive."""
     return None if x is None or not np.isfinite(x) else float(f"{float(x):.6g}")

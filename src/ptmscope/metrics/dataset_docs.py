@@ -38,7 +38,8 @@ from .. import stats
 from ..cards.datasets import DATASET_SECTION_TITLES, DATASET_SECTIONS
 from ..errors import NotMeasurable
 from ..snapshots import Selection, as_selection, resolve
-from ._groups import GroupTests, GroupTies, Measure, compare_groups, r6
+from ._common import has_table
+from ._groups import GroupTests, GroupTies, Measure, compare_groups, r6, ties_text
 from .registry import Context, Metric, Params, ReportTable, register
 
 NAME = "dataset_docs"
@@ -150,30 +151,11 @@ class DatasetDocsResult:
                 "rule": p.ties,
                 "draws_made": self.tests.draws,
                 "seed": p.seed,
-                "how": _ties_text(p.ties, self.tests.draws, p.seed),
+                "how": ties_text(p.ties, self.tests.draws, p.seed, "dataset"),
             },
             "comparisons": [c.to_dict("card_score_0_5") for c in self.comparisons],
             "notes": list(self.notes),
         }
-
-
-def _ties_text(rule: str, draws: int, seed: int) -> str:
-    if rule == "all":
-        return "every dataset tied at a cut-off value joins its group (groups may be larger than N); one comparison"
-    if draws == 1:
-        return "no tie straddles a cut-off: the groups are fixed, one comparison"
-    return (
-        f"datasets tied at a cut-off drawn at random, {draws} draws (seed {seed}); reported: the draw with the "
-        "median Welch t, the spread of every statistic over the draws, and a bootstrap CI over all draws"
-    )
-
-
-def _has_table(backend: Any, name: str) -> bool:
-    try:  # list_tables() is not portable across Ibis/DuckDB versions; asking for the table is
-        backend.table(name)
-    except Exception:
-        return False
-    return True
 
 
 def choose_snapshot_and_scorer(
@@ -190,7 +172,7 @@ def choose_snapshot_and_scorer(
             f"{NAME}: the store has no complete {REGISTRY} snapshot (import a Hub dataset listing with its cards, "
             "format hf-datasets)"
         )
-    if not _has_table(backend, SCORES_TABLE):
+    if not has_table(backend, SCORES_TABLE):
         raise NotMeasurable(f"{NAME}: no dataset-card scores in the store: {how}")
     cs = backend.table(SCORES_TABLE)
     q = cs.filter(cs.snapshot_id.isin([s.snapshot_id for s in snaps]))

@@ -72,8 +72,8 @@ from ..cards.metadata import NOT_IN_SNAPSHOTS, PEATMOSS_SCHEMA, metadata_scores
 from ..errors import NotMeasurable, ParameterError
 from ..snapshots import Selection, as_selection, resolve
 from ..validation import validate_data
-from ._common import alias_map, apply_aliases
-from ._groups import GroupComparison, GroupTests, GroupTies, Measure, compare_groups, r6
+from ._common import alias_map, apply_aliases, has_table
+from ._groups import GroupComparison, GroupTests, GroupTies, Measure, compare_groups, r6, ties_text
 from .registry import Context, Metric, Params, ReportTable, register
 
 NAME = "docs"
@@ -217,7 +217,7 @@ class DocsResult:
                 "rule": p.ties,
                 "draws_made": self.tests.draws,
                 "seed": p.seed,
-                "how": _ties_text(p.ties, self.tests.draws, p.seed),
+                "how": ties_text(p.ties, self.tests.draws, p.seed, "model"),
             },
             "dependents": self.dependents,
             "n_models": self.n_models,
@@ -238,30 +238,11 @@ class DocsResult:
         }
 
 
-def _ties_text(rule: str, draws: int, seed: int) -> str:
-    if rule == "all":
-        return "every model tied at a cut-off value joins its group (groups may be larger than N); one comparison"
-    if draws == 1:
-        return "no tie straddles a cut-off: the groups are fixed, one comparison"
-    return (
-        f"models tied at a cut-off drawn at random, {draws} draws (seed {seed}); reported: the draw with the "
-        "median Welch t, the spread of every statistic over the draws, and a bootstrap CI over all draws"
-    )
-
-
-def _has_table(backend: Any, name: str) -> bool:
-    try:  # list_tables() is not portable across Ibis/DuckDB versions; asking for the table is
-        backend.table(name)
-    except Exception:
-        return False
-    return True
-
-
 def choose_snapshot_and_scorer(
     backend: Any, snapshot_id: str | Selection | None, scorer_key: str | None
 ) -> tuple[str, str]:
     """The snapshot (latest selected hf one with stored card scores) and scorer key to use."""
-    if not _has_table(backend, "card_scores"):
+    if not has_table(backend, "card_scores"):
         raise NotMeasurable("no card scores in the store: run `ptmscope cards score` first")
     sel = as_selection(snapshot_id)
     cs = backend.table("card_scores")
@@ -296,7 +277,7 @@ def choose_snapshot_and_scorer(
 
 def dependents_source(backend: Any, snapshot_id: str) -> DependentsSource | None:
     """The complete hf snapshot with GitHub dependents whose date is nearest ``snapshot_id``'s (ties: the later)."""
-    if not _has_table(backend, "dependents"):
+    if not has_table(backend, "dependents"):
         return None
     d = backend.table("dependents")
     snaps = backend.table("snapshots")
