@@ -125,6 +125,24 @@ def test_ratio_ci_agrees_with_the_generic_group_bootstrap():
     assert flat.low == flat.high == flat.estimate == 0.5
 
 
+def test_ratio_ci_on_grouped_profiles_equals_the_ungrouped_clusters():
+    # 300 clusters with only a few distinct (num, den) profiles, given once per cluster and once grouped
+    rng = np.random.default_rng(11)
+    den = rng.integers(1, 5, 300).astype(float)
+    num = np.minimum(den, rng.integers(0, 4, 300)).astype(float)
+    prof, inv = np.unique(np.column_stack([num, den]), axis=0, return_inverse=True)
+    cnt = np.bincount(inv.reshape(-1))
+    one_by_one = stats.bootstrap_ratio_ci(num, den, n_boot=500, seed=4)
+    grouped = stats.bootstrap_ratio_ci(prof[::-1, 0], prof[::-1, 1], counts=cnt[::-1], n_boot=500, seed=4)
+    assert grouped.estimate == pytest.approx(num.sum() / den.sum())
+    assert (grouped.low, grouped.high) == (one_by_one.low, one_by_one.high)
+    assert one_by_one.low < one_by_one.estimate < one_by_one.high
+    with pytest.raises(PtmscopeError, match="counts"):
+        stats.bootstrap_ratio_ci([1.0], [2.0], counts=[1.5])
+    with pytest.raises(PtmscopeError, match="counts"):
+        stats.bootstrap_ratio_ci([1.0, 2.0], [2.0, 3.0], counts=[1.0])
+
+
 def test_batches_cover_every_replicate(monkeypatch):
     monkeypatch.setattr(stats, "_CHUNK_CELLS", 10)  # n=7 -> one replicate per batch
     assert sum(stats._chunks(7, 5)) == 5 and len(list(stats._chunks(7, 5))) == 5

@@ -126,6 +126,7 @@ def bootstrap_ratio_ci(
     numerators: Sequence[float],
     denominators: Sequence[float],
     *,
+    counts: Sequence[float] | None = None,
     n_boot: int = 2000,
     seed: int = 0,
     level: float = 0.95,
@@ -133,25 +134,44 @@ def bootstrap_ratio_ci(
     """Cluster bootstrap of a ratio of sums, sum(num) / sum(den).
 
     Clusters (e.g. base models with their descendants) are resampled with
-    replacement; a replicate's counts per cluster are one multinomial draw,
-    so the ratio is two matrix products per batch.
+    replacement.  Clusters with the same (numerator, denominator) are
+    interchangeable, so they are drawn as one category: a replicate is one
+    multinomial draw of the n clusters over the m distinct profiles, with
+    probabilities (clusters with that profile) / n, and the ratio is two dot
+    products.  That is the same distribution as drawing n clusters one by one,
+    at O(n_boot * m) instead of O(n_boot * n); m is small for count data.
+    ``counts`` gives each row's multiplicity when the caller has already
+    grouped clusters by profile (default: every row is one cluster).
     """
     num, den = _arr(numerators, "numerators"), _arr(denominators, "denominators")
     if num.size != den.size:
         raise PtmscopeError(f"numerators and denominators differ in length ({num.size} vs {den.size})")
-    n = num.size
-    total = den.sum()
-    est = float(num.sum() / total) if n and total else float("nan")
+    if counts is None:
+        mult = np.ones(num.size)
+    else:
+        mult = _arr(counts, "counts")
+        if mult.size != num.size:
+            raise PtmscopeError(f"counts and numerators differ in length ({mult.size} vs {num.size})")
+        if (mult < 0).any() or (mult != np.floor(mult)).any():
+            raise PtmscopeError("counts must be whole numbers >= 0")
+    n = int(mult.sum())
+    total = float((den * mult).sum())
+    est = float((num * mult).sum() / total) if n and total else float("nan")
     if n == 0:
         return Interval(est, float("nan"), float("nan"), level, n_boot)
+    profiles, inverse = np.unique(np.column_stack([num, den]), axis=0, return_inverse=True)
+    per_profile = np.bincount(inverse.reshape(-1), weights=mult, minlength=len(profiles))
+    keep = per_profile > 0
+    profiles, per_profile = profiles[keep], per_profile[keep]
+    pnum, pden = profiles[:, 0], profiles[:, 1]
     rng = np.random.default_rng(seed)
-    probs = np.full(n, 1.0 / n)
+    probs = per_profile / n
     parts = []
-    for k in _chunks(n, n_boot):
+    for k in _chunks(len(probs), n_boot):
         w = rng.multinomial(n, probs, size=k).astype(float)
-        d = w @ den
+        d = w @ pden
         with np.errstate(invalid="ignore", divide="ignore"):
-            parts.append(np.where(d > 0, (w @ num) / np.where(d > 0, d, 1.0), np.nan))
+            parts.append(np.where(d > 0, (w @ pnum) / np.where(d > 0, d, 1.0), np.nan))
     lo, hi = _percentiles(np.concatenate(parts), level)
     return Interval(est, lo, hi, level, n_boot, "cluster percentile bootstrap")
 

@@ -182,12 +182,19 @@ def _paper(backend: Any, sid: str, n_boot: int, seed: int, level: float, min_den
         # one contributing base gives a zero-width "interval": no interval rather than a false certainty
         if tot_d and n_boot > 0 and tot_d >= min_den and int(r.n_with) >= 2:
             boot_libs.append(str(r.library))
-    arrays: dict[str, tuple[Any, Any]] = {}
+    arrays: dict[str, tuple[Any, Any, Any]] = {}
     if boot_libs:
-        # bases without descendants add 0 to both sums: the bootstrap resamples the informative ones
-        pb = per_base.filter(per_base.library.isin(boot_libs)).order_by(["library", "base"]).to_pandas()
-        for lib, g in pb.groupby("library", sort=True):
-            arrays[str(lib)] = (g["num"].to_numpy(dtype=float), g["den"].to_numpy(dtype=float))
+        # bases without descendants add 0 to both sums: the bootstrap resamples the informative ones;
+        # bases with the same (num, den) are interchangeable, so only the profiles and their counts come back
+        pb = per_base.filter(per_base.library.isin(boot_libs))
+        prof = pb.group_by(["library", "num", "den"]).aggregate(bases=pb.count())
+        pf = prof.order_by(["library", "num", "den"]).to_pandas()
+        for lib, g in pf.groupby("library", sort=True):
+            arrays[str(lib)] = (
+                g["num"].to_numpy(dtype=float),
+                g["den"].to_numpy(dtype=float),
+                g["bases"].to_numpy(dtype=float),
+            )
     out = []
     for r in df.itertuples(index=False):
         tot_d = 0 if r.den is None or r.den != r.den else int(r.den)
@@ -195,8 +202,8 @@ def _paper(backend: Any, sid: str, n_boot: int, seed: int, level: float, min_den
         n_with = 0 if r.n_with is None or r.n_with != r.n_with else int(r.n_with)
         lo = hi = None
         if str(r.library) in arrays:
-            num, den = arrays[str(r.library)]
-            iv = stats.bootstrap_ratio_ci(num, den, n_boot=n_boot, seed=seed, level=level)
+            num, den, bases = arrays[str(r.library)]
+            iv = stats.bootstrap_ratio_ci(num, den, counts=bases, n_boot=n_boot, seed=seed, level=level)
             lo, hi = iv.low, iv.high
         out.append(
             LibraryRate(
