@@ -248,3 +248,32 @@ def test_figure_names_the_blocks_and_reference_levels(world):
     assert next(t.get_text() for t in ax_b.get_yticklabels()).startswith("architecture")
     assert "model_type = bert" in ax_c.get_xlabel()
     assert "Table 4 attributes measured: 5 of 5" in ax_b.get_title()
+
+
+def test_bootstrap_replicates_from_distinct_rows_equal_the_full_weighted_fit():
+    # a dummy-coded design with a few size values: many models share a row of X
+    from ptmscope.metrics.attributes import _GroupedGram
+
+    rng = np.random.default_rng(5)
+    n = 5000
+    X = np.column_stack(
+        [
+            np.ones(n),
+            rng.integers(0, 2, n),
+            rng.integers(0, 2, n),
+            rng.choice([-1.5, 0.0, 0.7, 2.0], n),
+        ]
+    ).astype(float)
+    y = X @ np.array([1.0, 0.5, -0.3, 0.8]) + rng.normal(size=n)
+    w = np.bincount(rng.integers(0, n, n), minlength=n).astype(float)
+    subsets = [[0, 1, 2, 3], [0, 3], [0, 1, 2]]
+    gram = _GroupedGram(X, y)
+    assert len(gram.rows) == 16  # 2 x 2 x 4 distinct rows
+    # the same replicate by weighted least squares on all 5000 rows, written out directly
+    for s, got in zip(subsets, gram.r2(subsets, w)):
+        sw = np.sqrt(w)
+        beta = np.linalg.lstsq(X[:, s] * sw[:, None], y * sw, rcond=None)[0]
+        resid = y - X[:, s] @ beta
+        ybar = (w * y).sum() / w.sum()
+        want = 1 - (w * resid**2).sum() / (w * (y - ybar) ** 2).sum()
+        assert got == pytest.approx(want, rel=1e-9)
