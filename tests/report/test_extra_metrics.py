@@ -180,6 +180,21 @@ def test_naming_hand_computed(tmp_path):
     assert by["gpt2"] == (2, 1)
 
 
+@pytest.mark.parametrize("first_miss", [5, 1500])
+def test_naming_examples_are_the_most_downloaded_wherever_they_rank(tmp_path, first_miss):
+    # 2,000 bert models by falling downloads; from rank first_miss on, every 100th does not name "bert"
+    from ptmscope.metrics.naming import naming
+
+    n = 2000
+    ids = [f"o/bert-{i:04d}" if i < first_miss or i % 100 else f"o/model-{i:04d}" for i in range(n)]
+    downloads = [n - i for i in range(n)]
+    b, _ = _store(tmp_path / "e.duckdb", {"package_id": ids, "model_type": ["bert"] * n, "downloads": downloads})
+    r = naming(b, n_examples=3)
+    misses = sorted((i for i in range(n) if not ids[i].startswith("o/bert")), key=lambda i: -downloads[i])
+    assert [e["package_id"] for e in r.examples_not_naming] == [ids[i] for i in misses[:3]]
+    assert r.n_naming_architecture == n - len(misses)
+
+
 # -- under-documentation --------------------------------------------------------------
 
 

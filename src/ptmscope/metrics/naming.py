@@ -90,6 +90,38 @@ def wilson(k: int, n: int) -> list[float]:
     return [0.0 if k == 0 else float(lo), 1.0 if k == n else float(hi)]
 
 
+def _with_names(p: Any) -> Any:
+    """Rows with a model_type, its lower-case family ``mt`` and ``names`` (1 if the name contains it)."""
+    # the name after the namespace; a regex rather than split()[-1], which Ibis compiles
+    # to an invalid index 0 on PySpark
+    name = p.package_id.re_replace(r"^.*/", "")
+    return p.filter(p.model_type.notnull() & (_norm(p.model_type) != "")).mutate(
+        mt=p.model_type.lower(), names=_norm(name).contains(_norm(p.model_type)).cast("int64")
+    )
+
+
+def _examples(p: Any, q: Any, n_examples: int, n_not: int) -> Any:
+    """The most-downloaded models whose name does not contain their family.
+
+    The name test is a regular expression per row; the examples are looked
+    for among the 1,000 most-downloaded models with a model_type first, and in
+    the whole snapshot only if fewer than ``n_examples`` of those qualify.
+    The order (downloads descending, then id) is the same in both, so any
+    qualifying row outside the first 1,000 comes after every row inside
+    them: the rows are the same either way.
+    """
+    order = [ibis.desc("downloads"), "package_id"]
+    cols = ("package_id", "mt", "downloads")
+    want = min(n_examples, n_not)
+    if want > 0:
+        top = p.filter(p.model_type.notnull()).select(*("package_id", "model_type", "downloads"))
+        head = _with_names(top.order_by(order).limit(max(1000, 20 * n_examples)))
+        df = head.filter(head.names == 0).select(*cols).order_by(order).limit(n_examples).execute()
+        if len(df) >= want:
+            return df
+    return q.filter(q.names == 0).select(*cols).order_by(order).limit(n_examples).execute()
+
+
 def naming(
     backend: Any,
     *,
@@ -101,12 +133,7 @@ def naming(
     chosen = pick(backend, "hf", as_selection(snapshot_id), columns=("model_type",), min_rows=1, what=NAME)
     p = backend.table("packages")
     p = p.filter(p.snapshot_id == chosen.snapshot_id)
-    # the name after the namespace; a regex rather than split()[-1], which Ibis compiles
-    # to an invalid index 0 on PySpark
-    name = p.package_id.re_replace(r"^.*/", "")
-    q = p.filter(p.model_type.notnull() & (_norm(p.model_type) != "")).mutate(
-        mt=p.model_type.lower(), names=_norm(name).contains(_norm(p.model_type)).cast("int64")
-    )
+    q = _with_names(p)
     # every family with its counts (a few hundred rows), the snapshot's size alongside: one query
     every = (
         q.group_by("mt")
@@ -120,13 +147,7 @@ def naming(
     if n == 0:
         raise NotMeasurable(f"{NAME}: snapshot {chosen.snapshot_id} has no model_type values")
     per = every.head(top_types)
-    ex = (
-        q.filter(q.names == 0)
-        .select("package_id", "mt", "downloads")
-        .order_by([ibis.desc("downloads"), "package_id"])
-        .limit(n_examples)
-        .execute()
-    )
+    ex = _examples(p, q, n_examples, n - k)
     share = k / n
     ci = wilson(k, n)
     return NamingResult(
