@@ -270,7 +270,7 @@ def test_bootstrap_replicates_from_distinct_rows_equal_the_full_weighted_fit():
     gram = _GroupedGram(X, y)
     assert len(gram.rows) == 16  # 2 x 2 x 4 distinct rows
     # the same replicate by weighted least squares on all 5000 rows, written out directly
-    for s, got in zip(subsets, gram.r2(subsets, w)):
+    for s, got in zip(subsets, gram.r2(subsets, w), strict=True):
         sw = np.sqrt(w)
         beta = np.linalg.lstsq(X[:, s] * sw[:, None], y * sw, rcond=None)[0]
         resid = y - X[:, s] @ beta
